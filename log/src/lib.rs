@@ -1,0 +1,23 @@
+//! The MemoryStreamer segment log.
+//!
+//! A partition is a directory of segments in Kafka's on-disk layout
+//! (`<20-digit base offset>.log` / `.index` / `.timeindex`), holding
+//! RecordBatch v2 batches exactly as producers sent them except for the base
+//! offset and partition leader epoch. This crate knows nothing of Kafka
+//! requests, topics or the network: it appends, reads, indexes and recovers.
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod batch;
+pub mod error;
+pub mod index;
+mod log;
+#[allow(unsafe_code)]
+mod mmap;
+pub mod producer_state;
+pub mod segment;
+
+pub use crate::batch::BatchHeader;
+pub use crate::error::{LogError, Result};
+pub use crate::log::{AppendInfo, Log, LogConfig};
+pub use crate::segment::FileSlice;

@@ -1,0 +1,365 @@
+//! A partition log: an ordered set of segments with one active segment.
+//!
+//! The log assigns offsets, rolls segments by size, age and index capacity,
+//! checks idempotent-producer sequences, recovers the active segment on open
+//! and serves reads as [`FileSlice`]s that the caller reads without holding
+//! whatever lock guards the `Log`. It is single-writer: callers serialise
+//! appends (`&mut self`).
+//!
+//! Not here (yet): retention, compaction, the log-start-offset checkpoint
+//! (DeleteRecords), producer-state snapshots, transactions.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use tracing::{debug, info};
+
+use crate::batch::{assign_offset, BatchHeader, Batches};
+use crate::error::{LogError, Result};
+use crate::producer_state::ProducerStateManager;
+use crate::segment::{FileSlice, Segment};
+
+/// Settings of one log, with Kafka's defaults.
+#[derive(Debug, Clone)]
+pub struct LogConfig {
+    /// `segment.bytes`: roll when the active segment would exceed this.
+    pub segment_bytes: u64,
+    /// `segment.ms`: roll when the active segment is older than this.
+    pub segment_ms: Option<Duration>,
+    /// `index.interval.bytes`: bytes between sparse index entries.
+    pub index_interval_bytes: u64,
+    /// `segment.index.bytes`: maximum size of an index file.
+    pub index_max_bytes: u64,
+    /// `flush.messages`: fsync after this many appended records (None: leave
+    /// it to the OS / the broker's periodic flusher).
+    pub flush_messages: Option<u64>,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            segment_bytes: 1 << 30,
+            segment_ms: Some(Duration::from_secs(7 * 24 * 3600)),
+            index_interval_bytes: 4096,
+            index_max_bytes: 10 * 1024 * 1024,
+            flush_messages: None,
+        }
+    }
+}
+
+/// What an append did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppendInfo {
+    /// Offset given to the first record.
+    pub base_offset: i64,
+    /// Offset of the last record.
+    pub last_offset: i64,
+    /// Log start offset after the append.
+    pub log_start_offset: i64,
+}
+
+/// One partition's log.
+pub struct Log {
+    dir: PathBuf,
+    config: LogConfig,
+    segments: BTreeMap<i64, Segment>,
+    log_start_offset: i64,
+    unflushed_messages: u64,
+    producers: ProducerStateManager,
+}
+
+impl Log {
+    /// Opens the log in `dir` (creating it when missing), recovering the
+    /// active segment and rebuilding producer state from batch headers.
+    pub fn open(dir: &Path, config: LogConfig) -> Result<Self> {
+        fs::create_dir_all(dir)?;
+        let mut bases = Vec::new();
+        for entry in fs::read_dir(dir)? {
+            let entry = entry?;
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else { continue };
+            if let Some(stem) = name.strip_suffix(".log") {
+                match stem.parse::<i64>() {
+                    Ok(base) if base >= 0 && stem.len() == 20 => bases.push(base),
+                    _ => debug!(file = name, "ignoring unexpected file in log dir"),
+                }
+            }
+        }
+        bases.sort_unstable();
+        let mut segments = BTreeMap::new();
+        for (i, base) in bases.iter().enumerate() {
+            let mut seg = Segment::open(
+                dir,
+                *base,
+                config.index_max_bytes,
+                config.index_interval_bytes,
+            )?;
+            match bases.get(i + 1) {
+                Some(next) => seg.set_next_offset(*next),
+                None => {
+                    let truncated = seg.recover()?;
+                    if truncated > 0 {
+                        info!(dir = %dir.display(), truncated, "recovered log tail");
+                    }
+                }
+            }
+            segments.insert(*base, seg);
+        }
+        if segments.is_empty() {
+            let seg = Segment::open(dir, 0, config.index_max_bytes, config.index_interval_bytes)?;
+            segments.insert(0, seg);
+        }
+        let log_start_offset = segments.keys().next().copied().unwrap_or(0);
+        let mut log = Log {
+            dir: dir.to_path_buf(),
+            config,
+            segments,
+            log_start_offset,
+            unflushed_messages: 0,
+            producers: ProducerStateManager::default(),
+        };
+        log.rebuild_producer_state()?;
+        Ok(log)
+    }
+
+    fn rebuild_producer_state(&mut self) -> Result<()> {
+        let mut producers = ProducerStateManager::default();
+        for seg in self.segments.values() {
+            seg.for_each_header(|h| producers.update(h))?;
+        }
+        self.producers = producers;
+        Ok(())
+    }
+
+    fn active(&self) -> &Segment {
+        // A log always has at least one segment (created in `open`).
+        self.segments
+            .values()
+            .next_back()
+            .unwrap_or_else(|| unreachable!("log without segments"))
+    }
+
+    fn active_mut(&mut self) -> &mut Segment {
+        self.segments
+            .values_mut()
+            .next_back()
+            .unwrap_or_else(|| unreachable!("log without segments"))
+    }
+
+    /// Offset the next appended record will get.
+    pub fn log_end_offset(&self) -> i64 {
+        self.active().next_offset()
+    }
+
+    /// First offset still in the log.
+    pub fn log_start_offset(&self) -> i64 {
+        self.log_start_offset
+    }
+
+    /// Directory of the log.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Number of segments.
+    pub fn segment_count(&self) -> usize {
+        self.segments.len()
+    }
+
+    /// Total bytes of `.log` files.
+    pub fn size_bytes(&self) -> u64 {
+        self.segments.values().map(Segment::size).sum()
+    }
+
+    /// Appends validated batches (CRC already checked by the caller),
+    /// assigning offsets in place and writing them in one call.
+    ///
+    /// Idempotent batches are checked against producer state first; a
+    /// request whose single batch is a duplicate gets
+    /// [`LogError::DuplicateSequence`] with the original offset and nothing
+    /// is written. A produce request carries one batch per partition for
+    /// idempotent producers (Kafka enforces the same), so a duplicate mixed
+    /// with new batches is rejected as a layout error.
+    pub fn append(&mut self, batches: &mut [u8], leader_epoch: i32) -> Result<AppendInfo> {
+        let mut headers = Vec::new();
+        let mut end = 0usize;
+        for item in Batches::new(batches) {
+            let (h, range) = item?;
+            end = range.end;
+            headers.push((h, range));
+        }
+        if headers.is_empty() || end != batches.len() {
+            return Err(LogError::InvalidBatchLayout("records are not whole batches"));
+        }
+        for (h, _) in &headers {
+            if let Err(e) = self.producers.check(h) {
+                if headers.len() > 1 && matches!(e, LogError::DuplicateSequence { .. }) {
+                    return Err(LogError::InvalidBatchLayout(
+                        "duplicate idempotent batch among several batches",
+                    ));
+                }
+                return Err(e);
+            }
+        }
+        self.maybe_roll(batches.len() as u64)?;
+        let base_offset = self.log_end_offset();
+        let mut next = base_offset;
+        let mut records = 0u64;
+        for (h, range) in &mut headers {
+            assign_offset(&mut batches[range.clone()], next, leader_epoch);
+            h.base_offset = next;
+            h.partition_leader_epoch = leader_epoch;
+            next = h.last_offset() + 1;
+            records += h.records_count.max(0) as u64;
+        }
+        self.active_mut().append(batches)?;
+        for (h, _) in &headers {
+            self.producers.update(h);
+        }
+        self.unflushed_messages += records;
+        if let Some(limit) = self.config.flush_messages {
+            if self.unflushed_messages >= limit {
+                self.flush()?;
+            }
+        }
+        Ok(AppendInfo {
+            base_offset,
+            last_offset: next - 1,
+            log_start_offset: self.log_start_offset,
+        })
+    }
+
+    fn maybe_roll(&mut self, incoming: u64) -> Result<()> {
+        let cfg = &self.config;
+        let active = self.active();
+        if active.size() == 0 {
+            return Ok(());
+        }
+        let too_big = active.size() + incoming > cfg.segment_bytes;
+        let too_old = cfg
+            .segment_ms
+            .is_some_and(|ms| active.created().elapsed() >= ms);
+        // Index positions are u32: never let a segment pass 4 GiB.
+        let too_far = active.size() + incoming > u64::from(u32::MAX);
+        if too_big || too_old || too_far || active.indexes_full() {
+            self.roll()?;
+        }
+        Ok(())
+    }
+
+    /// Seals the active segment and starts a new one at the log end offset.
+    pub fn roll(&mut self) -> Result<()> {
+        let next = self.log_end_offset();
+        if self.segments.contains_key(&next) {
+            return Ok(());
+        }
+        self.active_mut().flush()?;
+        self.active_mut().seal()?;
+        let seg = Segment::open(
+            &self.dir,
+            next,
+            self.config.index_max_bytes,
+            self.config.index_interval_bytes,
+        )?;
+        debug!(dir = %self.dir.display(), base_offset = next, "rolled segment");
+        self.segments.insert(next, seg);
+        Ok(())
+    }
+
+    /// Where a read at `offset` starts: `Ok(None)` at the log end,
+    /// [`LogError::OffsetOutOfRange`] outside the log. The returned slice
+    /// starts at the batch containing `offset` (a mid-batch offset returns
+    /// the whole batch; the client skips the records before it).
+    pub fn read(&self, offset: i64) -> Result<Option<FileSlice>> {
+        let end = self.log_end_offset();
+        if offset < self.log_start_offset || offset > end {
+            return Err(LogError::OffsetOutOfRange {
+                offset,
+                start: self.log_start_offset,
+                end,
+            });
+        }
+        if offset == end {
+            return Ok(None);
+        }
+        let first = self
+            .segments
+            .range(..=offset)
+            .next_back()
+            .map(|(b, _)| *b)
+            .unwrap_or(self.log_start_offset);
+        for seg in self.segments.range(first..).map(|(_, s)| s) {
+            if seg.next_offset() <= offset {
+                continue;
+            }
+            if let Some((pos, _)) = seg.locate(offset)? {
+                return Ok(Some(seg.slice(pos)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The first batch with a max timestamp >= `timestamp`, with its bytes,
+    /// or None when every batch is older.
+    pub fn find_batch_by_timestamp(&self, timestamp: i64) -> Result<Option<(BatchHeader, Vec<u8>)>> {
+        for seg in self.segments.values() {
+            if seg.max_timestamp() < timestamp {
+                continue;
+            }
+            if let Some((pos, h)) = seg.find_by_timestamp(timestamp)? {
+                let bytes = seg.slice(pos).read_batches(h.total_len(), true)?;
+                return Ok(Some((h, bytes)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The batch holding the largest timestamp in the log (the first one if
+    /// several share it), with its bytes.
+    pub fn max_timestamp_batch(&self) -> Result<Option<(BatchHeader, Vec<u8>)>> {
+        let best = self
+            .segments
+            .values()
+            .filter(|s| s.max_timestamp() >= 0)
+            .fold(None::<&Segment>, |best, s| match best {
+                Some(b) if b.max_timestamp() >= s.max_timestamp() => Some(b),
+                _ => Some(s),
+            });
+        let Some(seg) = best else { return Ok(None) };
+        let target = seg.max_timestamp();
+        match seg.scan_from(0, |h| h.max_timestamp >= target)? {
+            Some((pos, h)) => {
+                let bytes = seg.slice(pos).read_batches(h.total_len(), true)?;
+                Ok(Some((h, bytes)))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// fsyncs the active segment and its indexes.
+    pub fn flush(&mut self) -> Result<()> {
+        self.active().flush()?;
+        self.unflushed_messages = 0;
+        Ok(())
+    }
+
+    /// Records appended since the last flush.
+    pub fn unflushed_messages(&self) -> u64 {
+        self.unflushed_messages
+    }
+
+    /// Deletes every segment and the directory.
+    pub fn delete(self) -> Result<()> {
+        let dir = self.dir.clone();
+        for (_, seg) in self.segments {
+            seg.delete_files()?;
+        }
+        match fs::remove_dir_all(&dir) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+}

@@ -1,0 +1,376 @@
+//! One segment: a `.log` file of batches plus its `.index` and `.timeindex`.
+//!
+//! A segment only appends whole, already-validated batches and answers where
+//! an offset or timestamp lives. Offset assignment, producer state and the
+//! choice of which segment to write belong to [`crate::Log`].
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use tracing::warn;
+
+use crate::batch::{BatchHeader, HEADER_LEN};
+use crate::error::{LogError, Result};
+use crate::index::{OffsetIndex, TimeIndex};
+
+/// File name stem for a segment: the base offset as 20 zero-padded digits.
+pub fn file_stem(base_offset: i64) -> String {
+    format!("{base_offset:020}")
+}
+
+/// A contiguous byte range of a segment file, readable without the log lock.
+#[derive(Clone)]
+pub struct FileSlice {
+    file: Arc<File>,
+    position: u64,
+    end: u64,
+}
+
+impl FileSlice {
+    /// Reads whole batches from the slice, at most `max_bytes` of them unless
+    /// the first batch alone is larger and `at_least_one` is set (KIP-74).
+    /// Returns the bytes of the batches; empty when nothing fits.
+    pub fn read_batches(&self, max_bytes: usize, at_least_one: bool) -> Result<Vec<u8>> {
+        let available = (self.end - self.position) as usize;
+        let want = available.min(max_bytes.max(HEADER_LEN));
+        let mut buf = vec![0u8; want];
+        self.file.read_exact_at(&mut buf, self.position)?;
+        let mut complete = 0usize;
+        for item in crate::batch::Batches::new(&buf) {
+            let (_, range) = item?;
+            if range.end > max_bytes {
+                break;
+            }
+            complete = range.end;
+        }
+        if complete == 0 && at_least_one {
+            let h = BatchHeader::parse(&buf)?;
+            let total = h.total_len();
+            if total > available {
+                return Err(LogError::Corrupt {
+                    path: String::from("segment"),
+                    reason: format!("batch of {total} bytes runs past the segment end"),
+                });
+            }
+            if total > buf.len() {
+                buf = vec![0u8; total];
+                self.file.read_exact_at(&mut buf, self.position)?;
+            }
+            complete = total;
+        }
+        buf.truncate(complete);
+        Ok(buf)
+    }
+}
+
+/// One segment of a partition log.
+pub struct Segment {
+    base_offset: i64,
+    log_path: PathBuf,
+    file: Arc<File>,
+    size: u64,
+    index: OffsetIndex,
+    time_index: TimeIndex,
+    next_offset: i64,
+    max_timestamp: i64,
+    offset_of_max_timestamp: i64,
+    bytes_since_last_index: u64,
+    created: Instant,
+    index_interval_bytes: u64,
+}
+
+impl Segment {
+    /// Creates or opens the segment with `base_offset` in `dir`. Opening an
+    /// existing segment does no recovery; call [`Segment::recover`] for the
+    /// segment that may have a torn tail.
+    pub fn open(
+        dir: &Path,
+        base_offset: i64,
+        index_max_bytes: u64,
+        index_interval_bytes: u64,
+    ) -> Result<Self> {
+        let stem = file_stem(base_offset);
+        let log_path = dir.join(format!("{stem}.log"));
+        let file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .open(&log_path)?;
+        let size = file.metadata()?.len();
+        let index = OffsetIndex::open(&dir.join(format!("{stem}.index")), index_max_bytes)?;
+        let time_index = TimeIndex::open(&dir.join(format!("{stem}.timeindex")), index_max_bytes)?;
+        let mut seg = Segment {
+            base_offset,
+            log_path,
+            file: Arc::new(file),
+            size,
+            index,
+            time_index,
+            next_offset: base_offset,
+            max_timestamp: -1,
+            offset_of_max_timestamp: base_offset,
+            bytes_since_last_index: 0,
+            created: Instant::now(),
+            index_interval_bytes,
+        };
+        if let Some((ts, rel)) = seg.time_index.last() {
+            seg.max_timestamp = ts;
+            seg.offset_of_max_timestamp = base_offset + i64::from(rel);
+        }
+        Ok(seg)
+    }
+
+    /// Scans the segment from its last valid index entry, checking every
+    /// batch's CRC, truncating a torn or corrupt tail and re-adding index
+    /// entries. Work is bounded by the bytes after the last index entry.
+    /// Returns the number of bytes truncated.
+    pub fn recover(&mut self) -> Result<u64> {
+        self.index.sanitize(self.size);
+        let (rel, pos) = self.index.lookup(u32::MAX);
+        let mut position = u64::from(pos);
+        self.next_offset = self.base_offset + i64::from(rel);
+        // Time-index entries beyond the scan start are rebuilt by the scan.
+        self.time_index.sanitize(rel.saturating_add(1));
+        if let Some((ts, r)) = self.time_index.last() {
+            self.max_timestamp = ts;
+            self.offset_of_max_timestamp = self.base_offset + i64::from(r);
+        } else {
+            self.max_timestamp = -1;
+            self.offset_of_max_timestamp = self.base_offset;
+        }
+        self.bytes_since_last_index = 0;
+        let mut header = [0u8; HEADER_LEN];
+        let mut first = true;
+        while position + HEADER_LEN as u64 <= self.size {
+            if self.file.read_exact_at(&mut header, position).is_err() {
+                break;
+            }
+            let h = match BatchHeader::parse(&header) {
+                Ok(h) => h,
+                Err(_) => break,
+            };
+            let total = h.total_len() as u64;
+            if position + total > self.size {
+                break;
+            }
+            let mut whole = vec![0u8; total as usize];
+            self.file.read_exact_at(&mut whole, position)?;
+            if BatchHeader::validate(&whole).is_err() || (!first && h.base_offset < self.next_offset)
+            {
+                break;
+            }
+            first = false;
+            self.note_appended(&h, position, total);
+            position += total;
+        }
+        let truncated = self.size - position;
+        if truncated > 0 {
+            warn!(
+                segment = %self.log_path.display(),
+                valid_bytes = position,
+                truncated_bytes = truncated,
+                "truncating torn or corrupt tail of segment"
+            );
+            self.file.set_len(position)?;
+            self.size = position;
+        }
+        Ok(truncated)
+    }
+
+    /// Updates in-memory state and indexes for a batch just written at
+    /// `position` (or found there during recovery).
+    fn note_appended(&mut self, h: &BatchHeader, position: u64, len: u64) {
+        if h.max_timestamp > self.max_timestamp {
+            self.max_timestamp = h.max_timestamp;
+            self.offset_of_max_timestamp = h.base_offset;
+        }
+        if self.bytes_since_last_index >= self.index_interval_bytes && position > 0 {
+            let rel = (h.base_offset - self.base_offset) as u32;
+            if self.index.append(rel, position as u32) {
+                let rel_max = (self.offset_of_max_timestamp - self.base_offset) as u32;
+                self.time_index.maybe_append(self.max_timestamp, rel_max);
+            }
+            self.bytes_since_last_index = 0;
+        }
+        self.bytes_since_last_index += len;
+        self.next_offset = h.last_offset() + 1;
+    }
+
+    /// Appends whole batches (offsets already assigned) in one write.
+    /// On a failed write the file is cut back so no partial batch remains.
+    pub fn append(&mut self, batches: &[u8]) -> Result<()> {
+        let position = self.size;
+        if let Err(e) = (&*self.file).write_all(batches) {
+            let _ = self.file.set_len(position);
+            return Err(e.into());
+        }
+        self.size += batches.len() as u64;
+        let mut at = position;
+        for item in crate::batch::Batches::new(batches) {
+            let (h, range) = item?;
+            let len = range.len() as u64;
+            self.note_appended(&h, at, len);
+            at += len;
+        }
+        Ok(())
+    }
+
+    /// Where to start reading for `offset`: a slice from the nearest indexed
+    /// batch at or before it to the end of the segment.
+    pub fn slice_from_index(&self, offset: i64) -> FileSlice {
+        let rel = (offset - self.base_offset).clamp(0, i64::from(u32::MAX)) as u32;
+        let (_, pos) = self.index.lookup(rel);
+        FileSlice {
+            file: Arc::clone(&self.file),
+            position: u64::from(pos),
+            end: self.size,
+        }
+    }
+
+    /// Position of the first batch whose last offset is >= `offset`, scanning
+    /// forward from the index hint, plus that batch's header.
+    pub fn locate(&self, offset: i64) -> Result<Option<(u64, BatchHeader)>> {
+        let rel = (offset - self.base_offset).clamp(0, i64::from(u32::MAX)) as u32;
+        let (_, pos) = self.index.lookup(rel);
+        self.scan_from(u64::from(pos), |h| h.last_offset() >= offset)
+    }
+
+    /// Position and header of the first batch at or after `position` for
+    /// which `pred` holds.
+    pub fn scan_from(
+        &self,
+        mut position: u64,
+        mut pred: impl FnMut(&BatchHeader) -> bool,
+    ) -> Result<Option<(u64, BatchHeader)>> {
+        const CHUNK: usize = 64 * 1024;
+        while position < self.size {
+            let want = ((self.size - position) as usize).min(CHUNK);
+            let mut buf = vec![0u8; want];
+            self.file.read_exact_at(&mut buf, position)?;
+            if buf.len() < HEADER_LEN {
+                return Ok(None);
+            }
+            let mut consumed = 0u64;
+            for item in crate::batch::Batches::new(&buf) {
+                let (h, range) = item?;
+                if pred(&h) {
+                    return Ok(Some((position + range.start as u64, h)));
+                }
+                consumed = range.end as u64;
+            }
+            if consumed == 0 {
+                // One batch larger than the chunk: step over it by its header.
+                let h = BatchHeader::parse(&buf)?;
+                if pred(&h) {
+                    return Ok(Some((position, h)));
+                }
+                consumed = h.total_len() as u64;
+            }
+            position += consumed;
+        }
+        Ok(None)
+    }
+
+    /// A slice from `position` to the segment's current end.
+    pub fn slice(&self, position: u64) -> FileSlice {
+        FileSlice {
+            file: Arc::clone(&self.file),
+            position,
+            end: self.size,
+        }
+    }
+
+    /// First batch whose max timestamp is >= `timestamp`, via the time index.
+    pub fn find_by_timestamp(&self, timestamp: i64) -> Result<Option<(u64, BatchHeader)>> {
+        let rel = self.time_index.lookup(timestamp);
+        let (_, pos) = self.index.lookup(rel);
+        self.scan_from(u64::from(pos), |h| h.max_timestamp >= timestamp)
+    }
+
+    /// Iterates over every batch header in the segment.
+    pub fn for_each_header(&self, mut f: impl FnMut(&BatchHeader)) -> Result<()> {
+        self.scan_from(0, |h| {
+            f(h);
+            false
+        })?;
+        Ok(())
+    }
+
+    /// Writes the final time-index entry and trims both index files; called
+    /// when the segment stops being the active one.
+    pub fn seal(&mut self) -> Result<()> {
+        if self.max_timestamp > 0 {
+            let rel = (self.offset_of_max_timestamp - self.base_offset) as u32;
+            if !self.time_index.maybe_append(self.max_timestamp, rel) {
+                warn!(segment = %self.log_path.display(), "time index full at seal");
+            }
+        }
+        self.index.0.trim()?;
+        self.time_index.0.trim()?;
+        Ok(())
+    }
+
+    /// fsyncs the log file and flushes the index maps.
+    pub fn flush(&self) -> Result<()> {
+        self.file.sync_data()?;
+        self.index.0.flush()?;
+        self.time_index.0.flush()?;
+        Ok(())
+    }
+
+    /// Removes the segment's files.
+    pub fn delete_files(self) -> Result<()> {
+        let paths = [
+            self.log_path.clone(),
+            self.index.0.path().to_path_buf(),
+            self.time_index.0.path().to_path_buf(),
+        ];
+        drop(self);
+        for p in paths {
+            match fs::remove_file(&p) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+
+    /// Base offset of the segment.
+    pub fn base_offset(&self) -> i64 {
+        self.base_offset
+    }
+    /// One past the last offset stored (the base offset when empty).
+    pub fn next_offset(&self) -> i64 {
+        self.next_offset
+    }
+    /// Sets the next offset of a sealed segment opened without a scan (the
+    /// following segment's base offset bounds it).
+    pub fn set_next_offset(&mut self, next_offset: i64) {
+        self.next_offset = next_offset;
+    }
+    /// Bytes in the `.log` file.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+    /// Largest batch max-timestamp in the segment, -1 when none.
+    pub fn max_timestamp(&self) -> i64 {
+        self.max_timestamp
+    }
+    /// Base offset of the batch holding the largest timestamp.
+    pub fn offset_of_max_timestamp(&self) -> i64 {
+        self.offset_of_max_timestamp
+    }
+    /// When this segment was opened or created in this process.
+    pub fn created(&self) -> Instant {
+        self.created
+    }
+    /// True when an index cannot take another entry.
+    pub fn indexes_full(&self) -> bool {
+        self.index.0.is_full() || self.time_index.0.is_full()
+    }
+}
