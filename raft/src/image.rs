@@ -1,0 +1,246 @@
+//! The metadata image: the state that results from applying every metadata
+//! record in order. Immutable; applying a record yields a new image, and
+//! request handlers read the current one through an `Arc` swap, never a lock.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use uuid::Uuid;
+
+use crate::error::MetadataError;
+use crate::records::MetadataRecord;
+
+/// One partition's placement and leadership.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartitionImage {
+    /// Partition index.
+    pub partition: i32,
+    /// Leader node id.
+    pub leader: i32,
+    /// Leader epoch.
+    pub leader_epoch: i32,
+    /// Replica node ids.
+    pub replicas: Vec<i32>,
+    /// In-sync replica node ids.
+    pub isr: Vec<i32>,
+}
+
+/// One topic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicImage {
+    /// Topic name.
+    pub name: String,
+    /// Topic id.
+    pub topic_id: Uuid,
+    /// Replication factor.
+    pub replication_factor: i16,
+    /// Config overrides.
+    pub configs: Vec<(String, String)>,
+    /// Partitions, indexed by partition number.
+    pub partitions: Vec<PartitionImage>,
+}
+
+/// The whole cluster metadata at one point of the record sequence.
+#[derive(Debug, Clone, Default)]
+pub struct MetadataImage {
+    topics: BTreeMap<String, Arc<TopicImage>>,
+    names_by_id: HashMap<Uuid, String>,
+    next_producer_id: i64,
+    /// Number of records applied.
+    pub offset: u64,
+}
+
+impl MetadataImage {
+    /// Topic by name.
+    pub fn topic(&self, name: &str) -> Option<&Arc<TopicImage>> {
+        self.topics.get(name)
+    }
+
+    /// Topic by id.
+    pub fn topic_by_id(&self, id: &Uuid) -> Option<&Arc<TopicImage>> {
+        self.names_by_id.get(id).and_then(|n| self.topics.get(n))
+    }
+
+    /// All topics, sorted by name.
+    pub fn topics(&self) -> impl Iterator<Item = &Arc<TopicImage>> {
+        self.topics.values()
+    }
+
+    /// First producer id not yet allocated.
+    pub fn next_producer_id(&self) -> i64 {
+        self.next_producer_id
+    }
+
+    /// Applies one record, returning the next image. A record that does not
+    /// fit the image (a partition of an unknown topic, a duplicate name) is an
+    /// error and leaves `self` unchanged.
+    pub fn apply(&self, rec: &MetadataRecord) -> Result<MetadataImage, MetadataError> {
+        let mut next = self.clone();
+        next.apply_in_place(rec)?;
+        Ok(next)
+    }
+
+    /// Applies a sequence of records, all or nothing.
+    pub fn apply_all<'a>(
+        &self,
+        recs: impl IntoIterator<Item = &'a MetadataRecord>,
+    ) -> Result<MetadataImage, MetadataError> {
+        let mut next = self.clone();
+        for rec in recs {
+            next.apply_in_place(rec)?;
+        }
+        Ok(next)
+    }
+
+    fn apply_in_place(&mut self, rec: &MetadataRecord) -> Result<(), MetadataError> {
+        match rec {
+            MetadataRecord::TopicCreated {
+                topic_id,
+                name,
+                partitions: _,
+                replication_factor,
+                configs,
+            } => {
+                if self.topics.contains_key(name) || self.names_by_id.contains_key(topic_id) {
+                    return Err(MetadataError::Invalid(format!("topic {name} already exists")));
+                }
+                self.names_by_id.insert(*topic_id, name.clone());
+                self.topics.insert(
+                    name.clone(),
+                    Arc::new(TopicImage {
+                        name: name.clone(),
+                        topic_id: *topic_id,
+                        replication_factor: *replication_factor,
+                        configs: configs.clone(),
+                        partitions: Vec::new(),
+                    }),
+                );
+            }
+            MetadataRecord::PartitionCreated {
+                topic_id,
+                partition,
+                leader,
+                leader_epoch,
+                replicas,
+                isr,
+            } => {
+                let name = self
+                    .names_by_id
+                    .get(topic_id)
+                    .ok_or_else(|| MetadataError::Invalid(format!("unknown topic id {topic_id}")))?;
+                let topic = self
+                    .topics
+                    .get_mut(name)
+                    .ok_or_else(|| MetadataError::Invalid(format!("unknown topic {name}")))?;
+                let t = Arc::make_mut(topic);
+                let p = PartitionImage {
+                    partition: *partition,
+                    leader: *leader,
+                    leader_epoch: *leader_epoch,
+                    replicas: replicas.clone(),
+                    isr: isr.clone(),
+                };
+                let idx = usize::try_from(*partition)
+                    .map_err(|_| MetadataError::Invalid(format!("negative partition {partition}")))?;
+                if idx < t.partitions.len() {
+                    t.partitions[idx] = p;
+                } else if idx == t.partitions.len() {
+                    t.partitions.push(p);
+                } else {
+                    return Err(MetadataError::Invalid(format!(
+                        "partition {partition} of {name} created out of order"
+                    )));
+                }
+            }
+            MetadataRecord::TopicDeleted { topic_id } => {
+                let name = self
+                    .names_by_id
+                    .remove(topic_id)
+                    .ok_or_else(|| MetadataError::Invalid(format!("unknown topic id {topic_id}")))?;
+                self.topics.remove(&name);
+            }
+            MetadataRecord::ProducerIdsAllocated { next_producer_id } => {
+                if *next_producer_id < self.next_producer_id {
+                    return Err(MetadataError::Invalid(
+                        "producer id allocation went backwards".into(),
+                    ));
+                }
+                self.next_producer_id = *next_producer_id;
+            }
+        }
+        self.offset += 1;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn create_partitions_and_delete() {
+        let id = Uuid::from_u128(7);
+        let img = MetadataImage::default();
+        let recs = vec![
+            MetadataRecord::TopicCreated {
+                topic_id: id,
+                name: "t".into(),
+                partitions: 2,
+                replication_factor: 1,
+                configs: vec![],
+            },
+            MetadataRecord::PartitionCreated {
+                topic_id: id,
+                partition: 0,
+                leader: 1,
+                leader_epoch: 0,
+                replicas: vec![1],
+                isr: vec![1],
+            },
+            MetadataRecord::PartitionCreated {
+                topic_id: id,
+                partition: 1,
+                leader: 1,
+                leader_epoch: 0,
+                replicas: vec![1],
+                isr: vec![1],
+            },
+        ];
+        let img2 = img.apply_all(&recs).expect("apply");
+        assert!(img.topic("t").is_none(), "the old image is unchanged");
+        let t = img2.topic("t").expect("topic");
+        assert_eq!(t.partitions.len(), 2);
+        assert_eq!(img2.topic_by_id(&id).map(|t| t.name.as_str()), Some("t"));
+        assert!(img2.apply(&recs[0]).is_err(), "duplicate topic rejected");
+        let img3 = img2
+            .apply(&MetadataRecord::TopicDeleted { topic_id: id })
+            .expect("delete");
+        assert!(img3.topic("t").is_none());
+        assert!(img3.topic_by_id(&id).is_none());
+        // Out-of-order partition creation is rejected, all or nothing.
+        let bad = vec![
+            recs[0].clone(),
+            MetadataRecord::PartitionCreated {
+                topic_id: id,
+                partition: 5,
+                leader: 1,
+                leader_epoch: 0,
+                replicas: vec![1],
+                isr: vec![1],
+            },
+        ];
+        assert!(img3.apply_all(&bad).is_err());
+        assert!(img3.topic("t").is_none());
+    }
+
+    #[test]
+    fn producer_ids_only_move_forward() {
+        let img = MetadataImage::default()
+            .apply(&MetadataRecord::ProducerIdsAllocated { next_producer_id: 1000 })
+            .expect("apply");
+        assert_eq!(img.next_producer_id(), 1000);
+        assert!(img
+            .apply(&MetadataRecord::ProducerIdsAllocated { next_producer_id: 10 })
+            .is_err());
+    }
+}

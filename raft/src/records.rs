@@ -1,0 +1,267 @@
+//! Metadata records: every change to cluster metadata is one of these.
+//!
+//! Encoding (all integers big-endian):
+//!
+//! ```text
+//! record  = version:u8 (=0) type:u8 body
+//! string  = len:u16 utf8
+//! uuid    = 16 bytes
+//! TopicCreated        (1) = topic_id:uuid name:string partitions:i32
+//!                           replication_factor:i16 n:u16 (key:string value:string)*n
+//! PartitionCreated    (2) = topic_id:uuid partition:i32 leader:i32 leader_epoch:i32
+//!                           n:u16 replica:i32*n m:u16 isr:i32*m
+//! TopicDeleted        (3) = topic_id:uuid
+//! ProducerIdsAllocated(4) = next_producer_id:i64
+//! ```
+//!
+//! Records are framed and checksummed by [`crate::store`], not here.
+
+use uuid::Uuid;
+
+use crate::error::MetadataError;
+
+/// One metadata change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MetadataRecord {
+    /// A topic now exists (its partitions follow as `PartitionCreated`).
+    TopicCreated {
+        /// Topic id (KIP-516).
+        topic_id: Uuid,
+        /// Topic name.
+        name: String,
+        /// Number of partitions.
+        partitions: i32,
+        /// Replication factor.
+        replication_factor: i16,
+        /// Topic-level config overrides (Kafka names).
+        configs: Vec<(String, String)>,
+    },
+    /// A partition's placement and leadership.
+    PartitionCreated {
+        /// Topic the partition belongs to.
+        topic_id: Uuid,
+        /// Partition index.
+        partition: i32,
+        /// Leader node id.
+        leader: i32,
+        /// Leader epoch.
+        leader_epoch: i32,
+        /// Replica node ids.
+        replicas: Vec<i32>,
+        /// In-sync replica node ids.
+        isr: Vec<i32>,
+    },
+    /// A topic and its partitions are gone.
+    TopicDeleted {
+        /// Topic id.
+        topic_id: Uuid,
+    },
+    /// Producer ids below `next_producer_id` have been handed out.
+    ProducerIdsAllocated {
+        /// First producer id not yet allocated.
+        next_producer_id: i64,
+    },
+}
+
+const VERSION: u8 = 0;
+
+fn put_str(out: &mut Vec<u8>, s: &str) {
+    let bytes = s.as_bytes();
+    let len = bytes.len().min(u16::MAX as usize);
+    out.extend_from_slice(&(len as u16).to_be_bytes());
+    out.extend_from_slice(&bytes[..len]);
+}
+
+fn put_i32s(out: &mut Vec<u8>, v: &[i32]) {
+    out.extend_from_slice(&(v.len().min(u16::MAX as usize) as u16).to_be_bytes());
+    for x in v.iter().take(u16::MAX as usize) {
+        out.extend_from_slice(&x.to_be_bytes());
+    }
+}
+
+struct Reader<'a>(&'a [u8]);
+
+impl Reader<'_> {
+    fn take(&mut self, n: usize) -> Result<&[u8], MetadataError> {
+        if self.0.len() < n {
+            return Err(MetadataError::Decode("truncated record"));
+        }
+        let (a, b) = self.0.split_at(n);
+        self.0 = b;
+        Ok(a)
+    }
+    fn u8(&mut self) -> Result<u8, MetadataError> {
+        Ok(self.take(1)?[0])
+    }
+    fn u16(&mut self) -> Result<u16, MetadataError> {
+        let b = self.take(2)?;
+        Ok(u16::from_be_bytes([b[0], b[1]]))
+    }
+    fn i16(&mut self) -> Result<i16, MetadataError> {
+        Ok(self.u16()? as i16)
+    }
+    fn i32(&mut self) -> Result<i32, MetadataError> {
+        let b = self.take(4)?;
+        Ok(i32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    }
+    fn i64(&mut self) -> Result<i64, MetadataError> {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(self.take(8)?);
+        Ok(i64::from_be_bytes(a))
+    }
+    fn uuid(&mut self) -> Result<Uuid, MetadataError> {
+        let mut a = [0u8; 16];
+        a.copy_from_slice(self.take(16)?);
+        Ok(Uuid::from_bytes(a))
+    }
+    fn string(&mut self) -> Result<String, MetadataError> {
+        let n = self.u16()? as usize;
+        String::from_utf8(self.take(n)?.to_vec()).map_err(|_| MetadataError::Decode("bad utf-8"))
+    }
+    fn i32s(&mut self) -> Result<Vec<i32>, MetadataError> {
+        let n = self.u16()? as usize;
+        (0..n).map(|_| self.i32()).collect()
+    }
+}
+
+impl MetadataRecord {
+    /// Encodes the record.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = vec![VERSION];
+        match self {
+            MetadataRecord::TopicCreated {
+                topic_id,
+                name,
+                partitions,
+                replication_factor,
+                configs,
+            } => {
+                out.push(1);
+                out.extend_from_slice(topic_id.as_bytes());
+                put_str(&mut out, name);
+                out.extend_from_slice(&partitions.to_be_bytes());
+                out.extend_from_slice(&replication_factor.to_be_bytes());
+                out.extend_from_slice(&(configs.len().min(u16::MAX as usize) as u16).to_be_bytes());
+                for (k, v) in configs.iter().take(u16::MAX as usize) {
+                    put_str(&mut out, k);
+                    put_str(&mut out, v);
+                }
+            }
+            MetadataRecord::PartitionCreated {
+                topic_id,
+                partition,
+                leader,
+                leader_epoch,
+                replicas,
+                isr,
+            } => {
+                out.push(2);
+                out.extend_from_slice(topic_id.as_bytes());
+                out.extend_from_slice(&partition.to_be_bytes());
+                out.extend_from_slice(&leader.to_be_bytes());
+                out.extend_from_slice(&leader_epoch.to_be_bytes());
+                put_i32s(&mut out, replicas);
+                put_i32s(&mut out, isr);
+            }
+            MetadataRecord::TopicDeleted { topic_id } => {
+                out.push(3);
+                out.extend_from_slice(topic_id.as_bytes());
+            }
+            MetadataRecord::ProducerIdsAllocated { next_producer_id } => {
+                out.push(4);
+                out.extend_from_slice(&next_producer_id.to_be_bytes());
+            }
+        }
+        out
+    }
+
+    /// Decodes a record; trailing bytes are an error.
+    pub fn decode(buf: &[u8]) -> Result<Self, MetadataError> {
+        let mut r = Reader(buf);
+        if r.u8()? != VERSION {
+            return Err(MetadataError::Decode("unknown record version"));
+        }
+        let rec = match r.u8()? {
+            1 => {
+                let topic_id = r.uuid()?;
+                let name = r.string()?;
+                let partitions = r.i32()?;
+                let replication_factor = r.i16()?;
+                let n = r.u16()? as usize;
+                let mut configs = Vec::with_capacity(n);
+                for _ in 0..n {
+                    configs.push((r.string()?, r.string()?));
+                }
+                MetadataRecord::TopicCreated {
+                    topic_id,
+                    name,
+                    partitions,
+                    replication_factor,
+                    configs,
+                }
+            }
+            2 => MetadataRecord::PartitionCreated {
+                topic_id: r.uuid()?,
+                partition: r.i32()?,
+                leader: r.i32()?,
+                leader_epoch: r.i32()?,
+                replicas: r.i32s()?,
+                isr: r.i32s()?,
+            },
+            3 => MetadataRecord::TopicDeleted { topic_id: r.uuid()? },
+            4 => MetadataRecord::ProducerIdsAllocated {
+                next_producer_id: r.i64()?,
+            },
+            _ => return Err(MetadataError::Decode("unknown record type")),
+        };
+        if !r.0.is_empty() {
+            return Err(MetadataError::Decode("trailing bytes"));
+        }
+        Ok(rec)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn samples() -> Vec<MetadataRecord> {
+        let id = Uuid::from_u128(0x1234);
+        vec![
+            MetadataRecord::TopicCreated {
+                topic_id: id,
+                name: "orders".into(),
+                partitions: 3,
+                replication_factor: 1,
+                configs: vec![("retention.ms".into(), "1000".into())],
+            },
+            MetadataRecord::PartitionCreated {
+                topic_id: id,
+                partition: 2,
+                leader: 1,
+                leader_epoch: 0,
+                replicas: vec![1],
+                isr: vec![1],
+            },
+            MetadataRecord::TopicDeleted { topic_id: id },
+            MetadataRecord::ProducerIdsAllocated { next_producer_id: 5000 },
+        ]
+    }
+
+    #[test]
+    fn round_trip_and_truncation() {
+        for rec in samples() {
+            let bytes = rec.encode();
+            assert_eq!(MetadataRecord::decode(&bytes).expect("decode"), rec);
+            for cut in 0..bytes.len() {
+                assert!(MetadataRecord::decode(&bytes[..cut]).is_err(), "{rec:?} cut {cut}");
+            }
+        }
+    }
+
+    #[test]
+    fn golden_layout() {
+        let rec = MetadataRecord::ProducerIdsAllocated { next_producer_id: 1 };
+        assert_eq!(rec.encode(), vec![0, 4, 0, 0, 0, 0, 0, 0, 0, 1]);
+    }
+}
