@@ -1,1 +1,33 @@
-//! placeholder
+//! The MemoryStreamer broker: configuration, listeners, connections,
+//! request handlers and partitions. The `memorystreamer` binary is a thin
+//! wrapper around [`run`].
+//!
+//! The broker glues the lower crates together: `memorystreamer-log` stores
+//! partitions, `memorystreamer-protocol-kafka` turns bytes into requests and
+//! responses into bytes, `memorystreamer-raft` holds cluster metadata. It
+//! owns no codec and no storage format itself.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod api;
+pub mod broker;
+pub mod config;
+pub mod connection;
+pub mod error;
+pub mod partition;
+pub mod server;
+pub mod topic_config;
+
+use std::sync::Arc;
+
+pub use broker::Broker;
+pub use config::{Args, BrokerConfig};
+pub use error::BrokerError;
+
+/// Opens the data directory, binds the listeners and serves until SIGTERM
+/// or Ctrl-C.
+pub async fn run(config: BrokerConfig) -> Result<(), BrokerError> {
+    let broker = Arc::new(tokio::task::block_in_place(|| Broker::open(config))?);
+    let listeners = server::bind(&broker).await?;
+    server::run(broker, listeners, server::shutdown_signal()).await
+}

@@ -1,0 +1,112 @@
+//! CreateTopics (key 19): validated creation, `validate_only`, manual
+//! replica assignments checked against the live brokers, configs returned
+//! (KIP-525, v5+).
+
+use std::sync::Arc;
+
+use kafka_protocol::messages::create_topics_response::{CreatableTopicConfigs, CreatableTopicResult};
+use kafka_protocol::messages::{CreateTopicsRequest, CreateTopicsResponse};
+use memorystreamer_protocol_kafka::request::Header;
+use tracing::info;
+
+use super::sb;
+use crate::broker::{Broker, NewTopic};
+use crate::error::BrokerError;
+
+/// Config source DYNAMIC_TOPIC_CONFIG.
+const SOURCE_TOPIC: i8 = 1;
+
+fn new_topic(broker: &Broker, t: &kafka_protocol::messages::create_topics_request::CreatableTopic) -> Result<NewTopic, BrokerError> {
+    let mut configs = Vec::with_capacity(t.configs.len());
+    for c in &t.configs {
+        let value = c
+            .value
+            .as_ref()
+            .ok_or_else(|| BrokerError::InvalidConfig(format!("{}: null value", c.name)))?;
+        configs.push((c.name.to_string(), value.to_string()));
+    }
+    let (partitions, replication_factor) = if t.assignments.is_empty() {
+        (
+            if t.num_partitions == -1 { broker.config.num_partitions } else { t.num_partitions },
+            if t.replication_factor == -1 {
+                broker.config.default_replication_factor
+            } else {
+                t.replication_factor
+            },
+        )
+    } else {
+        if t.num_partitions != -1 || t.replication_factor != -1 {
+            return Err(BrokerError::InvalidRequest(
+                "both num_partitions/replication_factor and replica assignments were given".into(),
+            ));
+        }
+        let node = broker.config.node_id;
+        for (i, a) in t.assignments.iter().enumerate() {
+            if a.partition_index != i as i32 {
+                return Err(BrokerError::InvalidReplicaAssignment(
+                    "partitions must be assigned in order starting from 0".into(),
+                ));
+            }
+            if a.broker_ids.is_empty() {
+                return Err(BrokerError::InvalidReplicaAssignment(format!(
+                    "partition {i} has no replicas"
+                )));
+            }
+            if let Some(b) = a.broker_ids.iter().find(|b| b.0 != node) {
+                return Err(BrokerError::InvalidReplicaAssignment(format!(
+                    "broker {} of partition {i} does not exist",
+                    b.0
+                )));
+            }
+        }
+        let rf = t.assignments[0].broker_ids.len() as i16;
+        (t.assignments.len() as i32, rf)
+    };
+    Ok(NewTopic {
+        name: t.name.to_string(),
+        partitions,
+        replication_factor,
+        configs,
+    })
+}
+
+pub fn handle(broker: &Arc<Broker>, header: &Header, req: CreateTopicsRequest) -> CreateTopicsResponse {
+    let mut results = Vec::with_capacity(req.topics.len());
+    for t in &req.topics {
+        let mut result = CreatableTopicResult::default().with_name(t.name.clone());
+        let outcome = new_topic(broker, t).and_then(|nt| broker.create_topic(&nt, req.validate_only).map(|img| (nt, img)));
+        match outcome {
+            Ok((nt, img)) => {
+                if !req.validate_only {
+                    info!(topic = %nt.name, "created by CreateTopics");
+                }
+                result = result
+                    .with_topic_id(if req.validate_only { uuid::Uuid::nil() } else { img.topic_id })
+                    .with_num_partitions(nt.partitions)
+                    .with_replication_factor(nt.replication_factor);
+                if header.version() >= 5 {
+                    result = result.with_configs(Some(
+                        nt.configs
+                            .iter()
+                            .map(|(k, v)| {
+                                CreatableTopicConfigs::default()
+                                    .with_name(sb(k))
+                                    .with_value(Some(sb(v)))
+                                    .with_config_source(SOURCE_TOPIC)
+                            })
+                            .collect(),
+                    ));
+                }
+            }
+            Err(e) => {
+                result = result
+                    .with_error_code(e.code())
+                    .with_error_message(Some(sb(&e.to_string())))
+                    .with_num_partitions(-1)
+                    .with_replication_factor(-1);
+            }
+        }
+        results.push(result);
+    }
+    CreateTopicsResponse::default().with_topics(results)
+}

@@ -1,0 +1,45 @@
+//! DeleteTopics (key 20): by name (all versions) or by topic id (v6+).
+
+use std::sync::Arc;
+
+use kafka_protocol::messages::delete_topics_response::DeletableTopicResult;
+use kafka_protocol::messages::{DeleteTopicsRequest, DeleteTopicsResponse, TopicName};
+use kafka_protocol::ResponseError;
+use memorystreamer_protocol_kafka::request::Header;
+use uuid::Uuid;
+
+use super::sb;
+use crate::broker::Broker;
+
+pub fn handle(broker: &Arc<Broker>, header: &Header, req: DeleteTopicsRequest) -> DeleteTopicsResponse {
+    let targets: Vec<(Option<String>, Uuid)> = if header.version() >= 6 {
+        req.topics
+            .iter()
+            .map(|t| (t.name.as_ref().map(|n| n.to_string()), t.topic_id))
+            .collect()
+    } else {
+        req.topic_names.iter().map(|n| (Some(n.to_string()), Uuid::nil())).collect()
+    };
+    let responses = targets
+        .into_iter()
+        .map(|(name, id)| {
+            let name = match name {
+                Some(n) => Some(n),
+                None => broker.metadata().topic_by_id(&id).map(|t| t.name.clone()),
+            };
+            let result = DeletableTopicResult::default()
+                .with_name(name.as_deref().map(|n| TopicName(sb(n))))
+                .with_topic_id(id);
+            let Some(name) = name else {
+                return result.with_error_code(ResponseError::UnknownTopicId.code());
+            };
+            match broker.delete_topic(&name) {
+                Ok(topic_id) => result.with_topic_id(topic_id),
+                Err(e) => result
+                    .with_error_code(e.code())
+                    .with_error_message(Some(sb(&e.to_string()))),
+            }
+        })
+        .collect();
+    DeleteTopicsResponse::default().with_responses(responses)
+}

@@ -1,0 +1,163 @@
+//! Fetch (key 1): whole batches from the fetch offset, long-polling on the
+//! partitions' append notifications until `min_bytes` are available or
+//! `max_wait_ms` passes.
+//!
+//! KIP-74: the response holds at most `max_bytes` and each partition at most
+//! `partition_max_bytes`, except that the first batch of the first partition
+//! with data is returned whole even when larger, so a consumer always makes
+//! progress. A fetch offset in the middle of a batch returns that whole
+//! batch. `records` is empty bytes, never null, when there is nothing.
+//!
+//! Fetch sessions (KIP-227) are answered with session id 0 ("no session"),
+//! which every client handles by sending full fetches. Reads come from the
+//! page cache with `pread` on the connection's task; there is no
+//! zero-copy sendfile path yet.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::future::select_all;
+use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
+use kafka_protocol::messages::{FetchRequest, FetchResponse, TopicName};
+use kafka_protocol::ResponseError;
+use memorystreamer_protocol_kafka::request::Header;
+use memorystreamer_protocol_kafka::ProtocolError;
+use tokio::sync::futures::Notified;
+use tokio::time::Instant;
+use uuid::Uuid;
+
+use super::{respond, sb, Reply};
+use crate::broker::Broker;
+use crate::partition::Partition;
+
+/// Longest wait a client may ask for (guards against absurd values).
+const MAX_WAIT_CAP: Duration = Duration::from_secs(300);
+
+struct Target {
+    topic_index: usize,
+    partition: i32,
+    fetch_offset: i64,
+    max_bytes: usize,
+    found: Option<Arc<Partition>>,
+    error: Option<ResponseError>,
+}
+
+/// Resolves the request's partitions once; the wait loop re-reads them.
+fn resolve(broker: &Broker, header: &Header, req: &FetchRequest) -> (Vec<(String, Uuid)>, Vec<Target>) {
+    let mut topics = Vec::with_capacity(req.topics.len());
+    let mut targets = Vec::new();
+    let by_id = header.version() >= 13;
+    for (ti, t) in req.topics.iter().enumerate() {
+        let name = if by_id {
+            broker.metadata().topic_by_id(&t.topic_id).map(|x| x.name.clone())
+        } else {
+            Some(t.topic.to_string())
+        };
+        topics.push((name.clone().unwrap_or_default(), t.topic_id));
+        for p in &t.partitions {
+            let (found, error) = match &name {
+                None => (None, Some(ResponseError::UnknownTopicId)),
+                Some(n) => match broker.partition(n, p.partition) {
+                    Some(part) => (Some(part), None),
+                    None => (None, Some(ResponseError::UnknownTopicOrPartition)),
+                },
+            };
+            targets.push(Target {
+                topic_index: ti,
+                partition: p.partition,
+                fetch_offset: p.fetch_offset,
+                max_bytes: usize::try_from(p.partition_max_bytes).unwrap_or(0),
+                found,
+                error,
+            });
+        }
+    }
+    (topics, targets)
+}
+
+/// Reads every target once; returns per-target data and the byte total.
+fn read_all(targets: &[Target], max_bytes: usize) -> (Vec<PartitionData>, usize, bool) {
+    let mut out = Vec::with_capacity(targets.len());
+    let mut total = 0usize;
+    let mut any_error = false;
+    for t in targets {
+        let pd = PartitionData::default()
+            .with_partition_index(t.partition)
+            .with_records(Some(Bytes::new()))
+            .with_aborted_transactions(Some(Vec::new()));
+        let Some(p) = &t.found else {
+            any_error = true;
+            out.push(
+                pd.with_error_code(t.error.unwrap_or(ResponseError::UnknownTopicOrPartition).code())
+                    .with_high_watermark(-1)
+                    .with_last_stable_offset(-1)
+                    .with_log_start_offset(-1),
+            );
+            continue;
+        };
+        let budget = t.max_bytes.min(max_bytes.saturating_sub(total));
+        let at_least_one = total == 0;
+        match p.read(t.fetch_offset, budget, at_least_one) {
+            Ok(r) => {
+                total += r.records.len();
+                out.push(
+                    pd.with_high_watermark(r.high_watermark)
+                        .with_last_stable_offset(r.high_watermark)
+                        .with_log_start_offset(r.log_start_offset)
+                        .with_records(Some(r.records)),
+                );
+            }
+            Err(e) => {
+                any_error = true;
+                out.push(
+                    pd.with_error_code(e.code())
+                        .with_high_watermark(p.high_watermark())
+                        .with_last_stable_offset(p.high_watermark())
+                        .with_log_start_offset(p.log_start_offset()),
+                );
+            }
+        }
+    }
+    (out, total, any_error)
+}
+
+pub async fn handle(broker: &Arc<Broker>, header: &Header, req: FetchRequest) -> Result<Reply, ProtocolError> {
+    let (topics, targets) = resolve(broker, header, &req);
+    let max_bytes = usize::try_from(req.max_bytes).unwrap_or(0);
+    let min_bytes = usize::try_from(req.min_bytes).unwrap_or(0).max(1);
+    let wait = Duration::from_millis(u64::try_from(req.max_wait_ms).unwrap_or(0)).min(MAX_WAIT_CAP);
+    let deadline = Instant::now() + wait;
+    let watched: Vec<Arc<Partition>> = targets.iter().filter_map(|t| t.found.clone()).collect();
+    let data = loop {
+        // Register for wake-ups before reading, so an append between the
+        // read and the wait is not missed.
+        let mut notified: Vec<Pin<Box<Notified<'_>>>> =
+            watched.iter().map(|p| Box::pin(p.appended().notified())).collect();
+        for n in &mut notified {
+            n.as_mut().enable();
+        }
+        let (data, total, any_error) = read_all(&targets, max_bytes);
+        if total >= min_bytes || any_error || notified.is_empty() || Instant::now() >= deadline {
+            break data;
+        }
+        if tokio::time::timeout_at(deadline, select_all(notified)).await.is_err() {
+            break read_all(&targets, max_bytes).0;
+        }
+    };
+    let mut responses: Vec<FetchableTopicResponse> = topics
+        .iter()
+        .map(|(name, id)| {
+            FetchableTopicResponse::default()
+                .with_topic(TopicName(sb(name)))
+                .with_topic_id(*id)
+        })
+        .collect();
+    for (t, pd) in targets.iter().zip(data) {
+        if let Some(r) = responses.get_mut(t.topic_index) {
+            r.partitions.push(pd);
+        }
+    }
+    respond(header, &FetchResponse::default().with_responses(responses))
+}

@@ -1,0 +1,87 @@
+//! ListOffsets (key 2): offsets by timestamp.
+//!
+//! Special timestamps: -1 latest (high watermark, or the last stable offset
+//! for read_committed, equal without transactions), -2 earliest, -3 the
+//! record with the largest timestamp, -4 earliest local (= earliest: there
+//! is no tiered storage), -5 latest tiered (none: earliest-1 semantics as in
+//! Kafka without remote storage, i.e. -1/-1). A real timestamp finds the
+//! first record at or after it through the time index; one later than
+//! every record answers offset -1, timestamp -1.
+
+use std::sync::Arc;
+
+use kafka_protocol::messages::list_offsets_response::{ListOffsetsPartitionResponse, ListOffsetsTopicResponse};
+use kafka_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse};
+use memorystreamer_protocol_kafka::records::{first_offset_at_or_after, offset_of_max_timestamp};
+
+use memorystreamer_protocol_kafka::request::Header;
+
+use crate::broker::Broker;
+use crate::error::BrokerError;
+use crate::partition::Partition;
+
+const LATEST: i64 = -1;
+const EARLIEST: i64 = -2;
+const MAX_TIMESTAMP: i64 = -3;
+const EARLIEST_LOCAL: i64 = -4;
+const LATEST_TIERED: i64 = -5;
+
+/// (timestamp, offset) for one lookup.
+fn lookup(p: &Partition, timestamp: i64) -> Result<(i64, i64), BrokerError> {
+    Ok(match timestamp {
+        LATEST => (-1, p.high_watermark()),
+        EARLIEST | EARLIEST_LOCAL => (-1, p.log_start_offset()),
+        LATEST_TIERED => (-1, -1),
+        MAX_TIMESTAMP => match p.max_timestamp_batch()? {
+            Some((h, bytes)) => offset_of_max_timestamp(&bytes)?
+                .map(|(o, ts)| (ts, o))
+                .unwrap_or((h.max_timestamp, h.base_offset)),
+            None => (-1, -1),
+        },
+        ts if ts < 0 => {
+            return Err(BrokerError::InvalidRequest(format!("unknown special timestamp {ts}")));
+        }
+        ts => match p.batch_by_timestamp(ts)? {
+            Some((h, bytes)) => first_offset_at_or_after(&bytes, ts)?
+                .map(|(o, t)| (t, o))
+                .unwrap_or((h.max_timestamp, h.base_offset)),
+            None => (-1, -1),
+        },
+    })
+}
+
+pub fn handle(broker: &Arc<Broker>, header: &Header, req: ListOffsetsRequest) -> ListOffsetsResponse {
+    // leader_epoch exists from v4 on; the codec refuses it earlier.
+    let with_epoch = header.version() >= 4;
+    let topics = req
+        .topics
+        .iter()
+        .map(|t| {
+            let partitions = t
+                .partitions
+                .iter()
+                .map(|rp| {
+                    let resp = ListOffsetsPartitionResponse::default().with_partition_index(rp.partition_index);
+                    let result = broker
+                        .partition(&t.name, rp.partition_index)
+                        .ok_or(BrokerError::UnknownTopicOrPartition)
+                        .and_then(|p| lookup(&p, rp.timestamp).map(|r| (r, if with_epoch { p.leader_epoch } else { -1 })));
+                    match result {
+                        Ok(((timestamp, offset), epoch)) => resp
+                            .with_timestamp(timestamp)
+                            .with_offset(offset)
+                            .with_leader_epoch(epoch),
+                        Err(e) => resp
+                            .with_error_code(e.code())
+                            .with_timestamp(-1)
+                            .with_offset(-1),
+                    }
+                })
+                .collect();
+            ListOffsetsTopicResponse::default()
+                .with_name(t.name.clone())
+                .with_partitions(partitions)
+        })
+        .collect();
+    ListOffsetsResponse::default().with_topics(topics)
+}

@@ -1,0 +1,112 @@
+//! Metadata (key 3): brokers, cluster id, controller, topics and partitions.
+//!
+//! `topics = null` means every topic; an empty list means none. A missing
+//! topic is created when both the request allows it (v4+, always before)
+//! and `auto.create.topics.enable` is on; it is then reported with
+//! LEADER_NOT_AVAILABLE-free metadata at once (creation is synchronous here).
+
+use std::sync::Arc;
+
+use kafka_protocol::messages::metadata_response::{
+    MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
+};
+use kafka_protocol::messages::{BrokerId, MetadataRequest, MetadataResponse, TopicName};
+use kafka_protocol::ResponseError;
+use memorystreamer_protocol_kafka::request::Header;
+use memorystreamer_raft::TopicImage;
+use tracing::debug;
+use uuid::Uuid;
+
+use super::sb;
+use crate::broker::{Broker, NewTopic};
+use crate::error::BrokerError;
+
+fn topic_metadata(t: &TopicImage) -> MetadataResponseTopic {
+    MetadataResponseTopic::default()
+        .with_name(Some(TopicName(sb(&t.name))))
+        .with_topic_id(t.topic_id)
+        .with_partitions(
+            t.partitions
+                .iter()
+                .map(|p| {
+                    MetadataResponsePartition::default()
+                        .with_partition_index(p.partition)
+                        .with_leader_id(BrokerId(p.leader))
+                        .with_leader_epoch(p.leader_epoch)
+                        .with_replica_nodes(p.replicas.iter().map(|r| BrokerId(*r)).collect())
+                        .with_isr_nodes(p.isr.iter().map(|r| BrokerId(*r)).collect())
+                })
+                .collect(),
+        )
+}
+
+fn topic_error(name: Option<&str>, id: Uuid, e: ResponseError) -> MetadataResponseTopic {
+    MetadataResponseTopic::default()
+        .with_name(name.map(|n| TopicName(sb(n))))
+        .with_topic_id(id)
+        .with_error_code(e.code())
+}
+
+pub fn handle(broker: &Arc<Broker>, header: &Header, req: MetadataRequest) -> MetadataResponse {
+    let allow_auto_create = header.version() < 4 || req.allow_auto_topic_creation;
+    let mut topics = Vec::new();
+    match &req.topics {
+        None => {
+            topics.extend(broker.metadata().topics().map(|t| topic_metadata(t)));
+        }
+        Some(requested) => {
+            for rt in requested {
+                let image = broker.metadata();
+                let Some(name) = rt.name.as_ref().map(|n| n.to_string()) else {
+                    // Lookup by topic id (v10+).
+                    topics.push(match image.topic_by_id(&rt.topic_id) {
+                        Some(t) => topic_metadata(t),
+                        None => topic_error(None, rt.topic_id, ResponseError::UnknownTopicId),
+                    });
+                    continue;
+                };
+                if let Some(t) = image.topic(&name) {
+                    topics.push(topic_metadata(t));
+                    continue;
+                }
+                if !(allow_auto_create && broker.config.auto_create_topics) {
+                    topics.push(topic_error(Some(&name), Uuid::nil(), ResponseError::UnknownTopicOrPartition));
+                    continue;
+                }
+                let new = NewTopic {
+                    name: name.clone(),
+                    partitions: broker.config.num_partitions,
+                    replication_factor: broker.config.default_replication_factor,
+                    configs: Vec::new(),
+                };
+                match broker.create_topic(&new, false) {
+                    Ok(t) => topics.push(topic_metadata(&t)),
+                    Err(BrokerError::TopicAlreadyExists(_)) => match broker.metadata().topic(&name) {
+                        Some(t) => topics.push(topic_metadata(t)),
+                        None => topics.push(topic_error(Some(&name), Uuid::nil(), ResponseError::LeaderNotAvailable)),
+                    },
+                    Err(e) => {
+                        debug!(topic = %name, error = %e, "auto-creation failed");
+                        topics.push(topic_error(Some(&name), Uuid::nil(), e.response_error()));
+                    }
+                }
+            }
+        }
+    }
+    let brokers = broker
+        .config
+        .advertised_listeners
+        .first()
+        .map(|l| {
+            vec![MetadataResponseBroker::default()
+                .with_node_id(BrokerId(broker.config.node_id))
+                .with_host(sb(&l.host))
+                .with_port(i32::from(l.port))]
+        })
+        .unwrap_or_default();
+    MetadataResponse::default()
+        .with_brokers(brokers)
+        .with_cluster_id(Some(sb(&broker.cluster_id)))
+        .with_controller_id(BrokerId(broker.config.node_id))
+        .with_topics(topics)
+}

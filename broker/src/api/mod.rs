@@ -1,0 +1,116 @@
+//! Request handlers, one file per Kafka API, and the single dispatch point.
+//!
+//! [`SUPPORTED`] is the one table of APIs and version ranges: the request
+//! decoder rejects anything outside it, ApiVersions advertises exactly it,
+//! and [`dispatch`] has one arm per entry.
+
+use std::sync::{Arc, OnceLock};
+
+use bytes::Bytes;
+use kafka_protocol::messages::ApiKey;
+use kafka_protocol::protocol::{Encodable, HeaderVersion, StrBytes};
+use memorystreamer_protocol_kafka::request::{decode_body, Header};
+use memorystreamer_protocol_kafka::response::encode_response;
+use memorystreamer_protocol_kafka::versions::{ApiRange, ApiTable};
+use memorystreamer_protocol_kafka::ProtocolError;
+
+use crate::broker::Broker;
+
+mod api_versions;
+mod create_topics;
+mod delete_topics;
+mod describe_cluster;
+mod fetch;
+mod init_producer_id;
+mod list_offsets;
+mod metadata;
+mod produce;
+
+/// Supported APIs: (key, min version, max version). Maxima are those of the
+/// Kafka release `kafka-protocol` 0.18 describes (Kafka 4.1). Produce keeps
+/// minimum 0 as Kafka 4.x does for librdkafka's sake (KAFKA-18659), though
+/// v0–2 requests (legacy message formats) are refused.
+pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
+    (ApiKey::Produce, 0, 13),
+    (ApiKey::Fetch, 4, 18),
+    (ApiKey::ListOffsets, 1, 10),
+    (ApiKey::Metadata, 0, 13),
+    (ApiKey::ApiVersions, 0, 4),
+    (ApiKey::CreateTopics, 2, 7),
+    (ApiKey::DeleteTopics, 1, 6),
+    (ApiKey::InitProducerId, 0, 6),
+    (ApiKey::DescribeCluster, 0, 2),
+];
+
+/// The supported-API table in codec form.
+pub fn api_table() -> ApiTable {
+    ApiTable::new(
+        SUPPORTED
+            .iter()
+            .map(|(api_key, min, max)| ApiRange {
+                api_key: *api_key,
+                min: (*min).max(if *api_key == ApiKey::Produce { 0 } else { api_key.valid_versions().min }),
+                max: (*max).min(api_key.valid_versions().max),
+            })
+            .collect(),
+    )
+}
+
+/// The table, built once.
+pub fn table() -> &'static ApiTable {
+    static TABLE: OnceLock<ApiTable> = OnceLock::new();
+    TABLE.get_or_init(api_table)
+}
+
+/// Per-connection facts handlers may need.
+#[derive(Debug, Default, Clone)]
+pub struct Session {
+    /// Client software name (KIP-511), once ApiVersions v3+ told us.
+    pub client_software_name: Option<String>,
+    /// Client software version (KIP-511).
+    pub client_software_version: Option<String>,
+}
+
+/// What a handler produced.
+pub enum Reply {
+    /// An encoded response frame.
+    Frame(Bytes),
+    /// No response at all (Produce with acks=0).
+    None,
+}
+
+fn respond<T: Encodable + HeaderVersion>(header: &Header, body: &T) -> Result<Reply, ProtocolError> {
+    encode_response(header.api_key, header.version(), header.correlation_id(), body).map(Reply::Frame)
+}
+
+/// Decodes the body of a request whose header has been read and runs its
+/// handler. Errors here are protocol errors (the connection is closed);
+/// per-topic failures are error codes inside the response.
+pub async fn dispatch(
+    broker: &Arc<Broker>,
+    session: &mut Session,
+    header: &Header,
+    body: Bytes,
+) -> Result<Reply, ProtocolError> {
+    match header.api_key {
+        ApiKey::Produce => produce::handle(broker, header, decode_body(header, body)?),
+        ApiKey::Fetch => fetch::handle(broker, header, decode_body(header, body)?).await,
+        ApiKey::ListOffsets => respond(header, &list_offsets::handle(broker, header, decode_body(header, body)?)),
+        ApiKey::Metadata => respond(header, &metadata::handle(broker, header, decode_body(header, body)?)),
+        ApiKey::ApiVersions => api_versions::handle(broker, session, header, body),
+        ApiKey::CreateTopics => respond(header, &create_topics::handle(broker, header, decode_body(header, body)?)),
+        ApiKey::DeleteTopics => respond(header, &delete_topics::handle(broker, header, decode_body(header, body)?)),
+        ApiKey::InitProducerId => respond(header, &init_producer_id::handle(broker, decode_body(header, body)?)),
+        ApiKey::DescribeCluster => respond(header, &describe_cluster::handle(broker, decode_body(header, body)?)),
+        other => Err(ProtocolError::UnsupportedVersion {
+            api_key: other,
+            version: header.version(),
+            correlation_id: header.correlation_id(),
+        }),
+    }
+}
+
+/// A `StrBytes` from a `&str`.
+pub fn sb(s: &str) -> StrBytes {
+    StrBytes::from_string(s.to_string())
+}

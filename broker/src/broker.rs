@@ -1,0 +1,427 @@
+//! The broker's shared state: configuration, cluster identity, the current
+//! metadata image and the partitions hosted here.
+//!
+//! Metadata changes (topics, producer-id blocks) are written as
+//! [`MetadataRecord`]s to the metadata log first and then published as a new
+//! immutable [`MetadataImage`] that request handlers read without locks.
+//! This module is the single-node controller; it is not a Raft quorum yet.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use dashmap::DashMap;
+use memorystreamer_log::{Log, LogConfig};
+use memorystreamer_raft::{MetadataImage, MetadataLog, MetadataRecord, TopicImage};
+use tracing::{info, warn};
+use uuid::Uuid;
+
+use crate::config::BrokerConfig;
+use crate::error::BrokerError;
+use crate::partition::{Partition, PartitionSettings, TopicPartitions};
+use crate::topic_config::TopicConfig;
+
+/// Producer ids are taken from the metadata log in blocks of this size.
+const PRODUCER_ID_BLOCK: i64 = 1000;
+
+/// A topic creation request after defaults were applied.
+#[derive(Debug, Clone)]
+pub struct NewTopic {
+    /// Topic name.
+    pub name: String,
+    /// Partition count.
+    pub partitions: i32,
+    /// Replication factor.
+    pub replication_factor: i16,
+    /// Config overrides.
+    pub configs: Vec<(String, String)>,
+}
+
+struct ProducerIdBlock {
+    next: i64,
+    end: i64,
+}
+
+/// Everything a request handler needs.
+pub struct Broker {
+    /// Resolved configuration.
+    pub config: BrokerConfig,
+    /// Cluster id from `meta.properties`, stable across restarts.
+    pub cluster_id: String,
+    metadata: ArcSwap<MetadataImage>,
+    metadata_log: Mutex<MetadataLog>,
+    partitions: DashMap<String, Arc<TopicPartitions>>,
+    producer_ids: Mutex<ProducerIdBlock>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Checks a topic name the way Kafka does: 1–249 characters of
+/// `[a-zA-Z0-9._-]`, not `.` or `..`.
+pub fn validate_topic_name(name: &str) -> Result<(), BrokerError> {
+    if name.is_empty() || name == "." || name == ".." {
+        return Err(BrokerError::InvalidTopic(format!("topic name '{name}' is illegal")));
+    }
+    if name.len() > 249 {
+        return Err(BrokerError::InvalidTopic(
+            "topic name is longer than 249 characters".into(),
+        ));
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
+    {
+        return Err(BrokerError::InvalidTopic(format!(
+            "topic name '{name}' contains '{c}'; legal characters are ASCII alphanumerics, '.', '_' and '-'"
+        )));
+    }
+    Ok(())
+}
+
+impl Broker {
+    /// Opens the data directory (formatting it on first start), replays the
+    /// metadata log and opens every partition log (recovering torn tails).
+    pub fn open(config: BrokerConfig) -> Result<Self, BrokerError> {
+        fs::create_dir_all(&config.data_dir)?;
+        let cluster_id = load_or_format(&config.data_dir, config.node_id)?;
+        remove_leftover_deletions(&config.data_dir);
+        let (metadata_log, records) =
+            MetadataLog::open(&config.data_dir.join("__cluster_metadata-0").join("metadata.log"))?;
+        let image = MetadataImage::default().apply_all(&records)?;
+        let next_pid = image.next_producer_id();
+        let broker = Broker {
+            config,
+            cluster_id,
+            metadata: ArcSwap::from_pointee(image),
+            metadata_log: Mutex::new(metadata_log),
+            partitions: DashMap::new(),
+            // The block in the image may have been partly used before a
+            // restart: start a fresh one on first use.
+            producer_ids: Mutex::new(ProducerIdBlock {
+                next: next_pid,
+                end: next_pid,
+            }),
+        };
+        let image = broker.metadata();
+        for topic in image.topics() {
+            broker.open_topic(topic)?;
+        }
+        info!(
+            cluster_id = %broker.cluster_id,
+            node_id = broker.config.node_id,
+            topics = image.topics().count(),
+            "data directory opened"
+        );
+        Ok(broker)
+    }
+
+    /// The current metadata image.
+    pub fn metadata(&self) -> Arc<MetadataImage> {
+        self.metadata.load_full()
+    }
+
+    /// Partitions of `topic`, if hosted here.
+    pub fn topic(&self, topic: &str) -> Option<Arc<TopicPartitions>> {
+        self.partitions.get(topic).map(|t| Arc::clone(t.value()))
+    }
+
+    /// One partition, if hosted here.
+    pub fn partition(&self, topic: &str, index: i32) -> Option<Arc<Partition>> {
+        let t = self.partitions.get(topic)?;
+        usize::try_from(index)
+            .ok()
+            .and_then(|i| t.partitions.get(i))
+            .cloned()
+    }
+
+    /// Every partition hosted here.
+    pub fn all_partitions(&self) -> Vec<Arc<Partition>> {
+        self.partitions
+            .iter()
+            .flat_map(|t| t.partitions.clone())
+            .collect()
+    }
+
+    fn partition_dir(&self, topic: &str, index: i32) -> PathBuf {
+        self.config.data_dir.join(format!("{topic}-{index}"))
+    }
+
+    fn log_config(&self, topic_config: &TopicConfig) -> LogConfig {
+        let d = &self.config.log;
+        LogConfig {
+            segment_bytes: topic_config.segment_bytes.unwrap_or(d.segment_bytes),
+            segment_ms: Some(topic_config.segment_ms.unwrap_or(d.segment_ms)),
+            index_interval_bytes: topic_config
+                .index_interval_bytes
+                .unwrap_or(d.index_interval_bytes),
+            index_max_bytes: d.index_max_bytes,
+            flush_messages: topic_config.flush_messages.or(d.flush_messages),
+        }
+    }
+
+    fn open_topic(&self, topic: &TopicImage) -> Result<(), BrokerError> {
+        let tc = TopicConfig::parse(&topic.configs)?;
+        let settings = PartitionSettings {
+            max_message_bytes: tc.max_message_bytes.unwrap_or(self.config.message_max_bytes),
+        };
+        let mut partitions = Vec::with_capacity(topic.partitions.len());
+        for p in &topic.partitions {
+            let log = Log::open(&self.partition_dir(&topic.name, p.partition), self.log_config(&tc))?;
+            partitions.push(Arc::new(Partition::new(
+                topic.name.clone(),
+                topic.topic_id,
+                p.partition,
+                p.leader_epoch,
+                log,
+                settings.clone(),
+            )));
+        }
+        self.partitions.insert(
+            topic.name.clone(),
+            Arc::new(TopicPartitions {
+                topic_id: topic.topic_id,
+                partitions,
+            }),
+        );
+        Ok(())
+    }
+
+    /// Creates a topic: validates, writes the metadata records, opens the
+    /// partition logs. With `validate_only` nothing is written.
+    pub fn create_topic(&self, t: &NewTopic, validate_only: bool) -> Result<Arc<TopicImage>, BrokerError> {
+        validate_topic_name(&t.name)?;
+        if t.partitions < 1 {
+            return Err(BrokerError::InvalidPartitions(format!(
+                "number of partitions must be at least 1, got {}",
+                t.partitions
+            )));
+        }
+        if t.partitions > 100_000 {
+            return Err(BrokerError::InvalidPartitions(format!(
+                "number of partitions {} is above the limit of 100000",
+                t.partitions
+            )));
+        }
+        if t.replication_factor < 1 {
+            return Err(BrokerError::InvalidReplicationFactor(format!(
+                "replication factor must be at least 1, got {}",
+                t.replication_factor
+            )));
+        }
+        if t.replication_factor > 1 {
+            return Err(BrokerError::InvalidReplicationFactor(format!(
+                "replication factor: {} larger than available brokers: 1",
+                t.replication_factor
+            )));
+        }
+        TopicConfig::parse(&t.configs)?;
+        let mut log = lock(&self.metadata_log);
+        let image = self.metadata();
+        if image.topic(&t.name).is_some() {
+            return Err(BrokerError::TopicAlreadyExists(t.name.clone()));
+        }
+        let topic_id = Uuid::new_v4();
+        let node = self.config.node_id;
+        let mut records = vec![MetadataRecord::TopicCreated {
+            topic_id,
+            name: t.name.clone(),
+            partitions: t.partitions,
+            replication_factor: t.replication_factor,
+            configs: t.configs.clone(),
+        }];
+        records.extend((0..t.partitions).map(|p| MetadataRecord::PartitionCreated {
+            topic_id,
+            partition: p,
+            leader: node,
+            leader_epoch: 0,
+            replicas: vec![node],
+            isr: vec![node],
+        }));
+        let next = image.apply_all(&records)?;
+        let created = next
+            .topic(&t.name)
+            .cloned()
+            .ok_or_else(|| BrokerError::InvalidRequest("topic vanished while being created".into()))?;
+        if validate_only {
+            return Ok(created);
+        }
+        // Open (create) the partition directories before the topic becomes
+        // visible, so that a visible topic always has its logs.
+        self.open_topic(&created)?;
+        if let Err(e) = log.append(&records) {
+            if let Some((_, tp)) = self.partitions.remove(&t.name) {
+                drop(tp);
+            }
+            return Err(e.into());
+        }
+        self.metadata.store(Arc::new(next));
+        info!(topic = %t.name, partitions = t.partitions, %topic_id, "topic created");
+        Ok(created)
+    }
+
+    /// Deletes a topic and, in the background, its data.
+    pub fn delete_topic(&self, name: &str) -> Result<Uuid, BrokerError> {
+        let mut log = lock(&self.metadata_log);
+        let image = self.metadata();
+        let topic = image.topic(name).ok_or(BrokerError::UnknownTopicOrPartition)?;
+        let topic_id = topic.topic_id;
+        let rec = MetadataRecord::TopicDeleted { topic_id };
+        let next = image.apply(&rec)?;
+        log.append(std::slice::from_ref(&rec))?;
+        self.metadata.store(Arc::new(next));
+        self.partitions.remove(name);
+        for p in &topic.partitions {
+            let dir = self.partition_dir(name, p.partition);
+            let doomed = self.config.data_dir.join(format!(
+                "{name}-{}.{}-delete",
+                p.partition,
+                topic_id.simple()
+            ));
+            match fs::rename(&dir, &doomed) {
+                Ok(()) => {
+                    std::thread::spawn(move || {
+                        if let Err(e) = fs::remove_dir_all(&doomed) {
+                            warn!(dir = %doomed.display(), error = %e, "could not remove deleted partition");
+                        }
+                    });
+                }
+                Err(e) => warn!(dir = %dir.display(), error = %e, "could not move deleted partition away"),
+            }
+        }
+        info!(topic = %name, %topic_id, "topic deleted");
+        Ok(topic_id)
+    }
+
+    /// Hands out a new producer id, taking a new block from the metadata
+    /// log when the current one is used up (ids are never reused, even
+    /// across restarts).
+    pub fn allocate_producer_id(&self) -> Result<i64, BrokerError> {
+        let mut block = lock(&self.producer_ids);
+        if block.next >= block.end {
+            let mut log = lock(&self.metadata_log);
+            let image = self.metadata();
+            let start = image.next_producer_id().max(block.end);
+            let rec = MetadataRecord::ProducerIdsAllocated {
+                next_producer_id: start + PRODUCER_ID_BLOCK,
+            };
+            let next = image.apply(&rec)?;
+            log.append(std::slice::from_ref(&rec))?;
+            self.metadata.store(Arc::new(next));
+            block.next = start;
+            block.end = start + PRODUCER_ID_BLOCK;
+        }
+        let id = block.next;
+        block.next += 1;
+        Ok(id)
+    }
+
+    /// fsyncs every partition with unflushed records (`log.flush.interval.ms`).
+    pub fn flush_all(&self) {
+        for p in self.all_partitions() {
+            if let Err(e) = p.flush() {
+                warn!(topic = %p.topic, partition = p.index, error = %e, "flush failed");
+            }
+        }
+    }
+
+    /// Flush interval, if periodic flushing is configured.
+    pub fn flush_interval(&self) -> Option<Duration> {
+        self.config.log.flush_ms
+    }
+}
+
+/// Reads `meta.properties` (Kafka's file), or writes it with a new cluster
+/// id when the directory is new. A node id that differs from the one the
+/// directory was formatted with is refused.
+fn load_or_format(data_dir: &Path, node_id: i32) -> Result<String, BrokerError> {
+    let path = data_dir.join("meta.properties");
+    match fs::read_to_string(&path) {
+        Ok(text) => {
+            let props: BTreeMap<String, String> = crate::config::parse_properties(&text)?;
+            let id = props.get("cluster.id").cloned().ok_or_else(|| {
+                BrokerError::Config(format!("{} has no cluster.id", path.display()))
+            })?;
+            if let Some(stored) = props.get("node.id") {
+                if stored != &node_id.to_string() {
+                    return Err(BrokerError::Config(format!(
+                        "data directory {} belongs to node.id {stored}, not {node_id}",
+                        data_dir.display()
+                    )));
+                }
+            }
+            Ok(id)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let id = new_cluster_id();
+            let tmp = data_dir.join("meta.properties.tmp");
+            fs::write(
+                &tmp,
+                format!("#\n#{}\nversion=1\ncluster.id={id}\nnode.id={node_id}\n", "Written by MemoryStreamer"),
+            )?;
+            fs::File::open(&tmp)?.sync_all()?;
+            fs::rename(&tmp, &path)?;
+            info!(cluster_id = %id, dir = %data_dir.display(), "formatted new data directory");
+            Ok(id)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A Kafka-style cluster id: a random UUID in URL-safe base64, no padding
+/// (22 characters).
+fn new_cluster_id() -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let bytes = Uuid::new_v4().into_bytes();
+    let mut out = String::with_capacity(22);
+    let mut acc: u32 = 0;
+    let mut bits = 0;
+    for b in bytes {
+        acc = (acc << 8) | u32::from(b);
+        bits += 8;
+        while bits >= 6 {
+            bits -= 6;
+            out.push(ALPHABET[((acc >> bits) & 63) as usize] as char);
+        }
+    }
+    if bits > 0 {
+        out.push(ALPHABET[((acc << (6 - bits)) & 63) as usize] as char);
+    }
+    out
+}
+
+fn remove_leftover_deletions(data_dir: &Path) {
+    let Ok(entries) = fs::read_dir(data_dir) else { return };
+    for e in entries.flatten() {
+        if e.file_name().to_string_lossy().ends_with("-delete") {
+            if let Err(err) = fs::remove_dir_all(e.path()) {
+                warn!(dir = %e.path().display(), error = %err, "could not remove deleted partition");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cluster_id_shape() {
+        let id = new_cluster_id();
+        assert_eq!(id.len(), 22);
+        assert!(id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+        assert_ne!(id, new_cluster_id());
+    }
+
+    #[test]
+    fn topic_names() {
+        assert!(validate_topic_name("orders.v1_x-2").is_ok());
+        for bad in ["", ".", "..", "a b", "a/b", &"x".repeat(250)] {
+            assert!(validate_topic_name(bad).is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,367 @@
+//! Broker configuration: flags, environment variables and a Kafka
+//! `server.properties` file.
+//!
+//! Precedence, lowest to highest: built-in defaults, the `--config` file
+//! (Kafka's `key=value` properties format with Kafka's key names, so an
+//! operator's existing file carries over), `MEMORYSTREAMER_*` environment
+//! variables, command-line flags (including `--override key=value`).
+//!
+//! DESIGN §9 mentions a TOML file; Kafka's properties format was chosen
+//! instead because the users we serve already have `server.properties` files
+//! and the keys are Kafka's either way.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::Parser;
+use tracing::warn;
+
+use crate::error::BrokerError;
+
+/// Command-line interface of the `memorystreamer` binary.
+#[derive(Debug, Parser)]
+#[command(
+    name = "memorystreamer",
+    version,
+    about = "A Kafka-compatible message broker",
+    long_about = "MemoryStreamer: a message broker that existing Kafka clients use unchanged.\n\n\
+        With no arguments it starts a single node with the Kafka protocol on 127.0.0.1:9092 \
+        and data under ./data. Settings come from --config (Kafka server.properties format), \
+        then MEMORYSTREAMER_* environment variables, then flags (flags win)."
+)]
+pub struct Args {
+    /// A Kafka `server.properties` file (key=value, Kafka key names such as
+    /// log.dirs, listeners, num.partitions, auto.create.topics.enable,
+    /// log.segment.bytes, message.max.bytes). Unknown keys are reported, not fatal.
+    #[arg(long, env = "MEMORYSTREAMER_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Directory for all data (`log.dirs`). Default: ./data
+    #[arg(long, env = "MEMORYSTREAMER_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Comma-separated listeners, e.g. PLAINTEXT://127.0.0.1:9092 (`listeners`).
+    #[arg(long, env = "MEMORYSTREAMER_LISTENERS")]
+    pub listeners: Option<String>,
+    /// Comma-separated addresses given to clients (`advertised.listeners`).
+    /// Default: the listeners, with 0.0.0.0 replaced by 127.0.0.1.
+    #[arg(long, env = "MEMORYSTREAMER_ADVERTISED_LISTENERS")]
+    pub advertised_listeners: Option<String>,
+    /// This node's id (`node.id`). Default: 1
+    #[arg(long, env = "MEMORYSTREAMER_NODE_ID")]
+    pub node_id: Option<i32>,
+    /// Any server.properties key, as KEY=VALUE; repeatable; wins over the file.
+    #[arg(long = "override", short = 'o', value_name = "KEY=VALUE")]
+    pub overrides: Vec<String>,
+    /// Log output format: text or json. Filter with RUST_LOG (default info).
+    #[arg(long, env = "MEMORYSTREAMER_LOG_FORMAT", default_value = "text")]
+    pub log_format: LogFormat,
+}
+
+/// Output format of the broker's own logs.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// A listener: security protocol, host and port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listener {
+    /// Kafka security protocol name (only PLAINTEXT today).
+    pub protocol: String,
+    /// Host to bind or advertise.
+    pub host: String,
+    /// Port.
+    pub port: u16,
+}
+
+impl Listener {
+    /// Parses `PROTOCOL://HOST:PORT` (HOST may be empty or a bracketed IPv6).
+    pub fn parse(s: &str) -> Result<Self, BrokerError> {
+        let bad = |why: &str| BrokerError::Config(format!("listener '{s}': {why}"));
+        let (protocol, rest) = s.split_once("://").ok_or_else(|| bad("expected PROTOCOL://HOST:PORT"))?;
+        let (host, port) = rest.rsplit_once(':').ok_or_else(|| bad("missing :PORT"))?;
+        let port: u16 = port.parse().map_err(|_| bad("port is not a number 0-65535"))?;
+        let protocol = protocol.trim().to_ascii_uppercase();
+        if protocol != "PLAINTEXT" {
+            return Err(bad("only PLAINTEXT listeners are supported so far (SSL/SASL are on the roadmap)"));
+        }
+        let host = host.trim_start_matches('[').trim_end_matches(']').to_string();
+        Ok(Listener {
+            protocol,
+            host,
+            port,
+        })
+    }
+
+    fn parse_list(s: &str) -> Result<Vec<Self>, BrokerError> {
+        s.split(',')
+            .map(str::trim)
+            .filter(|x| !x.is_empty())
+            .map(Listener::parse)
+            .collect()
+    }
+}
+
+/// Defaults for partition logs, from `log.*` broker keys.
+#[derive(Debug, Clone)]
+pub struct LogDefaults {
+    /// `log.segment.bytes`
+    pub segment_bytes: u64,
+    /// `log.roll.ms` / `log.roll.hours`
+    pub segment_ms: Duration,
+    /// `log.index.interval.bytes`
+    pub index_interval_bytes: u64,
+    /// `log.index.size.max.bytes`
+    pub index_max_bytes: u64,
+    /// `log.flush.interval.messages`
+    pub flush_messages: Option<u64>,
+    /// `log.flush.interval.ms`
+    pub flush_ms: Option<Duration>,
+}
+
+/// The resolved configuration of a broker.
+#[derive(Debug, Clone)]
+pub struct BrokerConfig {
+    /// `node.id`
+    pub node_id: i32,
+    /// `log.dirs` (the first one; one data directory per node for now)
+    pub data_dir: PathBuf,
+    /// `listeners`
+    pub listeners: Vec<Listener>,
+    /// `advertised.listeners`
+    pub advertised_listeners: Vec<Listener>,
+    /// `num.partitions`
+    pub num_partitions: i32,
+    /// `default.replication.factor`
+    pub default_replication_factor: i16,
+    /// `auto.create.topics.enable`
+    pub auto_create_topics: bool,
+    /// `message.max.bytes`: largest record batch accepted.
+    pub message_max_bytes: usize,
+    /// `socket.request.max.bytes`: largest request frame accepted.
+    pub socket_request_max_bytes: usize,
+    /// `log.*` defaults for partition logs.
+    pub log: LogDefaults,
+    /// Output format of the broker's logs.
+    pub log_format: LogFormat,
+}
+
+/// Keys the broker understands. Anything else in a properties file is
+/// reported once at start-up.
+const KNOWN_KEYS: &[&str] = &[
+    "node.id",
+    "broker.id",
+    "log.dirs",
+    "log.dir",
+    "listeners",
+    "advertised.listeners",
+    "num.partitions",
+    "default.replication.factor",
+    "auto.create.topics.enable",
+    "message.max.bytes",
+    "socket.request.max.bytes",
+    "log.segment.bytes",
+    "log.roll.ms",
+    "log.roll.hours",
+    "log.index.interval.bytes",
+    "log.index.size.max.bytes",
+    "log.flush.interval.messages",
+    "log.flush.interval.ms",
+];
+
+/// Parses Kafka's properties format: `key=value` or `key: value`, `#`/`!`
+/// comments, surrounding whitespace ignored. Later keys win.
+pub fn parse_properties(text: &str) -> Result<BTreeMap<String, String>, BrokerError> {
+    let mut out = BTreeMap::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') || line.starts_with('!') {
+            continue;
+        }
+        let split = line
+            .find(['=', ':'])
+            .ok_or_else(|| BrokerError::Config(format!("line {}: expected key=value, got '{line}'", n + 1)))?;
+        let (k, v) = line.split_at(split);
+        out.insert(k.trim().to_string(), v[1..].trim().to_string());
+    }
+    Ok(out)
+}
+
+fn parse_num<T: std::str::FromStr>(props: &BTreeMap<String, String>, key: &str) -> Result<Option<T>, BrokerError> {
+    match props.get(key) {
+        None => Ok(None),
+        Some(v) => v
+            .parse::<T>()
+            .map(Some)
+            .map_err(|_| BrokerError::Config(format!("{key}: '{v}' is not a valid number"))),
+    }
+}
+
+impl BrokerConfig {
+    /// Resolves the configuration from parsed arguments (reading `--config`).
+    pub fn from_args(args: &Args) -> Result<Self, BrokerError> {
+        let mut props = match &args.config {
+            Some(path) => load_file(path)?,
+            None => BTreeMap::new(),
+        };
+        for kv in &args.overrides {
+            let (k, v) = kv
+                .split_once('=')
+                .ok_or_else(|| BrokerError::Config(format!("--override '{kv}': expected KEY=VALUE")))?;
+            props.insert(k.trim().to_string(), v.trim().to_string());
+        }
+        if let Some(d) = &args.data_dir {
+            props.insert("log.dirs".into(), d.display().to_string());
+        }
+        if let Some(l) = &args.listeners {
+            props.insert("listeners".into(), l.clone());
+        }
+        if let Some(l) = &args.advertised_listeners {
+            props.insert("advertised.listeners".into(), l.clone());
+        }
+        if let Some(n) = args.node_id {
+            props.insert("node.id".into(), n.to_string());
+        }
+        for k in props.keys() {
+            if !KNOWN_KEYS.contains(&k.as_str()) {
+                warn!(key = %k, "unknown or not yet supported configuration key, ignored");
+            }
+        }
+        Self::from_properties(&props, args.log_format)
+    }
+
+    /// Builds the configuration from Kafka-named properties.
+    pub fn from_properties(props: &BTreeMap<String, String>, log_format: LogFormat) -> Result<Self, BrokerError> {
+        let node_id = parse_num(props, "node.id")?
+            .or(parse_num(props, "broker.id")?)
+            .unwrap_or(1);
+        let data_dir = props
+            .get("log.dirs")
+            .or(props.get("log.dir"))
+            .map(|d| d.split(',').next().unwrap_or("").trim().to_string())
+            .filter(|d| !d.is_empty())
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("data"));
+        let listeners = Listener::parse_list(
+            props
+                .get("listeners")
+                .map(String::as_str)
+                .unwrap_or("PLAINTEXT://127.0.0.1:9092"),
+        )?;
+        if listeners.is_empty() {
+            return Err(BrokerError::Config("listeners: at least one listener is required".into()));
+        }
+        let advertised_listeners = match props.get("advertised.listeners") {
+            Some(s) => Listener::parse_list(s)?,
+            None => listeners
+                .iter()
+                .map(|l| Listener {
+                    host: match l.host.as_str() {
+                        "" | "0.0.0.0" | "::" => "127.0.0.1".into(),
+                        h => h.into(),
+                    },
+                    ..l.clone()
+                })
+                .collect(),
+        };
+        let bool_key = |key: &str, default: bool| -> Result<bool, BrokerError> {
+            match props.get(key).map(|v| v.to_ascii_lowercase()) {
+                None => Ok(default),
+                Some(v) if v == "true" => Ok(true),
+                Some(v) if v == "false" => Ok(false),
+                Some(v) => Err(BrokerError::Config(format!("{key}: '{v}' is not true or false"))),
+            }
+        };
+        let num_partitions: i32 = parse_num(props, "num.partitions")?.unwrap_or(1);
+        if num_partitions < 1 {
+            return Err(BrokerError::Config("num.partitions must be at least 1".into()));
+        }
+        let roll_ms: Option<u64> = parse_num(props, "log.roll.ms")?;
+        let roll_hours: Option<u64> = parse_num(props, "log.roll.hours")?;
+        let segment_ms = Duration::from_millis(
+            roll_ms.unwrap_or_else(|| roll_hours.unwrap_or(168).saturating_mul(3_600_000)),
+        );
+        let segment_bytes: u64 = parse_num(props, "log.segment.bytes")?.unwrap_or(1 << 30);
+        if segment_bytes < 14 {
+            return Err(BrokerError::Config("log.segment.bytes must be at least 14".into()));
+        }
+        Ok(BrokerConfig {
+            node_id,
+            data_dir,
+            listeners,
+            advertised_listeners,
+            num_partitions,
+            default_replication_factor: parse_num(props, "default.replication.factor")?.unwrap_or(1),
+            auto_create_topics: bool_key("auto.create.topics.enable", true)?,
+            message_max_bytes: parse_num(props, "message.max.bytes")?.unwrap_or(1_048_588),
+            socket_request_max_bytes: parse_num(props, "socket.request.max.bytes")?
+                .unwrap_or(memorystreamer_protocol_kafka::frame::DEFAULT_MAX_FRAME),
+            log: LogDefaults {
+                segment_bytes,
+                segment_ms,
+                index_interval_bytes: parse_num(props, "log.index.interval.bytes")?.unwrap_or(4096),
+                index_max_bytes: parse_num(props, "log.index.size.max.bytes")?.unwrap_or(10 * 1024 * 1024),
+                flush_messages: parse_num(props, "log.flush.interval.messages")?,
+                flush_ms: parse_num::<u64>(props, "log.flush.interval.ms")?.map(Duration::from_millis),
+            },
+            log_format,
+        })
+    }
+}
+
+fn load_file(path: &Path) -> Result<BTreeMap<String, String>, BrokerError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| BrokerError::Config(format!("cannot read config file {}: {e}", path.display())))?;
+    parse_properties(&text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn properties_and_precedence() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("server.properties");
+        std::fs::write(
+            &file,
+            "# comment\nnode.id=3\nlog.dirs=/tmp/x,/tmp/y\nlisteners=PLAINTEXT://0.0.0.0:19092\n\
+             num.partitions = 4\nauto.create.topics.enable=false\nsome.unknown.key=1\n",
+        )
+        .expect("write");
+        let args = Args::parse_from([
+            "memorystreamer",
+            "--config",
+            file.to_str().expect("utf8"),
+            "--node-id",
+            "7",
+            "-o",
+            "message.max.bytes=2048",
+        ]);
+        let cfg = BrokerConfig::from_args(&args).expect("config");
+        assert_eq!(cfg.node_id, 7, "flag wins over file");
+        assert_eq!(cfg.data_dir, PathBuf::from("/tmp/x"));
+        assert_eq!(cfg.num_partitions, 4);
+        assert!(!cfg.auto_create_topics);
+        assert_eq!(cfg.message_max_bytes, 2048);
+        assert_eq!(cfg.listeners[0].port, 19092);
+        assert_eq!(cfg.advertised_listeners[0].host, "127.0.0.1");
+    }
+
+    #[test]
+    fn defaults_and_errors() {
+        let cfg = BrokerConfig::from_properties(&BTreeMap::new(), LogFormat::Text).expect("defaults");
+        assert_eq!(cfg.listeners[0], Listener::parse("PLAINTEXT://127.0.0.1:9092").expect("parse"));
+        assert_eq!(cfg.data_dir, PathBuf::from("data"));
+        assert!(Listener::parse("127.0.0.1:9092").is_err());
+        assert!(Listener::parse("SSL://127.0.0.1:9093").is_err());
+        assert!(Listener::parse("PLAINTEXT://h:99999").is_err());
+        let mut p = BTreeMap::new();
+        p.insert("num.partitions".to_string(), "abc".to_string());
+        assert!(BrokerConfig::from_properties(&p, LogFormat::Text).is_err());
+        assert!(parse_properties("novalue").is_err());
+    }
+}

@@ -1,0 +1,149 @@
+//! The broker's error type and the one place that maps errors to Kafka
+//! error codes.
+
+use kafka_protocol::ResponseError;
+use memorystreamer_log::LogError;
+use memorystreamer_protocol_kafka::ProtocolError;
+use memorystreamer_raft::MetadataError;
+
+/// Everything a broker operation can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum BrokerError {
+    /// Invalid configuration (start-up only).
+    #[error("configuration error: {0}")]
+    Config(String),
+    /// File-system or socket failure.
+    #[error("I/O error: {0}")]
+    Io(#[from] std::io::Error),
+    /// From the segment log.
+    #[error(transparent)]
+    Log(#[from] LogError),
+    /// From the Kafka codec.
+    #[error(transparent)]
+    Protocol(#[from] ProtocolError),
+    /// From the metadata store.
+    #[error(transparent)]
+    Metadata(#[from] MetadataError),
+    /// Topic or partition not hosted here.
+    #[error("unknown topic or partition")]
+    UnknownTopicOrPartition,
+    /// Unknown topic id.
+    #[error("unknown topic id")]
+    UnknownTopicId,
+    /// Illegal topic name.
+    #[error("invalid topic: {0}")]
+    InvalidTopic(String),
+    /// Topic exists already.
+    #[error("topic '{0}' already exists")]
+    TopicAlreadyExists(String),
+    /// Bad partition count.
+    #[error("invalid partitions: {0}")]
+    InvalidPartitions(String),
+    /// Bad replication factor.
+    #[error("invalid replication factor: {0}")]
+    InvalidReplicationFactor(String),
+    /// Bad manual replica assignment.
+    #[error("invalid replica assignment: {0}")]
+    InvalidReplicaAssignment(String),
+    /// Bad topic config.
+    #[error("invalid config: {0}")]
+    InvalidConfig(String),
+    /// A batch above `max.message.bytes`.
+    #[error("record batch of {size} bytes exceeds max.message.bytes {max}")]
+    MessageTooLarge {
+        /// Batch size.
+        size: usize,
+        /// Limit.
+        max: usize,
+    },
+    /// Bad `acks` value.
+    #[error("invalid required acks {0}")]
+    InvalidRequiredAcks(i16),
+    /// A request the broker understands but cannot serve as asked.
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
+}
+
+impl BrokerError {
+    /// The Kafka error for this failure. This is the only mapping from
+    /// internal errors to wire error codes.
+    pub fn response_error(&self) -> ResponseError {
+        use ResponseError as E;
+        match self {
+            BrokerError::Config(_) | BrokerError::Io(_) | BrokerError::Metadata(_) => {
+                E::KafkaStorageError
+            }
+            BrokerError::Log(e) => log_error(e),
+            BrokerError::Protocol(e) => match e {
+                ProtocolError::InvalidRecords(l) => log_error(l),
+                ProtocolError::BatchCount(_) => E::InvalidRecord,
+                ProtocolError::UnsupportedVersion { .. } => E::UnsupportedVersion,
+                ProtocolError::RecordDecode(_) => E::CorruptMessage,
+                _ => E::InvalidRequest,
+            },
+            BrokerError::UnknownTopicOrPartition => E::UnknownTopicOrPartition,
+            BrokerError::UnknownTopicId => E::UnknownTopicId,
+            BrokerError::InvalidTopic(_) => E::InvalidTopicException,
+            BrokerError::TopicAlreadyExists(_) => E::TopicAlreadyExists,
+            BrokerError::InvalidPartitions(_) => E::InvalidPartitions,
+            BrokerError::InvalidReplicationFactor(_) => E::InvalidReplicationFactor,
+            BrokerError::InvalidReplicaAssignment(_) => E::InvalidReplicaAssignment,
+            BrokerError::InvalidConfig(_) => E::InvalidConfig,
+            BrokerError::MessageTooLarge { .. } => E::MessageTooLarge,
+            BrokerError::InvalidRequiredAcks(_) => E::InvalidRequiredAcks,
+            BrokerError::InvalidRequest(_) => E::InvalidRequest,
+        }
+    }
+
+    /// The numeric Kafka error code.
+    pub fn code(&self) -> i16 {
+        self.response_error().code()
+    }
+}
+
+fn log_error(e: &LogError) -> ResponseError {
+    use ResponseError as E;
+    match e {
+        LogError::Io(_) | LogError::Corrupt { .. } => E::KafkaStorageError,
+        LogError::CrcMismatch { .. } | LogError::Truncated { .. } | LogError::InvalidLength(_) => {
+            E::CorruptMessage
+        }
+        // Kafka answers a v3+ produce with a magic 0/1 batch (or a malformed
+        // layout) with INVALID_RECORD (ProduceRequest.validateRecords).
+        LogError::UnsupportedMagic(_)
+        | LogError::InvalidRecordCount(_)
+        | LogError::InvalidBatchLayout(_) => E::InvalidRecord,
+        LogError::OffsetOutOfRange { .. } => E::OffsetOutOfRange,
+        // A duplicate is not an error on the wire: the handler answers it with
+        // the original offset before it gets here.
+        LogError::DuplicateSequence { .. } => E::DuplicateSequenceNumber,
+        LogError::OutOfOrderSequence { .. } => E::OutOfOrderSequenceNumber,
+        LogError::ProducerFenced { .. } => E::InvalidProducerEpoch,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_match_kafka() {
+        assert_eq!(BrokerError::UnknownTopicOrPartition.code(), 3);
+        assert_eq!(
+            BrokerError::Log(LogError::CrcMismatch { stored: 1, computed: 2 }).code(),
+            2
+        );
+        assert_eq!(BrokerError::Log(LogError::UnsupportedMagic(1)).code(), 87);
+        assert_eq!(
+            BrokerError::Log(LogError::OutOfOrderSequence {
+                producer_id: 1,
+                expected: 1,
+                got: 3
+            })
+            .code(),
+            45
+        );
+        assert_eq!(BrokerError::MessageTooLarge { size: 2, max: 1 }.code(), 10);
+        assert_eq!(BrokerError::InvalidTopic("x".into()).code(), 17);
+    }
+}

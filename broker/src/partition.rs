@@ -1,0 +1,197 @@
+//! A partition hosted by this broker: its log behind a writer lock, its high
+//! watermark, and the notification long-polling fetches wait on.
+//!
+//! Appends take the log lock for the duration of one `write(2)`; reads take
+//! it only to find where to read (an index lookup and a short header scan)
+//! and then read the file without it, so readers never hold up writers for
+//! the length of a read.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use bytes::Bytes;
+use memorystreamer_log::{AppendInfo, BatchHeader, Log, LogError};
+use tokio::sync::Notify;
+use uuid::Uuid;
+
+use crate::error::BrokerError;
+
+/// Per-topic settings the partition enforces itself.
+#[derive(Debug, Clone)]
+pub struct PartitionSettings {
+    /// `max.message.bytes`: largest batch accepted.
+    pub max_message_bytes: usize,
+}
+
+/// What a produce to this partition did.
+#[derive(Debug, Clone, Copy)]
+pub enum AppendOutcome {
+    /// Appended at these offsets.
+    Appended(AppendInfo),
+    /// A retried batch already in the log, at this base offset.
+    Duplicate {
+        /// Offset the batch got the first time.
+        base_offset: i64,
+        /// Current log start offset.
+        log_start_offset: i64,
+    },
+}
+
+/// The result of a read.
+#[derive(Debug, Clone)]
+pub struct ReadResult {
+    /// Whole batches (possibly empty).
+    pub records: Bytes,
+    /// High watermark when the read was planned.
+    pub high_watermark: i64,
+    /// Log start offset when the read was planned.
+    pub log_start_offset: i64,
+}
+
+/// One partition of a topic.
+pub struct Partition {
+    /// Topic name.
+    pub topic: String,
+    /// Topic id.
+    pub topic_id: Uuid,
+    /// Partition index.
+    pub index: i32,
+    /// Leader epoch stamped into appended batches.
+    pub leader_epoch: i32,
+    settings: PartitionSettings,
+    log: Mutex<Log>,
+    high_watermark: AtomicI64,
+    log_start_offset: AtomicI64,
+    appended: Notify,
+}
+
+impl Partition {
+    /// Wraps an opened log.
+    pub fn new(
+        topic: String,
+        topic_id: Uuid,
+        index: i32,
+        leader_epoch: i32,
+        log: Log,
+        settings: PartitionSettings,
+    ) -> Self {
+        let hw = log.log_end_offset();
+        let start = log.log_start_offset();
+        Partition {
+            topic,
+            topic_id,
+            index,
+            leader_epoch,
+            settings,
+            log: Mutex::new(log),
+            high_watermark: AtomicI64::new(hw),
+            log_start_offset: AtomicI64::new(start),
+            appended: Notify::new(),
+        }
+    }
+
+    /// Locks the log. A panic while holding the lock cannot leave the log
+    /// half-written (appends are one write, rolled back on error), so a
+    /// poisoned lock is taken over rather than propagated.
+    fn lock(&self) -> MutexGuard<'_, Log> {
+        self.log.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Offset of the next record; on a single node also the high watermark.
+    pub fn high_watermark(&self) -> i64 {
+        self.high_watermark.load(Ordering::Acquire)
+    }
+
+    /// First offset in the log.
+    pub fn log_start_offset(&self) -> i64 {
+        self.log_start_offset.load(Ordering::Acquire)
+    }
+
+    /// Notification fired after every append.
+    pub fn appended(&self) -> &Notify {
+        &self.appended
+    }
+
+    /// Appends one batch already validated by the codec (CRC, layout).
+    pub fn append(&self, records: &[u8]) -> Result<AppendOutcome, BrokerError> {
+        if records.len() > self.settings.max_message_bytes {
+            return Err(BrokerError::MessageTooLarge {
+                size: records.len(),
+                max: self.settings.max_message_bytes,
+            });
+        }
+        let mut buf = records.to_vec();
+        let result = {
+            let mut log = self.lock();
+            let r = log.append(&mut buf, self.leader_epoch);
+            if r.is_ok() {
+                self.high_watermark.store(log.log_end_offset(), Ordering::Release);
+            }
+            r
+        };
+        match result {
+            Ok(info) => {
+                self.appended.notify_waiters();
+                Ok(AppendOutcome::Appended(info))
+            }
+            Err(LogError::DuplicateSequence { base_offset, .. }) => Ok(AppendOutcome::Duplicate {
+                base_offset,
+                log_start_offset: self.log_start_offset(),
+            }),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Reads whole batches starting with the one containing `offset`, at most
+    /// `max_bytes` unless `at_least_one` lets a single larger batch through
+    /// (KIP-74). Only data below the high watermark is returned.
+    pub fn read(&self, offset: i64, max_bytes: usize, at_least_one: bool) -> Result<ReadResult, BrokerError> {
+        let (slice, hw, start) = {
+            let log = self.lock();
+            let slice = log.read(offset)?;
+            (slice, self.high_watermark(), log.log_start_offset())
+        };
+        let records = match slice {
+            Some(s) if offset < hw => Bytes::from(s.read_batches(max_bytes, at_least_one)?),
+            _ => Bytes::new(),
+        };
+        Ok(ReadResult {
+            records,
+            high_watermark: hw,
+            log_start_offset: start,
+        })
+    }
+
+    /// The first batch whose max timestamp is >= `timestamp`.
+    pub fn batch_by_timestamp(&self, timestamp: i64) -> Result<Option<(BatchHeader, Vec<u8>)>, BrokerError> {
+        Ok(self.lock().find_batch_by_timestamp(timestamp)?)
+    }
+
+    /// The batch with the largest timestamp.
+    pub fn max_timestamp_batch(&self) -> Result<Option<(BatchHeader, Vec<u8>)>, BrokerError> {
+        Ok(self.lock().max_timestamp_batch()?)
+    }
+
+    /// fsyncs the log if it has unflushed records.
+    pub fn flush(&self) -> Result<(), BrokerError> {
+        let mut log = self.lock();
+        if log.unflushed_messages() > 0 {
+            log.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Number of segments and bytes on disk.
+    pub fn disk_usage(&self) -> (usize, u64) {
+        let log = self.lock();
+        (log.segment_count(), log.size_bytes())
+    }
+}
+
+/// All partitions of one topic hosted here.
+pub struct TopicPartitions {
+    /// Topic id.
+    pub topic_id: Uuid,
+    /// Partitions by index.
+    pub partitions: Vec<Arc<Partition>>,
+}

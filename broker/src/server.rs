@@ -1,0 +1,128 @@
+//! Listeners, the accept loops, background tasks and graceful shutdown.
+//!
+//! On SIGTERM or Ctrl-C: stop accepting, let every connection finish the
+//! request it is handling (bounded by a deadline), flush every log, return.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tracing::{error, info, warn};
+
+use crate::broker::Broker;
+use crate::connection;
+use crate::error::BrokerError;
+
+/// How long in-flight requests get to finish at shutdown.
+const DRAIN_DEADLINE: Duration = Duration::from_secs(10);
+
+/// Binds every listener; returns them with their bound addresses.
+pub async fn bind(broker: &Broker) -> Result<Vec<TcpListener>, BrokerError> {
+    let mut out = Vec::new();
+    for l in &broker.config.listeners {
+        let host = if l.host.is_empty() { "0.0.0.0" } else { l.host.as_str() };
+        let listener = TcpListener::bind((host, l.port)).await.map_err(|e| {
+            BrokerError::Config(format!("cannot listen on {host}:{}: {e}", l.port))
+        })?;
+        info!(listener = %format!("{}://{}", l.protocol, listener.local_addr()?), "listening");
+        out.push(listener);
+    }
+    Ok(out)
+}
+
+/// Serves until `stop` resolves, then shuts down gracefully.
+pub async fn run(
+    broker: Arc<Broker>,
+    listeners: Vec<TcpListener>,
+    stop: impl std::future::Future<Output = ()>,
+) -> Result<(), BrokerError> {
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let mut tasks = JoinSet::new();
+    for listener in listeners {
+        let broker = Arc::clone(&broker);
+        let mut shutdown = shutdown_rx.clone();
+        tasks.spawn(async move {
+            let mut connections = JoinSet::new();
+            loop {
+                tokio::select! {
+                    accepted = listener.accept() => match accepted {
+                        Ok((stream, peer)) => {
+                            connections.spawn(connection::serve(Arc::clone(&broker), stream, peer, shutdown.clone()));
+                        }
+                        Err(e) => {
+                            // EMFILE and friends: keep serving existing clients.
+                            warn!(error = %e, "accept failed");
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                        }
+                    },
+                    Some(_) = connections.join_next(), if !connections.is_empty() => {}
+                    _ = shutdown.changed() => break,
+                }
+            }
+            drop(listener);
+            if tokio::time::timeout(DRAIN_DEADLINE, async {
+                while connections.join_next().await.is_some() {}
+            })
+            .await
+            .is_err()
+            {
+                warn!("connections still busy at shutdown deadline; aborting them");
+                connections.abort_all();
+            }
+        });
+    }
+    if let Some(interval) = broker.flush_interval() {
+        let broker = Arc::clone(&broker);
+        let mut shutdown = shutdown_rx.clone();
+        tasks.spawn(async move {
+            let mut tick = tokio::time::interval(interval);
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {
+                        let b = Arc::clone(&broker);
+                        if let Err(e) = tokio::task::spawn_blocking(move || b.flush_all()).await {
+                            error!(error = %e, "flush task failed");
+                        }
+                    }
+                    _ = shutdown.changed() => break,
+                }
+            }
+        });
+    }
+    stop.await;
+    info!("shutting down: no new connections, finishing in-flight requests");
+    let _ = shutdown_tx.send(true);
+    while tasks.join_next().await.is_some() {}
+    let b = Arc::clone(&broker);
+    if let Err(e) = tokio::task::spawn_blocking(move || b.flush_all()).await {
+        error!(error = %e, "final flush failed");
+    }
+    info!("shutdown complete");
+    Ok(())
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = ctrl_c => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(e) => {
+                warn!(error = %e, "cannot install SIGTERM handler; Ctrl-C only");
+                let _ = ctrl_c.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
