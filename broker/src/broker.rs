@@ -65,7 +65,9 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// `[a-zA-Z0-9._-]`, not `.` or `..`.
 pub fn validate_topic_name(name: &str) -> Result<(), BrokerError> {
     if name.is_empty() || name == "." || name == ".." {
-        return Err(BrokerError::InvalidTopic(format!("topic name '{name}' is illegal")));
+        return Err(BrokerError::InvalidTopic(format!(
+            "topic name '{name}' is illegal"
+        )));
     }
     if name.len() > 249 {
         return Err(BrokerError::InvalidTopic(
@@ -90,8 +92,12 @@ impl Broker {
         fs::create_dir_all(&config.data_dir)?;
         let cluster_id = load_or_format(&config.data_dir, config.node_id)?;
         remove_leftover_deletions(&config.data_dir);
-        let (metadata_log, records) =
-            MetadataLog::open(&config.data_dir.join("__cluster_metadata-0").join("metadata.log"))?;
+        let (metadata_log, records) = MetadataLog::open(
+            &config
+                .data_dir
+                .join("__cluster_metadata-0")
+                .join("metadata.log"),
+        )?;
         let image = MetadataImage::default().apply_all(&records)?;
         let next_pid = image.next_producer_id();
         let broker = Broker {
@@ -167,11 +173,16 @@ impl Broker {
     fn open_topic(&self, topic: &TopicImage) -> Result<(), BrokerError> {
         let tc = TopicConfig::parse(&topic.configs)?;
         let settings = PartitionSettings {
-            max_message_bytes: tc.max_message_bytes.unwrap_or(self.config.message_max_bytes),
+            max_message_bytes: tc
+                .max_message_bytes
+                .unwrap_or(self.config.message_max_bytes),
         };
         let mut partitions = Vec::with_capacity(topic.partitions.len());
         for p in &topic.partitions {
-            let log = Log::open(&self.partition_dir(&topic.name, p.partition), self.log_config(&tc))?;
+            let log = Log::open(
+                &self.partition_dir(&topic.name, p.partition),
+                self.log_config(&tc),
+            )?;
             partitions.push(Arc::new(Partition::new(
                 topic.name.clone(),
                 topic.topic_id,
@@ -193,7 +204,11 @@ impl Broker {
 
     /// Creates a topic: validates, writes the metadata records, opens the
     /// partition logs. With `validate_only` nothing is written.
-    pub fn create_topic(&self, t: &NewTopic, validate_only: bool) -> Result<Arc<TopicImage>, BrokerError> {
+    pub fn create_topic(
+        &self,
+        t: &NewTopic,
+        validate_only: bool,
+    ) -> Result<Arc<TopicImage>, BrokerError> {
         validate_topic_name(&t.name)?;
         if t.partitions < 1 {
             return Err(BrokerError::InvalidPartitions(format!(
@@ -243,10 +258,9 @@ impl Broker {
             isr: vec![node],
         }));
         let next = image.apply_all(&records)?;
-        let created = next
-            .topic(&t.name)
-            .cloned()
-            .ok_or_else(|| BrokerError::InvalidRequest("topic vanished while being created".into()))?;
+        let created = next.topic(&t.name).cloned().ok_or_else(|| {
+            BrokerError::InvalidRequest("topic vanished while being created".into())
+        })?;
         if validate_only {
             return Ok(created);
         }
@@ -268,7 +282,9 @@ impl Broker {
     pub fn delete_topic(&self, name: &str) -> Result<Uuid, BrokerError> {
         let mut log = lock(&self.metadata_log);
         let image = self.metadata();
-        let topic = image.topic(name).ok_or(BrokerError::UnknownTopicOrPartition)?;
+        let topic = image
+            .topic(name)
+            .ok_or(BrokerError::UnknownTopicOrPartition)?;
         let topic_id = topic.topic_id;
         let rec = MetadataRecord::TopicDeleted { topic_id };
         let next = image.apply(&rec)?;
@@ -290,7 +306,9 @@ impl Broker {
                         }
                     });
                 }
-                Err(e) => warn!(dir = %dir.display(), error = %e, "could not move deleted partition away"),
+                Err(e) => {
+                    warn!(dir = %dir.display(), error = %e, "could not move deleted partition away")
+                }
             }
         }
         info!(topic = %name, %topic_id, "topic deleted");
@@ -361,7 +379,10 @@ fn load_or_format(data_dir: &Path, node_id: i32) -> Result<String, BrokerError> 
             let tmp = data_dir.join("meta.properties.tmp");
             fs::write(
                 &tmp,
-                format!("#\n#{}\nversion=1\ncluster.id={id}\nnode.id={node_id}\n", "Written by MemoryStreamer"),
+                format!(
+                    "#\n#{}\nversion=1\ncluster.id={id}\nnode.id={node_id}\n",
+                    "Written by MemoryStreamer"
+                ),
             )?;
             fs::File::open(&tmp)?.sync_all()?;
             fs::rename(&tmp, &path)?;
@@ -395,7 +416,9 @@ fn new_cluster_id() -> String {
 }
 
 fn remove_leftover_deletions(data_dir: &Path) {
-    let Ok(entries) = fs::read_dir(data_dir) else { return };
+    let Ok(entries) = fs::read_dir(data_dir) else {
+        return;
+    };
     for e in entries.flatten() {
         if e.file_name().to_string_lossy().ends_with("-delete") {
             if let Err(err) = fs::remove_dir_all(e.path()) {
@@ -413,7 +436,9 @@ mod tests {
     fn cluster_id_shape() {
         let id = new_cluster_id();
         assert_eq!(id.len(), 22);
-        assert!(id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+        assert!(id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
         assert_ne!(id, new_cluster_id());
     }
 

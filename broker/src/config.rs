@@ -81,14 +81,23 @@ impl Listener {
     /// Parses `PROTOCOL://HOST:PORT` (HOST may be empty or a bracketed IPv6).
     pub fn parse(s: &str) -> Result<Self, BrokerError> {
         let bad = |why: &str| BrokerError::Config(format!("listener '{s}': {why}"));
-        let (protocol, rest) = s.split_once("://").ok_or_else(|| bad("expected PROTOCOL://HOST:PORT"))?;
+        let (protocol, rest) = s
+            .split_once("://")
+            .ok_or_else(|| bad("expected PROTOCOL://HOST:PORT"))?;
         let (host, port) = rest.rsplit_once(':').ok_or_else(|| bad("missing :PORT"))?;
-        let port: u16 = port.parse().map_err(|_| bad("port is not a number 0-65535"))?;
+        let port: u16 = port
+            .parse()
+            .map_err(|_| bad("port is not a number 0-65535"))?;
         let protocol = protocol.trim().to_ascii_uppercase();
         if protocol != "PLAINTEXT" {
-            return Err(bad("only PLAINTEXT listeners are supported so far (SSL/SASL are on the roadmap)"));
+            return Err(bad(
+                "only PLAINTEXT listeners are supported so far (SSL/SASL are on the roadmap)",
+            ));
         }
-        let host = host.trim_start_matches('[').trim_end_matches(']').to_string();
+        let host = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string();
         Ok(Listener {
             protocol,
             host,
@@ -181,16 +190,19 @@ pub fn parse_properties(text: &str) -> Result<BTreeMap<String, String>, BrokerEr
         if line.is_empty() || line.starts_with('#') || line.starts_with('!') {
             continue;
         }
-        let split = line
-            .find(['=', ':'])
-            .ok_or_else(|| BrokerError::Config(format!("line {}: expected key=value, got '{line}'", n + 1)))?;
+        let split = line.find(['=', ':']).ok_or_else(|| {
+            BrokerError::Config(format!("line {}: expected key=value, got '{line}'", n + 1))
+        })?;
         let (k, v) = line.split_at(split);
         out.insert(k.trim().to_string(), v[1..].trim().to_string());
     }
     Ok(out)
 }
 
-fn parse_num<T: std::str::FromStr>(props: &BTreeMap<String, String>, key: &str) -> Result<Option<T>, BrokerError> {
+fn parse_num<T: std::str::FromStr>(
+    props: &BTreeMap<String, String>,
+    key: &str,
+) -> Result<Option<T>, BrokerError> {
     match props.get(key) {
         None => Ok(None),
         Some(v) => v
@@ -208,9 +220,9 @@ impl BrokerConfig {
             None => BTreeMap::new(),
         };
         for kv in &args.overrides {
-            let (k, v) = kv
-                .split_once('=')
-                .ok_or_else(|| BrokerError::Config(format!("--override '{kv}': expected KEY=VALUE")))?;
+            let (k, v) = kv.split_once('=').ok_or_else(|| {
+                BrokerError::Config(format!("--override '{kv}': expected KEY=VALUE"))
+            })?;
             props.insert(k.trim().to_string(), v.trim().to_string());
         }
         if let Some(d) = &args.data_dir {
@@ -234,7 +246,10 @@ impl BrokerConfig {
     }
 
     /// Builds the configuration from Kafka-named properties.
-    pub fn from_properties(props: &BTreeMap<String, String>, log_format: LogFormat) -> Result<Self, BrokerError> {
+    pub fn from_properties(
+        props: &BTreeMap<String, String>,
+        log_format: LogFormat,
+    ) -> Result<Self, BrokerError> {
         let node_id = parse_num(props, "node.id")?
             .or(parse_num(props, "broker.id")?)
             .unwrap_or(1);
@@ -252,7 +267,9 @@ impl BrokerConfig {
                 .unwrap_or("PLAINTEXT://127.0.0.1:9092"),
         )?;
         if listeners.is_empty() {
-            return Err(BrokerError::Config("listeners: at least one listener is required".into()));
+            return Err(BrokerError::Config(
+                "listeners: at least one listener is required".into(),
+            ));
         }
         let advertised_listeners = match props.get("advertised.listeners") {
             Some(s) => Listener::parse_list(s)?,
@@ -272,12 +289,16 @@ impl BrokerConfig {
                 None => Ok(default),
                 Some(v) if v == "true" => Ok(true),
                 Some(v) if v == "false" => Ok(false),
-                Some(v) => Err(BrokerError::Config(format!("{key}: '{v}' is not true or false"))),
+                Some(v) => Err(BrokerError::Config(format!(
+                    "{key}: '{v}' is not true or false"
+                ))),
             }
         };
         let num_partitions: i32 = parse_num(props, "num.partitions")?.unwrap_or(1);
         if num_partitions < 1 {
-            return Err(BrokerError::Config("num.partitions must be at least 1".into()));
+            return Err(BrokerError::Config(
+                "num.partitions must be at least 1".into(),
+            ));
         }
         let roll_ms: Option<u64> = parse_num(props, "log.roll.ms")?;
         let roll_hours: Option<u64> = parse_num(props, "log.roll.hours")?;
@@ -286,7 +307,9 @@ impl BrokerConfig {
         );
         let segment_bytes: u64 = parse_num(props, "log.segment.bytes")?.unwrap_or(1 << 30);
         if segment_bytes < 14 {
-            return Err(BrokerError::Config("log.segment.bytes must be at least 14".into()));
+            return Err(BrokerError::Config(
+                "log.segment.bytes must be at least 14".into(),
+            ));
         }
         Ok(BrokerConfig {
             node_id,
@@ -294,7 +317,8 @@ impl BrokerConfig {
             listeners,
             advertised_listeners,
             num_partitions,
-            default_replication_factor: parse_num(props, "default.replication.factor")?.unwrap_or(1),
+            default_replication_factor: parse_num(props, "default.replication.factor")?
+                .unwrap_or(1),
             auto_create_topics: bool_key("auto.create.topics.enable", true)?,
             message_max_bytes: parse_num(props, "message.max.bytes")?.unwrap_or(1_048_588),
             socket_request_max_bytes: parse_num(props, "socket.request.max.bytes")?
@@ -303,9 +327,11 @@ impl BrokerConfig {
                 segment_bytes,
                 segment_ms,
                 index_interval_bytes: parse_num(props, "log.index.interval.bytes")?.unwrap_or(4096),
-                index_max_bytes: parse_num(props, "log.index.size.max.bytes")?.unwrap_or(10 * 1024 * 1024),
+                index_max_bytes: parse_num(props, "log.index.size.max.bytes")?
+                    .unwrap_or(10 * 1024 * 1024),
                 flush_messages: parse_num(props, "log.flush.interval.messages")?,
-                flush_ms: parse_num::<u64>(props, "log.flush.interval.ms")?.map(Duration::from_millis),
+                flush_ms: parse_num::<u64>(props, "log.flush.interval.ms")?
+                    .map(Duration::from_millis),
             },
             log_format,
         })
@@ -313,8 +339,9 @@ impl BrokerConfig {
 }
 
 fn load_file(path: &Path) -> Result<BTreeMap<String, String>, BrokerError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| BrokerError::Config(format!("cannot read config file {}: {e}", path.display())))?;
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        BrokerError::Config(format!("cannot read config file {}: {e}", path.display()))
+    })?;
     parse_properties(&text)
 }
 
@@ -353,8 +380,12 @@ mod tests {
 
     #[test]
     fn defaults_and_errors() {
-        let cfg = BrokerConfig::from_properties(&BTreeMap::new(), LogFormat::Text).expect("defaults");
-        assert_eq!(cfg.listeners[0], Listener::parse("PLAINTEXT://127.0.0.1:9092").expect("parse"));
+        let cfg =
+            BrokerConfig::from_properties(&BTreeMap::new(), LogFormat::Text).expect("defaults");
+        assert_eq!(
+            cfg.listeners[0],
+            Listener::parse("PLAINTEXT://127.0.0.1:9092").expect("parse")
+        );
         assert_eq!(cfg.data_dir, PathBuf::from("data"));
         assert!(Listener::parse("127.0.0.1:9092").is_err());
         assert!(Listener::parse("SSL://127.0.0.1:9093").is_err());

@@ -41,21 +41,35 @@ enum Close {
 
 /// Serves one connection until the peer closes it, it misbehaves, or the
 /// broker shuts down (after finishing the request in progress).
-pub async fn serve(broker: Arc<Broker>, mut stream: TcpStream, peer: SocketAddr, mut shutdown: watch::Receiver<bool>) {
+pub async fn serve(
+    broker: Arc<Broker>,
+    mut stream: TcpStream,
+    peer: SocketAddr,
+    mut shutdown: watch::Receiver<bool>,
+) {
     if let Err(e) = stream.set_nodelay(true) {
         debug!(%peer, error = %e, "set_nodelay failed");
     }
     let mut session = Session::default();
     let mut client_id = String::new();
     debug!(%peer, "connection opened");
-    let reason = run(&broker, &mut stream, &mut session, &mut client_id, &mut shutdown).await;
+    let reason = run(
+        &broker,
+        &mut stream,
+        &mut session,
+        &mut client_id,
+        &mut shutdown,
+    )
+    .await;
     let software = session.client_software_name.as_deref().unwrap_or("");
     let version = session.client_software_version.as_deref().unwrap_or("");
     match &reason {
         Close::PeerClosed | Close::Shutdown => {
             info!(%peer, client_id, software, version, "connection closed")
         }
-        Close::Io(e) => info!(%peer, client_id, software, version, error = %e, "connection closed on I/O error"),
+        Close::Io(e) => {
+            info!(%peer, client_id, software, version, error = %e, "connection closed on I/O error")
+        }
         Close::Protocol(e) => {
             warn!(%peer, client_id, software, version, error = %e, "closing connection after a bad request")
         }

@@ -130,7 +130,11 @@ mod tests {
     fn codes_match_kafka() {
         assert_eq!(BrokerError::UnknownTopicOrPartition.code(), 3);
         assert_eq!(
-            BrokerError::Log(LogError::CrcMismatch { stored: 1, computed: 2 }).code(),
+            BrokerError::Log(LogError::CrcMismatch {
+                stored: 1,
+                computed: 2
+            })
+            .code(),
             2
         );
         assert_eq!(BrokerError::Log(LogError::UnsupportedMagic(1)).code(), 87);

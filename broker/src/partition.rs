@@ -125,7 +125,8 @@ impl Partition {
             let mut log = self.lock();
             let r = log.append(&mut buf, self.leader_epoch);
             if r.is_ok() {
-                self.high_watermark.store(log.log_end_offset(), Ordering::Release);
+                self.high_watermark
+                    .store(log.log_end_offset(), Ordering::Release);
             }
             r
         };
@@ -145,7 +146,12 @@ impl Partition {
     /// Reads whole batches starting with the one containing `offset`, at most
     /// `max_bytes` unless `at_least_one` lets a single larger batch through
     /// (KIP-74). Only data below the high watermark is returned.
-    pub fn read(&self, offset: i64, max_bytes: usize, at_least_one: bool) -> Result<ReadResult, BrokerError> {
+    pub fn read(
+        &self,
+        offset: i64,
+        max_bytes: usize,
+        at_least_one: bool,
+    ) -> Result<ReadResult, BrokerError> {
         let (slice, hw, start) = {
             let log = self.lock();
             let slice = log.read(offset)?;
@@ -163,7 +169,10 @@ impl Partition {
     }
 
     /// The first batch whose max timestamp is >= `timestamp`.
-    pub fn batch_by_timestamp(&self, timestamp: i64) -> Result<Option<(BatchHeader, Vec<u8>)>, BrokerError> {
+    pub fn batch_by_timestamp(
+        &self,
+        timestamp: i64,
+    ) -> Result<Option<(BatchHeader, Vec<u8>)>, BrokerError> {
         Ok(self.lock().find_batch_by_timestamp(timestamp)?)
     }
 

@@ -22,10 +22,14 @@ const DRAIN_DEADLINE: Duration = Duration::from_secs(10);
 pub async fn bind(broker: &Broker) -> Result<Vec<TcpListener>, BrokerError> {
     let mut out = Vec::new();
     for l in &broker.config.listeners {
-        let host = if l.host.is_empty() { "0.0.0.0" } else { l.host.as_str() };
-        let listener = TcpListener::bind((host, l.port)).await.map_err(|e| {
-            BrokerError::Config(format!("cannot listen on {host}:{}: {e}", l.port))
-        })?;
+        let host = if l.host.is_empty() {
+            "0.0.0.0"
+        } else {
+            l.host.as_str()
+        };
+        let listener = TcpListener::bind((host, l.port))
+            .await
+            .map_err(|e| BrokerError::Config(format!("cannot listen on {host}:{}: {e}", l.port)))?;
         info!(listener = %format!("{}://{}", l.protocol, listener.local_addr()?), "listening");
         out.push(listener);
     }

@@ -60,13 +60,19 @@ pub struct TopicConfig {
     pub max_message_bytes: Option<usize>,
 }
 
-fn num<T: std::str::FromStr + PartialOrd + std::fmt::Display>(key: &str, v: &str, min: T) -> Result<T, BrokerError> {
+fn num<T: std::str::FromStr + PartialOrd + std::fmt::Display>(
+    key: &str,
+    v: &str,
+    min: T,
+) -> Result<T, BrokerError> {
     let n: T = v
         .trim()
         .parse()
         .map_err(|_| BrokerError::InvalidConfig(format!("{key}: '{v}' is not a valid number")))?;
     if n < min {
-        return Err(BrokerError::InvalidConfig(format!("{key}: {v} is below the minimum {min}")));
+        return Err(BrokerError::InvalidConfig(format!(
+            "{key}: {v} is below the minimum {min}"
+        )));
     }
     Ok(n)
 }
@@ -82,7 +88,10 @@ impl TopicConfig {
                 "index.interval.bytes" => c.index_interval_bytes = Some(num(k, v, 0u64)?),
                 "flush.messages" => c.flush_messages = Some(num(k, v, 1u64)?),
                 "max.message.bytes" => c.max_message_bytes = Some(num(k, v, 0usize)?),
-                "retention.ms" | "retention.bytes" | "local.retention.ms" | "local.retention.bytes" => {
+                "retention.ms"
+                | "retention.bytes"
+                | "local.retention.ms"
+                | "local.retention.bytes" => {
                     num(k, v, -2i64)?;
                 }
                 "cleanup.policy" => {
@@ -94,7 +103,9 @@ impl TopicConfig {
                         }
                     }
                 }
-                "message.timestamp.type" if !matches!(v.as_str(), "CreateTime" | "LogAppendTime") => {
+                "message.timestamp.type"
+                    if !matches!(v.as_str(), "CreateTime" | "LogAppendTime") =>
+                {
                     return Err(BrokerError::InvalidConfig(format!(
                         "message.timestamp.type: '{v}' is not CreateTime or LogAppendTime"
                     )));
@@ -111,7 +122,9 @@ impl TopicConfig {
                 }
                 key if TOPIC_CONFIG_KEYS.contains(&key) => {}
                 key => {
-                    return Err(BrokerError::InvalidConfig(format!("unknown topic config '{key}'")));
+                    return Err(BrokerError::InvalidConfig(format!(
+                        "unknown topic config '{key}'"
+                    )));
                 }
             }
         }
@@ -141,7 +154,10 @@ mod tests {
         ] {
             let e = TopicConfig::parse(&kv(k, v)).expect_err("invalid");
             assert_eq!(e.code(), 40, "{k}={v}");
-            assert!(e.to_string().contains(k.split('.').next().unwrap_or(k)), "{e}");
+            assert!(
+                e.to_string().contains(k.split('.').next().unwrap_or(k)),
+                "{e}"
+            );
         }
     }
 }

@@ -1,1 +1,275 @@
-//! placeholder
+//! Harness for black-box compatibility tests: starts the real
+//! `memorystreamer` binary on a free loopback port with its own data
+//! directory, and locates the real clients (Python venv, Node modules,
+//! kcat) that judge it.
+//!
+//! A client that cannot be found is a test failure with a message saying
+//! how to install it (`scripts/test.sh` does), never a skip.
+
+use std::io::Read;
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// Root of the workspace.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// The broker binary: `$MEMORYSTREAMER_BIN`, else the one next to the test
+/// executable's profile directory (`target/<profile>/memorystreamer`).
+pub fn broker_binary() -> PathBuf {
+    if let Ok(p) = std::env::var("MEMORYSTREAMER_BIN") {
+        return PathBuf::from(p);
+    }
+    let exe = std::env::current_exe().unwrap_or_default();
+    // target/<profile>/deps/<test-exe>
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let bin = profile_dir.join("memorystreamer");
+    assert!(
+        bin.exists(),
+        "broker binary not found at {}: build it first (cargo build --release -p memorystreamer-broker) \
+         or set MEMORYSTREAMER_BIN",
+        bin.display()
+    );
+    bin
+}
+
+/// A free TCP port on 127.0.0.1 (bound and released).
+pub fn free_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
+    l.local_addr().expect("local addr").port()
+}
+
+/// A running broker process.
+pub struct Broker {
+    child: Option<Child>,
+    /// Kafka port.
+    pub port: u16,
+    /// Data directory (kept across restarts).
+    pub data_dir: PathBuf,
+    _tmp: Option<tempfile::TempDir>,
+    extra_args: Vec<String>,
+    log_path: PathBuf,
+}
+
+impl Broker {
+    /// Starts a broker with a fresh data directory.
+    pub fn start(extra_args: &[&str]) -> Broker {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let data_dir = tmp.path().join("data");
+        let log_path = tmp.path().join("broker.log");
+        let mut b = Broker {
+            child: None,
+            port: free_port(),
+            data_dir,
+            _tmp: Some(tmp),
+            extra_args: extra_args.iter().map(|s| s.to_string()).collect(),
+            log_path,
+        };
+        b.spawn();
+        b
+    }
+
+    /// `127.0.0.1:<port>`.
+    pub fn bootstrap(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    fn spawn(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log_path)
+            .expect("broker log file");
+        let child = Command::new(broker_binary())
+            .arg("--data-dir")
+            .arg(&self.data_dir)
+            .arg("--listeners")
+            .arg(format!("PLAINTEXT://127.0.0.1:{}", self.port))
+            .args(&self.extra_args)
+            .env("NO_COLOR", "1")
+            .env(
+                "RUST_LOG",
+                std::env::var("BROKER_LOG").unwrap_or_else(|_| "info".into()),
+            )
+            .stdout(Stdio::from(log.try_clone().expect("clone log")))
+            .stderr(Stdio::from(log))
+            .spawn()
+            .expect("start the broker binary");
+        self.child = Some(child);
+        self.wait_ready(Duration::from_secs(30));
+    }
+
+    fn wait_ready(&mut self, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        loop {
+            if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return;
+            }
+            if let Some(child) = self.child.as_mut() {
+                if let Ok(Some(status)) = child.try_wait() {
+                    panic!("broker exited during start-up ({status}):\n{}", self.log());
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "broker did not listen within {limit:?}:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The broker's log output so far.
+    pub fn log(&self) -> String {
+        let mut s = String::new();
+        if let Ok(mut f) = std::fs::File::open(&self.log_path) {
+            let _ = f.read_to_string(&mut s);
+        }
+        s
+    }
+
+    /// SIGKILL: no flush, no graceful anything.
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// SIGTERM and wait (bounded) for a clean exit; returns whether it exited 0.
+    pub fn terminate(&mut self) -> bool {
+        let Some(mut c) = self.child.take() else {
+            return false;
+        };
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(c.id().to_string())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(Some(status)) = c.try_wait() {
+                return status.success();
+            }
+            if Instant::now() > deadline {
+                let _ = c.kill();
+                let _ = c.wait();
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Starts the broker again on the same port and data directory.
+    pub fn restart(&mut self) {
+        self.kill9();
+        self.spawn();
+    }
+
+    /// Process id of the running broker.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+/// The venv Python with the pinned clients (`compat-tests/.venv`), or
+/// `$COMPAT_PYTHON`.
+pub fn python() -> PathBuf {
+    let p = std::env::var("COMPAT_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| workspace_root().join("compat-tests/.venv/bin/python"));
+    assert!(
+        p.exists(),
+        "Python client environment missing at {}: run scripts/test.sh (it installs confluent-kafka and kafka-python)",
+        p.display()
+    );
+    p
+}
+
+/// `node` with `compat-tests/node/node_modules` installed.
+pub fn node_dir() -> PathBuf {
+    let d = workspace_root().join("compat-tests/node");
+    assert!(
+        d.join("node_modules/kafkajs").exists(),
+        "KafkaJS missing in {}: run scripts/test.sh (npm ci)",
+        d.display()
+    );
+    d
+}
+
+/// Path of a file under `compat-tests/`.
+pub fn script(rel: &str) -> PathBuf {
+    workspace_root().join("compat-tests").join(rel)
+}
+
+/// Runs a command with a time limit; panics with its output if it fails
+/// or overruns.
+pub fn run_ok(cmd: &mut Command, limit: Duration, what: &str) -> Output {
+    // cargo points LD_LIBRARY_PATH at build outputs (rdkafka-sys builds its
+    // own librdkafka there); clients must load their own libraries.
+    let mut child = cmd
+        .env_remove("LD_LIBRARY_PATH")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{what}: cannot start: {e}"));
+    let deadline = Instant::now() + limit;
+    // Drain pipes on threads so a chatty client cannot block on a full pipe.
+    let mut out = child.stdout.take().expect("stdout");
+    let mut err = child.stderr.take().expect("stderr");
+    let t_out = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = out.read_to_end(&mut v);
+        v
+    });
+    let t_err = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = err.read_to_end(&mut v);
+        v
+    });
+    let status = loop {
+        if let Ok(Some(s)) = child.try_wait() {
+            break s;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            let e = t_err.join().unwrap_or_default();
+            panic!(
+                "{what}: timed out after {limit:?}\nstderr:\n{}",
+                String::from_utf8_lossy(&e)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let stdout = t_out.join().unwrap_or_default();
+    let stderr = t_err.join().unwrap_or_default();
+    let output = Output {
+        status,
+        stdout,
+        stderr,
+    };
+    assert!(
+        output.status.success(),
+        "{what} failed ({}):\nstdout:\n{}\nstderr:\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}

@@ -317,7 +317,10 @@ pub(crate) mod tests {
     fn every_truncated_prefix_is_rejected() {
         let b = make_batch(2, b"hello", 1, -1, -1);
         for cut in 0..b.len() {
-            assert!(BatchHeader::validate(&b[..cut]).is_err(), "prefix {cut} accepted");
+            assert!(
+                BatchHeader::validate(&b[..cut]).is_err(),
+                "prefix {cut} accepted"
+            );
         }
     }
 

@@ -191,7 +191,9 @@ impl Log {
             headers.push((h, range));
         }
         if headers.is_empty() || end != batches.len() {
-            return Err(LogError::InvalidBatchLayout("records are not whole batches"));
+            return Err(LogError::InvalidBatchLayout(
+                "records are not whole batches",
+            ));
         }
         for (h, _) in &headers {
             if let Err(e) = self.producers.check(h) {
@@ -303,7 +305,10 @@ impl Log {
 
     /// The first batch with a max timestamp >= `timestamp`, with its bytes,
     /// or None when every batch is older.
-    pub fn find_batch_by_timestamp(&self, timestamp: i64) -> Result<Option<(BatchHeader, Vec<u8>)>> {
+    pub fn find_batch_by_timestamp(
+        &self,
+        timestamp: i64,
+    ) -> Result<Option<(BatchHeader, Vec<u8>)>> {
         for seg in self.segments.values() {
             if seg.max_timestamp() < timestamp {
                 continue;

@@ -4,7 +4,6 @@
 //! map is owned by one [`IndexMap`], which is only mutated through `&mut self`
 //! (the segment that owns it is behind the partition's writer lock), so no two
 //! writers touch it at once.
-#![allow(unsafe_code)]
 
 use std::fs::File;
 use std::io;

@@ -151,7 +151,11 @@ mod tests {
         // Gap.
         assert!(matches!(
             s.check(&header(1, 0, 5, 1, 0)),
-            Err(LogError::OutOfOrderSequence { expected: 3, got: 5, .. })
+            Err(LogError::OutOfOrderSequence {
+                expected: 3,
+                got: 5,
+                ..
+            })
         ));
         let b = header(1, 0, 3, 2, 3);
         s.check(&b).expect("next in sequence");

@@ -159,7 +159,8 @@ impl Segment {
             }
             let mut whole = vec![0u8; total as usize];
             self.file.read_exact_at(&mut whole, position)?;
-            if BatchHeader::validate(&whole).is_err() || (!first && h.base_offset < self.next_offset)
+            if BatchHeader::validate(&whole).is_err()
+                || (!first && h.base_offset < self.next_offset)
             {
                 break;
             }

@@ -65,7 +65,13 @@ fn append_read_roll_and_reopen() {
     {
         let mut log = Log::open(&path, small_config()).expect("open");
         for i in 0..200 {
-            let b = batch(1 + i % 4, format!("payload-{i}").as_bytes(), 1000 + i64::from(i), -1, -1);
+            let b = batch(
+                1 + i % 4,
+                format!("payload-{i}").as_bytes(),
+                1000 + i64::from(i),
+                -1,
+                -1,
+            );
             let base = append(&mut log, &b);
             expected.push((base, b));
         }
@@ -89,7 +95,10 @@ fn append_read_roll_and_reopen() {
     }
     let leo = log.log_end_offset();
     assert!(log.read(leo).expect("read at end").is_none());
-    assert!(matches!(log.read(leo + 1), Err(LogError::OffsetOutOfRange { .. })));
+    assert!(matches!(
+        log.read(leo + 1),
+        Err(LogError::OffsetOutOfRange { .. })
+    ));
 }
 
 #[test]
@@ -198,10 +207,16 @@ fn timestamp_lookups() {
     for i in 0..100i64 {
         append(&mut log, &batch(1, b"0123456789", 1000 + i * 10, -1, -1));
     }
-    let (h, _) = log.find_batch_by_timestamp(1055).expect("lookup").expect("found");
+    let (h, _) = log
+        .find_batch_by_timestamp(1055)
+        .expect("lookup")
+        .expect("found");
     assert_eq!(h.base_offset, 6);
     assert_eq!(h.max_timestamp, 1060);
-    let (h, _) = log.find_batch_by_timestamp(0).expect("lookup").expect("found");
+    let (h, _) = log
+        .find_batch_by_timestamp(0)
+        .expect("lookup")
+        .expect("found");
     assert_eq!(h.base_offset, 0);
     assert!(log.find_batch_by_timestamp(5000).expect("lookup").is_none());
     let (h, _) = log.max_timestamp_batch().expect("max").expect("found");
@@ -209,7 +224,10 @@ fn timestamp_lookups() {
     drop(log);
     // Same answers after reopening (time index read back from disk).
     let log = Log::open(dir.path(), small_config()).expect("reopen");
-    let (h, _) = log.find_batch_by_timestamp(1055).expect("lookup").expect("found");
+    let (h, _) = log
+        .find_batch_by_timestamp(1055)
+        .expect("lookup")
+        .expect("found");
     assert_eq!(h.base_offset, 6);
     let (h, _) = log.max_timestamp_batch().expect("max").expect("found");
     assert_eq!(h.base_offset, 99);

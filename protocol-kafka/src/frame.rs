@@ -49,7 +49,10 @@ mod tests {
         assert_eq!(&f[..], b"hello");
         assert!(split_frame(&mut b, 100).expect("ok").is_none());
         b.extend_from_slice(b"x");
-        assert_eq!(&split_frame(&mut b, 100).expect("ok").expect("frame")[..], b"x");
+        assert_eq!(
+            &split_frame(&mut b, 100).expect("ok").expect("frame")[..],
+            b"x"
+        );
     }
 
     #[test]
@@ -62,7 +65,10 @@ mod tests {
         let mut b = BytesMut::from(&1000i32.to_be_bytes()[..]);
         assert!(matches!(
             split_frame(&mut b, 100),
-            Err(ProtocolError::FrameTooLarge { size: 1000, max: 100 })
+            Err(ProtocolError::FrameTooLarge {
+                size: 1000,
+                max: 100
+            })
         ));
     }
 }

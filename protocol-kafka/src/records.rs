@@ -29,7 +29,9 @@ pub fn validate_produce_records(records: &[u8]) -> Result<BatchHeader, ProtocolE
     }
     if h.is_control() {
         return Err(ProtocolError::InvalidRecords(
-            memorystreamer_log::LogError::InvalidBatchLayout("clients may not produce control batches"),
+            memorystreamer_log::LogError::InvalidBatchLayout(
+                "clients may not produce control batches",
+            ),
         ));
     }
     Ok(h)
@@ -43,7 +45,10 @@ fn decode(batch: &[u8]) -> Result<Vec<kafka_protocol::records::Record>, Protocol
 }
 
 /// Offset of the first record in `batch` whose timestamp is >= `timestamp`.
-pub fn first_offset_at_or_after(batch: &[u8], timestamp: i64) -> Result<Option<(i64, i64)>, ProtocolError> {
+pub fn first_offset_at_or_after(
+    batch: &[u8],
+    timestamp: i64,
+) -> Result<Option<(i64, i64)>, ProtocolError> {
     Ok(decode(batch)?
         .into_iter()
         .find(|r| r.timestamp >= timestamp)

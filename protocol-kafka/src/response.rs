@@ -24,7 +24,9 @@ pub fn encode_response<T: Encodable + HeaderVersion>(
     let header_size = header
         .compute_size(header_version)
         .map_err(|e| fail(e.to_string()))?;
-    let body_size = body.compute_size(version).map_err(|e| fail(e.to_string()))?;
+    let body_size = body
+        .compute_size(version)
+        .map_err(|e| fail(e.to_string()))?;
     let mut buf = BytesMut::with_capacity(4 + header_size + body_size);
     buf.put_i32((header_size + body_size) as i32);
     header

@@ -102,7 +102,9 @@ impl MetadataImage {
                 configs,
             } => {
                 if self.topics.contains_key(name) || self.names_by_id.contains_key(topic_id) {
-                    return Err(MetadataError::Invalid(format!("topic {name} already exists")));
+                    return Err(MetadataError::Invalid(format!(
+                        "topic {name} already exists"
+                    )));
                 }
                 self.names_by_id.insert(*topic_id, name.clone());
                 self.topics.insert(
@@ -124,10 +126,9 @@ impl MetadataImage {
                 replicas,
                 isr,
             } => {
-                let name = self
-                    .names_by_id
-                    .get(topic_id)
-                    .ok_or_else(|| MetadataError::Invalid(format!("unknown topic id {topic_id}")))?;
+                let name = self.names_by_id.get(topic_id).ok_or_else(|| {
+                    MetadataError::Invalid(format!("unknown topic id {topic_id}"))
+                })?;
                 let topic = self
                     .topics
                     .get_mut(name)
@@ -140,8 +141,9 @@ impl MetadataImage {
                     replicas: replicas.clone(),
                     isr: isr.clone(),
                 };
-                let idx = usize::try_from(*partition)
-                    .map_err(|_| MetadataError::Invalid(format!("negative partition {partition}")))?;
+                let idx = usize::try_from(*partition).map_err(|_| {
+                    MetadataError::Invalid(format!("negative partition {partition}"))
+                })?;
                 if idx < t.partitions.len() {
                     t.partitions[idx] = p;
                 } else if idx == t.partitions.len() {
@@ -153,10 +155,9 @@ impl MetadataImage {
                 }
             }
             MetadataRecord::TopicDeleted { topic_id } => {
-                let name = self
-                    .names_by_id
-                    .remove(topic_id)
-                    .ok_or_else(|| MetadataError::Invalid(format!("unknown topic id {topic_id}")))?;
+                let name = self.names_by_id.remove(topic_id).ok_or_else(|| {
+                    MetadataError::Invalid(format!("unknown topic id {topic_id}"))
+                })?;
                 self.topics.remove(&name);
             }
             MetadataRecord::ProducerIdsAllocated { next_producer_id } => {
@@ -236,11 +237,15 @@ mod tests {
     #[test]
     fn producer_ids_only_move_forward() {
         let img = MetadataImage::default()
-            .apply(&MetadataRecord::ProducerIdsAllocated { next_producer_id: 1000 })
+            .apply(&MetadataRecord::ProducerIdsAllocated {
+                next_producer_id: 1000,
+            })
             .expect("apply");
         assert_eq!(img.next_producer_id(), 1000);
         assert!(img
-            .apply(&MetadataRecord::ProducerIdsAllocated { next_producer_id: 10 })
+            .apply(&MetadataRecord::ProducerIdsAllocated {
+                next_producer_id: 10
+            })
             .is_err());
     }
 }

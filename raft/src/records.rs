@@ -208,7 +208,9 @@ impl MetadataRecord {
                 replicas: r.i32s()?,
                 isr: r.i32s()?,
             },
-            3 => MetadataRecord::TopicDeleted { topic_id: r.uuid()? },
+            3 => MetadataRecord::TopicDeleted {
+                topic_id: r.uuid()?,
+            },
             4 => MetadataRecord::ProducerIdsAllocated {
                 next_producer_id: r.i64()?,
             },
@@ -244,7 +246,9 @@ mod tests {
                 isr: vec![1],
             },
             MetadataRecord::TopicDeleted { topic_id: id },
-            MetadataRecord::ProducerIdsAllocated { next_producer_id: 5000 },
+            MetadataRecord::ProducerIdsAllocated {
+                next_producer_id: 5000,
+            },
         ]
     }
 
@@ -254,14 +258,19 @@ mod tests {
             let bytes = rec.encode();
             assert_eq!(MetadataRecord::decode(&bytes).expect("decode"), rec);
             for cut in 0..bytes.len() {
-                assert!(MetadataRecord::decode(&bytes[..cut]).is_err(), "{rec:?} cut {cut}");
+                assert!(
+                    MetadataRecord::decode(&bytes[..cut]).is_err(),
+                    "{rec:?} cut {cut}"
+                );
             }
         }
     }
 
     #[test]
     fn golden_layout() {
-        let rec = MetadataRecord::ProducerIdsAllocated { next_producer_id: 1 };
+        let rec = MetadataRecord::ProducerIdsAllocated {
+            next_producer_id: 1,
+        };
         assert_eq!(rec.encode(), vec![0, 4, 0, 0, 0, 0, 0, 0, 0, 1]);
     }
 }

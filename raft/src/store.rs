@@ -48,8 +48,14 @@ impl MetadataLog {
         let mut records = Vec::new();
         let mut pos = 0usize;
         while bytes.len() - pos >= 8 {
-            let len = u32::from_be_bytes([bytes[pos], bytes[pos + 1], bytes[pos + 2], bytes[pos + 3]]);
-            let crc = u32::from_be_bytes([bytes[pos + 4], bytes[pos + 5], bytes[pos + 6], bytes[pos + 7]]);
+            let len =
+                u32::from_be_bytes([bytes[pos], bytes[pos + 1], bytes[pos + 2], bytes[pos + 3]]);
+            let crc = u32::from_be_bytes([
+                bytes[pos + 4],
+                bytes[pos + 5],
+                bytes[pos + 6],
+                bytes[pos + 7],
+            ]);
             if len > MAX_FRAME || bytes.len() - pos - 8 < len as usize {
                 break;
             }
@@ -90,7 +96,11 @@ impl MetadataLog {
             buf.extend_from_slice(&crc32c::crc32c(&payload).to_be_bytes());
             buf.extend_from_slice(&payload);
         }
-        if let Err(e) = self.file.write_all(&buf).and_then(|()| self.file.sync_data()) {
+        if let Err(e) = self
+            .file
+            .write_all(&buf)
+            .and_then(|()| self.file.sync_data())
+        {
             let _ = self.file.set_len(self.len);
             return Err(e.into());
         }
@@ -108,7 +118,9 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("meta/metadata.log");
         let recs: Vec<_> = (1..=3)
-            .map(|i| MetadataRecord::ProducerIdsAllocated { next_producer_id: i * 1000 })
+            .map(|i| MetadataRecord::ProducerIdsAllocated {
+                next_producer_id: i * 1000,
+            })
             .collect();
         {
             let (mut log, replay) = MetadataLog::open(&path).expect("open");

@@ -4,7 +4,9 @@
 
 use std::sync::Arc;
 
-use kafka_protocol::messages::create_topics_response::{CreatableTopicConfigs, CreatableTopicResult};
+use kafka_protocol::messages::create_topics_response::{
+    CreatableTopicConfigs, CreatableTopicResult,
+};
 use kafka_protocol::messages::{CreateTopicsRequest, CreateTopicsResponse};
 use memorystreamer_protocol_kafka::request::Header;
 use tracing::info;
@@ -16,7 +18,10 @@ use crate::error::BrokerError;
 /// Config source DYNAMIC_TOPIC_CONFIG.
 const SOURCE_TOPIC: i8 = 1;
 
-fn new_topic(broker: &Broker, t: &kafka_protocol::messages::create_topics_request::CreatableTopic) -> Result<NewTopic, BrokerError> {
+fn new_topic(
+    broker: &Broker,
+    t: &kafka_protocol::messages::create_topics_request::CreatableTopic,
+) -> Result<NewTopic, BrokerError> {
     let mut configs = Vec::with_capacity(t.configs.len());
     for c in &t.configs {
         let value = c
@@ -27,7 +32,11 @@ fn new_topic(broker: &Broker, t: &kafka_protocol::messages::create_topics_reques
     }
     let (partitions, replication_factor) = if t.assignments.is_empty() {
         (
-            if t.num_partitions == -1 { broker.config.num_partitions } else { t.num_partitions },
+            if t.num_partitions == -1 {
+                broker.config.num_partitions
+            } else {
+                t.num_partitions
+            },
             if t.replication_factor == -1 {
                 broker.config.default_replication_factor
             } else {
@@ -70,18 +79,30 @@ fn new_topic(broker: &Broker, t: &kafka_protocol::messages::create_topics_reques
     })
 }
 
-pub fn handle(broker: &Arc<Broker>, header: &Header, req: CreateTopicsRequest) -> CreateTopicsResponse {
+pub fn handle(
+    broker: &Arc<Broker>,
+    header: &Header,
+    req: CreateTopicsRequest,
+) -> CreateTopicsResponse {
     let mut results = Vec::with_capacity(req.topics.len());
     for t in &req.topics {
         let mut result = CreatableTopicResult::default().with_name(t.name.clone());
-        let outcome = new_topic(broker, t).and_then(|nt| broker.create_topic(&nt, req.validate_only).map(|img| (nt, img)));
+        let outcome = new_topic(broker, t).and_then(|nt| {
+            broker
+                .create_topic(&nt, req.validate_only)
+                .map(|img| (nt, img))
+        });
         match outcome {
             Ok((nt, img)) => {
                 if !req.validate_only {
                     info!(topic = %nt.name, "created by CreateTopics");
                 }
                 result = result
-                    .with_topic_id(if req.validate_only { uuid::Uuid::nil() } else { img.topic_id })
+                    .with_topic_id(if req.validate_only {
+                        uuid::Uuid::nil()
+                    } else {
+                        img.topic_id
+                    })
                     .with_num_partitions(nt.partitions)
                     .with_replication_factor(nt.replication_factor);
                 if header.version() >= 5 {

@@ -11,14 +11,21 @@ use uuid::Uuid;
 use super::sb;
 use crate::broker::Broker;
 
-pub fn handle(broker: &Arc<Broker>, header: &Header, req: DeleteTopicsRequest) -> DeleteTopicsResponse {
+pub fn handle(
+    broker: &Arc<Broker>,
+    header: &Header,
+    req: DeleteTopicsRequest,
+) -> DeleteTopicsResponse {
     let targets: Vec<(Option<String>, Uuid)> = if header.version() >= 6 {
         req.topics
             .iter()
             .map(|t| (t.name.as_ref().map(|n| n.to_string()), t.topic_id))
             .collect()
     } else {
-        req.topic_names.iter().map(|n| (Some(n.to_string()), Uuid::nil())).collect()
+        req.topic_names
+            .iter()
+            .map(|n| (Some(n.to_string()), Uuid::nil()))
+            .collect()
     };
     let responses = targets
         .into_iter()

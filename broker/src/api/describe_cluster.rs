@@ -16,7 +16,9 @@ pub fn handle(broker: &Arc<Broker>, req: DescribeClusterRequest) -> DescribeClus
     if !matches!(req.endpoint_type, 1 | 2) {
         return DescribeClusterResponse::default()
             .with_error_code(ResponseError::UnsupportedEndpointType.code())
-            .with_error_message(Some(sb("endpoint_type must be 1 (brokers) or 2 (controllers)")))
+            .with_error_message(Some(sb(
+                "endpoint_type must be 1 (brokers) or 2 (controllers)",
+            )))
             .with_endpoint_type(req.endpoint_type);
     }
     let brokers = broker

@@ -45,13 +45,20 @@ struct Target {
 }
 
 /// Resolves the request's partitions once; the wait loop re-reads them.
-fn resolve(broker: &Broker, header: &Header, req: &FetchRequest) -> (Vec<(String, Uuid)>, Vec<Target>) {
+fn resolve(
+    broker: &Broker,
+    header: &Header,
+    req: &FetchRequest,
+) -> (Vec<(String, Uuid)>, Vec<Target>) {
     let mut topics = Vec::with_capacity(req.topics.len());
     let mut targets = Vec::new();
     let by_id = header.version() >= 13;
     for (ti, t) in req.topics.iter().enumerate() {
         let name = if by_id {
-            broker.metadata().topic_by_id(&t.topic_id).map(|x| x.name.clone())
+            broker
+                .metadata()
+                .topic_by_id(&t.topic_id)
+                .map(|x| x.name.clone())
         } else {
             Some(t.topic.to_string())
         };
@@ -90,10 +97,14 @@ fn read_all(targets: &[Target], max_bytes: usize) -> (Vec<PartitionData>, usize,
         let Some(p) = &t.found else {
             any_error = true;
             out.push(
-                pd.with_error_code(t.error.unwrap_or(ResponseError::UnknownTopicOrPartition).code())
-                    .with_high_watermark(-1)
-                    .with_last_stable_offset(-1)
-                    .with_log_start_offset(-1),
+                pd.with_error_code(
+                    t.error
+                        .unwrap_or(ResponseError::UnknownTopicOrPartition)
+                        .code(),
+                )
+                .with_high_watermark(-1)
+                .with_last_stable_offset(-1)
+                .with_log_start_offset(-1),
             );
             continue;
         };
@@ -123,7 +134,11 @@ fn read_all(targets: &[Target], max_bytes: usize) -> (Vec<PartitionData>, usize,
     (out, total, any_error)
 }
 
-pub async fn handle(broker: &Arc<Broker>, header: &Header, req: FetchRequest) -> Result<Reply, ProtocolError> {
+pub async fn handle(
+    broker: &Arc<Broker>,
+    header: &Header,
+    req: FetchRequest,
+) -> Result<Reply, ProtocolError> {
     let (topics, targets) = resolve(broker, header, &req);
     let max_bytes = usize::try_from(req.max_bytes).unwrap_or(0);
     let min_bytes = usize::try_from(req.min_bytes).unwrap_or(0).max(1);
@@ -133,8 +148,10 @@ pub async fn handle(broker: &Arc<Broker>, header: &Header, req: FetchRequest) ->
     let data = loop {
         // Register for wake-ups before reading, so an append between the
         // read and the wait is not missed.
-        let mut notified: Vec<Pin<Box<Notified<'_>>>> =
-            watched.iter().map(|p| Box::pin(p.appended().notified())).collect();
+        let mut notified: Vec<Pin<Box<Notified<'_>>>> = watched
+            .iter()
+            .map(|p| Box::pin(p.appended().notified()))
+            .collect();
         for n in &mut notified {
             n.as_mut().enable();
         }
@@ -142,7 +159,10 @@ pub async fn handle(broker: &Arc<Broker>, header: &Header, req: FetchRequest) ->
         if total >= min_bytes || any_error || notified.is_empty() || Instant::now() >= deadline {
             break data;
         }
-        if tokio::time::timeout_at(deadline, select_all(notified)).await.is_err() {
+        if tokio::time::timeout_at(deadline, select_all(notified))
+            .await
+            .is_err()
+        {
             break read_all(&targets, max_bytes).0;
         }
     };

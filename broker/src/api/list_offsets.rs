@@ -10,7 +10,9 @@
 
 use std::sync::Arc;
 
-use kafka_protocol::messages::list_offsets_response::{ListOffsetsPartitionResponse, ListOffsetsTopicResponse};
+use kafka_protocol::messages::list_offsets_response::{
+    ListOffsetsPartitionResponse, ListOffsetsTopicResponse,
+};
 use kafka_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse};
 use memorystreamer_protocol_kafka::records::{first_offset_at_or_after, offset_of_max_timestamp};
 
@@ -39,7 +41,9 @@ fn lookup(p: &Partition, timestamp: i64) -> Result<(i64, i64), BrokerError> {
             None => (-1, -1),
         },
         ts if ts < 0 => {
-            return Err(BrokerError::InvalidRequest(format!("unknown special timestamp {ts}")));
+            return Err(BrokerError::InvalidRequest(format!(
+                "unknown special timestamp {ts}"
+            )));
         }
         ts => match p.batch_by_timestamp(ts)? {
             Some((h, bytes)) => first_offset_at_or_after(&bytes, ts)?
@@ -50,7 +54,11 @@ fn lookup(p: &Partition, timestamp: i64) -> Result<(i64, i64), BrokerError> {
     })
 }
 
-pub fn handle(broker: &Arc<Broker>, header: &Header, req: ListOffsetsRequest) -> ListOffsetsResponse {
+pub fn handle(
+    broker: &Arc<Broker>,
+    header: &Header,
+    req: ListOffsetsRequest,
+) -> ListOffsetsResponse {
     // leader_epoch exists from v4 on; the codec refuses it earlier.
     let with_epoch = header.version() >= 4;
     let topics = req
@@ -61,11 +69,15 @@ pub fn handle(broker: &Arc<Broker>, header: &Header, req: ListOffsetsRequest) ->
                 .partitions
                 .iter()
                 .map(|rp| {
-                    let resp = ListOffsetsPartitionResponse::default().with_partition_index(rp.partition_index);
+                    let resp = ListOffsetsPartitionResponse::default()
+                        .with_partition_index(rp.partition_index);
                     let result = broker
                         .partition(&t.name, rp.partition_index)
                         .ok_or(BrokerError::UnknownTopicOrPartition)
-                        .and_then(|p| lookup(&p, rp.timestamp).map(|r| (r, if with_epoch { p.leader_epoch } else { -1 })));
+                        .and_then(|p| {
+                            lookup(&p, rp.timestamp)
+                                .map(|r| (r, if with_epoch { p.leader_epoch } else { -1 }))
+                        });
                     match result {
                         Ok(((timestamp, offset), epoch)) => resp
                             .with_timestamp(timestamp)

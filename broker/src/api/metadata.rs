@@ -70,7 +70,11 @@ pub fn handle(broker: &Arc<Broker>, header: &Header, req: MetadataRequest) -> Me
                     continue;
                 }
                 if !(allow_auto_create && broker.config.auto_create_topics) {
-                    topics.push(topic_error(Some(&name), Uuid::nil(), ResponseError::UnknownTopicOrPartition));
+                    topics.push(topic_error(
+                        Some(&name),
+                        Uuid::nil(),
+                        ResponseError::UnknownTopicOrPartition,
+                    ));
                     continue;
                 }
                 let new = NewTopic {
@@ -81,9 +85,14 @@ pub fn handle(broker: &Arc<Broker>, header: &Header, req: MetadataRequest) -> Me
                 };
                 match broker.create_topic(&new, false) {
                     Ok(t) => topics.push(topic_metadata(&t)),
-                    Err(BrokerError::TopicAlreadyExists(_)) => match broker.metadata().topic(&name) {
+                    Err(BrokerError::TopicAlreadyExists(_)) => match broker.metadata().topic(&name)
+                    {
                         Some(t) => topics.push(topic_metadata(t)),
-                        None => topics.push(topic_error(Some(&name), Uuid::nil(), ResponseError::LeaderNotAvailable)),
+                        None => topics.push(topic_error(
+                            Some(&name),
+                            Uuid::nil(),
+                            ResponseError::LeaderNotAvailable,
+                        )),
                     },
                     Err(e) => {
                         debug!(topic = %name, error = %e, "auto-creation failed");

@@ -49,7 +49,11 @@ pub fn api_table() -> ApiTable {
             .iter()
             .map(|(api_key, min, max)| ApiRange {
                 api_key: *api_key,
-                min: (*min).max(if *api_key == ApiKey::Produce { 0 } else { api_key.valid_versions().min }),
+                min: (*min).max(if *api_key == ApiKey::Produce {
+                    0
+                } else {
+                    api_key.valid_versions().min
+                }),
                 max: (*max).min(api_key.valid_versions().max),
             })
             .collect(),
@@ -79,8 +83,17 @@ pub enum Reply {
     None,
 }
 
-fn respond<T: Encodable + HeaderVersion>(header: &Header, body: &T) -> Result<Reply, ProtocolError> {
-    encode_response(header.api_key, header.version(), header.correlation_id(), body).map(Reply::Frame)
+fn respond<T: Encodable + HeaderVersion>(
+    header: &Header,
+    body: &T,
+) -> Result<Reply, ProtocolError> {
+    encode_response(
+        header.api_key,
+        header.version(),
+        header.correlation_id(),
+        body,
+    )
+    .map(Reply::Frame)
 }
 
 /// Decodes the body of a request whose header has been read and runs its
@@ -95,13 +108,31 @@ pub async fn dispatch(
     match header.api_key {
         ApiKey::Produce => produce::handle(broker, header, decode_body(header, body)?),
         ApiKey::Fetch => fetch::handle(broker, header, decode_body(header, body)?).await,
-        ApiKey::ListOffsets => respond(header, &list_offsets::handle(broker, header, decode_body(header, body)?)),
-        ApiKey::Metadata => respond(header, &metadata::handle(broker, header, decode_body(header, body)?)),
+        ApiKey::ListOffsets => respond(
+            header,
+            &list_offsets::handle(broker, header, decode_body(header, body)?),
+        ),
+        ApiKey::Metadata => respond(
+            header,
+            &metadata::handle(broker, header, decode_body(header, body)?),
+        ),
         ApiKey::ApiVersions => api_versions::handle(broker, session, header, body),
-        ApiKey::CreateTopics => respond(header, &create_topics::handle(broker, header, decode_body(header, body)?)),
-        ApiKey::DeleteTopics => respond(header, &delete_topics::handle(broker, header, decode_body(header, body)?)),
-        ApiKey::InitProducerId => respond(header, &init_producer_id::handle(broker, decode_body(header, body)?)),
-        ApiKey::DescribeCluster => respond(header, &describe_cluster::handle(broker, decode_body(header, body)?)),
+        ApiKey::CreateTopics => respond(
+            header,
+            &create_topics::handle(broker, header, decode_body(header, body)?),
+        ),
+        ApiKey::DeleteTopics => respond(
+            header,
+            &delete_topics::handle(broker, header, decode_body(header, body)?),
+        ),
+        ApiKey::InitProducerId => respond(
+            header,
+            &init_producer_id::handle(broker, decode_body(header, body)?),
+        ),
+        ApiKey::DescribeCluster => respond(
+            header,
+            &describe_cluster::handle(broker, decode_body(header, body)?),
+        ),
         other => Err(ProtocolError::UnsupportedVersion {
             api_key: other,
             version: header.version(),

@@ -27,7 +27,7 @@ fn produce_partition(
     records: Option<&[u8]>,
     acks: i16,
 ) -> Result<AppendOutcome, BrokerError> {
-    if !matches!(acks, -1 | 0 | 1) {
+    if !(-1..=1).contains(&acks) {
         return Err(BrokerError::InvalidRequiredAcks(acks));
     }
     let partition = broker
@@ -50,7 +50,11 @@ fn produce_partition(
     partition.append(records)
 }
 
-pub fn handle(broker: &Arc<Broker>, header: &Header, req: ProduceRequest) -> Result<Reply, ProtocolError> {
+pub fn handle(
+    broker: &Arc<Broker>,
+    header: &Header,
+    req: ProduceRequest,
+) -> Result<Reply, ProtocolError> {
     let mut responses = Vec::with_capacity(req.topic_data.len());
     for td in &req.topic_data {
         // v13 (KIP-516) names topics by id.
@@ -105,5 +109,8 @@ pub fn handle(broker: &Arc<Broker>, header: &Header, req: ProduceRequest) -> Res
     if req.acks == 0 {
         return Ok(Reply::None);
     }
-    respond(header, &ProduceResponse::default().with_responses(responses))
+    respond(
+        header,
+        &ProduceResponse::default().with_responses(responses),
+    )
 }

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The full test suite: installs every real client the tests use, builds the
+# broker, runs every test (unit, property, wire-level and compat tests).
+# A client that cannot be installed fails this script; nothing is skipped.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+echo "== system packages (kcat, Node.js, Python venv)"
+need=()
+command -v kcat >/dev/null 2>&1 || need+=(kcat)
+command -v node >/dev/null 2>&1 || need+=(nodejs)
+command -v npm >/dev/null 2>&1 || need+=(npm)
+python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
+if [ ${#need[@]} -gt 0 ]; then
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
+fi
+kcat -V | head -1
+
+echo "== Python clients (confluent-kafka, kafka-python) into compat-tests/.venv"
+[ -x compat-tests/.venv/bin/python ] || python3 -m venv compat-tests/.venv
+compat-tests/.venv/bin/python -m pip install -q --disable-pip-version-check -r compat-tests/requirements.txt
+compat-tests/.venv/bin/python -c 'import confluent_kafka, kafka; print("confluent-kafka", confluent_kafka.version()[0], "kafka-python", kafka.__version__)'
+
+echo "== KafkaJS into compat-tests/node"
+(cd compat-tests/node && npm ci --no-audit --no-fund --loglevel=error)
+
+echo "== build"
+cargo build --release --workspace --all-targets
+
+echo "== tests"
+cargo test --release --workspace
