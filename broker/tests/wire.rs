@@ -1,0 +1,705 @@
+//! Wire-level tests: raw Kafka requests over TCP against an in-process
+//! broker, for the behaviours real clients depend on and the bad input they
+//! must never be able to break the broker with.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use kafka_protocol::messages::*;
+use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, StrBytes};
+use kafka_protocol::records::{
+    Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
+};
+use memorystreamer_broker::config::{BrokerConfig, LogFormat};
+use memorystreamer_broker::{server, Broker};
+
+/// An in-process broker on a free port, stopped when dropped.
+struct TestBroker {
+    port: u16,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    _dir: tempfile::TempDir,
+}
+
+impl TestBroker {
+    fn start(props: &[(&str, &str)]) -> TestBroker {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut p = std::collections::BTreeMap::new();
+        p.insert(
+            "log.dirs".to_string(),
+            dir.path().join("data").display().to_string(),
+        );
+        p.insert(
+            "listeners".to_string(),
+            "PLAINTEXT://127.0.0.1:0".to_string(),
+        );
+        for (k, v) in props {
+            p.insert(k.to_string(), v.to_string());
+        }
+        let mut config = BrokerConfig::from_properties(&p, LogFormat::Text).expect("config");
+        let (port_tx, port_rx) = std::sync::mpsc::channel();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async move {
+                // Bind first so the advertised port is the real one.
+                let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+                let port = listener.local_addr().expect("addr").port();
+                drop(listener);
+                config.listeners[0].port = port;
+                config.advertised_listeners[0].port = port;
+                let broker = Arc::new(Broker::open(config).expect("open"));
+                let listeners = server::bind(&broker).await.expect("bind");
+                port_tx.send(port).expect("send port");
+                server::run(broker, listeners, async {
+                    let _ = stop_rx.await;
+                })
+                .await
+                .expect("run");
+            });
+        });
+        let port = port_rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("broker started");
+        TestBroker {
+            port,
+            stop: Some(stop_tx),
+            thread: Some(thread),
+            _dir: dir,
+        }
+    }
+
+    fn connect(&self) -> Client {
+        let s = TcpStream::connect(("127.0.0.1", self.port)).expect("connect");
+        s.set_read_timeout(Some(Duration::from_secs(30)))
+            .expect("timeout");
+        Client { s, next_id: 1 }
+    }
+}
+
+impl Drop for TestBroker {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+struct Client {
+    s: TcpStream,
+    next_id: i32,
+}
+
+impl Client {
+    fn send_raw(&mut self, bytes: &[u8]) {
+        self.s.write_all(bytes).expect("write");
+    }
+
+    fn send<T: Encodable + HeaderVersion>(&mut self, key: ApiKey, version: i16, body: &T) -> i32 {
+        let id = self.next_id;
+        self.next_id += 1;
+        let header = RequestHeader::default()
+            .with_request_api_key(key as i16)
+            .with_request_api_version(version)
+            .with_correlation_id(id)
+            .with_client_id(Some(StrBytes::from_static_str("wire-test")));
+        let mut buf = BytesMut::new();
+        header
+            .encode(&mut buf, T::header_version(version))
+            .expect("header");
+        body.encode(&mut buf, version).expect("body");
+        let mut frame = (buf.len() as i32).to_be_bytes().to_vec();
+        frame.extend_from_slice(&buf);
+        self.send_raw(&frame);
+        id
+    }
+
+    /// Reads one response frame; None when the broker closed the connection.
+    fn read_frame(&mut self) -> Option<Bytes> {
+        let mut len = [0u8; 4];
+        if self.s.read_exact(&mut len).is_err() {
+            return None;
+        }
+        let mut body = vec![0u8; i32::from_be_bytes(len) as usize];
+        self.s.read_exact(&mut body).ok()?;
+        Some(Bytes::from(body))
+    }
+
+    fn recv<T: Decodable + HeaderVersion>(&mut self, version: i16, id: i32) -> T {
+        let mut frame = self.read_frame().expect("response");
+        let header = ResponseHeader::decode(&mut frame, T::header_version(version))
+            .expect("response header");
+        assert_eq!(header.correlation_id, id);
+        T::decode(&mut frame, version).expect("response body")
+    }
+
+    fn call<Req: Encodable + HeaderVersion, Resp: Decodable + HeaderVersion>(
+        &mut self,
+        key: ApiKey,
+        version: i16,
+        body: &Req,
+    ) -> Resp {
+        let id = self.send(key, version, body);
+        self.recv(version, id)
+    }
+
+    fn is_closed(&mut self) -> bool {
+        self.read_frame().is_none()
+    }
+}
+
+fn topic_name(s: &str) -> TopicName {
+    TopicName(StrBytes::from_string(s.to_string()))
+}
+
+fn create_topic(c: &mut Client, name: &str, partitions: i32) -> CreateTopicsResponse {
+    let req = CreateTopicsRequest::default().with_topics(vec![
+        create_topics_request::CreatableTopic::default()
+            .with_name(topic_name(name))
+            .with_num_partitions(partitions)
+            .with_replication_factor(1),
+    ]);
+    c.call(ApiKey::CreateTopics, 7, &req)
+}
+
+fn batch(values: &[&str], producer_id: i64, seq: i32, compression: Compression) -> Bytes {
+    let records: Vec<Record> = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| Record {
+            transactional: false,
+            control: false,
+            delete_horizon: false,
+            partition_leader_epoch: 0,
+            producer_id,
+            producer_epoch: if producer_id >= 0 { 0 } else { -1 },
+            timestamp_type: TimestampType::Creation,
+            offset: i as i64,
+            // The encoder keeps records in one batch while offset - sequence
+            // is constant; without a producer id the batch's base sequence
+            // (the first record's) must be -1.
+            sequence: if producer_id >= 0 {
+                seq + i as i32
+            } else {
+                i as i32 - 1
+            },
+            timestamp: 1_000 + i as i64,
+            key: None,
+            value: Some(Bytes::from(v.to_string())),
+            headers: Default::default(),
+        })
+        .collect();
+    let mut buf = BytesMut::new();
+    RecordBatchEncoder::encode(
+        &mut buf,
+        &records,
+        &RecordEncodeOptions {
+            version: 2,
+            compression,
+        },
+    )
+    .expect("encode");
+    buf.freeze()
+}
+
+fn produce_req(topic: &str, partition: i32, records: Bytes, acks: i16) -> ProduceRequest {
+    ProduceRequest::default()
+        .with_acks(acks)
+        .with_timeout_ms(5000)
+        .with_topic_data(vec![produce_request::TopicProduceData::default()
+            .with_name(topic_name(topic))
+            .with_partition_data(vec![
+                produce_request::PartitionProduceData::default()
+                    .with_index(partition)
+                    .with_records(Some(records)),
+            ])])
+}
+
+fn produce(
+    c: &mut Client,
+    topic: &str,
+    records: Bytes,
+) -> produce_response::PartitionProduceResponse {
+    let resp: ProduceResponse = c.call(ApiKey::Produce, 9, &produce_req(topic, 0, records, -1));
+    resp.responses[0].partition_responses[0].clone()
+}
+
+fn fetch_req(
+    topic: &str,
+    offset: i64,
+    max_wait_ms: i32,
+    min_bytes: i32,
+    max_bytes: i32,
+) -> FetchRequest {
+    FetchRequest::default()
+        .with_max_wait_ms(max_wait_ms)
+        .with_min_bytes(min_bytes)
+        .with_max_bytes(max_bytes)
+        .with_session_epoch(-1)
+        .with_topics(vec![fetch_request::FetchTopic::default()
+            .with_topic(topic_name(topic))
+            .with_partitions(vec![fetch_request::FetchPartition::default()
+                .with_partition(0)
+                .with_fetch_offset(offset)
+                .with_partition_max_bytes(max_bytes)])])
+}
+
+#[test]
+fn api_versions_header_is_v0_and_unknown_version_gets_ranges() {
+    let b = TestBroker::start(&[]);
+    let mut c = b.connect();
+    // v3 request: the response header must be v0 (no tagged-field byte):
+    // the frame is correlation id then error code 0 directly.
+    let req = ApiVersionsRequest::default()
+        .with_client_software_name(StrBytes::from_static_str("wire"))
+        .with_client_software_version(StrBytes::from_static_str("1"));
+    let id = c.send(ApiKey::ApiVersions, 3, &req);
+    let frame = c.read_frame().expect("response");
+    assert_eq!(&frame[0..4], &id.to_be_bytes());
+    assert_eq!(
+        &frame[4..6],
+        &[0, 0],
+        "error code right after the correlation id"
+    );
+    let mut rest = frame.slice(4..);
+    let resp = ApiVersionsResponse::decode(&mut rest, 3).expect("decode");
+    let produce = resp
+        .api_keys
+        .iter()
+        .find(|k| k.api_key == 0)
+        .expect("produce advertised");
+    assert_eq!((produce.min_version, produce.max_version), (0, 13));
+    assert!(resp
+        .api_keys
+        .iter()
+        .any(|k| k.api_key == ApiKey::Fetch as i16 && k.max_version >= 13));
+
+    // A version from the future: v0-format answer, error 35, our ranges.
+    let mut raw = BytesMut::new();
+    RequestHeader::default()
+        .with_request_api_key(ApiKey::ApiVersions as i16)
+        .with_request_api_version(99)
+        .with_correlation_id(77)
+        .encode(&mut raw, 1)
+        .expect("header");
+    let mut frame = (raw.len() as i32).to_be_bytes().to_vec();
+    frame.extend_from_slice(&raw);
+    c.send_raw(&frame);
+    let mut resp = c.read_frame().expect("response");
+    let header = ResponseHeader::decode(&mut resp, 0).expect("header");
+    assert_eq!(header.correlation_id, 77);
+    let body = ApiVersionsResponse::decode(&mut resp, 0).expect("v0 body");
+    assert_eq!(body.error_code, 35);
+    assert!(!body.api_keys.is_empty());
+}
+
+#[test]
+fn bad_frames_close_only_their_connection() {
+    let b = TestBroker::start(&[("socket.request.max.bytes", "1048576")]);
+    let mut healthy = b.connect();
+    let cases: Vec<Vec<u8>> = vec![
+        (-5i32).to_be_bytes().to_vec(),          // negative size
+        (200_000_000i32).to_be_bytes().to_vec(), // oversized
+        [&8i32.to_be_bytes()[..], &[0x7f, 0x7f, 0, 0, 0, 0, 0, 1]].concat(), // unknown API key
+        [&6i32.to_be_bytes()[..], &[0, 3, 0, 1, 0, 0]].concat(), // header too short
+        [
+            &12i32.to_be_bytes()[..],
+            &[0, 3, 0, 9, 0, 0, 0, 1, 0xff, 0xff, 0xff, 0xff],
+        ]
+        .concat(), // garbage body
+        [&8i32.to_be_bytes()[..], &[0, 0, 0, 1, 0, 0, 0, 1]].concat(), // Produce v1: legacy, refused
+    ];
+    for (i, bytes) in cases.iter().enumerate() {
+        let mut c = b.connect();
+        c.send_raw(bytes);
+        assert!(c.is_closed(), "case {i}: connection should be closed");
+    }
+    // A truncated frame followed by the client hanging up.
+    let mut c = b.connect();
+    c.send_raw(&[0, 0, 0, 50, 0, 3]);
+    drop(c);
+    // Everyone else is still served.
+    let r: MetadataResponse = healthy.call(
+        ApiKey::Metadata,
+        12,
+        &MetadataRequest::default().with_topics(Some(vec![])),
+    );
+    assert_eq!(r.brokers.len(), 1);
+    assert_eq!(r.cluster_id.as_deref().map(str::len), Some(22));
+}
+
+#[test]
+fn metadata_null_empty_and_auto_create() {
+    let b = TestBroker::start(&[("num.partitions", "2")]);
+    let mut c = b.connect();
+    create_topic(&mut c, "existing", 1);
+    let all: MetadataResponse = c.call(
+        ApiKey::Metadata,
+        12,
+        &MetadataRequest::default().with_topics(None),
+    );
+    assert_eq!(all.topics.len(), 1);
+    let none: MetadataResponse = c.call(
+        ApiKey::Metadata,
+        12,
+        &MetadataRequest::default().with_topics(Some(vec![])),
+    );
+    assert!(none.topics.is_empty());
+    let ask = |name: &str, auto: bool| {
+        MetadataRequest::default()
+            .with_allow_auto_topic_creation(auto)
+            .with_topics(Some(vec![metadata_request::MetadataRequestTopic::default(
+            )
+            .with_name(Some(topic_name(name)))]))
+    };
+    let r: MetadataResponse = c.call(ApiKey::Metadata, 12, &ask("nope", false));
+    assert_eq!(
+        r.topics[0].error_code, 3,
+        "no auto-creation when the request forbids it"
+    );
+    let r: MetadataResponse = c.call(ApiKey::Metadata, 12, &ask("auto", true));
+    assert_eq!(r.topics[0].error_code, 0);
+    assert_eq!(r.topics[0].partitions.len(), 2, "num.partitions applies");
+    assert!(!r.topics[0].topic_id.is_nil());
+
+    let b2 = TestBroker::start(&[("auto.create.topics.enable", "false")]);
+    let mut c2 = b2.connect();
+    let r: MetadataResponse = c2.call(ApiKey::Metadata, 12, &ask("auto", true));
+    assert_eq!(
+        r.topics[0].error_code, 3,
+        "broker setting forbids auto-creation"
+    );
+}
+
+#[test]
+fn create_topics_validation() {
+    let b = TestBroker::start(&[]);
+    let mut c = b.connect();
+    assert_eq!(create_topic(&mut c, "ok", 3).topics[0].error_code, 0);
+    assert_eq!(create_topic(&mut c, "ok", 3).topics[0].error_code, 36);
+    assert_eq!(create_topic(&mut c, "bad/name", 1).topics[0].error_code, 17);
+    assert_eq!(create_topic(&mut c, "zero", 0).topics[0].error_code, 37);
+    let req = CreateTopicsRequest::default().with_topics(vec![
+        create_topics_request::CreatableTopic::default()
+            .with_name(topic_name("rf3"))
+            .with_num_partitions(1)
+            .with_replication_factor(3),
+    ]);
+    let r: CreateTopicsResponse = c.call(ApiKey::CreateTopics, 7, &req);
+    assert_eq!(r.topics[0].error_code, 38);
+    let req = CreateTopicsRequest::default().with_topics(vec![
+        create_topics_request::CreatableTopic::default()
+            .with_name(topic_name("cfg"))
+            .with_num_partitions(1)
+            .with_replication_factor(1)
+            .with_configs(vec![create_topics_request::CreatableTopicConfig::default()
+                .with_name(StrBytes::from_static_str("segment.bytes"))
+                .with_value(Some(StrBytes::from_static_str("lots")))]),
+    ]);
+    let r: CreateTopicsResponse = c.call(ApiKey::CreateTopics, 7, &req);
+    assert_eq!(r.topics[0].error_code, 40);
+    assert!(r.topics[0]
+        .error_message
+        .as_deref()
+        .unwrap_or("")
+        .contains("segment.bytes"));
+    // validate_only writes nothing.
+    let req = CreateTopicsRequest::default()
+        .with_validate_only(true)
+        .with_topics(vec![create_topics_request::CreatableTopic::default()
+            .with_name(topic_name("dry"))
+            .with_num_partitions(4)
+            .with_replication_factor(1)]);
+    let r: CreateTopicsResponse = c.call(ApiKey::CreateTopics, 7, &req);
+    assert_eq!((r.topics[0].error_code, r.topics[0].num_partitions), (0, 4));
+    assert_eq!(
+        create_topic(&mut c, "dry", 1).topics[0].error_code,
+        0,
+        "dry run left nothing behind"
+    );
+    // Delete, then the name is free again.
+    let del = DeleteTopicsRequest::default().with_topic_names(vec![topic_name("ok")]);
+    let r: DeleteTopicsResponse = c.call(ApiKey::DeleteTopics, 5, &del);
+    assert_eq!(r.responses[0].error_code, 0);
+    let r: DeleteTopicsResponse = c.call(ApiKey::DeleteTopics, 5, &del);
+    assert_eq!(r.responses[0].error_code, 3);
+    assert_eq!(create_topic(&mut c, "ok", 1).topics[0].error_code, 0);
+}
+
+#[test]
+fn produce_validation_errors() {
+    let b = TestBroker::start(&[("message.max.bytes", "2000")]);
+    let mut c = b.connect();
+    create_topic(&mut c, "t", 1);
+    // Bad CRC.
+    let mut bad = batch(&["a", "b"], -1, -1, Compression::None).to_vec();
+    let last = bad.len() - 1;
+    bad[last] ^= 1;
+    assert_eq!(
+        produce(&mut c, "t", Bytes::from(bad)).error_code,
+        2,
+        "CORRUPT_MESSAGE"
+    );
+    // Magic 1 (legacy format).
+    let mut legacy = batch(&["a"], -1, -1, Compression::None).to_vec();
+    legacy[16] = 1;
+    assert_eq!(
+        produce(&mut c, "t", Bytes::from(legacy)).error_code,
+        87,
+        "INVALID_RECORD"
+    );
+    // Two batches in one partition (v3+ allows exactly one).
+    let two = [
+        batch(&["a"], -1, -1, Compression::None),
+        batch(&["b"], -1, -1, Compression::None),
+    ]
+    .concat();
+    assert_eq!(produce(&mut c, "t", Bytes::from(two)).error_code, 87);
+    // Empty / truncated records.
+    assert_eq!(produce(&mut c, "t", Bytes::new()).error_code, 2);
+    let t = batch(&["abc"], -1, -1, Compression::None);
+    assert_eq!(produce(&mut c, "t", t.slice(..t.len() - 1)).error_code, 2);
+    // Too large.
+    let big = "x".repeat(3000);
+    assert_eq!(
+        produce(&mut c, "t", batch(&[&big], -1, -1, Compression::None)).error_code,
+        10
+    );
+    // Unknown partition and topic.
+    let r: ProduceResponse = c.call(
+        ApiKey::Produce,
+        9,
+        &produce_req("t", 5, batch(&["a"], -1, -1, Compression::None), 1),
+    );
+    assert_eq!(r.responses[0].partition_responses[0].error_code, 3);
+    // Bad acks.
+    let r: ProduceResponse = c.call(
+        ApiKey::Produce,
+        9,
+        &produce_req("t", 0, batch(&["a"], -1, -1, Compression::None), 2),
+    );
+    assert_eq!(r.responses[0].partition_responses[0].error_code, 21);
+    // Nothing of the above was stored.
+    let ok = produce(&mut c, "t", batch(&["fine"], -1, -1, Compression::None));
+    assert_eq!((ok.error_code, ok.base_offset), (0, 0));
+}
+
+#[test]
+fn idempotent_duplicates_and_gaps() {
+    let b = TestBroker::start(&[]);
+    let mut c = b.connect();
+    create_topic(&mut c, "idem", 1);
+    let pid: InitProducerIdResponse = c.call(
+        ApiKey::InitProducerId,
+        4,
+        &InitProducerIdRequest::default()
+            .with_transactional_id(None)
+            .with_transaction_timeout_ms(-1),
+    );
+    assert_eq!(pid.error_code, 0);
+    let id = pid.producer_id.0;
+    assert!(id >= 0);
+    let first = batch(&["a", "b", "c"], id, 0, Compression::Lz4);
+    assert_eq!(produce(&mut c, "idem", first.clone()).base_offset, 0);
+    let second = batch(&["d"], id, 3, Compression::Gzip);
+    assert_eq!(produce(&mut c, "idem", second.clone()).base_offset, 3);
+    // Retried duplicates: success with the original offsets, nothing appended.
+    let dup = produce(&mut c, "idem", first);
+    assert_eq!((dup.error_code, dup.base_offset), (0, 0));
+    let dup = produce(&mut c, "idem", second);
+    assert_eq!((dup.error_code, dup.base_offset), (0, 3));
+    // A gap is OUT_OF_ORDER_SEQUENCE_NUMBER.
+    assert_eq!(
+        produce(&mut c, "idem", batch(&["x"], id, 9, Compression::None)).error_code,
+        45
+    );
+    let next = produce(&mut c, "idem", batch(&["e"], id, 4, Compression::None));
+    assert_eq!((next.error_code, next.base_offset), (0, 4));
+    // A second producer gets a different id.
+    let pid2: InitProducerIdResponse = c.call(
+        ApiKey::InitProducerId,
+        4,
+        &InitProducerIdRequest::default()
+            .with_transactional_id(None)
+            .with_transaction_timeout_ms(-1),
+    );
+    assert_ne!(pid2.producer_id.0, id);
+}
+
+#[test]
+fn fetch_long_poll_kip74_and_mid_batch() {
+    let b = TestBroker::start(&[]);
+    let mut c = b.connect();
+    create_topic(&mut c, "f", 1);
+    // Empty partition, max_wait 300 ms: waits, then answers with empty
+    // (not null) records.
+    let start = Instant::now();
+    let r: FetchResponse = c.call(ApiKey::Fetch, 12, &fetch_req("f", 0, 300, 1, 1 << 20));
+    assert!(
+        start.elapsed() >= Duration::from_millis(250),
+        "an empty fetch must wait"
+    );
+    let p = &r.responses[0].partitions[0];
+    assert_eq!(p.error_code, 0);
+    assert_eq!(p.records.as_ref().map(Bytes::len), Some(0));
+
+    // A long fetch is woken by a produce on another connection.
+    let port = b.port;
+    let waiter = std::thread::spawn(move || {
+        let s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        s.set_read_timeout(Some(Duration::from_secs(30)))
+            .expect("timeout");
+        let mut c = Client { s, next_id: 1 };
+        let start = Instant::now();
+        let r: FetchResponse = c.call(ApiKey::Fetch, 12, &fetch_req("f", 0, 20_000, 1, 1 << 20));
+        (start.elapsed(), r)
+    });
+    // Give the fetch time to park (it is correct either way: if the produce
+    // lands first, the fetch answers at once).
+    std::thread::sleep(Duration::from_millis(200));
+    produce(
+        &mut c,
+        "f",
+        batch(&["one", "two", "three"], -1, -1, Compression::Snappy),
+    );
+    let (waited, r) = waiter.join().expect("waiter");
+    assert!(
+        waited < Duration::from_secs(10),
+        "fetch not woken by the append"
+    );
+    let p = &r.responses[0].partitions[0];
+    assert_eq!(p.high_watermark, 3);
+    assert!(!p.records.as_ref().map(Bytes::is_empty).unwrap_or(true));
+
+    // Mid-batch offset: the whole containing batch comes back.
+    let r: FetchResponse = c.call(ApiKey::Fetch, 12, &fetch_req("f", 1, 0, 1, 1 << 20));
+    let recs = r.responses[0].partitions[0]
+        .records
+        .clone()
+        .expect("records");
+    assert_eq!(
+        i64::from_be_bytes(recs[0..8].try_into().expect("8 bytes")),
+        0,
+        "batch starts at 0"
+    );
+
+    // KIP-74: max_bytes smaller than the first batch still returns it.
+    let r: FetchResponse = c.call(ApiKey::Fetch, 12, &fetch_req("f", 0, 0, 1, 10));
+    assert!(
+        r.responses[0].partitions[0]
+            .records
+            .as_ref()
+            .map(Bytes::len)
+            .unwrap_or(0)
+            > 10
+    );
+
+    // Out of range.
+    let r: FetchResponse = c.call(ApiKey::Fetch, 12, &fetch_req("f", 50, 0, 1, 1 << 20));
+    assert_eq!(r.responses[0].partitions[0].error_code, 1);
+}
+
+#[test]
+fn list_offsets_special_and_by_time() {
+    let b = TestBroker::start(&[]);
+    let mut c = b.connect();
+    create_topic(&mut c, "lo", 1);
+    // Timestamps 1000, 1001, 1002 (batch helper) in each batch.
+    produce(
+        &mut c,
+        "lo",
+        batch(&["a", "b", "c"], -1, -1, Compression::Zstd),
+    );
+    produce(&mut c, "lo", batch(&["d", "e"], -1, -1, Compression::None));
+    let ask = |ts: i64| {
+        ListOffsetsRequest::default()
+            .with_replica_id(BrokerId(-1))
+            .with_topics(vec![list_offsets_request::ListOffsetsTopic::default()
+                .with_name(topic_name("lo"))
+                .with_partitions(vec![
+                    list_offsets_request::ListOffsetsPartition::default()
+                        .with_partition_index(0)
+                        .with_timestamp(ts),
+                ])])
+    };
+    let mut q = |ts: i64| {
+        let r: ListOffsetsResponse = c.call(ApiKey::ListOffsets, 8, &ask(ts));
+        let p = &r.topics[0].partitions[0];
+        assert_eq!(p.error_code, 0);
+        (p.offset, p.timestamp)
+    };
+    assert_eq!(q(-1).0, 5);
+    assert_eq!(q(-2).0, 0);
+    assert_eq!(q(-3), (2, 1002), "first record holding the max timestamp");
+    assert_eq!(q(1001), (1, 1001), "record-exact inside a compressed batch");
+    assert_eq!(q(1000).0, 0);
+    assert_eq!(q(5000), (-1, -1), "after every record: -1, not 0");
+}
+
+#[test]
+fn restart_keeps_topics_data_and_cluster_id() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("d").display().to_string();
+    let cluster_id;
+    {
+        let b = TestBroker::start(&[("log.dirs", &data)]);
+        let mut c = b.connect();
+        create_topic(&mut c, "keep", 2);
+        produce(
+            &mut c,
+            "keep",
+            batch(&["x", "y"], -1, -1, Compression::None),
+        );
+        let r: DescribeClusterResponse = c.call(
+            ApiKey::DescribeCluster,
+            1,
+            &DescribeClusterRequest::default(),
+        );
+        cluster_id = r.cluster_id.to_string();
+        assert_eq!(r.brokers.len(), 1);
+    }
+    let b = TestBroker::start(&[("log.dirs", &data)]);
+    let mut c = b.connect();
+    let r: DescribeClusterResponse = c.call(
+        ApiKey::DescribeCluster,
+        1,
+        &DescribeClusterRequest::default(),
+    );
+    assert_eq!(r.cluster_id.to_string(), cluster_id);
+    let r: MetadataResponse = c.call(
+        ApiKey::Metadata,
+        12,
+        &MetadataRequest::default().with_topics(None),
+    );
+    assert_eq!(r.topics[0].partitions.len(), 2);
+    let ok = produce(&mut c, "keep", batch(&["z"], -1, -1, Compression::None));
+    assert_eq!(ok.base_offset, 2, "offsets continue after restart");
+}
+
+#[test]
+fn pipelined_requests_answered_in_order() {
+    let b = TestBroker::start(&[]);
+    let mut c = b.connect();
+    let ids: Vec<i32> = (0..20)
+        .map(|_| {
+            c.send(
+                ApiKey::Metadata,
+                12,
+                &MetadataRequest::default().with_topics(Some(vec![])),
+            )
+        })
+        .collect();
+    for id in ids {
+        let _: MetadataResponse = c.recv(12, id);
+    }
+}
