@@ -318,6 +318,12 @@ fn bad_frames_close_only_their_connection() {
         ]
         .concat(), // garbage body
         [&8i32.to_be_bytes()[..], &[0, 0, 0, 1, 0, 0, 0, 1]].concat(), // Produce v1: legacy, refused
+        // Metadata v1 declaring 2^31 topics: must not allocate (process abort).
+        [
+            &15i32.to_be_bytes()[..],
+            &[0, 3, 0, 1, 0, 0, 0, 1, 0, 1, b'z', 0x7f, 0xff, 0xff, 0xf0],
+        ]
+        .concat(),
     ];
     for (i, bytes) in cases.iter().enumerate() {
         let mut c = b.connect();
