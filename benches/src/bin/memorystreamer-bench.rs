@@ -1,0 +1,222 @@
+//! `memorystreamer-bench`: drives a running broker through the Kafka
+//! protocol with librdkafka (the `rdkafka` crate) and reports produce
+//! throughput, produce latency percentiles (send → delivery report) and,
+//! with `--broker-pid`, the broker's CPU time per million records.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use clap::Parser;
+use hdrhistogram::Histogram;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::error::KafkaError;
+use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
+use rdkafka::types::RDKafkaErrorCode;
+use rdkafka::ClientContext;
+
+#[derive(Debug, Parser)]
+#[command(about = "Produce load against a Kafka-protocol broker and report throughput and latency")]
+struct Args {
+    /// Bootstrap servers.
+    #[arg(long, default_value = "127.0.0.1:9092")]
+    bootstrap: String,
+    /// Topic (created if missing with --partitions).
+    #[arg(long, default_value = "bench")]
+    topic: String,
+    /// Records to send.
+    #[arg(long, default_value_t = 1_000_000)]
+    records: u64,
+    /// Value size in bytes.
+    #[arg(long, default_value_t = 100)]
+    record_size: usize,
+    /// Partitions of the topic.
+    #[arg(long, default_value_t = 1)]
+    partitions: i32,
+    /// acks: 0, 1 or all.
+    #[arg(long, default_value = "1")]
+    acks: String,
+    /// none, gzip, snappy, lz4, zstd.
+    #[arg(long, default_value = "none")]
+    compression: String,
+    /// linger.ms
+    #[arg(long, default_value_t = 5)]
+    linger_ms: u64,
+    /// Target rate in records/s (0 = as fast as possible).
+    #[arg(long, default_value_t = 0)]
+    rate: u64,
+    /// Broker process id, to report its CPU time.
+    #[arg(long)]
+    broker_pid: Option<u32>,
+    /// Print one machine-readable line (key=value) instead of prose.
+    #[arg(long)]
+    kv: bool,
+}
+
+struct LatencyContext;
+
+impl ClientContext for LatencyContext {}
+
+impl ProducerContext for LatencyContext {
+    type DeliveryOpaque = Box<(Instant, std::sync::Arc<std::sync::Mutex<Stats>>)>;
+
+    fn delivery(&self, result: &DeliveryResult<'_>, opaque: Self::DeliveryOpaque) {
+        let (sent, stats) = *opaque;
+        let micros = sent.elapsed().as_micros() as u64;
+        let mut s = stats.lock().unwrap_or_else(|p| p.into_inner());
+        match result {
+            Ok(_) => {
+                let _ = s.latency.record(micros.max(1));
+                s.delivered += 1;
+            }
+            Err(_) => s.failed += 1,
+        }
+    }
+}
+
+struct Stats {
+    latency: Histogram<u64>,
+    delivered: u64,
+    failed: u64,
+}
+
+fn ensure_topic(args: &Args) -> Result<()> {
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", &args.bootstrap)
+        .create()
+        .context("admin client")?;
+    let topic = NewTopic::new(&args.topic, args.partitions, TopicReplication::Fixed(1));
+    let res =
+        block_on(admin.create_topics([&topic], &AdminOptions::new())).context("create topic")?;
+    for r in res {
+        if let Err((name, code)) = r {
+            if code != RDKafkaErrorCode::TopicAlreadyExists {
+                bail!("creating {name}: {code}");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Minimal block_on for the one admin future (avoids a runtime dependency).
+fn block_on<F: std::future::Future>(fut: F) -> F::Output {
+    use std::sync::Arc;
+    use std::task::{Context as TaskContext, Poll, Wake, Waker};
+    struct ThreadWaker(std::thread::Thread);
+    impl Wake for ThreadWaker {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Waker::from(Arc::new(ThreadWaker(std::thread::current())));
+    let mut cx = TaskContext::from_waker(&waker);
+    let mut fut = std::pin::pin!(fut);
+    loop {
+        match fut.as_mut().poll(&mut cx) {
+            Poll::Ready(v) => return v,
+            Poll::Pending => std::thread::park_timeout(Duration::from_millis(50)),
+        }
+    }
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    ensure_topic(&args)?;
+    let producer: BaseProducer<LatencyContext> = ClientConfig::new()
+        .set("bootstrap.servers", &args.bootstrap)
+        .set("acks", &args.acks)
+        .set("compression.type", &args.compression)
+        .set("linger.ms", args.linger_ms.to_string())
+        .set("queue.buffering.max.messages", "1000000")
+        .set("queue.buffering.max.kbytes", "1048576")
+        .create_with_context(LatencyContext)
+        .context("producer")?;
+    let stats = std::sync::Arc::new(std::sync::Mutex::new(Stats {
+        latency: Histogram::new_with_bounds(1, 60_000_000, 3).context("histogram")?,
+        delivered: 0,
+        failed: 0,
+    }));
+    let value = vec![b'x'; args.record_size];
+    let cpu_before = args
+        .broker_pid
+        .and_then(memorystreamer_benches::process_cpu_seconds);
+    let start = Instant::now();
+    let interval = if args.rate > 0 {
+        Some(Duration::from_secs_f64(1.0 / args.rate as f64))
+    } else {
+        None
+    };
+    for i in 0..args.records {
+        if let Some(iv) = interval {
+            let due = start + iv.mul_f64(i as f64);
+            while Instant::now() < due {
+                producer.poll(Duration::ZERO);
+                std::hint::spin_loop();
+            }
+        }
+        let partition = (i % args.partitions as u64) as i32;
+        let mut opaque = Box::new((Instant::now(), stats.clone()));
+        loop {
+            let rec = BaseRecord::with_opaque_to(&args.topic, opaque)
+                .partition(partition)
+                .payload(&value[..]);
+            match producer.send::<(), [u8]>(rec) {
+                Ok(()) => break,
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), rec)) => {
+                    producer.poll(Duration::from_millis(1));
+                    opaque = rec.delivery_opaque;
+                    opaque.0 = Instant::now();
+                }
+                Err((e, _)) => bail!("send failed: {e}"),
+            }
+        }
+        if i % 1024 == 0 {
+            producer.poll(Duration::ZERO);
+        }
+    }
+    producer.flush(Duration::from_secs(300)).context("flush")?;
+    let elapsed = start.elapsed().as_secs_f64();
+    let cpu_after = args
+        .broker_pid
+        .and_then(memorystreamer_benches::process_cpu_seconds);
+    let s = stats.lock().unwrap_or_else(|p| p.into_inner());
+    if s.failed > 0 {
+        bail!("{} records failed", s.failed);
+    }
+    let rps = s.delivered as f64 / elapsed;
+    let mbps = rps * args.record_size as f64 / 1e6;
+    let q = |p: f64| s.latency.value_at_quantile(p) as f64 / 1000.0;
+    let broker_cpu = match (cpu_before, cpu_after) {
+        (Some(a), Some(b)) => Some(b - a),
+        _ => None,
+    };
+    if args.kv {
+        println!(
+            "records={} size={} partitions={} acks={} compression={} linger_ms={} seconds={:.3} records_per_s={:.0} mb_per_s={:.2} p50_ms={:.3} p99_ms={:.3} p999_ms={:.3} max_ms={:.3} broker_cpu_s={}",
+            s.delivered, args.record_size, args.partitions, args.acks, args.compression, args.linger_ms,
+            elapsed, rps, mbps, q(0.5), q(0.99), q(0.999), s.latency.max() as f64 / 1000.0,
+            broker_cpu.map(|c| format!("{c:.2}")).unwrap_or_else(|| "n/a".into())
+        );
+    } else {
+        println!(
+            "{} records of {} B in {:.2} s: {:.0} records/s, {:.2} MB/s",
+            s.delivered, args.record_size, elapsed, rps, mbps
+        );
+        println!(
+            "produce latency ms: p50 {:.3}  p99 {:.3}  p99.9 {:.3}  max {:.3}",
+            q(0.5),
+            q(0.99),
+            q(0.999),
+            s.latency.max() as f64 / 1000.0
+        );
+        if let Some(c) = broker_cpu {
+            println!(
+                "broker CPU: {:.2} s total, {:.3} s per million records",
+                c,
+                c / (s.delivered as f64 / 1e6)
+            );
+        }
+    }
+    Ok(())
+}
