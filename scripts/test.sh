@@ -30,5 +30,8 @@ echo "== KafkaJS into compat-tests/node"
 echo "== build"
 cargo build --release --workspace --all-targets
 
+echo "== README's first command resolves the broker binary"
+cargo run --release -- --version
+
 echo "== tests"
 cargo test --release --workspace
