@@ -21,6 +21,7 @@ use uuid::Uuid;
 
 use crate::config::BrokerConfig;
 use crate::error::BrokerError;
+use crate::group::{GroupCoordinator, OFFSETS_TOPIC};
 use crate::partition::{Partition, PartitionSettings, TopicPartitions};
 use crate::topic_config::TopicConfig;
 
@@ -55,6 +56,8 @@ pub struct Broker {
     metadata_log: Mutex<MetadataLog>,
     partitions: DashMap<String, Arc<TopicPartitions>>,
     producer_ids: Mutex<ProducerIdBlock>,
+    /// The group coordinator.
+    pub groups: GroupCoordinator,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -100,6 +103,7 @@ impl Broker {
         )?;
         let image = MetadataImage::default().apply_all(&records)?;
         let next_pid = image.next_producer_id();
+        let groups = GroupCoordinator::new(config.group.clone(), config.offsets_topic_partitions);
         let broker = Broker {
             config,
             cluster_id,
@@ -112,11 +116,15 @@ impl Broker {
                 next: next_pid,
                 end: next_pid,
             }),
+            groups,
         };
         let image = broker.metadata();
         for topic in image.topics() {
             broker.open_topic(topic)?;
         }
+        broker.ensure_offsets_topic()?;
+        broker.groups.load(&broker)?;
+        let image = broker.metadata();
         info!(
             cluster_id = %broker.cluster_id,
             node_id = broker.config.node_id,
@@ -124,6 +132,25 @@ impl Broker {
             "data directory opened"
         );
         Ok(broker)
+    }
+
+    /// Creates `__consumer_offsets` (compacted, `offsets.topic.num.partitions`)
+    /// on first start.
+    fn ensure_offsets_topic(&self) -> Result<(), BrokerError> {
+        if self.metadata().topic(OFFSETS_TOPIC).is_some() {
+            return Ok(());
+        }
+        let t = NewTopic {
+            name: OFFSETS_TOPIC.to_string(),
+            partitions: self.config.offsets_topic_partitions,
+            replication_factor: 1,
+            configs: vec![
+                ("cleanup.policy".into(), "compact".into()),
+                ("segment.bytes".into(), "104857600".into()),
+                ("compression.type".into(), "producer".into()),
+            ],
+        };
+        self.create_topic(&t, false).map(|_| ())
     }
 
     /// The current metadata image.

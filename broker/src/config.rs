@@ -156,6 +156,10 @@ pub struct BrokerConfig {
     pub log: LogDefaults,
     /// Output format of the broker's logs.
     pub log_format: LogFormat,
+    /// `offsets.topic.num.partitions`
+    pub offsets_topic_partitions: i32,
+    /// Group coordinator settings (`group.*` keys).
+    pub group: crate::group::state::GroupConfig,
 }
 
 /// Keys the broker understands. Anything else in a properties file is
@@ -179,6 +183,11 @@ const KNOWN_KEYS: &[&str] = &[
     "log.index.size.max.bytes",
     "log.flush.interval.messages",
     "log.flush.interval.ms",
+    "offsets.topic.num.partitions",
+    "offsets.topic.replication.factor",
+    "group.initial.rebalance.delay.ms",
+    "group.min.session.timeout.ms",
+    "group.max.session.timeout.ms",
 ];
 
 /// Parses Kafka's properties format: `key=value` or `key: value`, `#`/`!`
@@ -334,6 +343,27 @@ impl BrokerConfig {
                     .map(Duration::from_millis),
             },
             log_format,
+            offsets_topic_partitions: match parse_num::<i32>(props, "offsets.topic.num.partitions")?
+                .unwrap_or(50)
+            {
+                n if n >= 1 => n,
+                _ => {
+                    return Err(BrokerError::Config(
+                        "offsets.topic.num.partitions must be at least 1".into(),
+                    ))
+                }
+            },
+            group: crate::group::state::GroupConfig {
+                min_session_timeout: Duration::from_millis(
+                    parse_num(props, "group.min.session.timeout.ms")?.unwrap_or(6_000),
+                ),
+                max_session_timeout: Duration::from_millis(
+                    parse_num(props, "group.max.session.timeout.ms")?.unwrap_or(1_800_000),
+                ),
+                initial_rebalance_delay: Duration::from_millis(
+                    parse_num(props, "group.initial.rebalance.delay.ms")?.unwrap_or(3_000),
+                ),
+            },
         })
     }
 }

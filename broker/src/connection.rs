@@ -50,7 +50,10 @@ pub async fn serve(
     if let Err(e) = stream.set_nodelay(true) {
         debug!(%peer, error = %e, "set_nodelay failed");
     }
-    let mut session = Session::default();
+    let mut session = Session {
+        peer: Some(peer),
+        ..Session::default()
+    };
     let mut client_id = String::new();
     debug!(%peer, "connection opened");
     let reason = run(

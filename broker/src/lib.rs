@@ -14,6 +14,7 @@ pub mod broker;
 pub mod config;
 pub mod connection;
 pub mod error;
+pub mod group;
 pub mod partition;
 pub mod server;
 pub mod topic_config;

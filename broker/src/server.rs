@@ -77,6 +77,22 @@ pub async fn run(
             }
         });
     }
+    {
+        // Group timers (session expiry, rebalance deadlines). A 100 ms tick
+        // costs nothing measurable when idle and bounds timer lateness.
+        let broker = Arc::clone(&broker);
+        let mut shutdown = shutdown_rx.clone();
+        tasks.spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_millis(100));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => broker.groups.tick(&broker),
+                    _ = shutdown.changed() => break,
+                }
+            }
+        });
+    }
     if let Some(interval) = broker.flush_interval() {
         let broker = Arc::clone(&broker);
         let mut shutdown = shutdown_rx.clone();

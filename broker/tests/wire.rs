@@ -354,7 +354,24 @@ fn metadata_null_empty_and_auto_create() {
         12,
         &MetadataRequest::default().with_topics(None),
     );
-    assert_eq!(all.topics.len(), 1);
+    let names: Vec<(String, bool)> = all
+        .topics
+        .iter()
+        .map(|t| {
+            (
+                t.name.as_ref().map(|n| n.to_string()).unwrap_or_default(),
+                t.is_internal,
+            )
+        })
+        .collect();
+    assert_eq!(
+        names,
+        vec![
+            ("__consumer_offsets".to_string(), true),
+            ("existing".to_string(), false)
+        ],
+        "null topics = all topics, internal ones flagged"
+    );
     let none: MetadataResponse = c.call(
         ApiKey::Metadata,
         12,
@@ -687,7 +704,12 @@ fn restart_keeps_topics_data_and_cluster_id() {
         12,
         &MetadataRequest::default().with_topics(None),
     );
-    assert_eq!(r.topics[0].partitions.len(), 2);
+    let keep = r
+        .topics
+        .iter()
+        .find(|t| t.name.as_ref().map(|n| n.as_str()) == Some("keep"))
+        .expect("topic survives");
+    assert_eq!(keep.partitions.len(), 2);
     let ok = produce(&mut c, "keep", batch(&["z"], -1, -1, Compression::None));
     assert_eq!(ok.base_offset, 2, "offsets continue after restart");
 }
@@ -708,4 +730,154 @@ fn pipelined_requests_answered_in_order() {
     for id in ids {
         let _: MetadataResponse = c.recv(12, id);
     }
+}
+
+#[test]
+fn find_coordinator_single_and_batched() {
+    let b = TestBroker::start(&[]);
+    let mut c = b.connect();
+    let r: FindCoordinatorResponse = c.call(
+        ApiKey::FindCoordinator,
+        3,
+        &FindCoordinatorRequest::default().with_key(StrBytes::from_static_str("g1")),
+    );
+    assert_eq!(
+        (r.error_code, r.node_id.0, r.port),
+        (0, 1, i32::from(b.port))
+    );
+    let req = FindCoordinatorRequest::default().with_coordinator_keys(vec![
+        StrBytes::from_static_str("g1"),
+        StrBytes::from_static_str("g2"),
+    ]);
+    let r: FindCoordinatorResponse = c.call(ApiKey::FindCoordinator, 4, &req);
+    assert_eq!(r.coordinators.len(), 2);
+    assert!(r
+        .coordinators
+        .iter()
+        .all(|k| k.error_code == 0 && k.node_id.0 == 1));
+    // Transaction coordinators do not exist yet.
+    let req = FindCoordinatorRequest::default()
+        .with_key_type(1)
+        .with_coordinator_keys(vec![StrBytes::from_static_str("tx")]);
+    let r: FindCoordinatorResponse = c.call(ApiKey::FindCoordinator, 4, &req);
+    assert_eq!(r.coordinators[0].error_code, 15);
+}
+
+#[test]
+fn join_sync_commit_fetch_round_trip() {
+    let b = TestBroker::start(&[("group.initial.rebalance.delay.ms", "0")]);
+    let mut c = b.connect();
+    create_topic(&mut c, "gt", 2);
+    let join = |member: &str| {
+        JoinGroupRequest::default()
+            .with_group_id(GroupId(StrBytes::from_static_str("grp")))
+            .with_session_timeout_ms(10_000)
+            .with_rebalance_timeout_ms(10_000)
+            .with_member_id(StrBytes::from_string(member.to_string()))
+            .with_protocol_type(StrBytes::from_static_str("consumer"))
+            .with_protocols(vec![join_group_request::JoinGroupRequestProtocol::default(
+            )
+            .with_name(StrBytes::from_static_str("range"))
+            .with_metadata(Bytes::from_static(b"sub"))])
+    };
+    // KIP-394: first answer is MEMBER_ID_REQUIRED with the id to use.
+    let r: JoinGroupResponse = c.call(ApiKey::JoinGroup, 9, &join(""));
+    assert_eq!(r.error_code, 79);
+    let member = r.member_id.to_string();
+    let r: JoinGroupResponse = c.call(ApiKey::JoinGroup, 9, &join(&member));
+    assert_eq!((r.error_code, r.generation_id), (0, 1));
+    assert_eq!(r.leader.as_str(), member);
+    assert_eq!(r.members.len(), 1);
+    assert_eq!(r.protocol_name.as_deref(), Some("range"));
+    let sync = SyncGroupRequest::default()
+        .with_group_id(GroupId(StrBytes::from_static_str("grp")))
+        .with_generation_id(1)
+        .with_member_id(StrBytes::from_string(member.clone()))
+        .with_assignments(vec![
+            sync_group_request::SyncGroupRequestAssignment::default()
+                .with_member_id(StrBytes::from_string(member.clone()))
+                .with_assignment(Bytes::from_static(b"\x00exact-bytes")),
+        ]);
+    let r: SyncGroupResponse = c.call(ApiKey::SyncGroup, 5, &sync);
+    assert_eq!(
+        (r.error_code, &r.assignment[..]),
+        (0, &b"\x00exact-bytes"[..])
+    );
+    let hb = HeartbeatRequest::default()
+        .with_group_id(GroupId(StrBytes::from_static_str("grp")))
+        .with_generation_id(1)
+        .with_member_id(StrBytes::from_string(member.clone()));
+    let r: HeartbeatResponse = c.call(ApiKey::Heartbeat, 4, &hb);
+    assert_eq!(r.error_code, 0);
+    let r: HeartbeatResponse = c.call(ApiKey::Heartbeat, 4, &hb.clone().with_generation_id(7));
+    assert_eq!(r.error_code, 22, "ILLEGAL_GENERATION");
+    // Commit with metadata; fetch it back (v7 single group, v8 batched).
+    let commit = OffsetCommitRequest::default()
+        .with_group_id(GroupId(StrBytes::from_static_str("grp")))
+        .with_generation_id_or_member_epoch(1)
+        .with_member_id(StrBytes::from_string(member.clone()))
+        .with_topics(vec![
+            offset_commit_request::OffsetCommitRequestTopic::default()
+                .with_name(topic_name("gt"))
+                .with_partitions(vec![
+                    offset_commit_request::OffsetCommitRequestPartition::default()
+                        .with_partition_index(1)
+                        .with_committed_offset(42)
+                        .with_committed_metadata(Some(StrBytes::from_static_str("my-meta"))),
+                ]),
+        ]);
+    let r: OffsetCommitResponse = c.call(ApiKey::OffsetCommit, 8, &commit);
+    assert_eq!(r.topics[0].partitions[0].error_code, 0);
+    let r: OffsetCommitResponse = c.call(
+        ApiKey::OffsetCommit,
+        8,
+        &commit.clone().with_generation_id_or_member_epoch(5),
+    );
+    assert_eq!(r.topics[0].partitions[0].error_code, 22);
+    let fetch = OffsetFetchRequest::default()
+        .with_group_id(GroupId(StrBytes::from_static_str("grp")))
+        .with_topics(None);
+    let r: OffsetFetchResponse = c.call(ApiKey::OffsetFetch, 7, &fetch);
+    let p = &r.topics[0].partitions[0];
+    assert_eq!(
+        (p.partition_index, p.committed_offset, p.metadata.as_deref()),
+        (1, 42, Some("my-meta"))
+    );
+    let fetch8 = OffsetFetchRequest::default().with_groups(vec![
+        offset_fetch_request::OffsetFetchRequestGroup::default()
+            .with_group_id(GroupId(StrBytes::from_static_str("grp")))
+            .with_topics(Some(vec![
+                offset_fetch_request::OffsetFetchRequestTopics::default()
+                    .with_name(topic_name("gt"))
+                    .with_partition_indexes(vec![0, 1]),
+            ])),
+    ]);
+    let r: OffsetFetchResponse = c.call(ApiKey::OffsetFetch, 8, &fetch8);
+    let ps = &r.groups[0].topics[0].partitions;
+    assert_eq!((ps[0].committed_offset, ps[1].committed_offset), (-1, 42));
+    // Non-empty groups cannot be deleted; after leaving they can.
+    let del = DeleteGroupsRequest::default()
+        .with_groups_names(vec![GroupId(StrBytes::from_static_str("grp"))]);
+    let r: DeleteGroupsResponse = c.call(ApiKey::DeleteGroups, 2, &del);
+    assert_eq!(r.results[0].error_code, 68, "NON_EMPTY_GROUP");
+    let leave = LeaveGroupRequest::default()
+        .with_group_id(GroupId(StrBytes::from_static_str("grp")))
+        .with_members(vec![leave_group_request::MemberIdentity::default()
+            .with_member_id(StrBytes::from_string(member))]);
+    let r: LeaveGroupResponse = c.call(ApiKey::LeaveGroup, 5, &leave);
+    assert_eq!((r.error_code, r.members[0].error_code), (0, 0));
+    let r: ListGroupsResponse = c.call(ApiKey::ListGroups, 5, &ListGroupsRequest::default());
+    assert_eq!(r.groups[0].group_state.as_str(), "Empty");
+    let r: DeleteGroupsResponse = c.call(ApiKey::DeleteGroups, 2, &del);
+    assert_eq!(r.results[0].error_code, 0);
+    let r: DescribeGroupsResponse = c.call(
+        ApiKey::DescribeGroups,
+        6,
+        &DescribeGroupsRequest::default()
+            .with_groups(vec![GroupId(StrBytes::from_static_str("grp"))]),
+    );
+    assert_eq!(
+        r.groups[0].error_code, 69,
+        "GROUP_ID_NOT_FOUND after deletion"
+    );
 }

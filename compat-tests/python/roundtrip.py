@@ -113,6 +113,8 @@ def ck_produce(args):
         ("lz4", "all", True),
         ("zstd", "1", False),
     ]
+    wanted = args.codecs.split(",")
+    plan = [x for x in plan if x[0] in wanted]
     i = args.start
     for codec, acks, idem in plan:
         rows = []
@@ -316,6 +318,7 @@ def main():
     ap.add_argument("--count", type=int, default=2000)
     ap.add_argument("--start", type=int, default=0)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--codecs", default=",".join(CODECS))
     args = ap.parse_args()
     cmds = {"create": ck_create, "produce-confluent": ck_produce, "consume-confluent": ck_consume,
             "offsets-by-time": ck_offsets_by_time, "acks0": ck_acks0,

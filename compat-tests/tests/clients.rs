@@ -103,6 +103,50 @@ fn all_clients_round_trip_and_survive_kill9() {
     assert!(out.contains("14500 records match"), "{out}");
 }
 
+/// KafkaJS as a consumer: it has no assign-only mode (it reads as a group
+/// member) and decodes none/gzip/snappy without native add-ons, so it reads
+/// a topic written with those codecs by librdkafka and by itself, compared
+/// record by record with what the producers were acknowledged.
+#[test]
+fn kafkajs_reads_what_everyone_wrote() {
+    let broker = Broker::start(&["-o", "group.initial.rebalance.delay.ms=0"]);
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let manifest = tmp.path().join("manifest.jsonl");
+    let topic = "compat-js";
+    py(&broker, "create", topic, &manifest, &["--partitions", "3"]);
+    py(
+        &broker,
+        "produce-confluent",
+        topic,
+        &manifest,
+        &["--count", "1000", "--codecs", "none,gzip,snappy"],
+    );
+    let node = node_dir();
+    run_ok(
+        Command::new("node")
+            .current_dir(&node)
+            .env("KAFKAJS_NO_PARTITIONER_WARNING", "1")
+            .arg("produce.js")
+            .arg(broker.bootstrap())
+            .arg(topic)
+            .arg(&manifest)
+            .args(["500", "20000", "3"]),
+        LIMIT,
+        "kafkajs produce.js",
+    );
+    let out = run_ok(
+        Command::new("node")
+            .current_dir(&node)
+            .arg("consume.js")
+            .arg(broker.bootstrap())
+            .args([topic, "kafkajs-reader", "4000"])
+            .arg(&manifest),
+        LIMIT,
+        "kafkajs consume.js",
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("4000 records matching the manifest"));
+}
+
 #[test]
 fn acks0_records_are_stored() {
     let broker = Broker::start(&[]);

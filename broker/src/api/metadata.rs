@@ -25,6 +25,7 @@ fn topic_metadata(t: &TopicImage) -> MetadataResponseTopic {
     MetadataResponseTopic::default()
         .with_name(Some(TopicName(sb(&t.name))))
         .with_topic_id(t.topic_id)
+        .with_is_internal(t.name == crate::group::OFFSETS_TOPIC)
         .with_partitions(
             t.partitions
                 .iter()

@@ -18,13 +18,24 @@ use crate::broker::Broker;
 
 mod api_versions;
 mod create_topics;
+mod delete_groups;
 mod delete_topics;
 mod describe_cluster;
+mod describe_groups;
 mod fetch;
+mod find_coordinator;
+mod heartbeat;
 mod init_producer_id;
+mod join_group;
+mod leave_group;
+mod list_groups;
 mod list_offsets;
 mod metadata;
+mod offset_commit;
+mod offset_delete;
+mod offset_fetch;
 mod produce;
+mod sync_group;
 
 /// Supported APIs: (key, min version, max version). Maxima are those of the
 /// Kafka release `kafka-protocol` 0.18 describes (Kafka 4.1). Produce keeps
@@ -40,6 +51,17 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::DeleteTopics, 1, 6),
     (ApiKey::InitProducerId, 0, 6),
     (ApiKey::DescribeCluster, 0, 2),
+    (ApiKey::FindCoordinator, 0, 6),
+    (ApiKey::JoinGroup, 0, 9),
+    (ApiKey::SyncGroup, 0, 5),
+    (ApiKey::Heartbeat, 0, 4),
+    (ApiKey::LeaveGroup, 0, 5),
+    (ApiKey::OffsetCommit, 2, 10),
+    (ApiKey::OffsetFetch, 1, 10),
+    (ApiKey::ListGroups, 0, 5),
+    (ApiKey::DescribeGroups, 0, 6),
+    (ApiKey::DeleteGroups, 0, 2),
+    (ApiKey::OffsetDelete, 0, 0),
 ];
 
 /// The supported-API table in codec form.
@@ -69,10 +91,21 @@ pub fn table() -> &'static ApiTable {
 /// Per-connection facts handlers may need.
 #[derive(Debug, Default, Clone)]
 pub struct Session {
+    /// The client's address.
+    pub peer: Option<std::net::SocketAddr>,
     /// Client software name (KIP-511), once ApiVersions v3+ told us.
     pub client_software_name: Option<String>,
     /// Client software version (KIP-511).
     pub client_software_version: Option<String>,
+}
+
+impl Session {
+    /// The client host as Kafka reports it in DescribeGroups ("/1.2.3.4").
+    pub fn client_host(&self) -> String {
+        self.peer
+            .map(|p| format!("/{}", p.ip()))
+            .unwrap_or_default()
+    }
 }
 
 /// What a handler produced.
@@ -132,6 +165,50 @@ pub async fn dispatch(
         ApiKey::DescribeCluster => respond(
             header,
             &describe_cluster::handle(broker, decode_body(header, body)?),
+        ),
+        ApiKey::FindCoordinator => respond(
+            header,
+            &find_coordinator::handle(broker, header, decode_body(header, body)?),
+        ),
+        ApiKey::JoinGroup => respond(
+            header,
+            &join_group::handle(broker, header, session, decode_body(header, body)?).await,
+        ),
+        ApiKey::SyncGroup => respond(
+            header,
+            &sync_group::handle(broker, header, decode_body(header, body)?).await,
+        ),
+        ApiKey::Heartbeat => respond(
+            header,
+            &heartbeat::handle(broker, decode_body(header, body)?),
+        ),
+        ApiKey::LeaveGroup => respond(
+            header,
+            &leave_group::handle(broker, header, decode_body(header, body)?),
+        ),
+        ApiKey::OffsetCommit => respond(
+            header,
+            &offset_commit::handle(broker, header, decode_body(header, body)?),
+        ),
+        ApiKey::OffsetFetch => respond(
+            header,
+            &offset_fetch::handle(broker, header, decode_body(header, body)?),
+        ),
+        ApiKey::ListGroups => respond(
+            header,
+            &list_groups::handle(broker, decode_body(header, body)?),
+        ),
+        ApiKey::DescribeGroups => respond(
+            header,
+            &describe_groups::handle(broker, header, decode_body(header, body)?),
+        ),
+        ApiKey::DeleteGroups => respond(
+            header,
+            &delete_groups::handle(broker, decode_body(header, body)?),
+        ),
+        ApiKey::OffsetDelete => respond(
+            header,
+            &offset_delete::handle(broker, decode_body(header, body)?),
         ),
         other => Err(ProtocolError::UnsupportedVersion {
             api_key: other,

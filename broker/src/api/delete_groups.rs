@@ -1,0 +1,28 @@
+//! DeleteGroups (key 42): empty groups only (NON_EMPTY_GROUP otherwise);
+//! offsets and metadata are tombstoned in `__consumer_offsets`.
+
+use std::sync::Arc;
+
+use kafka_protocol::messages::delete_groups_response::DeletableGroupResult;
+use kafka_protocol::messages::{DeleteGroupsRequest, DeleteGroupsResponse};
+
+use crate::broker::Broker;
+
+pub fn handle(broker: &Arc<Broker>, req: DeleteGroupsRequest) -> DeleteGroupsResponse {
+    let results = req
+        .groups_names
+        .iter()
+        .map(|g| {
+            DeletableGroupResult::default()
+                .with_group_id(g.clone())
+                .with_error_code(
+                    broker
+                        .groups
+                        .delete(broker, g)
+                        .map(|e| e.code())
+                        .unwrap_or(0),
+                )
+        })
+        .collect();
+    DeleteGroupsResponse::default().with_results(results)
+}

@@ -1,0 +1,56 @@
+//! DescribeGroups (key 15): state, protocol and members with their
+//! metadata and assignment. An unknown group is reported as "Dead" (v0–5)
+//! or GROUP_ID_NOT_FOUND (v6+), as Kafka does.
+
+use std::sync::Arc;
+
+use kafka_protocol::messages::describe_groups_response::{DescribedGroup, DescribedGroupMember};
+use kafka_protocol::messages::{DescribeGroupsRequest, DescribeGroupsResponse};
+use kafka_protocol::ResponseError;
+use memorystreamer_protocol_kafka::request::Header;
+
+use super::sb;
+use crate::broker::Broker;
+
+pub fn handle(
+    broker: &Arc<Broker>,
+    header: &Header,
+    req: DescribeGroupsRequest,
+) -> DescribeGroupsResponse {
+    let groups = req
+        .groups
+        .iter()
+        .map(|id| {
+            broker.groups.with_group(id, |g| {
+                let base = DescribedGroup::default().with_group_id(id.clone());
+                let Some(g) = g else {
+                    let dead = base.with_group_state(sb("Dead"));
+                    return if header.version() >= 6 {
+                        dead.with_error_code(ResponseError::GroupIdNotFound.code())
+                            .with_error_message(Some(sb("group not found")))
+                    } else {
+                        dead
+                    };
+                };
+                let members = g
+                    .members()
+                    .iter()
+                    .map(|m| {
+                        DescribedGroupMember::default()
+                            .with_member_id(sb(&m.member_id))
+                            .with_group_instance_id(m.group_instance_id.as_deref().map(sb))
+                            .with_client_id(sb(&m.client_id))
+                            .with_client_host(sb(&m.client_host))
+                            .with_member_metadata(m.metadata(g.protocol.as_deref()))
+                            .with_member_assignment(m.assignment.clone())
+                    })
+                    .collect();
+                base.with_group_state(sb(g.state.name()))
+                    .with_protocol_type(sb(g.protocol_type.as_deref().unwrap_or("")))
+                    .with_protocol_data(sb(g.protocol.as_deref().unwrap_or("")))
+                    .with_members(members)
+            })
+        })
+        .collect();
+    DescribeGroupsResponse::default().with_groups(groups)
+}

@@ -1,0 +1,50 @@
+//! LeaveGroup (key 13): one member (v0–2) or a batch (v3+, static members
+//! by instance id).
+
+use std::sync::Arc;
+
+use kafka_protocol::messages::leave_group_response::MemberResponse;
+use kafka_protocol::messages::{LeaveGroupRequest, LeaveGroupResponse};
+use memorystreamer_protocol_kafka::request::Header;
+
+use crate::broker::Broker;
+
+pub fn handle(broker: &Arc<Broker>, header: &Header, req: LeaveGroupRequest) -> LeaveGroupResponse {
+    let batched = header.version() >= 3;
+    let members: Vec<(String, Option<String>)> = if batched {
+        req.members
+            .iter()
+            .map(|m| {
+                (
+                    m.member_id.to_string(),
+                    m.group_instance_id.as_ref().map(|s| s.to_string()),
+                )
+            })
+            .collect()
+    } else {
+        vec![(req.member_id.to_string(), None)]
+    };
+    match broker.groups.leave(broker, &req.group_id, &members) {
+        Err(e) => LeaveGroupResponse::default().with_error_code(e.code()),
+        Ok(results) if batched => LeaveGroupResponse::default().with_members(
+            req.members
+                .iter()
+                .zip(results)
+                .map(|(m, r)| {
+                    MemberResponse::default()
+                        .with_member_id(m.member_id.clone())
+                        .with_group_instance_id(m.group_instance_id.clone())
+                        .with_error_code(r.map(|e| e.code()).unwrap_or(0))
+                })
+                .collect(),
+        ),
+        Ok(results) => LeaveGroupResponse::default().with_error_code(
+            results
+                .first()
+                .copied()
+                .flatten()
+                .map(|e| e.code())
+                .unwrap_or(0),
+        ),
+    }
+}

@@ -1,0 +1,89 @@
+//! OffsetCommit (key 8): generation/member checks, metadata kept verbatim,
+//! acknowledged once durable in `__consumer_offsets`. v10 names topics by id.
+
+use std::sync::Arc;
+
+use kafka_protocol::messages::offset_commit_response::{
+    OffsetCommitResponsePartition, OffsetCommitResponseTopic,
+};
+use kafka_protocol::messages::{OffsetCommitRequest, OffsetCommitResponse};
+use kafka_protocol::ResponseError;
+use memorystreamer_protocol_kafka::request::Header;
+
+use crate::broker::Broker;
+use crate::group::CommitEntry;
+
+pub fn handle(
+    broker: &Arc<Broker>,
+    header: &Header,
+    req: OffsetCommitRequest,
+) -> OffsetCommitResponse {
+    let by_id = header.version() >= 10;
+    let image = broker.metadata();
+    let mut entries = Vec::new();
+    let mut unknown_ids = Vec::new();
+    for t in &req.topics {
+        let name = if by_id {
+            image.topic_by_id(&t.topic_id).map(|x| x.name.clone())
+        } else {
+            Some(t.name.to_string())
+        };
+        for p in &t.partitions {
+            match &name {
+                Some(n) => entries.push(CommitEntry {
+                    topic: n.clone(),
+                    partition: p.partition_index,
+                    offset: p.committed_offset,
+                    leader_epoch: if header.version() >= 6 {
+                        p.committed_leader_epoch
+                    } else {
+                        -1
+                    },
+                    metadata: p.committed_metadata.as_deref().unwrap_or("").to_string(),
+                }),
+                None => unknown_ids.push((t.topic_id, p.partition_index)),
+            }
+        }
+    }
+    let results = if req.group_id.is_empty() {
+        vec![Some(ResponseError::InvalidGroupId); entries.len()]
+    } else {
+        broker.groups.commit(
+            broker,
+            &req.group_id,
+            &req.member_id,
+            req.group_instance_id.as_deref(),
+            req.generation_id_or_member_epoch,
+            &entries,
+        )
+    };
+    let mut it = entries.iter().zip(results);
+    let topics = req
+        .topics
+        .iter()
+        .map(|t| {
+            let partitions = t
+                .partitions
+                .iter()
+                .map(|p| {
+                    let code = if unknown_ids.contains(&(t.topic_id, p.partition_index)) {
+                        ResponseError::UnknownTopicId.code()
+                    } else {
+                        it.next()
+                            .and_then(|(_, r)| r)
+                            .map(|e| e.code())
+                            .unwrap_or(0)
+                    };
+                    OffsetCommitResponsePartition::default()
+                        .with_partition_index(p.partition_index)
+                        .with_error_code(code)
+                })
+                .collect();
+            OffsetCommitResponseTopic::default()
+                .with_name(t.name.clone())
+                .with_topic_id(t.topic_id)
+                .with_partitions(partitions)
+        })
+        .collect();
+    OffsetCommitResponse::default().with_topics(topics)
+}

@@ -1,0 +1,53 @@
+//! OffsetDelete (key 47): removes committed offsets of topics the group no
+//! longer consumes (GROUP_SUBSCRIBED_TO_TOPIC otherwise).
+
+use std::sync::Arc;
+
+use kafka_protocol::messages::offset_delete_response::{
+    OffsetDeleteResponsePartition, OffsetDeleteResponseTopic,
+};
+use kafka_protocol::messages::{OffsetDeleteRequest, OffsetDeleteResponse};
+
+use crate::broker::Broker;
+
+pub fn handle(broker: &Arc<Broker>, req: OffsetDeleteRequest) -> OffsetDeleteResponse {
+    let partitions: Vec<(String, i32)> = req
+        .topics
+        .iter()
+        .flat_map(|t| {
+            t.partitions
+                .iter()
+                .map(move |p| (t.name.to_string(), p.partition_index))
+        })
+        .collect();
+    match broker
+        .groups
+        .delete_offsets(broker, &req.group_id, &partitions)
+    {
+        Err(e) => OffsetDeleteResponse::default().with_error_code(e.code()),
+        Ok(results) => {
+            let mut it = results.into_iter();
+            let topics = req
+                .topics
+                .iter()
+                .map(|t| {
+                    OffsetDeleteResponseTopic::default()
+                        .with_name(t.name.clone())
+                        .with_partitions(
+                            t.partitions
+                                .iter()
+                                .map(|p| {
+                                    OffsetDeleteResponsePartition::default()
+                                        .with_partition_index(p.partition_index)
+                                        .with_error_code(
+                                            it.next().flatten().map(|e| e.code()).unwrap_or(0),
+                                        )
+                                })
+                                .collect(),
+                        )
+                })
+                .collect();
+            OffsetDeleteResponse::default().with_topics(topics)
+        }
+    }
+}

@@ -1,0 +1,138 @@
+//! OffsetFetch (key 9): committed offsets with their metadata, for listed
+//! partitions or (topics = null) every committed partition; v8+ asks for
+//! several groups at once; v10 names topics by id. A partition without a
+//! commit answers offset -1.
+
+use std::sync::Arc;
+
+use kafka_protocol::messages::offset_fetch_response::{
+    OffsetFetchResponseGroup, OffsetFetchResponsePartition, OffsetFetchResponsePartitions,
+    OffsetFetchResponseTopic, OffsetFetchResponseTopics,
+};
+use kafka_protocol::messages::{OffsetFetchRequest, OffsetFetchResponse, TopicName};
+use memorystreamer_protocol_kafka::request::Header;
+use uuid::Uuid;
+
+use super::sb;
+use crate::broker::Broker;
+use crate::group::records::OffsetValue;
+
+type Fetched = Vec<((String, i32), Option<OffsetValue>)>;
+/// One topic's partitions with their committed offsets.
+type TopicOffsets = (String, Vec<(i32, Option<OffsetValue>)>);
+
+/// Groups results by topic, keeping first-seen order.
+fn by_topic(rows: Fetched) -> Vec<TopicOffsets> {
+    let mut out: Vec<TopicOffsets> = Vec::new();
+    for ((t, p), v) in rows {
+        match out.iter_mut().find(|(n, _)| *n == t) {
+            Some((_, ps)) => ps.push((p, v)),
+            None => out.push((t, vec![(p, v)])),
+        }
+    }
+    out
+}
+
+pub fn handle(
+    broker: &Arc<Broker>,
+    header: &Header,
+    req: OffsetFetchRequest,
+) -> OffsetFetchResponse {
+    let version = header.version();
+    let with_epoch = version >= 5;
+    if version < 8 {
+        let wanted: Option<Vec<(String, i32)>> = req.topics.as_ref().map(|ts| {
+            ts.iter()
+                .flat_map(|t| {
+                    t.partition_indexes
+                        .iter()
+                        .map(move |p| (t.name.to_string(), *p))
+                })
+                .collect()
+        });
+        let rows = broker
+            .groups
+            .fetch_offsets(&req.group_id, wanted.as_deref());
+        let topics = by_topic(rows)
+            .into_iter()
+            .map(|(t, ps)| {
+                OffsetFetchResponseTopic::default()
+                    .with_name(TopicName(sb(&t)))
+                    .with_partitions(
+                        ps.into_iter()
+                            .map(|(p, v)| {
+                                let r =
+                                    OffsetFetchResponsePartition::default().with_partition_index(p);
+                                match v {
+                                    Some(v) => r
+                                        .with_committed_offset(v.offset)
+                                        .with_committed_leader_epoch(if with_epoch {
+                                            v.leader_epoch
+                                        } else {
+                                            -1
+                                        })
+                                        .with_metadata(Some(sb(&v.metadata))),
+                                    None => r.with_committed_offset(-1).with_metadata(Some(sb(""))),
+                                }
+                            })
+                            .collect(),
+                    )
+            })
+            .collect();
+        return OffsetFetchResponse::default().with_topics(topics);
+    }
+    let by_id = version >= 10;
+    let image = broker.metadata();
+    let groups = req
+        .groups
+        .iter()
+        .map(|g| {
+            let wanted: Option<Vec<(String, i32)>> = g.topics.as_ref().map(|ts| {
+                ts.iter()
+                    .flat_map(|t| {
+                        let name = if by_id {
+                            image
+                                .topic_by_id(&t.topic_id)
+                                .map(|x| x.name.clone())
+                                .unwrap_or_default()
+                        } else {
+                            t.name.to_string()
+                        };
+                        t.partition_indexes.iter().map(move |p| (name.clone(), *p))
+                    })
+                    .collect()
+            });
+            let rows = broker.groups.fetch_offsets(&g.group_id, wanted.as_deref());
+            let topics = by_topic(rows)
+                .into_iter()
+                .map(|(t, ps)| {
+                    let id = image.topic(&t).map(|x| x.topic_id).unwrap_or(Uuid::nil());
+                    OffsetFetchResponseTopics::default()
+                        .with_name(TopicName(sb(&t)))
+                        .with_topic_id(id)
+                        .with_partitions(
+                            ps.into_iter()
+                                .map(|(p, v)| {
+                                    let r = OffsetFetchResponsePartitions::default()
+                                        .with_partition_index(p);
+                                    match v {
+                                        Some(v) => r
+                                            .with_committed_offset(v.offset)
+                                            .with_committed_leader_epoch(v.leader_epoch)
+                                            .with_metadata(Some(sb(&v.metadata))),
+                                        None => {
+                                            r.with_committed_offset(-1).with_metadata(Some(sb("")))
+                                        }
+                                    }
+                                })
+                                .collect(),
+                        )
+                })
+                .collect();
+            OffsetFetchResponseGroup::default()
+                .with_group_id(g.group_id.clone())
+                .with_topics(topics)
+        })
+        .collect();
+    OffsetFetchResponse::default().with_groups(groups)
+}

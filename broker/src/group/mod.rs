@@ -1,0 +1,559 @@
+//! The group coordinator (classic protocol): group state machines, committed
+//! offsets, and their durability in `__consumer_offsets`.
+//!
+//! Every group lives on partition `abs(hash(group)) % offsets.topic.num.partitions`
+//! of the internal compacted topic `__consumer_offsets`, written with Kafka's
+//! key/value schemas ([`records`]). A commit or a group change is appended
+//! there before it is acknowledged; on start the partitions are replayed to
+//! rebuild groups and offsets. A single lock serialises coordinator work (no
+//! lock is held across an await); waits for rebalances are one-shot channels
+//! awaited outside it.
+//!
+//! Not here: KIP-848 (ConsumerGroupHeartbeat), transactional offset commits,
+//! offset retention (`offsets.retention.minutes`).
+
+pub mod records;
+pub mod state;
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Instant;
+
+use bytes::{Bytes, BytesMut};
+use kafka_protocol::records::{
+    Compression, Record, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
+};
+use kafka_protocol::ResponseError;
+use tracing::{info, warn};
+
+use self::records::{partition_for, GroupValue, OffsetValue, OffsetsKey};
+use self::state::{Group, GroupConfig, GroupState, JoinRequest, JoinResult, Reply, SyncResult};
+use crate::broker::Broker;
+use crate::error::BrokerError;
+
+/// Name of the internal offsets topic.
+pub const OFFSETS_TOPIC: &str = "__consumer_offsets";
+
+#[derive(Default)]
+struct Inner {
+    groups: HashMap<String, Group>,
+    offsets: HashMap<String, BTreeMap<(String, i32), OffsetValue>>,
+}
+
+/// One offset to commit.
+#[derive(Debug, Clone)]
+pub struct CommitEntry {
+    /// Topic.
+    pub topic: String,
+    /// Partition.
+    pub partition: i32,
+    /// Offset.
+    pub offset: i64,
+    /// Leader epoch (-1 unknown).
+    pub leader_epoch: i32,
+    /// Metadata string.
+    pub metadata: String,
+}
+
+/// Summary of a group for ListGroups.
+#[derive(Debug, Clone)]
+pub struct GroupListing {
+    /// Group id.
+    pub group_id: String,
+    /// Protocol type ("" for offset-only groups).
+    pub protocol_type: String,
+    /// State.
+    pub state: GroupState,
+}
+
+/// The coordinator.
+pub struct GroupCoordinator {
+    config: GroupConfig,
+    partitions: i32,
+    inner: Mutex<Inner>,
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+impl GroupCoordinator {
+    /// A coordinator with no groups; call [`GroupCoordinator::load`] to replay.
+    pub fn new(config: GroupConfig, partitions: i32) -> Self {
+        GroupCoordinator {
+            config,
+            partitions,
+            inner: Mutex::new(Inner::default()),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The `__consumer_offsets` partition of a group.
+    pub fn partition_of(&self, group: &str) -> i32 {
+        partition_for(group, self.partitions)
+    }
+
+    /// Replays `__consumer_offsets` into groups and offsets.
+    pub fn load(&self, broker: &Broker) -> Result<(), BrokerError> {
+        let Some(topic) = broker.topic(OFFSETS_TOPIC) else {
+            return Ok(());
+        };
+        let mut inner = self.lock();
+        let now = Instant::now();
+        let mut records = 0usize;
+        for p in &topic.partitions {
+            let mut offset = p.log_start_offset();
+            while offset < p.high_watermark() {
+                let read = p.read(offset, 1 << 20, true)?;
+                if read.records.is_empty() {
+                    break;
+                }
+                let mut buf = read.records.clone();
+                while !buf.is_empty() {
+                    let set = RecordBatchDecoder::decode(&mut buf).map_err(|e| {
+                        BrokerError::InvalidRequest(format!("corrupt {OFFSETS_TOPIC} batch: {e}"))
+                    })?;
+                    for r in set.records {
+                        offset = offset.max(r.offset + 1);
+                        records += 1;
+                        apply_record(&mut inner, &r, now);
+                    }
+                }
+            }
+        }
+        if records > 0 {
+            info!(
+                records,
+                groups = inner.groups.len(),
+                "loaded consumer groups and offsets"
+            );
+        }
+        Ok(())
+    }
+
+    /// Appends key/value records for `group` to its offsets partition.
+    fn persist(
+        &self,
+        broker: &Broker,
+        group: &str,
+        kvs: Vec<(Bytes, Option<Bytes>)>,
+    ) -> Result<(), BrokerError> {
+        if kvs.is_empty() {
+            return Ok(());
+        }
+        let partition = broker
+            .partition(OFFSETS_TOPIC, self.partition_of(group))
+            .ok_or(BrokerError::UnknownTopicOrPartition)?;
+        let ts = now_ms();
+        let records: Vec<Record> = kvs
+            .into_iter()
+            .enumerate()
+            .map(|(i, (key, value))| Record {
+                transactional: false,
+                control: false,
+                delete_horizon: false,
+                partition_leader_epoch: 0,
+                producer_id: -1,
+                producer_epoch: -1,
+                timestamp_type: TimestampType::Creation,
+                offset: i as i64,
+                sequence: i as i32 - 1,
+                timestamp: ts,
+                key: Some(key),
+                value,
+                headers: Default::default(),
+            })
+            .collect();
+        let mut buf = BytesMut::new();
+        RecordBatchEncoder::encode(
+            &mut buf,
+            &records,
+            &RecordEncodeOptions {
+                version: 2,
+                compression: Compression::None,
+            },
+        )
+        .map_err(|e| BrokerError::InvalidRequest(format!("cannot encode offsets batch: {e}")))?;
+        partition.append(&buf)?;
+        Ok(())
+    }
+
+    fn persist_group_if_dirty(&self, broker: &Broker, group: &mut Group) {
+        if group.take_dirty() {
+            let key = OffsetsKey::Group {
+                group: group.id.clone(),
+            }
+            .encode();
+            let value = group.to_stored().encode();
+            if let Err(e) = self.persist(broker, &group.id, vec![(key, Some(value))]) {
+                warn!(group = %group.id, error = %e, "cannot persist group metadata");
+            }
+        }
+    }
+
+    /// JoinGroup.
+    pub fn join(&self, broker: &Broker, group_id: &str, req: JoinRequest) -> Reply<JoinResult> {
+        let mut inner = self.lock();
+        let group = inner
+            .groups
+            .entry(group_id.to_string())
+            .or_insert_with(|| Group::new(group_id));
+        let reply = group.join(req, Instant::now(), &self.config);
+        self.persist_group_if_dirty(broker, group);
+        reply
+    }
+
+    /// SyncGroup.
+    #[allow(clippy::too_many_arguments)]
+    pub fn sync(
+        &self,
+        broker: &Broker,
+        group_id: &str,
+        member_id: &str,
+        instance_id: Option<&str>,
+        generation: i32,
+        protocol_type: Option<&str>,
+        protocol_name: Option<&str>,
+        assignments: Vec<(String, Bytes)>,
+    ) -> Reply<SyncResult> {
+        let mut inner = self.lock();
+        let Some(group) = inner.groups.get_mut(group_id) else {
+            return Reply::Now(SyncResult {
+                error: Some(ResponseError::UnknownMemberId),
+                protocol_type: None,
+                protocol_name: None,
+                assignment: Bytes::new(),
+            });
+        };
+        let reply = group.sync(
+            member_id,
+            instance_id,
+            generation,
+            protocol_type,
+            protocol_name,
+            assignments,
+            Instant::now(),
+        );
+        self.persist_group_if_dirty(broker, group);
+        reply
+    }
+
+    /// Heartbeat.
+    pub fn heartbeat(
+        &self,
+        group_id: &str,
+        member_id: &str,
+        instance_id: Option<&str>,
+        generation: i32,
+    ) -> Option<ResponseError> {
+        let mut inner = self.lock();
+        match inner.groups.get_mut(group_id) {
+            Some(g) => g.heartbeat(member_id, instance_id, generation, Instant::now()),
+            None => Some(ResponseError::UnknownMemberId),
+        }
+    }
+
+    /// LeaveGroup for several members; one result per member.
+    pub fn leave(
+        &self,
+        broker: &Broker,
+        group_id: &str,
+        members: &[(String, Option<String>)],
+    ) -> Result<Vec<Option<ResponseError>>, ResponseError> {
+        let mut inner = self.lock();
+        let Some(group) = inner.groups.get_mut(group_id) else {
+            return Err(ResponseError::UnknownMemberId);
+        };
+        let now = Instant::now();
+        let results = members
+            .iter()
+            .map(|(m, i)| group.leave(m, i.as_deref(), now, &self.config))
+            .collect();
+        self.persist_group_if_dirty(broker, group);
+        Ok(results)
+    }
+
+    /// Commits offsets after checking the member's right to; durable before
+    /// it returns. Returns one error (or none) per entry.
+    pub fn commit(
+        &self,
+        broker: &Broker,
+        group_id: &str,
+        member_id: &str,
+        instance_id: Option<&str>,
+        generation: i32,
+        entries: &[CommitEntry],
+    ) -> Vec<Option<ResponseError>> {
+        let mut inner = self.lock();
+        if let Some(g) = inner.groups.get(group_id) {
+            if let Err(e) = g.check_commit(member_id, instance_id, generation) {
+                return vec![Some(e); entries.len()];
+            }
+        } else if generation >= 0 || !member_id.is_empty() {
+            return vec![Some(ResponseError::UnknownMemberId); entries.len()];
+        }
+        let ts = now_ms();
+        let mut results = Vec::with_capacity(entries.len());
+        let mut kvs = Vec::new();
+        let mut accepted = Vec::new();
+        for e in entries {
+            if e.metadata.len() > 4096 {
+                results.push(Some(ResponseError::OffsetMetadataTooLarge));
+                continue;
+            }
+            if broker.partition(&e.topic, e.partition).is_none() {
+                results.push(Some(ResponseError::UnknownTopicOrPartition));
+                continue;
+            }
+            let value = OffsetValue {
+                offset: e.offset,
+                leader_epoch: e.leader_epoch,
+                metadata: e.metadata.clone(),
+                commit_timestamp: ts,
+            };
+            kvs.push((
+                OffsetsKey::Offset {
+                    group: group_id.to_string(),
+                    topic: e.topic.clone(),
+                    partition: e.partition,
+                }
+                .encode(),
+                Some(value.encode()),
+            ));
+            accepted.push((results.len(), (e.topic.clone(), e.partition), value));
+            results.push(None);
+        }
+        if let Err(err) = self.persist(broker, group_id, kvs) {
+            warn!(group = group_id, error = %err, "offset commit not durable");
+            let code = err.response_error();
+            for (i, _, _) in &accepted {
+                results[*i] = Some(code);
+            }
+            return results;
+        }
+        inner
+            .groups
+            .entry(group_id.to_string())
+            .or_insert_with(|| Group::new(group_id));
+        let map = inner.offsets.entry(group_id.to_string()).or_default();
+        for (_, key, value) in accepted {
+            map.insert(key, value);
+        }
+        results
+    }
+
+    /// Committed offsets of a group: for the given partitions, or all.
+    pub fn fetch_offsets(
+        &self,
+        group_id: &str,
+        partitions: Option<&[(String, i32)]>,
+    ) -> Vec<((String, i32), Option<OffsetValue>)> {
+        let inner = self.lock();
+        let offsets = inner.offsets.get(group_id);
+        match partitions {
+            Some(ps) => ps
+                .iter()
+                .map(|k| (k.clone(), offsets.and_then(|o| o.get(k)).cloned()))
+                .collect(),
+            None => offsets
+                .map(|o| {
+                    o.iter()
+                        .map(|(k, v)| (k.clone(), Some(v.clone())))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        }
+    }
+
+    /// All groups, for ListGroups.
+    pub fn list(&self) -> Vec<GroupListing> {
+        let inner = self.lock();
+        let mut v: Vec<_> = inner
+            .groups
+            .values()
+            .map(|g| GroupListing {
+                group_id: g.id.clone(),
+                protocol_type: g.protocol_type.clone().unwrap_or_default(),
+                state: g.state,
+            })
+            .collect();
+        v.sort_by(|a, b| a.group_id.cmp(&b.group_id));
+        v
+    }
+
+    /// Runs `f` on a group (for DescribeGroups).
+    pub fn with_group<T>(&self, group_id: &str, f: impl FnOnce(Option<&Group>) -> T) -> T {
+        let inner = self.lock();
+        f(inner.groups.get(group_id))
+    }
+
+    /// DeleteGroups for one group: only empty groups; writes tombstones.
+    pub fn delete(&self, broker: &Broker, group_id: &str) -> Option<ResponseError> {
+        let mut inner = self.lock();
+        match inner.groups.get(group_id) {
+            None => return Some(ResponseError::GroupIdNotFound),
+            Some(g) if g.state != GroupState::Empty => return Some(ResponseError::NonEmptyGroup),
+            Some(_) => {}
+        }
+        let mut kvs: Vec<(Bytes, Option<Bytes>)> = inner
+            .offsets
+            .get(group_id)
+            .map(|o| {
+                o.keys()
+                    .map(|(t, p)| {
+                        (
+                            OffsetsKey::Offset {
+                                group: group_id.into(),
+                                topic: t.clone(),
+                                partition: *p,
+                            }
+                            .encode(),
+                            None,
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        kvs.push((
+            OffsetsKey::Group {
+                group: group_id.into(),
+            }
+            .encode(),
+            None,
+        ));
+        if let Err(e) = self.persist(broker, group_id, kvs) {
+            return Some(e.response_error());
+        }
+        inner.groups.remove(group_id);
+        inner.offsets.remove(group_id);
+        None
+    }
+
+    /// OffsetDelete: removes committed offsets of partitions of topics the
+    /// group is not subscribed to.
+    pub fn delete_offsets(
+        &self,
+        broker: &Broker,
+        group_id: &str,
+        partitions: &[(String, i32)],
+    ) -> Result<Vec<Option<ResponseError>>, ResponseError> {
+        let mut inner = self.lock();
+        let Some(group) = inner.groups.get(group_id) else {
+            return Err(ResponseError::GroupIdNotFound);
+        };
+        let subscribed = if group.state == GroupState::Empty {
+            Some(Vec::new())
+        } else {
+            group.subscribed_topics()
+        };
+        let Some(subscribed) = subscribed else {
+            return Err(ResponseError::NonEmptyGroup);
+        };
+        let mut results = Vec::new();
+        let mut kvs = Vec::new();
+        let mut removed = Vec::new();
+        for (t, p) in partitions {
+            if subscribed.contains(t) {
+                results.push(Some(ResponseError::GroupSubscribedToTopic));
+                continue;
+            }
+            kvs.push((
+                OffsetsKey::Offset {
+                    group: group_id.into(),
+                    topic: t.clone(),
+                    partition: *p,
+                }
+                .encode(),
+                None,
+            ));
+            removed.push((t.clone(), *p));
+            results.push(None);
+        }
+        if let Err(e) = self.persist(broker, group_id, kvs) {
+            return Err(e.response_error());
+        }
+        if let Some(o) = inner.offsets.get_mut(group_id) {
+            for k in removed {
+                o.remove(&k);
+            }
+        }
+        Ok(results)
+    }
+
+    /// Advances every group's timers.
+    pub fn tick(&self, broker: &Broker) {
+        let mut inner = self.lock();
+        let now = Instant::now();
+        for g in inner.groups.values_mut() {
+            g.tick(now, &self.config);
+            self.persist_group_if_dirty(broker, g);
+        }
+    }
+}
+
+fn apply_record(inner: &mut Inner, r: &Record, now: Instant) {
+    let Some(key) = r.key.as_ref() else { return };
+    let key = match OffsetsKey::decode(key) {
+        Ok(Some(k)) => k,
+        Ok(None) => return,
+        Err(e) => {
+            warn!(error = %e, offset = r.offset, "skipping undecodable {OFFSETS_TOPIC} key");
+            return;
+        }
+    };
+    match (key, r.value.as_ref()) {
+        (
+            OffsetsKey::Offset {
+                group,
+                topic,
+                partition,
+            },
+            Some(v),
+        ) => match OffsetValue::decode(v) {
+            Ok(value) => {
+                inner
+                    .groups
+                    .entry(group.clone())
+                    .or_insert_with(|| Group::new(&group));
+                inner
+                    .offsets
+                    .entry(group)
+                    .or_default()
+                    .insert((topic, partition), value);
+            }
+            Err(e) => warn!(error = %e, offset = r.offset, "skipping undecodable offset value"),
+        },
+        (
+            OffsetsKey::Offset {
+                group,
+                topic,
+                partition,
+            },
+            None,
+        ) => {
+            if let Some(o) = inner.offsets.get_mut(&group) {
+                o.remove(&(topic, partition));
+            }
+        }
+        (OffsetsKey::Group { group }, Some(v)) => match GroupValue::decode(v) {
+            Ok(value) => {
+                inner
+                    .groups
+                    .insert(group.clone(), Group::from_stored(&group, &value, now));
+            }
+            Err(e) => warn!(error = %e, offset = r.offset, "skipping undecodable group metadata"),
+        },
+        (OffsetsKey::Group { group }, None) => {
+            inner.groups.remove(&group);
+            inner.offsets.remove(&group);
+        }
+    }
+}
