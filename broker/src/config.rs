@@ -159,7 +159,7 @@ pub struct BrokerConfig {
     /// `offsets.topic.num.partitions`
     pub offsets_topic_partitions: i32,
     /// Group coordinator settings (`group.*` keys).
-    pub group: crate::group::state::GroupConfig,
+    pub group: crate::group::protocol::GroupConfig,
 }
 
 /// Keys the broker understands. Anything else in a properties file is
@@ -353,7 +353,7 @@ impl BrokerConfig {
                     ))
                 }
             },
-            group: crate::group::state::GroupConfig {
+            group: crate::group::protocol::GroupConfig {
                 min_session_timeout: Duration::from_millis(
                     parse_num(props, "group.min.session.timeout.ms")?.unwrap_or(6_000),
                 ),

@@ -12,7 +12,7 @@ use memorystreamer_protocol_kafka::request::Header;
 
 use super::{sb, Session};
 use crate::broker::Broker;
-use crate::group::state::{JoinRequest, JoinResult, Reply};
+use crate::group::protocol::{JoinRequest, JoinResult, Reply};
 
 fn to_response(r: JoinResult, version: i16) -> JoinGroupResponse {
     JoinGroupResponse::default()

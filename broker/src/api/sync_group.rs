@@ -10,7 +10,7 @@ use memorystreamer_protocol_kafka::request::Header;
 
 use super::sb;
 use crate::broker::Broker;
-use crate::group::state::Reply;
+use crate::group::protocol::Reply;
 
 pub async fn handle(
     broker: &Arc<Broker>,

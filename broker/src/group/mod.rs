@@ -12,6 +12,7 @@
 //! Not here: KIP-848 (ConsumerGroupHeartbeat), transactional offset commits,
 //! offset retention (`offsets.retention.minutes`).
 
+pub mod protocol;
 pub mod records;
 pub mod state;
 #[cfg(test)]
@@ -28,8 +29,9 @@ use kafka_protocol::records::{
 use kafka_protocol::ResponseError;
 use tracing::{info, warn};
 
+use self::protocol::{GroupConfig, GroupState, JoinRequest, JoinResult, Reply, SyncResult};
 use self::records::{partition_for, GroupValue, OffsetValue, OffsetsKey};
-use self::state::{Group, GroupConfig, GroupState, JoinRequest, JoinResult, Reply, SyncResult};
+use self::state::Group;
 use crate::broker::Broker;
 use crate::error::BrokerError;
 

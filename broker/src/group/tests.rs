@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use kafka_protocol::ResponseError;
 
+use super::protocol::*;
 use super::state::*;
 
 fn cfg() -> GroupConfig {
@@ -393,4 +394,28 @@ fn stored_round_trip_restores_stable_group() {
         &now_result(back.sync(&a, None, 1, None, None, vec![], t)).assignment[..],
         b"A"
     );
+}
+
+#[test]
+fn leader_that_never_syncs_is_dropped_at_the_sync_deadline() {
+    let t = Instant::now();
+    let (mut g, a) = stable_single(t);
+    let b = member_id(&mut g, t);
+    let mut rb = pending(g.join(req(&b, None, &["range"]), t, &cfg()));
+    now_result(g.join(req(&a, None, &["range"]), t, &cfg()));
+    assert_eq!(rb.try_recv().expect("joined").generation_id, 2);
+    // B syncs and waits; leader A never does. B keeps heartbeating.
+    let mut sb = pending(g.sync(&b, None, 2, None, None, vec![], t));
+    for s in 1..=31 {
+        let at = t + Duration::from_secs(s);
+        g.heartbeat(&b, None, 2, at);
+        g.tick(at, &cfg());
+    }
+    assert_eq!(
+        sb.try_recv().expect("told").error,
+        Some(ResponseError::RebalanceInProgress)
+    );
+    assert_eq!(g.state, GroupState::PreparingRebalance);
+    assert_eq!(g.members().len(), 1);
+    assert_eq!(g.members()[0].member_id, b);
 }
