@@ -33,6 +33,23 @@ fn py(broker: &Broker, cmd: &str, topic: &str, manifest: &Path, extra: &[&str]) 
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// KafkaJS produces `per_codec` records with each of its codecs (none, gzip)
+/// to a 3-partition topic and appends what was acknowledged to `manifest`.
+fn kafkajs_produce(broker: &Broker, topic: &str, manifest: &Path, per_codec: u32) {
+    run_ok(
+        Command::new("node")
+            .current_dir(node_dir())
+            .env("KAFKAJS_NO_PARTITIONER_WARNING", "1")
+            .arg("produce.js")
+            .arg(broker.bootstrap())
+            .arg(topic)
+            .arg(manifest)
+            .args([&per_codec.to_string(), "20000", "3"]),
+        LIMIT,
+        "kafkajs produce.js",
+    );
+}
+
 fn tail(s: &str) -> String {
     let lines: Vec<&str> = s.lines().collect();
     lines[lines.len().saturating_sub(40)..].join("\n")
@@ -73,19 +90,7 @@ fn all_clients_round_trip_and_survive_kill9() {
     // More records after the restart: offsets continue where they stopped
     // (the consumers check that offsets are dense from 0 and match exactly
     // what each producer was acknowledged).
-    let node = node_dir();
-    run_ok(
-        Command::new("node")
-            .current_dir(&node)
-            .env("KAFKAJS_NO_PARTITIONER_WARNING", "1")
-            .arg("produce.js")
-            .arg(broker.bootstrap())
-            .arg(topic)
-            .arg(&manifest)
-            .args(["1000", "20000", "3"]),
-        LIMIT,
-        "kafkajs produce.js",
-    );
+    kafkajs_produce(&broker, topic, &manifest, 1000);
     py(
         &broker,
         "produce-kafka-python",
@@ -122,18 +127,7 @@ fn kafkajs_reads_what_everyone_wrote() {
         &["--count", "1000", "--codecs", "none,gzip,snappy"],
     );
     let node = node_dir();
-    run_ok(
-        Command::new("node")
-            .current_dir(&node)
-            .env("KAFKAJS_NO_PARTITIONER_WARNING", "1")
-            .arg("produce.js")
-            .arg(broker.bootstrap())
-            .arg(topic)
-            .arg(&manifest)
-            .args(["500", "20000", "3"]),
-        LIMIT,
-        "kafkajs produce.js",
-    );
+    kafkajs_produce(&broker, topic, &manifest, 500);
     let out = run_ok(
         Command::new("node")
             .current_dir(&node)

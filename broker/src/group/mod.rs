@@ -77,11 +77,22 @@ pub struct GroupCoordinator {
     inner: Mutex<Inner>,
 }
 
+/// Wall-clock milliseconds since the epoch (Kafka's record timestamps).
 fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
+}
+
+/// The `__consumer_offsets` key of one committed offset.
+fn offset_key(group: &str, topic: &str, partition: i32) -> Bytes {
+    OffsetsKey::Offset {
+        group: group.to_string(),
+        topic: topic.to_string(),
+        partition,
+    }
+    .encode()
 }
 
 impl GroupCoordinator {
@@ -322,12 +333,7 @@ impl GroupCoordinator {
                 commit_timestamp: ts,
             };
             kvs.push((
-                OffsetsKey::Offset {
-                    group: group_id.to_string(),
-                    topic: e.topic.clone(),
-                    partition: e.partition,
-                }
-                .encode(),
+                offset_key(group_id, &e.topic, e.partition),
                 Some(value.encode()),
             ));
             accepted.push((results.len(), (e.topic.clone(), e.partition), value));
@@ -410,17 +416,7 @@ impl GroupCoordinator {
             .get(group_id)
             .map(|o| {
                 o.keys()
-                    .map(|(t, p)| {
-                        (
-                            OffsetsKey::Offset {
-                                group: group_id.into(),
-                                topic: t.clone(),
-                                partition: *p,
-                            }
-                            .encode(),
-                            None,
-                        )
-                    })
+                    .map(|(t, p)| (offset_key(group_id, t, *p), None))
                     .collect()
             })
             .unwrap_or_default();
@@ -467,15 +463,7 @@ impl GroupCoordinator {
                 results.push(Some(ResponseError::GroupSubscribedToTopic));
                 continue;
             }
-            kvs.push((
-                OffsetsKey::Offset {
-                    group: group_id.into(),
-                    topic: t.clone(),
-                    partition: *p,
-                }
-                .encode(),
-                None,
-            ));
+            kvs.push((offset_key(group_id, t, *p), None));
             removed.push((t.clone(), *p));
             results.push(None);
         }

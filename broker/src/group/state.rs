@@ -22,6 +22,7 @@ use bytes::Bytes;
 use kafka_protocol::ResponseError;
 use tokio::sync::oneshot;
 
+use super::now_ms;
 use super::protocol::{
     GroupConfig, GroupState, JoinMember, JoinRequest, JoinResult, Reply, SyncResult,
 };
@@ -84,13 +85,6 @@ pub struct Group {
     /// Wall-clock ms when the state was entered.
     pub state_timestamp_ms: i64,
     dirty: bool,
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 impl Group {
@@ -322,15 +316,7 @@ impl Group {
                 self.members[idx].last_heartbeat = now;
                 Reply::Now(self.current_join_result(&req.member_id))
             }
-            _ => {
-                self.update_member(idx, &req, now);
-                let rx = self.await_join(idx);
-                if self.state != GroupState::PreparingRebalance {
-                    self.prepare_rebalance(now, cfg);
-                }
-                self.maybe_complete_join(now);
-                Reply::Later(rx)
-            }
+            _ => self.rejoin(idx, &req, now, cfg),
         }
     }
 
@@ -370,7 +356,19 @@ impl Group {
             self.dirty = true;
             return Reply::Now(self.current_join_result(&new_id));
         }
-        self.update_member(idx, &req, now);
+        self.rejoin(idx, &req, now, cfg)
+    }
+
+    /// An existing member (re)joins with possibly new metadata: it waits
+    /// for the join phase, which starts now unless it already runs.
+    fn rejoin(
+        &mut self,
+        idx: usize,
+        req: &JoinRequest,
+        now: Instant,
+        cfg: &GroupConfig,
+    ) -> Reply<JoinResult> {
+        self.update_member(idx, req, now);
         let rx = self.await_join(idx);
         if self.state != GroupState::PreparingRebalance {
             self.prepare_rebalance(now, cfg);
