@@ -6,15 +6,19 @@
 //! whatever lock guards the `Log`. It is single-writer: callers serialise
 //! appends (`&mut self`).
 //!
+//! Opening a log costs the tail only: the active segment is recovered from
+//! its last index entry, and producer state comes from the newest snapshot
+//! (written at each roll) plus the batches after it.
+//!
 //! Not here (yet): retention, compaction, the log-start-offset checkpoint
-//! (DeleteRecords), producer-state snapshots, transactions.
+//! (DeleteRecords), transactions.
 
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use tracing::{debug, info};
+use tracing::{debug, info, warn};
 
 use crate::batch::{assign_offset, BatchHeader, Batches};
 use crate::error::{LogError, Result};
@@ -124,12 +128,77 @@ impl Log {
         Ok(log)
     }
 
+    /// Loads the newest usable producer-state snapshot and replays only
+    /// the batches after it, so that opening a log costs the tail, not the
+    /// whole log. Without a snapshot every segment is replayed.
     fn rebuild_producer_state(&mut self) -> Result<()> {
+        let end = self.log_end_offset();
+        let mut snapshots = self.snapshot_offsets()?;
+        snapshots.retain(|o| *o <= end);
         let mut producers = ProducerStateManager::default();
-        for seg in self.segments.values() {
-            seg.for_each_header(|h| producers.update(h))?;
+        let mut from = i64::MIN;
+        while let Some(offset) = snapshots.pop() {
+            match fs::read(self.snapshot_path(offset))
+                .map_err(LogError::from)
+                .and_then(|b| ProducerStateManager::decode(&b))
+            {
+                Ok(p) => {
+                    producers = p;
+                    from = offset;
+                    break;
+                }
+                Err(e) => {
+                    warn!(dir = %self.dir.display(), offset, error = %e, "ignoring unusable producer snapshot")
+                }
+            }
+        }
+        for seg in self.segments.values().filter(|s| s.next_offset() > from) {
+            seg.for_each_header(|h| {
+                if h.base_offset >= from {
+                    producers.update(h)
+                }
+            })?;
         }
         self.producers = producers;
+        Ok(())
+    }
+
+    fn snapshot_path(&self, offset: i64) -> PathBuf {
+        self.dir
+            .join(format!("{}.snapshot", crate::segment::file_stem(offset)))
+    }
+
+    /// Offsets of the snapshot files present, ascending.
+    fn snapshot_offsets(&self) -> Result<Vec<i64>> {
+        let mut out = Vec::new();
+        for entry in fs::read_dir(&self.dir)? {
+            let name = entry?.file_name();
+            if let Some(stem) = name.to_str().and_then(|n| n.strip_suffix(".snapshot")) {
+                if let Ok(o) = stem.parse::<i64>() {
+                    out.push(o);
+                }
+            }
+        }
+        out.sort_unstable();
+        Ok(out)
+    }
+
+    /// Writes the producer state as of the log end offset (tmp + rename +
+    /// fsync) and keeps only the two newest snapshots.
+    fn write_snapshot(&self) -> Result<()> {
+        let offset = self.log_end_offset();
+        let path = self.snapshot_path(offset);
+        let tmp = path.with_extension("snapshot.tmp");
+        {
+            let mut f = fs::File::create(&tmp)?;
+            std::io::Write::write_all(&mut f, &self.producers.encode())?;
+            f.sync_all()?;
+        }
+        fs::rename(&tmp, &path)?;
+        let snapshots = self.snapshot_offsets()?;
+        for old in snapshots.iter().rev().skip(2) {
+            let _ = fs::remove_file(self.snapshot_path(*old));
+        }
         Ok(())
     }
 
@@ -259,6 +328,10 @@ impl Log {
         }
         self.active_mut().flush()?;
         self.active_mut().seal()?;
+        if let Err(e) = self.write_snapshot() {
+            // Not fatal: the next open replays more of the log instead.
+            warn!(dir = %self.dir.display(), error = %e, "cannot write producer snapshot");
+        }
         let seg = Segment::open(
             &self.dir,
             next,

@@ -266,3 +266,78 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn producer_state_comes_from_snapshot_plus_tail() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    {
+        let mut log = Log::open(dir.path(), small_config()).expect("open");
+        // Enough batches to roll several times; snapshots are written at rolls.
+        for i in 0..200 {
+            append(&mut log, &batch(1, &[b'x'; 60], 1, 5, i));
+        }
+        assert!(log.segment_count() > 2);
+    }
+    let files = |ext: &str| -> Vec<std::path::PathBuf> {
+        let mut v: Vec<_> = std::fs::read_dir(dir.path())
+            .expect("dir")
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == ext))
+            .collect();
+        v.sort();
+        v
+    };
+    let snapshots = files("snapshot");
+    assert_eq!(snapshots.len(), 2, "the two newest snapshots are kept");
+    let newest: i64 = snapshots[1]
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .and_then(|s| s.parse().ok())
+        .expect("offset-named snapshot");
+    assert!(newest > 5);
+    // The checked batch must still be among the producer's last five.
+    assert!(
+        200 - newest < 5,
+        "snapshot at {newest}: adjust the batch count"
+    );
+
+    // A damaged newest snapshot is skipped (older one or full replay).
+    let good = std::fs::read(&snapshots[1]).expect("read");
+    std::fs::write(&snapshots[1], b"garbage").expect("damage");
+    let mut log = Log::open(dir.path(), small_config()).expect("reopen");
+    let mut dup = batch(1, &[b'x'; 60], 1, 5, 199);
+    assert!(matches!(
+        log.append(&mut dup, 0),
+        Err(LogError::DuplicateSequence {
+            base_offset: 199,
+            ..
+        })
+    ));
+    drop(log);
+    std::fs::write(&snapshots[1], good).expect("restore");
+
+    // Remove every segment before the newest snapshot: producer state can
+    // only come from the snapshot, and it remembers the batches in them.
+    for seg in files("log") {
+        let base: i64 = seg
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .and_then(|s| s.parse().ok())
+            .expect("offset-named segment");
+        if base < newest && seg != files("log").last().cloned().expect("active") {
+            std::fs::remove_file(&seg).expect("remove segment");
+        }
+    }
+    let mut log = Log::open(dir.path(), small_config()).expect("reopen without old segments");
+    let seq = (newest - 1) as i32; // the last batch before the snapshot point
+    let mut dup = batch(1, &[b'x'; 60], 1, 5, seq);
+    assert!(
+        matches!(log.append(&mut dup, 0), Err(LogError::DuplicateSequence { base_offset, .. }) if base_offset == newest - 1),
+        "state for batches in removed segments comes from the snapshot"
+    );
+    let mut next = batch(1, &[b'x'; 60], 1, 5, 200);
+    assert_eq!(
+        log.append(&mut next, 0).expect("in sequence").base_offset,
+        200
+    );
+}
