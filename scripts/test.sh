@@ -7,17 +7,19 @@ cd "$(dirname "$0")/.."
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
-echo "== system packages (kcat, Node.js, Python venv)"
+echo "== system packages (kcat, Prometheus, Node.js, Python venv)"
 need=()
 command -v kcat >/dev/null 2>&1 || need+=(kcat)
 command -v node >/dev/null 2>&1 || need+=(nodejs)
 command -v npm >/dev/null 2>&1 || need+=(npm)
+command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
 if [ ${#need[@]} -gt 0 ]; then
   as_root apt-get update -qq
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}"
 fi
 kcat -V | head -1
+prometheus --version 2>&1 | head -1
 
 echo "== Python clients (confluent-kafka, kafka-python) into compat-tests/.venv"
 [ -x compat-tests/.venv/bin/python ] || python3 -m venv compat-tests/.venv
@@ -30,8 +32,8 @@ echo "== KafkaJS into compat-tests/node"
 echo "== build"
 cargo build --release --workspace --all-targets
 
-echo "== README's first command resolves the broker binary"
-cargo run --release -- --version
-
 echo "== tests"
 cargo test --release --workspace
+
+echo "== README's first command resolves the broker binary"
+cargo run --release -- --version

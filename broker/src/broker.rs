@@ -204,6 +204,8 @@ impl Broker {
                 .max_message_bytes
                 .unwrap_or(self.config.message_max_bytes),
         };
+        let metrics =
+            crate::metrics::TopicMetrics::new(&topic.name, self.config.metrics_topic_labels);
         let mut partitions = Vec::with_capacity(topic.partitions.len());
         for p in &topic.partitions {
             let log = Log::open(
@@ -217,6 +219,7 @@ impl Broker {
                 p.leader_epoch,
                 log,
                 settings.clone(),
+                metrics.clone(),
             )));
         }
         self.partitions.insert(

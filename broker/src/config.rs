@@ -52,6 +52,10 @@ pub struct Args {
     /// Any server.properties key, as KEY=VALUE; repeatable; wins over the file.
     #[arg(long = "override", short = 'o', value_name = "KEY=VALUE")]
     pub overrides: Vec<String>,
+    /// Address of the Prometheus endpoint (`/metrics`), or "off"
+    /// (`metrics.addr`). Default: 127.0.0.1:9644
+    #[arg(long, env = "MEMORYSTREAMER_METRICS_ADDR")]
+    pub metrics_addr: Option<String>,
     /// Log output format: text or json. Filter with RUST_LOG (default info).
     #[arg(long, env = "MEMORYSTREAMER_LOG_FORMAT", default_value = "text")]
     pub log_format: LogFormat,
@@ -158,6 +162,11 @@ pub struct BrokerConfig {
     pub log_format: LogFormat,
     /// `offsets.topic.num.partitions`
     pub offsets_topic_partitions: i32,
+    /// `metrics.addr`: where `/metrics` is served; None when "off".
+    pub metrics_addr: Option<std::net::SocketAddr>,
+    /// `metrics.topic.labels`: label traffic counters by topic (true) or
+    /// count every topic under `topic="_all"` (false) to bound cardinality.
+    pub metrics_topic_labels: bool,
     /// Group coordinator settings (`group.*` keys).
     pub group: crate::group::protocol::GroupConfig,
 }
@@ -188,6 +197,8 @@ const KNOWN_KEYS: &[&str] = &[
     "group.initial.rebalance.delay.ms",
     "group.min.session.timeout.ms",
     "group.max.session.timeout.ms",
+    "metrics.addr",
+    "metrics.topic.labels",
 ];
 
 /// Parses Kafka's properties format: `key=value` or `key: value`, `#`/`!`
@@ -242,6 +253,9 @@ impl BrokerConfig {
         }
         if let Some(l) = &args.advertised_listeners {
             props.insert("advertised.listeners".into(), l.clone());
+        }
+        if let Some(m) = &args.metrics_addr {
+            props.insert("metrics.addr".into(), m.clone());
         }
         if let Some(n) = args.node_id {
             props.insert("node.id".into(), n.to_string());
@@ -343,6 +357,19 @@ impl BrokerConfig {
                     .map(Duration::from_millis),
             },
             log_format,
+            metrics_addr: match props
+                .get("metrics.addr")
+                .map(String::as_str)
+                .unwrap_or("127.0.0.1:9644")
+            {
+                "off" | "" => None,
+                a => Some(a.parse().map_err(|_| {
+                    BrokerError::Config(format!(
+                        "metrics.addr: '{a}' is not HOST:PORT (an IP address) or off"
+                    ))
+                })?),
+            },
+            metrics_topic_labels: bool_key("metrics.topic.labels", true)?,
             offsets_topic_partitions: match parse_num::<i32>(props, "offsets.topic.num.partitions")?
                 .unwrap_or(50)
             {

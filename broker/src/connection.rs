@@ -14,6 +14,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Instant;
 
 use bytes::BytesMut;
 use kafka_protocol::messages::ApiKey;
@@ -55,7 +56,8 @@ pub async fn serve(
         ..Session::default()
     };
     let mut client_id = String::new();
-    debug!(%peer, "connection opened");
+    let _guard = crate::metrics::ConnectionGuard::open();
+    info!(%peer, "connection opened");
     let reason = run(
         &broker,
         &mut stream,
@@ -90,6 +92,7 @@ async fn run(
     let table = api::table();
     let max = broker.config.socket_request_max_bytes;
     let mut buf = BytesMut::with_capacity(16 * 1024);
+    let mut received = Instant::now();
     loop {
         loop {
             let frame = match split_frame(&mut buf, max) {
@@ -98,6 +101,8 @@ async fn run(
                 Err(e) => return Close::Protocol(e),
             };
             let mut frame = frame.freeze();
+            let started = Instant::now();
+            let mut timed = None;
             let reply = match decode_header(&mut frame, table) {
                 Ok(header) => {
                     if let Some(id) = &header.header.client_id {
@@ -105,6 +110,7 @@ async fn run(
                             *client_id = id.to_string();
                         }
                     }
+                    timed = Some((header.api_key, header.version()));
                     api::dispatch(broker, session, &header, frame).await
                 }
                 Err(ProtocolError::UnsupportedVersion {
@@ -123,6 +129,11 @@ async fn run(
                 Ok(Reply::None) => {}
                 Err(e) => return Close::Protocol(e),
             }
+            if let Some((api, version)) = timed {
+                // Queue: from the bytes' arrival to the start of processing
+                // (pipelined requests wait for the ones before them).
+                crate::metrics::record_request(api, version, started - received, started.elapsed());
+            }
         }
         if *shutdown.borrow() {
             return Close::Shutdown;
@@ -134,7 +145,7 @@ async fn run(
                 } else {
                     Close::Protocol(ProtocolError::TruncatedHeader(buf.len()))
                 },
-                Ok(_) => {}
+                Ok(_) => received = Instant::now(),
                 Err(e) => return Close::Io(e),
             },
             _ = shutdown.changed() => return Close::Shutdown,

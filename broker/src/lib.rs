@@ -15,6 +15,7 @@ pub mod config;
 pub mod connection;
 pub mod error;
 pub mod group;
+pub mod metrics;
 pub mod partition;
 pub mod server;
 pub mod topic_config;
@@ -28,7 +29,12 @@ pub use error::BrokerError;
 /// Opens the data directory, binds the listeners and serves until SIGTERM
 /// or Ctrl-C.
 pub async fn run(config: BrokerConfig) -> Result<(), BrokerError> {
+    // The recorder must exist before partitions register their counters.
+    let metrics = match config.metrics_addr {
+        Some(addr) => Some((metrics::install()?, metrics::bind(addr).await?)),
+        None => None,
+    };
     let broker = Arc::new(tokio::task::block_in_place(|| Broker::open(config))?);
     let listeners = server::bind(&broker).await?;
-    server::run(broker, listeners, server::shutdown_signal()).await
+    server::run(broker, listeners, metrics, server::shutdown_signal()).await
 }

@@ -15,6 +15,7 @@ use tokio::sync::Notify;
 use uuid::Uuid;
 
 use crate::error::BrokerError;
+use crate::metrics::TopicMetrics;
 
 /// Per-topic settings the partition enforces itself.
 #[derive(Debug, Clone)]
@@ -63,6 +64,8 @@ pub struct Partition {
     high_watermark: AtomicI64,
     log_start_offset: AtomicI64,
     appended: Notify,
+    /// Traffic counters of this partition's topic.
+    pub metrics: TopicMetrics,
 }
 
 impl Partition {
@@ -74,6 +77,7 @@ impl Partition {
         leader_epoch: i32,
         log: Log,
         settings: PartitionSettings,
+        metrics: TopicMetrics,
     ) -> Self {
         let hw = log.log_end_offset();
         let start = log.log_start_offset();
@@ -87,6 +91,7 @@ impl Partition {
             high_watermark: AtomicI64::new(hw),
             log_start_offset: AtomicI64::new(start),
             appended: Notify::new(),
+            metrics,
         }
     }
 
@@ -133,6 +138,13 @@ impl Partition {
         match result {
             Ok(info) => {
                 self.appended.notify_waiters();
+                self.metrics.bytes_in.increment(records.len() as u64);
+                self.metrics
+                    .records_in
+                    .increment((info.last_offset - info.base_offset + 1).max(0) as u64);
+                if let Some(d) = info.flushed {
+                    crate::metrics::log_flush(d);
+                }
                 Ok(AppendOutcome::Appended(info))
             }
             Err(LogError::DuplicateSequence { base_offset, .. }) => Ok(AppendOutcome::Duplicate {
@@ -185,7 +197,9 @@ impl Partition {
     pub fn flush(&self) -> Result<(), BrokerError> {
         let mut log = self.lock();
         if log.unflushed_messages() > 0 {
+            let start = std::time::Instant::now();
             log.flush()?;
+            crate::metrics::log_flush(start.elapsed());
         }
         Ok(())
     }

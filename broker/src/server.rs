@@ -6,6 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -40,10 +41,22 @@ pub async fn bind(broker: &Broker) -> Result<Vec<TcpListener>, BrokerError> {
 pub async fn run(
     broker: Arc<Broker>,
     listeners: Vec<TcpListener>,
+    metrics: Option<(&'static PrometheusHandle, TcpListener)>,
     stop: impl std::future::Future<Output = ()>,
 ) -> Result<(), BrokerError> {
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let mut tasks = JoinSet::new();
+    if let Some((handle, listener)) = metrics {
+        if let Ok(addr) = listener.local_addr() {
+            info!(%addr, "metrics at http://{addr}/metrics");
+        }
+        tasks.spawn(crate::metrics::serve(
+            Arc::clone(&broker),
+            listener,
+            handle,
+            shutdown_rx.clone(),
+        ));
+    }
     for listener in listeners {
         let broker = Arc::clone(&broker);
         let mut shutdown = shutdown_rx.clone();

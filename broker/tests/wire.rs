@@ -58,7 +58,7 @@ impl TestBroker {
                 let broker = Arc::new(Broker::open(config).expect("open"));
                 let listeners = server::bind(&broker).await.expect("bind");
                 port_tx.send(port).expect("send port");
-                server::run(broker, listeners, async {
+                server::run(broker, listeners, None, async {
                     let _ = stop_rx.await;
                 })
                 .await

@@ -54,6 +54,8 @@ pub struct Broker {
     child: Option<Child>,
     /// Kafka port.
     pub port: u16,
+    /// Port of the Prometheus endpoint (`/metrics`).
+    pub metrics_port: u16,
     /// Data directory (kept across restarts).
     pub data_dir: PathBuf,
     _tmp: Option<tempfile::TempDir>,
@@ -70,6 +72,7 @@ impl Broker {
         let mut b = Broker {
             child: None,
             port: free_port(),
+            metrics_port: free_port(),
             data_dir,
             _tmp: Some(tmp),
             extra_args: extra_args.iter().map(|s| s.to_string()).collect(),
@@ -95,6 +98,8 @@ impl Broker {
             .arg(&self.data_dir)
             .arg("--listeners")
             .arg(format!("PLAINTEXT://127.0.0.1:{}", self.port))
+            .arg("--metrics-addr")
+            .arg(format!("127.0.0.1:{}", self.metrics_port))
             .args(&self.extra_args)
             .env("NO_COLOR", "1")
             .env(
@@ -272,4 +277,54 @@ pub fn run_ok(cmd: &mut Command, limit: Duration, what: &str) -> Output {
         String::from_utf8_lossy(&output.stderr)
     );
     output
+}
+
+/// Runs `python/roundtrip.py <cmd>` against `broker` (panics with the
+/// client's output and the broker's log tail on failure); returns stdout.
+pub fn roundtrip(
+    broker: &Broker,
+    cmd: &str,
+    topic: &str,
+    manifest: &Path,
+    extra: &[&str],
+) -> String {
+    let log = broker.log();
+    let lines: Vec<&str> = log.lines().collect();
+    let tail = lines[lines.len().saturating_sub(40)..].join("\n");
+    let out = run_ok(
+        Command::new(python())
+            .arg(script("python/roundtrip.py"))
+            .arg(cmd)
+            .args([
+                "--bootstrap",
+                &broker.bootstrap(),
+                "--topic",
+                topic,
+                "--manifest",
+            ])
+            .arg(manifest)
+            .args(extra),
+        Duration::from_secs(300),
+        &format!("roundtrip.py {cmd}\nbroker log:\n{tail}"),
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A minimal HTTP GET on loopback (for Prometheus' API and `/metrics`):
+/// returns the body of a 200 response.
+pub fn http_get(port: u16, path_and_query: &str) -> Option<String> {
+    use std::io::Write;
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    write!(
+        s,
+        "GET {path_and_query} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n"
+    )
+    .ok()?;
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).ok()?;
+    let (head, body) = resp.split_once("\r\n\r\n")?;
+    head.starts_with("HTTP/1.1 200")
+        .then(|| body.to_string())
+        .or_else(|| head.starts_with("HTTP/1.0 200").then(|| body.to_string()))
 }

@@ -9,28 +9,12 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use memorystreamer_compat_tests::{node_dir, python, run_ok, script, Broker};
+use memorystreamer_compat_tests::{node_dir, roundtrip, run_ok, Broker};
 
 const LIMIT: Duration = Duration::from_secs(300);
 
 fn py(broker: &Broker, cmd: &str, topic: &str, manifest: &Path, extra: &[&str]) -> String {
-    let out = run_ok(
-        Command::new(python())
-            .arg(script("python/roundtrip.py"))
-            .arg(cmd)
-            .args([
-                "--bootstrap",
-                &broker.bootstrap(),
-                "--topic",
-                topic,
-                "--manifest",
-            ])
-            .arg(manifest)
-            .args(extra),
-        LIMIT,
-        &format!("roundtrip.py {cmd}\nbroker log:\n{}", tail(&broker.log())),
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    roundtrip(broker, cmd, topic, manifest, extra)
 }
 
 /// KafkaJS produces `per_codec` records with each of its codecs (none, gzip)
@@ -48,11 +32,6 @@ fn kafkajs_produce(broker: &Broker, topic: &str, manifest: &Path, per_codec: u32
         LIMIT,
         "kafkajs produce.js",
     );
-}
-
-fn tail(s: &str) -> String {
-    let lines: Vec<&str> = s.lines().collect();
-    lines[lines.len().saturating_sub(40)..].join("\n")
 }
 
 #[test]

@@ -62,6 +62,8 @@ pub struct AppendInfo {
     pub last_offset: i64,
     /// Log start offset after the append.
     pub log_start_offset: i64,
+    /// How long the fsync took, when `flush.messages` made this append flush.
+    pub flushed: Option<Duration>,
 }
 
 /// One partition's log.
@@ -290,15 +292,19 @@ impl Log {
             self.producers.update(h);
         }
         self.unflushed_messages += records;
+        let mut flushed = None;
         if let Some(limit) = self.config.flush_messages {
             if self.unflushed_messages >= limit {
+                let start = std::time::Instant::now();
                 self.flush()?;
+                flushed = Some(start.elapsed());
             }
         }
         Ok(AppendInfo {
             base_offset,
             last_offset: next - 1,
             log_start_offset: self.log_start_offset,
+            flushed,
         })
     }
 

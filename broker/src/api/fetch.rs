@@ -113,6 +113,10 @@ fn read_all(targets: &[Target], max_bytes: usize) -> (Vec<PartitionData>, usize,
         match p.read(t.fetch_offset, budget, at_least_one) {
             Ok(r) => {
                 total += r.records.len();
+                if !r.records.is_empty() {
+                    p.metrics.bytes_out.increment(r.records.len() as u64);
+                    p.metrics.records_out.increment(count_records(&r.records));
+                }
                 out.push(
                     pd.with_high_watermark(r.high_watermark)
                         .with_last_stable_offset(r.high_watermark)
@@ -122,6 +126,7 @@ fn read_all(targets: &[Target], max_bytes: usize) -> (Vec<PartitionData>, usize,
             }
             Err(e) => {
                 any_error = true;
+                crate::metrics::fetch_error(e.code());
                 out.push(
                     pd.with_error_code(e.code())
                         .with_high_watermark(p.high_watermark())
@@ -132,6 +137,14 @@ fn read_all(targets: &[Target], max_bytes: usize) -> (Vec<PartitionData>, usize,
         }
     }
     (out, total, any_error)
+}
+
+/// Records in whole batches, from their headers (no decoding).
+fn count_records(bytes: &[u8]) -> u64 {
+    memorystreamer_log::batch::Batches::new(bytes)
+        .map_while(Result::ok)
+        .map(|(h, _)| h.records_count.max(0) as u64)
+        .sum()
 }
 
 pub async fn handle(

@@ -87,6 +87,7 @@ pub fn handle(
                     .with_log_start_offset(log_start_offset),
                 Err(e) => {
                     debug!(topic = %name, partition = pd.index, error = %e, "produce rejected");
+                    crate::metrics::produce_error(e.code());
                     let resp = resp
                         .with_error_code(e.code())
                         .with_base_offset(-1)

@@ -1,0 +1,361 @@
+//! Prometheus metrics: the recorder, lock-free handles for the hot path,
+//! values gathered at scrape time, and the `/metrics` HTTP endpoint.
+//!
+//! Hot-path recording never takes a lock: per-API request counters and
+//! timing histograms, per-error-code counters and per-partition topic
+//! counters are handles created once (on first use, or when a partition
+//! opens) and only incremented afterwards (atomics inside the exporter). Gauges
+//! that describe state (offsets, segments, groups, lag) are computed when
+//! Prometheus scrapes, so they cost nothing between scrapes.
+//!
+//! The endpoint is a minimal HTTP/1.1 responder (GET `/metrics` only, one
+//! request per connection), which is all a Prometheus scrape needs; it is
+//! not a general web server. Metric names are documented in
+//! `docs/metrics.md`.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use kafka_protocol::messages::ApiKey;
+use metrics::{counter, gauge, histogram, Counter, Histogram};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tracing::{debug, warn};
+
+use crate::broker::Broker;
+use crate::error::BrokerError;
+
+/// Latency buckets (seconds) for every `_seconds` histogram: 10 µs to 10 s.
+const BUCKETS: &[f64] = &[
+    0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+    0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+static TABLES: OnceLock<Tables> = OnceLock::new();
+
+/// Hot-path handles. Keys are fixed at start-up (read-only maps); each
+/// handle registers on first use (the only time the exporter's registry is
+/// touched) so that series that never happen are not exported as zeros.
+struct Tables {
+    requests: HashMap<(i16, i16), Lazy<Counter>>,
+    queue: HashMap<i16, Lazy<Histogram>>,
+    processing: HashMap<i16, Lazy<Histogram>>,
+    produce_errors: HashMap<i16, Lazy<Counter>>,
+    fetch_errors: HashMap<i16, Lazy<Counter>>,
+    connections_total: Counter,
+    flush: Histogram,
+}
+
+/// A handle created on first use, lock-free afterwards.
+struct Lazy<T> {
+    cell: OnceLock<T>,
+    make: Box<dyn Fn() -> T + Send + Sync>,
+}
+
+impl<T> Lazy<T> {
+    fn new(make: impl Fn() -> T + Send + Sync + 'static) -> Self {
+        Lazy {
+            cell: OnceLock::new(),
+            make: Box::new(make),
+        }
+    }
+    fn get(&self) -> &T {
+        self.cell.get_or_init(|| (self.make)())
+    }
+}
+
+fn api_name(key: ApiKey) -> String {
+    format!("{key:?}")
+}
+
+fn tables() -> &'static Tables {
+    TABLES.get_or_init(|| {
+        let mut requests = HashMap::new();
+        let mut queue = HashMap::new();
+        let mut processing = HashMap::new();
+        for r in crate::api::table().ranges() {
+            let name = api_name(r.api_key);
+            for v in r.min..=r.max {
+                let n = name.clone();
+                requests.insert(
+                    (r.api_key as i16, v),
+                    Lazy::new(move || counter!("memorystreamer_requests_total", "api" => n.clone(), "version" => v.to_string())),
+                );
+            }
+            let n = name.clone();
+            queue.insert(r.api_key as i16, Lazy::new(move || histogram!("memorystreamer_request_queue_seconds", "api" => n.clone())));
+            processing.insert(
+                r.api_key as i16,
+                Lazy::new(move || histogram!("memorystreamer_request_processing_seconds", "api" => name.clone())),
+            );
+        }
+        let codes = -1..=130i16;
+        Tables {
+            requests,
+            queue,
+            processing,
+            produce_errors: codes
+                .clone()
+                .map(|c| (c, Lazy::new(move || counter!("memorystreamer_produce_errors_total", "code" => c.to_string()))))
+                .collect(),
+            fetch_errors: codes
+                .map(|c| (c, Lazy::new(move || counter!("memorystreamer_fetch_errors_total", "code" => c.to_string()))))
+                .collect(),
+            connections_total: counter!("memorystreamer_connections_total"),
+            flush: histogram!("memorystreamer_log_flush_seconds"),
+        }
+    })
+}
+
+/// Installs the Prometheus recorder (once per process) and registers the
+/// hot-path handles.
+pub fn install() -> Result<&'static PrometheusHandle, BrokerError> {
+    if let Some(h) = HANDLE.get() {
+        return Ok(h);
+    }
+    let recorder = PrometheusBuilder::new()
+        .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), BUCKETS)
+        .map_err(|e| BrokerError::Config(format!("metrics buckets: {e}")))?
+        // State gauges are re-set at every scrape; those of deleted topics
+        // or groups disappear after this long.
+        .idle_timeout(
+            metrics_util::MetricKindMask::GAUGE,
+            Some(Duration::from_secs(300)),
+        )
+        .build_recorder();
+    let handle = recorder.handle();
+    metrics::set_global_recorder(recorder)
+        .map_err(|e| BrokerError::Config(format!("cannot install the metrics recorder: {e}")))?;
+    let h = HANDLE.get_or_init(|| handle);
+    tables();
+    Ok(h)
+}
+
+/// Counts one request of `api` at `version` and records its timings.
+pub fn record_request(api: ApiKey, version: i16, queue: Duration, processing: Duration) {
+    let t = tables();
+    let key = api as i16;
+    if let Some(c) = t.requests.get(&(key, version)) {
+        c.get().increment(1);
+    }
+    if let Some(h) = t.queue.get(&key) {
+        h.get().record(queue.as_secs_f64());
+    }
+    if let Some(h) = t.processing.get(&key) {
+        h.get().record(processing.as_secs_f64());
+    }
+}
+
+/// Counts a produce error by Kafka error code.
+pub fn produce_error(code: i16) {
+    if let Some(c) = tables().produce_errors.get(&code) {
+        c.get().increment(1);
+    }
+}
+
+/// Counts a fetch error by Kafka error code.
+pub fn fetch_error(code: i16) {
+    if let Some(c) = tables().fetch_errors.get(&code) {
+        c.get().increment(1);
+    }
+}
+
+/// Records a log flush (fsync) duration.
+pub fn log_flush(d: Duration) {
+    tables().flush.record(d.as_secs_f64());
+}
+
+/// Tracks one open connection (a gauge up while the guard lives).
+pub struct ConnectionGuard;
+
+impl ConnectionGuard {
+    /// Counts a new connection.
+    pub fn open() -> Self {
+        tables().connections_total.increment(1);
+        gauge!("memorystreamer_connections_active").increment(1.0);
+        ConnectionGuard
+    }
+}
+
+impl Drop for ConnectionGuard {
+    fn drop(&mut self) {
+        gauge!("memorystreamer_connections_active").decrement(1.0);
+    }
+}
+
+/// Per-partition traffic counters, labelled by topic unless per-topic
+/// labels are switched off (`metrics.topic.labels=false`, for clusters with
+/// very many topics), in which case every topic counts under `topic="_all"`.
+#[derive(Clone)]
+pub struct TopicMetrics {
+    /// Bytes appended.
+    pub bytes_in: Counter,
+    /// Records appended.
+    pub records_in: Counter,
+    /// Bytes returned by fetches.
+    pub bytes_out: Counter,
+    /// Records returned by fetches.
+    pub records_out: Counter,
+}
+
+impl TopicMetrics {
+    /// Handles for `topic`.
+    pub fn new(topic: &str, per_topic: bool) -> Self {
+        let t = if per_topic {
+            topic.to_string()
+        } else {
+            "_all".to_string()
+        };
+        TopicMetrics {
+            bytes_in: counter!("memorystreamer_topic_bytes_in_total", "topic" => t.clone()),
+            records_in: counter!("memorystreamer_topic_records_in_total", "topic" => t.clone()),
+            bytes_out: counter!("memorystreamer_topic_bytes_out_total", "topic" => t.clone()),
+            records_out: counter!("memorystreamer_topic_records_out_total", "topic" => t),
+        }
+    }
+}
+
+/// Sets the state gauges from the broker's current state (at scrape time).
+fn collect(broker: &Broker) {
+    let per_topic = broker.config.metrics_topic_labels;
+    let mut partitions = 0u64;
+    let mut segments_total = 0u64;
+    let mut bytes_total = 0u64;
+    for p in broker.all_partitions() {
+        partitions += 1;
+        let (segments, bytes) = p.disk_usage();
+        segments_total += segments as u64;
+        bytes_total += bytes;
+        if per_topic {
+            let labels = [
+                ("topic", p.topic.clone()),
+                ("partition", p.index.to_string()),
+            ];
+            gauge!("memorystreamer_partition_log_end_offset", &labels)
+                .set(p.high_watermark() as f64);
+            gauge!("memorystreamer_partition_log_start_offset", &labels)
+                .set(p.log_start_offset() as f64);
+            gauge!("memorystreamer_partition_segments", &labels).set(segments as f64);
+            gauge!("memorystreamer_partition_size_bytes", &labels).set(bytes as f64);
+        }
+    }
+    gauge!("memorystreamer_partitions").set(partitions as f64);
+    gauge!("memorystreamer_log_segments").set(segments_total as f64);
+    gauge!("memorystreamer_log_size_bytes").set(bytes_total as f64);
+    // One replica per partition on a single node: nothing can be under-
+    // replicated or offline. These become real with replication.
+    gauge!("memorystreamer_under_replicated_partitions").set(0.0);
+    gauge!("memorystreamer_offline_partitions").set(0.0);
+    let groups = broker.groups.list();
+    let mut by_state: HashMap<&'static str, u64> = HashMap::new();
+    for g in &groups {
+        *by_state.entry(g.state.name()).or_default() += 1;
+    }
+    for state in [
+        "Empty",
+        "PreparingRebalance",
+        "CompletingRebalance",
+        "Stable",
+        "Dead",
+    ] {
+        gauge!("memorystreamer_consumer_groups", "state" => state)
+            .set(by_state.get(state).copied().unwrap_or(0) as f64);
+    }
+    for g in &groups {
+        let mut lag = 0i64;
+        for ((topic, partition), v) in broker.groups.fetch_offsets(&g.group_id, None) {
+            if let (Some(v), Some(p)) = (v, broker.partition(&topic, partition)) {
+                lag += (p.high_watermark() - v.offset).max(0);
+            }
+        }
+        gauge!("memorystreamer_consumer_group_lag", "group" => g.group_id.clone()).set(lag as f64);
+    }
+}
+
+/// Serves `GET /metrics` on `addr` until shutdown.
+pub async fn serve(
+    broker: Arc<Broker>,
+    listener: TcpListener,
+    handle: &'static PrometheusHandle,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    let broker = Arc::clone(&broker);
+                    tokio::spawn(async move {
+                        if let Err(e) = respond(stream, &broker, handle).await {
+                            debug!(error = %e, "metrics request failed");
+                        }
+                    });
+                }
+                Err(e) => {
+                    warn!(error = %e, "metrics accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
+async fn respond(
+    mut stream: tokio::net::TcpStream,
+    broker: &Broker,
+    handle: &PrometheusHandle,
+) -> std::io::Result<()> {
+    let mut buf = vec![0u8; 8192];
+    let mut len = 0;
+    // Read the request head (bounded size and time).
+    let head = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            let n = stream.read(&mut buf[len..]).await?;
+            if n == 0 {
+                break;
+            }
+            len += n;
+            if buf[..len].windows(4).any(|w| w == b"\r\n\r\n") || len == buf.len() {
+                break;
+            }
+        }
+        Ok::<_, std::io::Error>(())
+    })
+    .await;
+    if head.is_err() {
+        return Ok(());
+    }
+    let request = String::from_utf8_lossy(&buf[..len]);
+    let line = request.lines().next().unwrap_or("");
+    let (status, content_type, body) = match line.split_whitespace().take(2).collect::<Vec<_>>()[..]
+    {
+        ["GET", "/metrics"] => {
+            collect(broker);
+            ("200 OK", "text/plain; version=0.0.4", handle.render())
+        }
+        ["GET", "/"] => (
+            "200 OK",
+            "text/plain",
+            "MemoryStreamer: metrics at /metrics\n".to_string(),
+        ),
+        _ => ("404 Not Found", "text/plain", "not found\n".to_string()),
+    };
+    let response = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(response.as_bytes()).await?;
+    stream.shutdown().await
+}
+
+/// Binds the metrics listener.
+pub async fn bind(addr: SocketAddr) -> Result<TcpListener, BrokerError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|e| BrokerError::Config(format!("cannot listen for metrics on {addr}: {e}")))
+}

@@ -1,0 +1,112 @@
+//! A real Prometheus server (Debian's `prometheus`) scrapes the broker with
+//! the scrape configuration shipped in `deploy/prometheus/prometheus.yml`,
+//! and its query API must show the records-in counter moved by exactly the
+//! number of records produced.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use memorystreamer_compat_tests::{free_port, http_get, roundtrip, workspace_root, Broker};
+
+struct Prometheus(Child);
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn query(port: u16, q: &str) -> Option<String> {
+    let encoded: String = q
+        .bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' | b'.' | b'-' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    http_get(port, &format!("/api/v1/query?query={encoded}"))
+}
+
+#[test]
+fn prometheus_scrapes_records_in() {
+    let broker = Broker::start(&[]);
+    let tmp = tempfile::tempdir().expect("tempdir");
+    // The shipped scrape config, pointed at this broker, scraping every second.
+    let shipped =
+        std::fs::read_to_string(workspace_root().join("deploy/prometheus/prometheus.yml"))
+            .expect("deploy/prometheus/prometheus.yml");
+    assert!(
+        shipped.contains("127.0.0.1:9644"),
+        "scrape config should target the default metrics address"
+    );
+    let config = shipped
+        .replace(
+            "127.0.0.1:9644",
+            &format!("127.0.0.1:{}", broker.metrics_port),
+        )
+        .replace("scrape_interval: 15s", "scrape_interval: 1s");
+    let config_path = tmp.path().join("prometheus.yml");
+    std::fs::write(&config_path, config).expect("write config");
+    let prom_port = free_port();
+    let child = Command::new("prometheus")
+        .arg(format!("--config.file={}", config_path.display()))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            tmp.path().join("tsdb").display()
+        ))
+        .arg(format!("--web.listen-address=127.0.0.1:{prom_port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("prometheus is installed (scripts/test.sh installs Debian's package)");
+    let _prom = Prometheus(child);
+
+    let manifest = tmp.path().join("m.jsonl");
+    roundtrip(
+        &broker,
+        "create",
+        "scraped",
+        &manifest,
+        &["--partitions", "2"],
+    );
+    let out = roundtrip(
+        &broker,
+        "produce-confluent",
+        "scraped",
+        &manifest,
+        &["--count", "1234", "--codecs", "lz4", "--partitions", "2"],
+    );
+    assert!(out.contains("produced 1234 records"), "{out}");
+
+    let q = r#"sum(memorystreamer_topic_records_in_total{topic="scraped"})"#;
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let mut last = None;
+    loop {
+        last = query(prom_port, q).or(last);
+        if let Some(body) = &last {
+            if body.contains(r#""1234"]"#) {
+                break;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "Prometheus never saw 1234 records in; last answer: {last:?}\nmetrics: {:?}",
+            http_get(broker.metrics_port, "/metrics").map(|m| m
+                .lines()
+                .filter(|l| l.contains("scraped"))
+                .collect::<Vec<_>>()
+                .join("\n"))
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    // The target is up and other families are exported under the documented names.
+    let up = query(prom_port, r#"up{job="memorystreamer"}"#).unwrap_or_default();
+    assert!(up.contains(r#""1"]"#), "{up}");
+    let produce = query(
+        prom_port,
+        r#"sum(memorystreamer_requests_total{api="Produce"})"#,
+    )
+    .unwrap_or_default();
+    assert!(produce.contains("\"value\""), "{produce}");
+}
