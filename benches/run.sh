@@ -33,7 +33,7 @@ run() { # name, args...
   local get; get() { echo "$out" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
   local cpu_per_m
   cpu_per_m=$(awk -v c="$(get broker_cpu_s)" -v n="$(get records)" 'BEGIN{printf "%.3f", c/(n/1e6)}')
-  rows+=("| $name | $(get records_per_s) | $(get mb_per_s) | $(get p50_ms) | $(get p99_ms) | $(get p999_ms) | $cpu_per_m | \`$cmd\` |")
+  rows+=("| $name | $(get records_per_s) | $(get mb_per_s) | $(get p50_ms) | $(get p99_ms) | $(get p999_ms) | $(get e2e_p50_ms) | $(get e2e_p99_ms) | $cpu_per_m | \`$cmd\` |")
 }
 
 n=0
@@ -50,8 +50,23 @@ for size in 100 1024; do
 done
 run "100 B, acks=all, linger 0, paced 10,000 records/s" \
   --topic latency --records 50000 --record-size 100 --acks all --partitions 1 --linger-ms 0 --rate 10000
+run "100 B, acks=all, linger 0, paced 10,000 records/s, 1 consumer" \
+  --topic latency-e2e --records 50000 --record-size 100 --acks all --partitions 1 --linger-ms 0 --rate 10000 --consumers 1
+run "100 B, acks=1, 8 partitions, 2 producers, 2 consumers" \
+  --topic fanout --records "$RECORDS" --record-size 100 --acks 1 --partitions 8 --linger-ms 5 --producers 2 --consumers 2
 
 before=$(cpu); sleep 10; after=$(cpu)
+
+micro=()
+while IFS='|' read -r name time thrpt; do
+  micro+=("| $name | $time | $thrpt |")
+done < <(cargo bench -p memorystreamer-benches --bench hot_path -- --warm-up-time 1 --measurement-time 3 2>/dev/null | awk '
+  /^[a-z_0-9]+\/[^ ]+$/ { name=$1; next }
+  /^[a-z_0-9]+\/[^ ]+ +time:/ { name=$1 }
+  /time:/ { t=$0; sub(/.*time: *\[[^ ]+ [^ ]+ /, "", t); split(t, a, " "); time=a[1]" "a[2]; thr=""; next_is_thr=1; next }
+  /thrpt:/ && next_is_thr { t=$0; sub(/.*thrpt: *\[[^ ]+ [^ ]+ /, "", t); split(t, a, " "); thr=a[1]" "a[2] }
+  /thrpt:|^$/ && next_is_thr && name != "" { print name "|" time "|" thr; name=""; next_is_thr=0 }
+')
 idle=$(awk -v a="$before" -v b="$after" 'BEGIN{printf "%.2f", (b-a)/100/10*100}')
 
 {
@@ -67,11 +82,19 @@ idle=$(awk -v a="$before" -v b="$after" 'BEGIN{printf "%.2f", (b-a)/100/10*100}'
   echo "unpaced runs it is dominated by time queued in the client; the paced run shows"
   echo "the request round trip."
   echo
-  echo "| scenario | records/s | MB/s | p50 ms | p99 ms | p99.9 ms | broker CPU s / 1M records | command |"
-  echo "|---|---|---|---|---|---|---|---|"
+  echo "| scenario | records/s | MB/s | produce p50 ms | produce p99 ms | produce p99.9 ms | end-to-end p50 ms | end-to-end p99 ms | broker CPU s / 1M records | command |"
+  echo "|---|---|---|---|---|---|---|---|---|---|"
   printf '%s\n' "${rows[@]}"
   echo
   echo "Idle broker CPU (10 s, after the runs, topics still open): ${idle}% of one core."
+  echo
+  echo "## Micro-benchmarks (criterion)"
+  echo
+  echo "\`cargo bench -p memorystreamer-benches --bench hot_path -- --warm-up-time 1 --measurement-time 3\`, same run:"
+  echo
+  echo "| benchmark | median time | throughput |"
+  echo "|---|---|---|"
+  printf '%s\n' "${micro[@]}"
   echo
   echo "Regenerate: \`benches/run.sh\` (PORT and PID in the commands are filled in by the script)."
 } > BENCHMARKS.md

@@ -110,3 +110,26 @@ fn prometheus_scrapes_records_in() {
     .unwrap_or_default();
     assert!(produce.contains("\"value\""), "{produce}");
 }
+
+/// Every metric the Grafana dashboard queries is one the broker documents
+/// (and so exports): a renamed metric cannot silently blank a panel.
+#[test]
+fn dashboard_uses_documented_metrics() {
+    let root = workspace_root();
+    let dash = std::fs::read_to_string(root.join("deploy/grafana/memorystreamer.json")).expect("dashboard");
+    let docs = std::fs::read_to_string(root.join("docs/metrics.md")).expect("docs");
+    let mut names = std::collections::BTreeSet::new();
+    for (i, _) in dash.match_indices("memorystreamer_") {
+        let name: String = dash[i..].chars().take_while(|c| c.is_ascii_lowercase() || *c == '_').collect();
+        let base = ["_bucket", "_count", "_sum"]
+            .iter()
+            .find_map(|s| name.strip_suffix(s))
+            .unwrap_or(&name)
+            .to_string();
+        names.insert(base);
+    }
+    assert!(names.len() >= 10, "dashboard queries too few metrics: {names:?}");
+    for n in &names {
+        assert!(docs.contains(&format!("`{n}`")), "dashboard uses {n}, which docs/metrics.md does not document");
+    }
+}

@@ -46,6 +46,13 @@ struct Args {
     /// Target rate in records/s (0 = as fast as possible).
     #[arg(long, default_value_t = 0)]
     rate: u64,
+    /// Consumers reading the topic while it is produced (partitions are
+    /// split between them); they measure end-to-end latency.
+    #[arg(long, default_value_t = 0)]
+    consumers: usize,
+    /// Independent producer instances (records are split between them).
+    #[arg(long, default_value_t = 1)]
+    producers: usize,
     /// Broker process id, to report its CPU time.
     #[arg(long)]
     broker_pid: Option<u32>,
@@ -120,9 +127,23 @@ fn block_on<F: std::future::Future>(fut: F) -> F::Output {
     }
 }
 
-fn main() -> Result<()> {
-    let args = Args::parse();
-    ensure_topic(&args)?;
+fn micros_since_epoch() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros() as u64)
+        .unwrap_or(0)
+}
+
+/// Sends `count` records (ids `first..first+count`) and flushes. The first
+/// 8 bytes of each value carry the send time (µs since the epoch) for the
+/// consumers' end-to-end latency.
+fn run_producer(
+    args: &Args,
+    first: u64,
+    count: u64,
+    stats: &std::sync::Arc<std::sync::Mutex<Stats>>,
+    start: Instant,
+) -> Result<()> {
     let producer: BaseProducer<LatencyContext> = ClientConfig::new()
         .set("bootstrap.servers", &args.bootstrap)
         .set("acks", &args.acks)
@@ -132,22 +153,14 @@ fn main() -> Result<()> {
         .set("queue.buffering.max.kbytes", "1048576")
         .create_with_context(LatencyContext)
         .context("producer")?;
-    let stats = std::sync::Arc::new(std::sync::Mutex::new(Stats {
-        latency: Histogram::new_with_bounds(1, 60_000_000, 3).context("histogram")?,
-        delivered: 0,
-        failed: 0,
-    }));
-    let value = vec![b'x'; args.record_size];
-    let cpu_before = args
-        .broker_pid
-        .and_then(memorystreamer_benches::process_cpu_seconds);
-    let start = Instant::now();
+    let mut value = vec![b'x'; args.record_size.max(8)];
+    let per_producer_rate = args.rate as f64 / args.producers.max(1) as f64;
     let interval = if args.rate > 0 {
-        Some(Duration::from_secs_f64(1.0 / args.rate as f64))
+        Some(Duration::from_secs_f64(1.0 / per_producer_rate))
     } else {
         None
     };
-    for i in 0..args.records {
+    for i in 0..count {
         if let Some(iv) = interval {
             let due = start + iv.mul_f64(i as f64);
             while Instant::now() < due {
@@ -155,12 +168,13 @@ fn main() -> Result<()> {
                 std::hint::spin_loop();
             }
         }
-        let partition = (i % args.partitions as u64) as i32;
+        let partition = ((first + i) % args.partitions as u64) as i32;
+        value[..8].copy_from_slice(&micros_since_epoch().to_be_bytes());
         let mut opaque = Box::new((Instant::now(), stats.clone()));
         loop {
             let rec = BaseRecord::with_opaque_to(&args.topic, opaque)
                 .partition(partition)
-                .payload(&value[..]);
+                .payload(&value[..args.record_size.max(8)]);
             match producer.send::<(), [u8]>(rec) {
                 Ok(()) => break,
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), rec)) => {
@@ -176,7 +190,115 @@ fn main() -> Result<()> {
         }
     }
     producer.flush(Duration::from_secs(300)).context("flush")?;
-    let elapsed = start.elapsed().as_secs_f64();
+    Ok(())
+}
+
+/// Reads its share of partitions from the current end until `want`
+/// records arrived in total (shared counter) or the deadline passes;
+/// records end-to-end latency (send time in the value → receipt).
+fn run_consumer(
+    args: &Args,
+    index: usize,
+    received: &std::sync::atomic::AtomicU64,
+    want: u64,
+    e2e: &std::sync::Mutex<Histogram<u64>>,
+    ready: &std::sync::Barrier,
+) -> Result<()> {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::message::Message;
+    use std::sync::atomic::Ordering;
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", &args.bootstrap)
+        .set("group.id", "memorystreamer-bench")
+        .set("enable.auto.commit", "false")
+        .set("fetch.wait.max.ms", "10")
+        .create()
+        .context("consumer")?;
+    // Start at the current end, resolved now (before producing starts), so
+    // exactly the records of this run are read.
+    let mut tpl = rdkafka::TopicPartitionList::new();
+    for p in (0..args.partitions).filter(|p| (*p as usize) % args.consumers == index) {
+        let (_, high) = consumer
+            .fetch_watermarks(&args.topic, p, Duration::from_secs(30))
+            .context("watermarks")?;
+        tpl.add_partition_offset(&args.topic, p, rdkafka::Offset::Offset(high))
+            .context("partition")?;
+    }
+    consumer.assign(&tpl).context("assign")?;
+    ready.wait();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut local = Histogram::<u64>::new_with_bounds(1, 600_000_000, 3).context("histogram")?;
+    while received.load(Ordering::Relaxed) < want && Instant::now() < deadline {
+        if let Some(Ok(m)) = consumer.poll(Duration::from_millis(100)) {
+            if let Some(v) = m.payload() {
+                if v.len() >= 8 {
+                    let mut ts = [0u8; 8];
+                    ts.copy_from_slice(&v[..8]);
+                    let sent = u64::from_be_bytes(ts);
+                    let _ = local.record(micros_since_epoch().saturating_sub(sent).max(1));
+                }
+            }
+            received.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+    e2e.lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .add(&local)
+        .context("merge histograms")?;
+    Ok(())
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    ensure_topic(&args)?;
+    let stats = std::sync::Arc::new(std::sync::Mutex::new(Stats {
+        latency: Histogram::new_with_bounds(1, 60_000_000, 3).context("histogram")?,
+        delivered: 0,
+        failed: 0,
+    }));
+    let received = std::sync::atomic::AtomicU64::new(0);
+    let e2e = std::sync::Mutex::new(
+        Histogram::<u64>::new_with_bounds(1, 600_000_000, 3).context("histogram")?,
+    );
+    let ready = std::sync::Barrier::new(args.consumers + 1);
+    let producers = args.producers.max(1) as u64;
+    let (cpu_before, start, elapsed) =
+        std::thread::scope(|scope| -> Result<(Option<f64>, Instant, f64)> {
+            let consumers: Vec<_> = (0..args.consumers)
+                .map(|i| {
+                    let (args, received, e2e, ready) = (&args, &received, &e2e, &ready);
+                    scope.spawn(move || run_consumer(args, i, received, args.records, e2e, ready))
+                })
+                .collect();
+            ready.wait();
+            let cpu_before = args
+                .broker_pid
+                .and_then(memorystreamer_benches::process_cpu_seconds);
+            let start = Instant::now();
+            let handles: Vec<_> = (0..producers)
+                .map(|p| {
+                    let first = p * (args.records / producers);
+                    let count = if p + 1 == producers {
+                        args.records - first
+                    } else {
+                        args.records / producers
+                    };
+                    let (args, stats) = (&args, &stats);
+                    scope.spawn(move || run_producer(args, first, count, stats, start))
+                })
+                .collect();
+            for h in handles {
+                h.join()
+                    .map_err(|_| anyhow::anyhow!("producer thread panicked"))??;
+            }
+            let elapsed = start.elapsed().as_secs_f64();
+            for h in consumers {
+                h.join()
+                    .map_err(|_| anyhow::anyhow!("consumer thread panicked"))??;
+            }
+            Ok((cpu_before, start, elapsed))
+        })?;
+    let _ = start;
     let cpu_after = args
         .broker_pid
         .and_then(memorystreamer_benches::process_cpu_seconds);
@@ -184,18 +306,29 @@ fn main() -> Result<()> {
     if s.failed > 0 {
         bail!("{} records failed", s.failed);
     }
+    let e2e = e2e.lock().unwrap_or_else(|p| p.into_inner());
+    if args.consumers > 0 && e2e.len() < args.records {
+        bail!(
+            "consumers received {} of {} records",
+            e2e.len(),
+            args.records
+        );
+    }
     let rps = s.delivered as f64 / elapsed;
     let mbps = rps * args.record_size as f64 / 1e6;
     let q = |p: f64| s.latency.value_at_quantile(p) as f64 / 1000.0;
+    let e = |p: f64| e2e.value_at_quantile(p) as f64 / 1000.0;
     let broker_cpu = match (cpu_before, cpu_after) {
         (Some(a), Some(b)) => Some(b - a),
         _ => None,
     };
     if args.kv {
         println!(
-            "records={} size={} partitions={} acks={} compression={} linger_ms={} seconds={:.3} records_per_s={:.0} mb_per_s={:.2} p50_ms={:.3} p99_ms={:.3} p999_ms={:.3} max_ms={:.3} broker_cpu_s={}",
+            "records={} size={} partitions={} acks={} compression={} linger_ms={} seconds={:.3} records_per_s={:.0} mb_per_s={:.2} p50_ms={:.3} p99_ms={:.3} p999_ms={:.3} max_ms={:.3} e2e_p50_ms={} e2e_p99_ms={} broker_cpu_s={}",
             s.delivered, args.record_size, args.partitions, args.acks, args.compression, args.linger_ms,
             elapsed, rps, mbps, q(0.5), q(0.99), q(0.999), s.latency.max() as f64 / 1000.0,
+            if args.consumers > 0 { format!("{:.3}", e(0.5)) } else { "n/a".into() },
+            if args.consumers > 0 { format!("{:.3}", e(0.99)) } else { "n/a".into() },
             broker_cpu.map(|c| format!("{c:.2}")).unwrap_or_else(|| "n/a".into())
         );
     } else {
@@ -210,6 +343,15 @@ fn main() -> Result<()> {
             q(0.999),
             s.latency.max() as f64 / 1000.0
         );
+        if args.consumers > 0 {
+            println!(
+                "end-to-end latency ms: p50 {:.3}  p99 {:.3}  p99.9 {:.3}  max {:.3}",
+                e(0.5),
+                e(0.99),
+                e(0.999),
+                e2e.max() as f64 / 1000.0
+            );
+        }
         if let Some(c) = broker_cpu {
             println!(
                 "broker CPU: {:.2} s total, {:.3} s per million records",
