@@ -100,6 +100,16 @@ fn prometheus_scrapes_records_in() {
         );
         std::thread::sleep(Duration::from_millis(250));
     }
+    // Reading everything once moves records-out by the same amount (counted
+    // from what fetches actually returned, not from long-poll re-reads).
+    roundtrip(&broker, "consume-confluent", "scraped", &manifest, &[]);
+    let metrics = http_get(broker.metrics_port, "/metrics").unwrap_or_default();
+    let out: f64 = metrics
+        .lines()
+        .filter(|l| l.starts_with(r#"memorystreamer_topic_records_out_total{topic="scraped"}"#))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum();
+    assert_eq!(out, 1234.0, "records out after one full read");
     // The target is up and other families are exported under the documented names.
     let up = query(prom_port, r#"up{job="memorystreamer"}"#).unwrap_or_default();
     assert!(up.contains(r#""1"]"#), "{up}");
@@ -116,11 +126,15 @@ fn prometheus_scrapes_records_in() {
 #[test]
 fn dashboard_uses_documented_metrics() {
     let root = workspace_root();
-    let dash = std::fs::read_to_string(root.join("deploy/grafana/memorystreamer.json")).expect("dashboard");
+    let dash = std::fs::read_to_string(root.join("deploy/grafana/memorystreamer.json"))
+        .expect("dashboard");
     let docs = std::fs::read_to_string(root.join("docs/metrics.md")).expect("docs");
     let mut names = std::collections::BTreeSet::new();
     for (i, _) in dash.match_indices("memorystreamer_") {
-        let name: String = dash[i..].chars().take_while(|c| c.is_ascii_lowercase() || *c == '_').collect();
+        let name: String = dash[i..]
+            .chars()
+            .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+            .collect();
         let base = ["_bucket", "_count", "_sum"]
             .iter()
             .find_map(|s| name.strip_suffix(s))
@@ -128,8 +142,14 @@ fn dashboard_uses_documented_metrics() {
             .to_string();
         names.insert(base);
     }
-    assert!(names.len() >= 10, "dashboard queries too few metrics: {names:?}");
+    assert!(
+        names.len() >= 10,
+        "dashboard queries too few metrics: {names:?}"
+    );
     for n in &names {
-        assert!(docs.contains(&format!("`{n}`")), "dashboard uses {n}, which docs/metrics.md does not document");
+        assert!(
+            docs.contains(&format!("`{n}`")),
+            "dashboard uses {n}, which docs/metrics.md does not document"
+        );
     }
 }

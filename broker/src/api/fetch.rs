@@ -113,10 +113,6 @@ fn read_all(targets: &[Target], max_bytes: usize) -> (Vec<PartitionData>, usize,
         match p.read(t.fetch_offset, budget, at_least_one) {
             Ok(r) => {
                 total += r.records.len();
-                if !r.records.is_empty() {
-                    p.metrics.bytes_out.increment(r.records.len() as u64);
-                    p.metrics.records_out.increment(count_records(&r.records));
-                }
                 out.push(
                     pd.with_high_watermark(r.high_watermark)
                         .with_last_stable_offset(r.high_watermark)
@@ -126,7 +122,6 @@ fn read_all(targets: &[Target], max_bytes: usize) -> (Vec<PartitionData>, usize,
             }
             Err(e) => {
                 any_error = true;
-                crate::metrics::fetch_error(e.code());
                 out.push(
                     pd.with_error_code(e.code())
                         .with_high_watermark(p.high_watermark())
@@ -188,6 +183,15 @@ pub async fn handle(
         })
         .collect();
     for (t, pd) in targets.iter().zip(data) {
+        // Count only what is sent (a long poll may have read several times).
+        if pd.error_code != 0 {
+            crate::metrics::fetch_error(pd.error_code);
+        } else if let (Some(p), Some(records)) = (&t.found, &pd.records) {
+            if !records.is_empty() {
+                p.metrics.bytes_out.increment(records.len() as u64);
+                p.metrics.records_out.increment(count_records(records));
+            }
+        }
         if let Some(r) = responses.get_mut(t.topic_index) {
             r.partitions.push(pd);
         }
