@@ -153,3 +153,35 @@ fn dashboard_uses_documented_metrics() {
         );
     }
 }
+
+/// `metrics.topic.labels=false` bounds cardinality: traffic counts under
+/// `topic="_all"`, no per-topic or per-partition series.
+#[test]
+fn topic_labels_can_be_switched_off() {
+    let broker = Broker::start(&["-o", "metrics.topic.labels=false"]);
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let manifest = tmp.path().join("m.jsonl");
+    roundtrip(
+        &broker,
+        "create",
+        "unlabelled",
+        &manifest,
+        &["--partitions", "1"],
+    );
+    roundtrip(
+        &broker,
+        "produce-confluent",
+        "unlabelled",
+        &manifest,
+        &["--count", "10", "--codecs", "none", "--partitions", "1"],
+    );
+    let metrics = http_get(broker.metrics_port, "/metrics").expect("metrics endpoint");
+    assert!(
+        metrics.lines().any(|l| l
+            .starts_with(r#"memorystreamer_topic_records_in_total{topic="_all"} "#)
+            && l.ends_with(" 10")),
+        "{metrics}"
+    );
+    assert!(!metrics.contains("unlabelled"), "no series names the topic");
+    assert!(!metrics.contains("memorystreamer_partition_log_end_offset"));
+}
