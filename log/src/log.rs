@@ -318,8 +318,10 @@ impl Log {
         let too_old = cfg
             .segment_ms
             .is_some_and(|ms| active.created().elapsed() >= ms);
-        // Index positions are u32: never let a segment pass 4 GiB.
-        let too_far = active.size() + incoming > u64::from(u32::MAX);
+        // Index positions and relative offsets are u32: never let a segment
+        // pass 4 GiB or 2^31 offsets past its base (Kafka rolls likewise).
+        let too_far = active.size() + incoming > u64::from(u32::MAX)
+            || active.next_offset() - active.base_offset() > i64::from(i32::MAX);
         if too_big || too_old || too_far || active.indexes_full() {
             self.roll()?;
         }

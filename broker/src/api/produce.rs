@@ -34,7 +34,13 @@ fn produce_partition(
         .partition(topic, index)
         .ok_or(BrokerError::UnknownTopicOrPartition)?;
     let records = records.unwrap_or(&[]);
-    if records.len() > broker.config.message_max_bytes.max(1) * 2 + 1024 * 1024 {
+    if records.len()
+        > broker
+            .config
+            .message_max_bytes
+            .saturating_mul(2)
+            .saturating_add(1 << 20)
+    {
         // Grossly oversized: don't even CRC it.
         return Err(BrokerError::MessageTooLarge {
             size: records.len(),
