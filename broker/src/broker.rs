@@ -310,6 +310,11 @@ impl Broker {
 
     /// Deletes a topic and, in the background, its data.
     pub fn delete_topic(&self, name: &str) -> Result<Uuid, BrokerError> {
+        if name == OFFSETS_TOPIC {
+            return Err(BrokerError::InvalidRequest(format!(
+                "internal topic {OFFSETS_TOPIC} cannot be deleted"
+            )));
+        }
         let mut log = lock(&self.metadata_log);
         let image = self.metadata();
         let topic = image

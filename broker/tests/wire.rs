@@ -457,6 +457,15 @@ fn create_topics_validation() {
     let r: DeleteTopicsResponse = c.call(ApiKey::DeleteTopics, 5, &del);
     assert_eq!(r.responses[0].error_code, 3);
     assert_eq!(create_topic(&mut c, "ok", 1).topics[0].error_code, 0);
+    // The internal offsets topic can be neither deleted nor re-created.
+    let del =
+        DeleteTopicsRequest::default().with_topic_names(vec![topic_name("__consumer_offsets")]);
+    let r: DeleteTopicsResponse = c.call(ApiKey::DeleteTopics, 5, &del);
+    assert_eq!(r.responses[0].error_code, 42, "INVALID_REQUEST");
+    assert_eq!(
+        create_topic(&mut c, "__consumer_offsets", 1).topics[0].error_code,
+        36
+    );
 }
 
 #[test]
