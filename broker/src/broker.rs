@@ -198,6 +198,23 @@ impl Broker {
     }
 
     fn open_topic(&self, topic: &TopicImage) -> Result<(), BrokerError> {
+        let partitions = self.open_partitions(topic, 0)?;
+        self.partitions.insert(
+            topic.name.clone(),
+            Arc::new(TopicPartitions {
+                topic_id: topic.topic_id,
+                partitions,
+            }),
+        );
+        Ok(())
+    }
+
+    /// Opens the logs of `topic`'s partitions from index `from` on.
+    fn open_partitions(
+        &self,
+        topic: &TopicImage,
+        from: usize,
+    ) -> Result<Vec<Arc<Partition>>, BrokerError> {
         let tc = TopicConfig::parse(&topic.configs)?;
         let settings = PartitionSettings {
             max_message_bytes: tc
@@ -206,8 +223,8 @@ impl Broker {
         };
         let metrics =
             crate::metrics::TopicMetrics::new(&topic.name, self.config.metrics_topic_labels);
-        let mut partitions = Vec::with_capacity(topic.partitions.len());
-        for p in &topic.partitions {
+        let mut partitions = Vec::with_capacity(topic.partitions.len().saturating_sub(from));
+        for p in topic.partitions.iter().skip(from) {
             let log = Log::open(
                 &self.partition_dir(&topic.name, p.partition),
                 self.log_config(&tc),
@@ -222,13 +239,98 @@ impl Broker {
                 metrics.clone(),
             )));
         }
-        self.partitions.insert(
-            topic.name.clone(),
-            Arc::new(TopicPartitions {
+        Ok(partitions)
+    }
+
+    /// CreatePartitions: grows `name` to `count` partitions. `assignments`
+    /// (one replica list per new partition) must name live brokers. With
+    /// `validate_only` nothing is written.
+    pub fn create_partitions(
+        &self,
+        name: &str,
+        count: i32,
+        assignments: Option<&[Vec<i32>]>,
+        validate_only: bool,
+    ) -> Result<(), BrokerError> {
+        if name == OFFSETS_TOPIC {
+            return Err(BrokerError::InvalidRequest(format!(
+                "the partition count of {OFFSETS_TOPIC} is fixed (offsets.topic.num.partitions)"
+            )));
+        }
+        let mut log = lock(&self.metadata_log);
+        let image = self.metadata();
+        let topic = image
+            .topic(name)
+            .ok_or(BrokerError::UnknownTopicOrPartition)?;
+        let current = topic.partitions.len() as i32;
+        if count <= current {
+            return Err(BrokerError::InvalidPartitions(format!(
+                "topic currently has {current} partitions, which is higher than or equal to the requested {count}"
+            )));
+        }
+        if count > 100_000 {
+            return Err(BrokerError::InvalidPartitions(format!(
+                "number of partitions {count} is above the limit of 100000"
+            )));
+        }
+        let node = self.config.node_id;
+        if let Some(a) = assignments {
+            if a.len() as i32 != count - current {
+                return Err(BrokerError::InvalidReplicaAssignment(format!(
+                    "{} assignments given for {} new partitions",
+                    a.len(),
+                    count - current
+                )));
+            }
+            for (i, replicas) in a.iter().enumerate() {
+                if replicas.is_empty() || replicas.len() as i16 != topic.replication_factor {
+                    return Err(BrokerError::InvalidReplicaAssignment(format!(
+                        "new partition {} must have {} replica(s)",
+                        current + i as i32,
+                        topic.replication_factor
+                    )));
+                }
+                if let Some(b) = replicas.iter().find(|b| **b != node) {
+                    return Err(BrokerError::InvalidReplicaAssignment(format!(
+                        "broker {b} does not exist"
+                    )));
+                }
+            }
+        }
+        let records: Vec<MetadataRecord> = (current..count)
+            .map(|p| MetadataRecord::PartitionCreated {
                 topic_id: topic.topic_id,
+                partition: p,
+                leader: node,
+                leader_epoch: 0,
+                replicas: vec![node],
+                isr: vec![node],
+            })
+            .collect();
+        let next = image.apply_all(&records)?;
+        if validate_only {
+            return Ok(());
+        }
+        let grown = next
+            .topic(name)
+            .cloned()
+            .ok_or_else(|| BrokerError::InvalidRequest("topic vanished while growing".into()))?;
+        let added = self.open_partitions(&grown, current as usize)?;
+        log.append(&records)?;
+        self.metadata.store(Arc::new(next));
+        let mut partitions = self
+            .topic(name)
+            .map(|t| t.partitions.clone())
+            .unwrap_or_default();
+        partitions.extend(added);
+        self.partitions.insert(
+            name.to_string(),
+            Arc::new(TopicPartitions {
+                topic_id: grown.topic_id,
                 partitions,
             }),
         );
+        info!(topic = %name, from = current, to = count, "partitions added");
         Ok(())
     }
 

@@ -229,6 +229,33 @@ def ck_acks0(args):
     print("acks=0: %d records readable" % len(seen))
 
 
+def admin_grow(args):
+    """CreatePartitions through both admin clients; metadata follows."""
+    from confluent_kafka.admin import AdminClient, NewPartitions
+    from kafka.admin import KafkaAdminClient, NewPartitions as KpNewPartitions
+    a = AdminClient({"bootstrap.servers": args.bootstrap})
+    for _, f in a.create_partitions([NewPartitions(args.topic, args.partitions + 2)]).items():
+        f.result(timeout=30)
+    n = len(a.list_topics(args.topic, timeout=30).topics[args.topic].partitions)
+    if n != args.partitions + 2:
+        fail("confluent admin: %d partitions after growing to %d" % (n, args.partitions + 2))
+    kp = KafkaAdminClient(bootstrap_servers=args.bootstrap)
+    kp.create_partitions({args.topic: KpNewPartitions(total_count=args.partitions + 3)})
+    kp.close()
+    n = len(a.list_topics(args.topic, timeout=30).topics[args.topic].partitions)
+    if n != args.partitions + 3:
+        fail("kafka-python admin: %d partitions after growing to %d" % (n, args.partitions + 3))
+    # Shrinking is refused with INVALID_PARTITIONS.
+    try:
+        for _, f in a.create_partitions([NewPartitions(args.topic, 1)]).items():
+            f.result(timeout=30)
+        fail("shrinking a topic succeeded")
+    except Exception as e:
+        if "INVALID_PARTITIONS" not in str(e):
+            fail("unexpected error when shrinking: %s" % e)
+    print("grew %s to %d partitions with both admin clients" % (args.topic, n))
+
+
 # ---------------------------------------------------------------- kafka-python
 
 def kp_produce(args):
@@ -321,7 +348,7 @@ def main():
     ap.add_argument("--codecs", default=",".join(CODECS))
     args = ap.parse_args()
     cmds = {"create": ck_create, "produce-confluent": ck_produce, "consume-confluent": ck_consume,
-            "offsets-by-time": ck_offsets_by_time, "acks0": ck_acks0,
+            "offsets-by-time": ck_offsets_by_time, "acks0": ck_acks0, "admin-grow": admin_grow,
             "produce-kafka-python": kp_produce, "consume-kafka-python": kp_consume, "consume-kcat": kcat_consume}
     if args.cmd not in cmds:
         fail("unknown command %s" % args.cmd)

@@ -121,6 +121,28 @@ fn kafkajs_reads_what_everyone_wrote() {
 }
 
 #[test]
+fn admin_clients_add_partitions() {
+    let broker = Broker::start(&[]);
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let manifest = tmp.path().join("m.jsonl");
+    py(
+        &broker,
+        "create",
+        "growing",
+        &manifest,
+        &["--partitions", "2"],
+    );
+    let out = py(
+        &broker,
+        "admin-grow",
+        "growing",
+        &manifest,
+        &["--partitions", "2"],
+    );
+    assert!(out.contains("grew growing to 5 partitions"), "{out}");
+}
+
+#[test]
 fn acks0_records_are_stored() {
     let broker = Broker::start(&[]);
     let tmp = tempfile::tempdir().expect("tempdir");

@@ -17,6 +17,7 @@ use memorystreamer_protocol_kafka::ProtocolError;
 use crate::broker::Broker;
 
 mod api_versions;
+mod create_partitions;
 mod create_topics;
 mod delete_groups;
 mod delete_topics;
@@ -62,6 +63,7 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::DescribeGroups, 0, 6),
     (ApiKey::DeleteGroups, 0, 2),
     (ApiKey::OffsetDelete, 0, 0),
+    (ApiKey::CreatePartitions, 0, 3),
 ];
 
 /// The supported-API table in codec form.
@@ -165,6 +167,10 @@ pub async fn dispatch(
         ApiKey::DescribeCluster => respond(
             header,
             &describe_cluster::handle(broker, decode_body(header, body)?),
+        ),
+        ApiKey::CreatePartitions => respond(
+            header,
+            &create_partitions::handle(broker, decode_body(header, body)?),
         ),
         ApiKey::FindCoordinator => respond(
             header,

@@ -1,0 +1,38 @@
+//! CreatePartitions (key 37): grows topics; every requested topic is
+//! answered (with its error), `validate_only` writes nothing, manual
+//! assignments are checked against the live brokers.
+
+use std::sync::Arc;
+
+use kafka_protocol::messages::create_partitions_response::CreatePartitionsTopicResult;
+use kafka_protocol::messages::{CreatePartitionsRequest, CreatePartitionsResponse};
+
+use super::sb;
+use crate::broker::Broker;
+
+pub fn handle(broker: &Arc<Broker>, req: CreatePartitionsRequest) -> CreatePartitionsResponse {
+    let results = req
+        .topics
+        .iter()
+        .map(|t| {
+            let assignments: Option<Vec<Vec<i32>>> = t.assignments.as_ref().map(|a| {
+                a.iter()
+                    .map(|x| x.broker_ids.iter().map(|b| b.0).collect())
+                    .collect()
+            });
+            let result = CreatePartitionsTopicResult::default().with_name(t.name.clone());
+            match broker.create_partitions(
+                &t.name,
+                t.count,
+                assignments.as_deref(),
+                req.validate_only,
+            ) {
+                Ok(()) => result,
+                Err(e) => result
+                    .with_error_code(e.code())
+                    .with_error_message(Some(sb(&e.to_string()))),
+            }
+        })
+        .collect();
+    CreatePartitionsResponse::default().with_results(results)
+}
