@@ -23,7 +23,7 @@ use crate::config::BrokerConfig;
 use crate::error::BrokerError;
 use crate::group::{GroupCoordinator, OFFSETS_TOPIC};
 use crate::partition::{Partition, PartitionSettings, TopicPartitions};
-use crate::topic_config::TopicConfig;
+use crate::topic_config::{ConfigDef, TopicConfig, TOPIC_CONFIGS};
 
 /// Producer ids are taken from the metadata log in blocks of this size.
 const PRODUCER_ID_BLOCK: i64 = 1000;
@@ -240,6 +240,76 @@ impl Broker {
             )));
         }
         Ok(partitions)
+    }
+
+    /// A topic's configs as DescribeConfigs reports them: every key Kafka
+    /// defines with its effective value and whether it is an override.
+    pub fn topic_config_values(
+        &self,
+        topic: &TopicImage,
+    ) -> Vec<(&'static ConfigDef, String, bool)> {
+        TOPIC_CONFIGS
+            .iter()
+            .map(|d| match topic.configs.iter().find(|(k, _)| k == d.name) {
+                Some((_, v)) => (d, v.clone(), true),
+                None => (d, self.topic_config_default(d), false),
+            })
+            .collect()
+    }
+
+    /// The value a topic config has when not overridden: the broker's
+    /// setting where one applies, else Kafka's default.
+    pub fn topic_config_default(&self, d: &ConfigDef) -> String {
+        let l = &self.config.log;
+        let max = i64::MAX.to_string();
+        match d.name {
+            "segment.bytes" => l.segment_bytes.to_string(),
+            "segment.ms" => l.segment_ms.as_millis().to_string(),
+            "index.interval.bytes" => l.index_interval_bytes.to_string(),
+            "segment.index.bytes" => l.index_max_bytes.to_string(),
+            "flush.messages" => l.flush_messages.map(|n| n.to_string()).unwrap_or(max),
+            "flush.ms" => l.flush_ms.map(|d| d.as_millis().to_string()).unwrap_or(max),
+            "max.message.bytes" => self.config.message_max_bytes.to_string(),
+            _ => d.default.to_string(),
+        }
+    }
+
+    /// Replaces a topic's config overrides (validated; durable before they
+    /// take effect on its partitions). With `validate_only` nothing changes.
+    pub fn alter_topic_configs(
+        &self,
+        name: &str,
+        configs: Vec<(String, String)>,
+        validate_only: bool,
+    ) -> Result<(), BrokerError> {
+        let tc = TopicConfig::parse(&configs)?;
+        let mut log = lock(&self.metadata_log);
+        let image = self.metadata();
+        let topic = image
+            .topic(name)
+            .ok_or(BrokerError::UnknownTopicOrPartition)?;
+        let rec = MetadataRecord::TopicConfigChanged {
+            topic_id: topic.topic_id,
+            configs: configs.clone(),
+        };
+        let next = image.apply(&rec)?;
+        if validate_only {
+            return Ok(());
+        }
+        log.append(std::slice::from_ref(&rec))?;
+        self.metadata.store(Arc::new(next));
+        let settings = PartitionSettings {
+            max_message_bytes: tc
+                .max_message_bytes
+                .unwrap_or(self.config.message_max_bytes),
+        };
+        if let Some(t) = self.topic(name) {
+            for p in &t.partitions {
+                p.reconfigure(&settings, self.log_config(&tc));
+            }
+        }
+        info!(topic = %name, ?configs, "topic configs changed");
+        Ok(())
     }
 
     /// CreatePartitions: grows `name` to `count` partitions. `assignments`

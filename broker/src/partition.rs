@@ -59,7 +59,7 @@ pub struct Partition {
     pub index: i32,
     /// Leader epoch stamped into appended batches.
     pub leader_epoch: i32,
-    settings: PartitionSettings,
+    max_message_bytes: std::sync::atomic::AtomicUsize,
     log: Mutex<Log>,
     high_watermark: AtomicI64,
     log_start_offset: AtomicI64,
@@ -86,7 +86,7 @@ impl Partition {
             topic_id,
             index,
             leader_epoch,
-            settings,
+            max_message_bytes: std::sync::atomic::AtomicUsize::new(settings.max_message_bytes),
             log: Mutex::new(log),
             high_watermark: AtomicI64::new(hw),
             log_start_offset: AtomicI64::new(start),
@@ -119,10 +119,11 @@ impl Partition {
 
     /// Appends one batch already validated by the codec (CRC, layout).
     pub fn append(&self, records: &[u8]) -> Result<AppendOutcome, BrokerError> {
-        if records.len() > self.settings.max_message_bytes {
+        let max = self.max_message_bytes.load(Ordering::Relaxed);
+        if records.len() > max {
             return Err(BrokerError::MessageTooLarge {
                 size: records.len(),
-                max: self.settings.max_message_bytes,
+                max,
             });
         }
         let mut buf = records.to_vec();
@@ -191,6 +192,17 @@ impl Partition {
     /// The batch with the largest timestamp.
     pub fn max_timestamp_batch(&self) -> Result<Option<(BatchHeader, Vec<u8>)>, BrokerError> {
         Ok(self.lock().max_timestamp_batch()?)
+    }
+
+    /// Applies changed topic settings.
+    pub fn reconfigure(
+        &self,
+        settings: &PartitionSettings,
+        log_config: memorystreamer_log::LogConfig,
+    ) {
+        self.max_message_bytes
+            .store(settings.max_message_bytes, Ordering::Relaxed);
+        self.lock().set_config(log_config);
     }
 
     /// fsyncs the log if it has unflushed records.

@@ -10,40 +10,279 @@ use std::time::Duration;
 
 use crate::error::BrokerError;
 
-/// Topic config keys Kafka defines (accepted; see module docs).
-pub const TOPIC_CONFIG_KEYS: &[&str] = &[
-    "cleanup.policy",
-    "compression.type",
-    "delete.retention.ms",
-    "file.delete.delay.ms",
-    "flush.messages",
-    "flush.ms",
-    "follower.replication.throttled.replicas",
-    "index.interval.bytes",
-    "leader.replication.throttled.replicas",
-    "local.retention.bytes",
-    "local.retention.ms",
-    "max.compaction.lag.ms",
-    "max.message.bytes",
-    "message.downconversion.enable",
-    "message.format.version",
-    "message.timestamp.after.max.ms",
-    "message.timestamp.before.max.ms",
-    "message.timestamp.difference.max.ms",
-    "message.timestamp.type",
-    "min.cleanable.dirty.ratio",
-    "min.compaction.lag.ms",
-    "min.insync.replicas",
-    "preallocate",
-    "remote.storage.enable",
-    "retention.bytes",
-    "retention.ms",
-    "segment.bytes",
-    "segment.index.bytes",
-    "segment.jitter.ms",
-    "segment.ms",
-    "unclean.leader.election.enable",
+/// Kafka's config value types, as DescribeConfigs (v3+) reports them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfigType {
+    /// true/false
+    Boolean = 1,
+    /// text
+    String = 2,
+    /// 32-bit integer
+    Int = 3,
+    /// 64-bit integer
+    Long = 5,
+    /// floating point
+    Double = 6,
+    /// comma-separated list
+    List = 7,
+}
+
+/// One topic config Kafka defines: name, Kafka's default, type, and the
+/// broker key whose value is the default here (when there is one).
+#[derive(Debug, Clone, Copy)]
+pub struct ConfigDef {
+    /// Kafka's name.
+    pub name: &'static str,
+    /// Kafka's default value.
+    pub default: &'static str,
+    /// Value type.
+    pub kind: ConfigType,
+    /// Broker-level key supplying the default, if any.
+    pub broker_key: Option<&'static str>,
+    /// One-line documentation.
+    pub doc: &'static str,
+}
+
+const MAX_LONG: &str = "9223372036854775807";
+
+macro_rules! def {
+    ($name:expr, $default:expr, $kind:ident, $broker:expr, $doc:expr) => {
+        ConfigDef {
+            name: $name,
+            default: $default,
+            kind: ConfigType::$kind,
+            broker_key: $broker,
+            doc: $doc,
+        }
+    };
+}
+
+/// Every topic config Kafka defines (accepted and stored; see the module
+/// docs for which take effect).
+pub const TOPIC_CONFIGS: &[ConfigDef] = &[
+    def!(
+        "cleanup.policy",
+        "delete",
+        List,
+        None,
+        "delete and/or compact old segments"
+    ),
+    def!(
+        "compression.type",
+        "producer",
+        String,
+        None,
+        "final compression of the topic's batches; producer keeps them"
+    ),
+    def!(
+        "delete.retention.ms",
+        "86400000",
+        Long,
+        None,
+        "how long tombstones are kept in compacted topics"
+    ),
+    def!(
+        "file.delete.delay.ms",
+        "60000",
+        Long,
+        None,
+        "delay before deleting a file from the file system"
+    ),
+    def!(
+        "flush.messages",
+        MAX_LONG,
+        Long,
+        Some("log.flush.interval.messages"),
+        "fsync after this many records"
+    ),
+    def!(
+        "flush.ms",
+        MAX_LONG,
+        Long,
+        Some("log.flush.interval.ms"),
+        "fsync at least this often"
+    ),
+    def!(
+        "follower.replication.throttled.replicas",
+        "",
+        List,
+        None,
+        "replicas whose follower replication is throttled"
+    ),
+    def!(
+        "index.interval.bytes",
+        "4096",
+        Int,
+        Some("log.index.interval.bytes"),
+        "bytes between offset index entries"
+    ),
+    def!(
+        "leader.replication.throttled.replicas",
+        "",
+        List,
+        None,
+        "replicas whose leader replication is throttled"
+    ),
+    def!(
+        "local.retention.bytes",
+        "-2",
+        Long,
+        None,
+        "local retention bytes with tiered storage"
+    ),
+    def!(
+        "local.retention.ms",
+        "-2",
+        Long,
+        None,
+        "local retention time with tiered storage"
+    ),
+    def!(
+        "max.compaction.lag.ms",
+        MAX_LONG,
+        Long,
+        None,
+        "longest time a record stays uncompacted"
+    ),
+    def!(
+        "max.message.bytes",
+        "1048588",
+        Int,
+        Some("message.max.bytes"),
+        "largest record batch accepted"
+    ),
+    def!(
+        "message.downconversion.enable",
+        "true",
+        Boolean,
+        None,
+        "down-conversion for old consumers"
+    ),
+    def!(
+        "message.format.version",
+        "3.0-IV1",
+        String,
+        None,
+        "deprecated; ignored"
+    ),
+    def!(
+        "message.timestamp.after.max.ms",
+        "3600000",
+        Long,
+        None,
+        "how far in the future a record timestamp may be"
+    ),
+    def!(
+        "message.timestamp.before.max.ms",
+        MAX_LONG,
+        Long,
+        None,
+        "how far in the past a record timestamp may be"
+    ),
+    def!(
+        "message.timestamp.difference.max.ms",
+        MAX_LONG,
+        Long,
+        None,
+        "deprecated timestamp bound"
+    ),
+    def!(
+        "message.timestamp.type",
+        "CreateTime",
+        String,
+        None,
+        "CreateTime or LogAppendTime"
+    ),
+    def!(
+        "min.cleanable.dirty.ratio",
+        "0.5",
+        Double,
+        None,
+        "dirty ratio that triggers compaction"
+    ),
+    def!(
+        "min.compaction.lag.ms",
+        "0",
+        Long,
+        None,
+        "shortest time a record stays uncompacted"
+    ),
+    def!(
+        "min.insync.replicas",
+        "1",
+        Int,
+        None,
+        "in-sync replicas required for acks=all"
+    ),
+    def!(
+        "preallocate",
+        "false",
+        Boolean,
+        None,
+        "preallocate segment files"
+    ),
+    def!(
+        "remote.storage.enable",
+        "false",
+        Boolean,
+        None,
+        "tiered storage"
+    ),
+    def!(
+        "retention.bytes",
+        "-1",
+        Long,
+        None,
+        "largest partition size before old segments are deleted"
+    ),
+    def!(
+        "retention.ms",
+        "604800000",
+        Long,
+        None,
+        "longest time a segment is kept"
+    ),
+    def!(
+        "segment.bytes",
+        "1073741824",
+        Int,
+        Some("log.segment.bytes"),
+        "segment file size"
+    ),
+    def!(
+        "segment.index.bytes",
+        "10485760",
+        Int,
+        Some("log.index.size.max.bytes"),
+        "maximum offset index size"
+    ),
+    def!(
+        "segment.jitter.ms",
+        "0",
+        Long,
+        None,
+        "random jitter subtracted from segment.ms"
+    ),
+    def!(
+        "segment.ms",
+        "604800000",
+        Long,
+        Some("log.roll.ms"),
+        "longest time before a segment rolls"
+    ),
+    def!(
+        "unclean.leader.election.enable",
+        "false",
+        Boolean,
+        None,
+        "allow out-of-sync replicas to lead"
+    ),
 ];
+
+/// The definition of a topic config key.
+pub fn definition(name: &str) -> Option<&'static ConfigDef> {
+    TOPIC_CONFIGS.iter().find(|d| d.name == name)
+}
 
 /// The enforced subset of a topic's overrides.
 #[derive(Debug, Clone, Default)]
@@ -120,7 +359,7 @@ impl TopicConfig {
                         "compression.type: '{v}' is not producer, uncompressed, gzip, snappy, lz4 or zstd"
                     )));
                 }
-                key if TOPIC_CONFIG_KEYS.contains(&key) => {}
+                key if definition(key).is_some() => {}
                 key => {
                     return Err(BrokerError::InvalidConfig(format!(
                         "unknown topic config '{key}'"

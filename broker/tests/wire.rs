@@ -965,3 +965,199 @@ fn create_partitions_grows_topics_durably() {
     );
     assert_eq!(r.responses[0].partition_responses[0].base_offset, 1);
 }
+
+fn describe_topic(c: &mut Client, topic: &str, keys: Option<Vec<&str>>) -> DescribeConfigsResponse {
+    let req = DescribeConfigsRequest::default()
+        .with_include_synonyms(true)
+        .with_include_documentation(true)
+        .with_resources(vec![
+            describe_configs_request::DescribeConfigsResource::default()
+                .with_resource_type(2)
+                .with_resource_name(StrBytes::from_string(topic.to_string()))
+                .with_configuration_keys(keys.map(|k| {
+                    k.into_iter()
+                        .map(|s| StrBytes::from_string(s.to_string()))
+                        .collect()
+                })),
+        ]);
+    c.call(ApiKey::DescribeConfigs, 4, &req)
+}
+
+fn config_value(r: &DescribeConfigsResponse, key: &str) -> Option<(String, i8)> {
+    r.results[0]
+        .configs
+        .iter()
+        .find(|c| c.name.as_str() == key)
+        .map(|c| {
+            (
+                c.value.as_deref().unwrap_or("").to_string(),
+                c.config_source,
+            )
+        })
+}
+
+#[test]
+fn describe_and_alter_topic_configs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("d").display().to_string();
+    let incremental = |ops: Vec<(&str, i8, Option<&str>)>, validate_only: bool| {
+        IncrementalAlterConfigsRequest::default()
+            .with_validate_only(validate_only)
+            .with_resources(vec![
+                incremental_alter_configs_request::AlterConfigsResource::default()
+                    .with_resource_type(2)
+                    .with_resource_name(StrBytes::from_static_str("cfg"))
+                    .with_configs(
+                        ops.into_iter()
+                            .map(|(k, op, v)| {
+                                incremental_alter_configs_request::AlterableConfig::default()
+                                    .with_name(StrBytes::from_string(k.to_string()))
+                                    .with_config_operation(op)
+                                    .with_value(v.map(|v| StrBytes::from_string(v.to_string())))
+                            })
+                            .collect(),
+                    ),
+            ])
+    };
+    {
+        let b = TestBroker::start(&[("log.dirs", &data), ("message.max.bytes", "5000")]);
+        let mut c = b.connect();
+        create_topic(&mut c, "cfg", 1);
+        // Every Kafka topic key is described, with defaults and sources.
+        let r = describe_topic(&mut c, "cfg", None);
+        assert_eq!(r.results[0].error_code, 0);
+        assert!(r.results[0].configs.len() >= 30);
+        assert_eq!(
+            config_value(&r, "retention.ms"),
+            Some(("604800000".into(), 5)),
+            "Kafka default"
+        );
+        assert_eq!(
+            config_value(&r, "max.message.bytes"),
+            Some(("5000".into(), 4)),
+            "from the broker setting"
+        );
+        assert!(r.results[0]
+            .configs
+            .iter()
+            .all(|c| c.documentation.is_some() && !c.synonyms.is_empty()));
+        let r = describe_topic(&mut c, "cfg", Some(vec!["cleanup.policy", "no.such.key"]));
+        assert_eq!(r.results[0].configs.len(), 1, "only known requested keys");
+
+        // SET and APPEND, then SUBTRACT and DELETE.
+        let r: IncrementalAlterConfigsResponse = c.call(
+            ApiKey::IncrementalAlterConfigs,
+            1,
+            &incremental(
+                vec![
+                    ("max.message.bytes", 0, Some("100")),
+                    ("cleanup.policy", 2, Some("compact")),
+                ],
+                false,
+            ),
+        );
+        assert_eq!(
+            r.responses[0].error_code, 0,
+            "{:?}",
+            r.responses[0].error_message
+        );
+        let r = describe_topic(&mut c, "cfg", None);
+        assert_eq!(
+            config_value(&r, "cleanup.policy"),
+            Some(("delete,compact".into(), 1))
+        );
+        assert_eq!(
+            config_value(&r, "max.message.bytes"),
+            Some(("100".into(), 1))
+        );
+        // The new limit takes effect at once.
+        let big = "y".repeat(300);
+        assert_eq!(
+            produce(&mut c, "cfg", batch(&[&big], -1, -1, Compression::None)).error_code,
+            10
+        );
+        // Bad values and APPEND on a non-list key are INVALID_CONFIG naming the key.
+        for ops in [
+            vec![("segment.bytes", 0, Some("tiny"))],
+            vec![("retention.ms", 2, Some("5"))],
+            vec![("bogus.key", 0, Some("1"))],
+        ] {
+            let r: IncrementalAlterConfigsResponse =
+                c.call(ApiKey::IncrementalAlterConfigs, 1, &incremental(ops, false));
+            assert_eq!(r.responses[0].error_code, 40);
+        }
+        // validate_only changes nothing.
+        let r: IncrementalAlterConfigsResponse = c.call(
+            ApiKey::IncrementalAlterConfigs,
+            1,
+            &incremental(vec![("retention.ms", 0, Some("1000"))], true),
+        );
+        assert_eq!(r.responses[0].error_code, 0);
+        assert_eq!(
+            config_value(&describe_topic(&mut c, "cfg", None), "retention.ms").map(|v| v.1),
+            Some(5)
+        );
+        let r: IncrementalAlterConfigsResponse = c.call(
+            ApiKey::IncrementalAlterConfigs,
+            1,
+            &incremental(
+                vec![
+                    ("cleanup.policy", 3, Some("delete")),
+                    ("max.message.bytes", 1, None),
+                ],
+                false,
+            ),
+        );
+        assert_eq!(r.responses[0].error_code, 0);
+        assert_eq!(
+            produce(&mut c, "cfg", batch(&[&big], -1, -1, Compression::None)).error_code,
+            0
+        );
+    }
+    // Durable across a restart.
+    let b = TestBroker::start(&[("log.dirs", &data)]);
+    let mut c = b.connect();
+    let r = describe_topic(&mut c, "cfg", None);
+    assert_eq!(
+        config_value(&r, "cleanup.policy"),
+        Some(("compact".into(), 1))
+    );
+    // Legacy AlterConfigs replaces every override.
+    let req = AlterConfigsRequest::default().with_resources(vec![
+        alter_configs_request::AlterConfigsResource::default()
+            .with_resource_type(2)
+            .with_resource_name(StrBytes::from_static_str("cfg"))
+            .with_configs(vec![alter_configs_request::AlterableConfig::default()
+                .with_name(StrBytes::from_static_str("retention.ms"))
+                .with_value(Some(StrBytes::from_static_str("3600000")))]),
+    ]);
+    let r: AlterConfigsResponse = c.call(ApiKey::AlterConfigs, 2, &req);
+    assert_eq!(r.responses[0].error_code, 0);
+    let r = describe_topic(&mut c, "cfg", None);
+    assert_eq!(
+        config_value(&r, "retention.ms"),
+        Some(("3600000".into(), 1))
+    );
+    assert_eq!(
+        config_value(&r, "cleanup.policy").map(|v| v.1),
+        Some(5),
+        "replaced, so back to default"
+    );
+    // Broker resource: static configs, read-only.
+    let req = DescribeConfigsRequest::default().with_resources(vec![
+        describe_configs_request::DescribeConfigsResource::default()
+            .with_resource_type(4)
+            .with_resource_name(StrBytes::from_static_str("1"))
+            .with_configuration_keys(None),
+    ]);
+    let r: DescribeConfigsResponse = c.call(ApiKey::DescribeConfigs, 4, &req);
+    let n = r.results[0]
+        .configs
+        .iter()
+        .find(|c| c.name.as_str() == "num.partitions")
+        .expect("num.partitions");
+    assert_eq!(
+        (n.value.as_deref(), n.read_only, n.config_source),
+        (Some("1"), true, 4)
+    );
+}

@@ -121,7 +121,7 @@ fn kafkajs_reads_what_everyone_wrote() {
 }
 
 #[test]
-fn admin_clients_add_partitions() {
+fn admin_clients_manage_topics() {
     let broker = Broker::start(&[]);
     let tmp = tempfile::tempdir().expect("tempdir");
     let manifest = tmp.path().join("m.jsonl");
@@ -140,6 +140,8 @@ fn admin_clients_add_partitions() {
         &["--partitions", "2"],
     );
     assert!(out.contains("grew growing to 5 partitions"), "{out}");
+    let out = py(&broker, "admin-configs", "growing", &manifest, &[]);
+    assert!(out.contains("configs described and altered"), "{out}");
 }
 
 #[test]

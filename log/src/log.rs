@@ -431,6 +431,12 @@ impl Log {
         Ok(())
     }
 
+    /// Replaces the settings (a topic config change); they apply to the
+    /// next roll and append.
+    pub fn set_config(&mut self, config: LogConfig) {
+        self.config = config;
+    }
+
     /// Records appended since the last flush.
     pub fn unflushed_messages(&self) -> u64 {
         self.unflushed_messages

@@ -160,6 +160,16 @@ impl MetadataImage {
                 })?;
                 self.topics.remove(&name);
             }
+            MetadataRecord::TopicConfigChanged { topic_id, configs } => {
+                let name = self.names_by_id.get(topic_id).ok_or_else(|| {
+                    MetadataError::Invalid(format!("unknown topic id {topic_id}"))
+                })?;
+                let topic = self
+                    .topics
+                    .get_mut(name)
+                    .ok_or_else(|| MetadataError::Invalid(format!("unknown topic {name}")))?;
+                Arc::make_mut(topic).configs = configs.clone();
+            }
             MetadataRecord::ProducerIdsAllocated { next_producer_id } => {
                 if *next_producer_id < self.next_producer_id {
                     return Err(MetadataError::Invalid(
@@ -213,6 +223,22 @@ mod tests {
         assert_eq!(t.partitions.len(), 2);
         assert_eq!(img2.topic_by_id(&id).map(|t| t.name.as_str()), Some("t"));
         assert!(img2.apply(&recs[0]).is_err(), "duplicate topic rejected");
+        let changed = img2
+            .apply(&MetadataRecord::TopicConfigChanged {
+                topic_id: id,
+                configs: vec![("retention.ms".into(), "5".into())],
+            })
+            .expect("config change");
+        assert_eq!(
+            changed.topic("t").map(|t| t.configs.clone()),
+            Some(vec![("retention.ms".into(), "5".into())])
+        );
+        assert!(
+            img2.topic("t")
+                .map(|t| t.configs.is_empty())
+                .unwrap_or(false),
+            "old image unchanged"
+        );
         let img3 = img2
             .apply(&MetadataRecord::TopicDeleted { topic_id: id })
             .expect("delete");

@@ -12,6 +12,7 @@
 //!                           n:u16 replica:i32*n m:u16 isr:i32*m
 //! TopicDeleted        (3) = topic_id:uuid
 //! ProducerIdsAllocated(4) = next_producer_id:i64
+//! TopicConfigChanged  (5) = topic_id:uuid n:u16 (key:string value:string)*n   (all overrides)
 //! ```
 //!
 //! Records are framed and checksummed by [`crate::store`], not here.
@@ -56,6 +57,13 @@ pub enum MetadataRecord {
         /// Topic id.
         topic_id: Uuid,
     },
+    /// A topic's config overrides are now exactly `configs`.
+    TopicConfigChanged {
+        /// Topic id.
+        topic_id: Uuid,
+        /// Every override after the change (Kafka names).
+        configs: Vec<(String, String)>,
+    },
     /// Producer ids below `next_producer_id` have been handed out.
     ProducerIdsAllocated {
         /// First producer id not yet allocated.
@@ -76,6 +84,14 @@ fn put_i32s(out: &mut Vec<u8>, v: &[i32]) {
     out.extend_from_slice(&(v.len().min(u16::MAX as usize) as u16).to_be_bytes());
     for x in v.iter().take(u16::MAX as usize) {
         out.extend_from_slice(&x.to_be_bytes());
+    }
+}
+
+fn put_configs(out: &mut Vec<u8>, configs: &[(String, String)]) {
+    out.extend_from_slice(&(configs.len().min(u16::MAX as usize) as u16).to_be_bytes());
+    for (k, v) in configs.iter().take(u16::MAX as usize) {
+        put_str(out, k);
+        put_str(out, v);
     }
 }
 
@@ -118,6 +134,14 @@ impl Reader<'_> {
         let n = self.u16()? as usize;
         String::from_utf8(self.take(n)?.to_vec()).map_err(|_| MetadataError::Decode("bad utf-8"))
     }
+    fn configs(&mut self) -> Result<Vec<(String, String)>, MetadataError> {
+        let n = self.u16()? as usize;
+        let mut configs = Vec::with_capacity(n.min(self.0.len()));
+        for _ in 0..n {
+            configs.push((self.string()?, self.string()?));
+        }
+        Ok(configs)
+    }
     fn i32s(&mut self) -> Result<Vec<i32>, MetadataError> {
         let n = self.u16()? as usize;
         (0..n).map(|_| self.i32()).collect()
@@ -141,11 +165,7 @@ impl MetadataRecord {
                 put_str(&mut out, name);
                 out.extend_from_slice(&partitions.to_be_bytes());
                 out.extend_from_slice(&replication_factor.to_be_bytes());
-                out.extend_from_slice(&(configs.len().min(u16::MAX as usize) as u16).to_be_bytes());
-                for (k, v) in configs.iter().take(u16::MAX as usize) {
-                    put_str(&mut out, k);
-                    put_str(&mut out, v);
-                }
+                put_configs(&mut out, configs);
             }
             MetadataRecord::PartitionCreated {
                 topic_id,
@@ -171,6 +191,11 @@ impl MetadataRecord {
                 out.push(4);
                 out.extend_from_slice(&next_producer_id.to_be_bytes());
             }
+            MetadataRecord::TopicConfigChanged { topic_id, configs } => {
+                out.push(5);
+                out.extend_from_slice(topic_id.as_bytes());
+                put_configs(&mut out, configs);
+            }
         }
         out
     }
@@ -187,11 +212,7 @@ impl MetadataRecord {
                 let name = r.string()?;
                 let partitions = r.i32()?;
                 let replication_factor = r.i16()?;
-                let n = r.u16()? as usize;
-                let mut configs = Vec::with_capacity(n);
-                for _ in 0..n {
-                    configs.push((r.string()?, r.string()?));
-                }
+                let configs = r.configs()?;
                 MetadataRecord::TopicCreated {
                     topic_id,
                     name,
@@ -213,6 +234,10 @@ impl MetadataRecord {
             },
             4 => MetadataRecord::ProducerIdsAllocated {
                 next_producer_id: r.i64()?,
+            },
+            5 => MetadataRecord::TopicConfigChanged {
+                topic_id: r.uuid()?,
+                configs: r.configs()?,
             },
             _ => return Err(MetadataError::Decode("unknown record type")),
         };

@@ -16,16 +16,19 @@ use memorystreamer_protocol_kafka::ProtocolError;
 
 use crate::broker::Broker;
 
+mod alter_configs;
 mod api_versions;
 mod create_partitions;
 mod create_topics;
 mod delete_groups;
 mod delete_topics;
 mod describe_cluster;
+mod describe_configs;
 mod describe_groups;
 mod fetch;
 mod find_coordinator;
 mod heartbeat;
+mod incremental_alter_configs;
 mod init_producer_id;
 mod join_group;
 mod leave_group;
@@ -64,6 +67,9 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::DeleteGroups, 0, 2),
     (ApiKey::OffsetDelete, 0, 0),
     (ApiKey::CreatePartitions, 0, 3),
+    (ApiKey::DescribeConfigs, 1, 4),
+    (ApiKey::AlterConfigs, 0, 2),
+    (ApiKey::IncrementalAlterConfigs, 0, 1),
 ];
 
 /// The supported-API table in codec form.
@@ -171,6 +177,18 @@ pub async fn dispatch(
         ApiKey::CreatePartitions => respond(
             header,
             &create_partitions::handle(broker, decode_body(header, body)?),
+        ),
+        ApiKey::DescribeConfigs => respond(
+            header,
+            &describe_configs::handle(broker, header, decode_body(header, body)?),
+        ),
+        ApiKey::AlterConfigs => respond(
+            header,
+            &alter_configs::handle(broker, decode_body(header, body)?),
+        ),
+        ApiKey::IncrementalAlterConfigs => respond(
+            header,
+            &incremental_alter_configs::handle(broker, decode_body(header, body)?),
         ),
         ApiKey::FindCoordinator => respond(
             header,

@@ -1,0 +1,53 @@
+//! AlterConfigs (key 33, the legacy form): replaces every override of a
+//! topic with the given set. Broker configs are static today.
+
+use std::sync::Arc;
+
+use kafka_protocol::messages::alter_configs_response::AlterConfigsResourceResponse;
+use kafka_protocol::messages::{AlterConfigsRequest, AlterConfigsResponse};
+
+use super::describe_configs::{BROKER, TOPIC};
+use super::sb;
+use crate::broker::Broker;
+use crate::error::BrokerError;
+
+pub fn handle(broker: &Arc<Broker>, req: AlterConfigsRequest) -> AlterConfigsResponse {
+    let responses = req
+        .resources
+        .iter()
+        .map(|r| {
+            let base = AlterConfigsResourceResponse::default()
+                .with_resource_type(r.resource_type)
+                .with_resource_name(r.resource_name.clone());
+            let outcome = match r.resource_type {
+                TOPIC => r
+                    .configs
+                    .iter()
+                    .map(|c| match &c.value {
+                        Some(v) => Ok((c.name.to_string(), v.to_string())),
+                        None => Err(BrokerError::InvalidRequest(format!(
+                            "null value for {}",
+                            c.name
+                        ))),
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+                    .and_then(|configs| {
+                        broker.alter_topic_configs(&r.resource_name, configs, req.validate_only)
+                    }),
+                BROKER => Err(BrokerError::InvalidRequest(
+                    "broker configs are static (set them in server.properties)".into(),
+                )),
+                _ => Err(BrokerError::InvalidRequest(
+                    "only TOPIC and BROKER resources are supported".into(),
+                )),
+            };
+            match outcome {
+                Ok(()) => base,
+                Err(e) => base
+                    .with_error_code(e.code())
+                    .with_error_message(Some(sb(&e.to_string()))),
+            }
+        })
+        .collect();
+    AlterConfigsResponse::default().with_responses(responses)
+}

@@ -1,0 +1,130 @@
+//! IncrementalAlterConfigs (key 44): SET, DELETE, APPEND and SUBTRACT on
+//! topic configs (APPEND/SUBTRACT only for list-typed keys, INVALID_CONFIG
+//! otherwise), validated as a whole before anything changes, durable in the
+//! metadata log. Broker configs are static today: INVALID_REQUEST.
+
+use std::sync::Arc;
+
+use kafka_protocol::messages::incremental_alter_configs_response::AlterConfigsResourceResponse;
+use kafka_protocol::messages::{IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse};
+
+use super::describe_configs::{BROKER, TOPIC};
+use super::sb;
+use crate::broker::Broker;
+use crate::error::BrokerError;
+use crate::topic_config::{definition, ConfigType};
+
+const SET: i8 = 0;
+const DELETE: i8 = 1;
+const APPEND: i8 = 2;
+const SUBTRACT: i8 = 3;
+
+/// Applies the operations to the current overrides.
+fn apply(
+    broker: &Broker,
+    current: &[(String, String)],
+    ops: &[(String, i8, Option<String>)],
+) -> Result<Vec<(String, String)>, BrokerError> {
+    let mut configs = current.to_vec();
+    for (name, op, value) in ops {
+        let def = definition(name)
+            .ok_or_else(|| BrokerError::InvalidConfig(format!("unknown topic config '{name}'")))?;
+        let pos = configs.iter().position(|(k, _)| k == name);
+        match *op {
+            SET => {
+                let v = value.clone().ok_or_else(|| {
+                    BrokerError::InvalidConfig(format!("{name}: SET needs a value"))
+                })?;
+                match pos {
+                    Some(i) => configs[i].1 = v,
+                    None => configs.push((name.clone(), v)),
+                }
+            }
+            DELETE => {
+                if let Some(i) = pos {
+                    configs.remove(i);
+                }
+            }
+            APPEND | SUBTRACT => {
+                if def.kind != ConfigType::List {
+                    return Err(BrokerError::InvalidConfig(format!(
+                        "{name}: APPEND and SUBTRACT apply to list configs only"
+                    )));
+                }
+                let current = pos
+                    .map(|i| configs[i].1.clone())
+                    .unwrap_or_else(|| broker.topic_config_default(def));
+                let mut items: Vec<String> = current
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(String::from)
+                    .collect();
+                for item in value
+                    .as_deref()
+                    .unwrap_or("")
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                {
+                    if *op == APPEND {
+                        if !items.iter().any(|x| x == item) {
+                            items.push(item.to_string());
+                        }
+                    } else {
+                        items.retain(|x| x != item);
+                    }
+                }
+                let joined = items.join(",");
+                match pos {
+                    Some(i) => configs[i].1 = joined,
+                    None => configs.push((name.clone(), joined)),
+                }
+            }
+            other => {
+                return Err(BrokerError::InvalidRequest(format!(
+                    "unknown config operation {other}"
+                )));
+            }
+        }
+    }
+    Ok(configs)
+}
+
+pub fn handle(
+    broker: &Arc<Broker>,
+    req: IncrementalAlterConfigsRequest,
+) -> IncrementalAlterConfigsResponse {
+    let responses = req
+        .resources
+        .iter()
+        .map(|r| {
+            let base = AlterConfigsResourceResponse::default()
+                .with_resource_type(r.resource_type)
+                .with_resource_name(r.resource_name.clone());
+            let outcome = match r.resource_type {
+                TOPIC => {
+                    let ops: Vec<(String, i8, Option<String>)> = r
+                        .configs
+                        .iter()
+                        .map(|c| (c.name.to_string(), c.config_operation, c.value.as_ref().map(|v| v.to_string())))
+                        .collect();
+                    match broker.metadata().topic(&r.resource_name) {
+                        None => Err(BrokerError::UnknownTopicOrPartition),
+                        Some(t) => apply(broker, &t.configs, &ops)
+                            .and_then(|configs| broker.alter_topic_configs(&r.resource_name, configs, req.validate_only)),
+                    }
+                }
+                BROKER => Err(BrokerError::InvalidRequest(
+                    "broker configs are static (set them in server.properties); dynamic broker configs are not supported yet".into(),
+                )),
+                _ => Err(BrokerError::InvalidRequest("only TOPIC and BROKER resources are supported".into())),
+            };
+            match outcome {
+                Ok(()) => base,
+                Err(e) => base.with_error_code(e.code()).with_error_message(Some(sb(&e.to_string()))),
+            }
+        })
+        .collect();
+    IncrementalAlterConfigsResponse::default().with_responses(responses)
+}
