@@ -270,6 +270,8 @@ impl Broker {
             "flush.messages" => l.flush_messages.map(|n| n.to_string()).unwrap_or(max),
             "flush.ms" => l.flush_ms.map(|d| d.as_millis().to_string()).unwrap_or(max),
             "max.message.bytes" => self.config.message_max_bytes.to_string(),
+            "retention.ms" => l.retention_ms.to_string(),
+            "retention.bytes" => l.retention_bytes.to_string(),
             _ => d.default.to_string(),
         }
     }
@@ -550,6 +552,56 @@ impl Broker {
         for p in self.all_partitions() {
             if let Err(e) = p.flush() {
                 warn!(topic = %p.topic, partition = p.index, error = %e, "flush failed");
+            }
+        }
+    }
+
+    /// One retention pass over every partition (topic `retention.ms` /
+    /// `retention.bytes`, else the broker's `log.retention.*`).
+    pub fn apply_retention(&self) {
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0);
+        let image = self.metadata();
+        for topic in image.topics() {
+            let tc = match TopicConfig::parse(&topic.configs) {
+                Ok(tc) => tc,
+                Err(e) => {
+                    warn!(topic = %topic.name, error = %e, "skipping retention: bad topic config");
+                    continue;
+                }
+            };
+            let policy = topic
+                .configs
+                .iter()
+                .find(|(k, _)| k == "cleanup.policy")
+                .map(|(_, v)| v.as_str());
+            if policy.is_some_and(|p| !p.split(',').any(|x| x.trim() == "delete")) {
+                continue; // compact-only topics are never trimmed by retention
+            }
+            let ms = tc.retention_ms.unwrap_or(self.config.log.retention_ms);
+            let bytes = tc
+                .retention_bytes
+                .unwrap_or(self.config.log.retention_bytes);
+            let ms = (ms >= 0).then_some(ms);
+            let bytes = u64::try_from(bytes).ok();
+            if ms.is_none() && bytes.is_none() {
+                continue;
+            }
+            let Some(parts) = self.topic(&topic.name) else {
+                continue;
+            };
+            for p in &parts.partitions {
+                match p.apply_retention(ms, bytes, now_ms) {
+                    Ok(0) => {}
+                    Ok(n) => {
+                        info!(topic = %p.topic, partition = p.index, segments = n, start = p.log_start_offset(), "retention deleted segments")
+                    }
+                    Err(e) => {
+                        warn!(topic = %p.topic, partition = p.index, error = %e, "retention failed")
+                    }
+                }
             }
         }
     }

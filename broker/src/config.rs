@@ -133,6 +133,12 @@ pub struct LogDefaults {
     pub flush_messages: Option<u64>,
     /// `log.flush.interval.ms`
     pub flush_ms: Option<Duration>,
+    /// `log.retention.ms` / `log.retention.minutes` / `log.retention.hours` (-1: forever)
+    pub retention_ms: i64,
+    /// `log.retention.bytes` (-1: no limit)
+    pub retention_bytes: i64,
+    /// `log.retention.check.interval.ms`
+    pub retention_check_interval: Duration,
 }
 
 /// The resolved configuration of a broker.
@@ -192,6 +198,11 @@ const KNOWN_KEYS: &[&str] = &[
     "log.index.size.max.bytes",
     "log.flush.interval.messages",
     "log.flush.interval.ms",
+    "log.retention.ms",
+    "log.retention.minutes",
+    "log.retention.hours",
+    "log.retention.bytes",
+    "log.retention.check.interval.ms",
     "offsets.topic.num.partitions",
     "offsets.topic.replication.factor",
     "group.initial.rebalance.delay.ms",
@@ -355,6 +366,21 @@ impl BrokerConfig {
                 flush_messages: parse_num(props, "log.flush.interval.messages")?,
                 flush_ms: parse_num::<u64>(props, "log.flush.interval.ms")?
                     .map(Duration::from_millis),
+                retention_ms: match parse_num::<i64>(props, "log.retention.ms")? {
+                    Some(ms) => ms,
+                    None => match parse_num::<i64>(props, "log.retention.minutes")? {
+                        Some(m) => m.saturating_mul(60_000),
+                        None => parse_num::<i64>(props, "log.retention.hours")?
+                            .unwrap_or(168)
+                            .saturating_mul(3_600_000),
+                    },
+                },
+                retention_bytes: parse_num(props, "log.retention.bytes")?.unwrap_or(-1),
+                retention_check_interval: Duration::from_millis(
+                    parse_num::<u64>(props, "log.retention.check.interval.ms")?
+                        .unwrap_or(300_000)
+                        .max(1),
+                ),
             },
             log_format,
             metrics_addr: match props

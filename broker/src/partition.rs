@@ -194,6 +194,40 @@ impl Partition {
         Ok(self.lock().max_timestamp_batch()?)
     }
 
+    /// Retention: removes expired sealed segments (files deleted outside
+    /// the log lock). Returns how many segments went.
+    pub fn apply_retention(
+        &self,
+        retention_ms: Option<i64>,
+        retention_bytes: Option<u64>,
+        now_ms: i64,
+    ) -> Result<usize, BrokerError> {
+        let removed = {
+            let mut log = self.lock();
+            let removed = log.take_expired(retention_ms, retention_bytes, now_ms);
+            self.log_start_offset
+                .store(log.log_start_offset(), Ordering::Release);
+            removed
+        };
+        Ok(removed.delete_files()?)
+    }
+
+    /// DeleteRecords: moves the log start offset to `offset`; returns the
+    /// new log start offset.
+    pub fn delete_records(&self, offset: i64) -> Result<i64, BrokerError> {
+        let (start, removed) = {
+            let mut log = self.lock();
+            let hw = self.high_watermark();
+            // -1 means "up to the high watermark" (Kafka's convention).
+            let target = if offset == -1 { hw } else { offset };
+            let r = log.delete_records_before(target)?;
+            self.log_start_offset.store(r.0, Ordering::Release);
+            r
+        };
+        removed.delete_files()?;
+        Ok(start)
+    }
+
     /// Applies changed topic settings.
     pub fn reconfigure(
         &self,

@@ -106,6 +106,26 @@ pub async fn run(
             }
         });
     }
+    {
+        // Retention: whole segments past retention.ms / retention.bytes.
+        let broker = Arc::clone(&broker);
+        let mut shutdown = shutdown_rx.clone();
+        tasks.spawn(async move {
+            let mut tick = tokio::time::interval(broker.config.log.retention_check_interval);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {
+                        let b = Arc::clone(&broker);
+                        if let Err(e) = tokio::task::spawn_blocking(move || b.apply_retention()).await {
+                            error!(error = %e, "retention task failed");
+                        }
+                    }
+                    _ = shutdown.changed() => break,
+                }
+            }
+        });
+    }
     if let Some(interval) = broker.flush_interval() {
         let broker = Arc::clone(&broker);
         let mut shutdown = shutdown_rx.clone();

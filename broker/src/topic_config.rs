@@ -232,14 +232,14 @@ pub const TOPIC_CONFIGS: &[ConfigDef] = &[
         "retention.bytes",
         "-1",
         Long,
-        None,
+        Some("log.retention.bytes"),
         "largest partition size before old segments are deleted"
     ),
     def!(
         "retention.ms",
         "604800000",
         Long,
-        None,
+        Some("log.retention.ms"),
         "longest time a segment is kept"
     ),
     def!(
@@ -297,6 +297,10 @@ pub struct TopicConfig {
     pub flush_messages: Option<u64>,
     /// `max.message.bytes`
     pub max_message_bytes: Option<usize>,
+    /// `retention.ms` (Some(-1) = keep forever)
+    pub retention_ms: Option<i64>,
+    /// `retention.bytes` (Some(-1) = no size limit)
+    pub retention_bytes: Option<i64>,
 }
 
 fn num<T: std::str::FromStr + PartialOrd + std::fmt::Display>(
@@ -327,10 +331,9 @@ impl TopicConfig {
                 "index.interval.bytes" => c.index_interval_bytes = Some(num(k, v, 0u64)?),
                 "flush.messages" => c.flush_messages = Some(num(k, v, 1u64)?),
                 "max.message.bytes" => c.max_message_bytes = Some(num(k, v, 0usize)?),
-                "retention.ms"
-                | "retention.bytes"
-                | "local.retention.ms"
-                | "local.retention.bytes" => {
+                "retention.ms" => c.retention_ms = Some(num(k, v, -1i64)?),
+                "retention.bytes" => c.retention_bytes = Some(num(k, v, -1i64)?),
+                "local.retention.ms" | "local.retention.bytes" => {
                     num(k, v, -2i64)?;
                 }
                 "cleanup.policy" => {

@@ -19,5 +19,5 @@ pub mod segment;
 
 pub use crate::batch::BatchHeader;
 pub use crate::error::{LogError, Result};
-pub use crate::log::{AppendInfo, Log, LogConfig};
+pub use crate::log::{AppendInfo, Log, LogConfig, Removed};
 pub use crate::segment::FileSlice;

@@ -25,6 +25,28 @@ use crate::error::{LogError, Result};
 use crate::producer_state::ProducerStateManager;
 use crate::segment::{FileSlice, Segment};
 
+/// File in a partition directory holding the log start offset when
+/// DeleteRecords moved it inside a segment.
+const START_CHECKPOINT: &str = "log-start-offset";
+
+/// What a retention pass removed.
+pub struct Removed {
+    /// The segments, already out of the log; delete their files.
+    pub segments: Vec<Segment>,
+}
+
+impl Removed {
+    /// Deletes the removed segments' files (do this without holding
+    /// whatever lock guards the log).
+    pub fn delete_files(self) -> Result<usize> {
+        let n = self.segments.len();
+        for seg in self.segments {
+            seg.delete_files()?;
+        }
+        Ok(n)
+    }
+}
+
 /// Settings of one log, with Kafka's defaults.
 #[derive(Debug, Clone)]
 pub struct LogConfig {
@@ -117,7 +139,12 @@ impl Log {
             let seg = Segment::open(dir, 0, config.index_max_bytes, config.index_interval_bytes)?;
             segments.insert(0, seg);
         }
-        let log_start_offset = segments.keys().next().copied().unwrap_or(0);
+        let first = segments.keys().next().copied().unwrap_or(0);
+        // DeleteRecords may have moved the start past the first segment's base.
+        let log_start_offset = match fs::read_to_string(dir.join(START_CHECKPOINT)) {
+            Ok(text) => text.trim().parse::<i64>().unwrap_or(first).max(first),
+            Err(_) => first,
+        };
         let mut log = Log {
             dir: dir.to_path_buf(),
             config,
@@ -429,6 +456,96 @@ impl Log {
         self.active().flush()?;
         self.unflushed_messages = 0;
         Ok(())
+    }
+
+    /// Retention: takes out of the log every sealed segment whose newest
+    /// record is older than `retention_ms` (by its max timestamp), then the
+    /// oldest sealed segments while the log exceeds `retention_bytes`. The
+    /// active segment is never removed. Returns the removed segments for the
+    /// caller to delete outside its lock.
+    pub fn take_expired(
+        &mut self,
+        retention_ms: Option<i64>,
+        retention_bytes: Option<u64>,
+        now_ms: i64,
+    ) -> Removed {
+        let mut removed = Vec::new();
+        let mut size = self.size_bytes();
+        loop {
+            if self.segments.len() <= 1 {
+                break;
+            }
+            let Some((&base, oldest)) = self.segments.iter().next() else {
+                break;
+            };
+            let too_old = retention_ms.is_some_and(|ms| {
+                oldest.max_timestamp() >= 0 && oldest.max_timestamp() < now_ms - ms
+            });
+            let too_big =
+                retention_bytes.is_some_and(|limit| size.saturating_sub(oldest.size()) >= limit);
+            if !(too_old || too_big) {
+                break;
+            }
+            if let Some(seg) = self.segments.remove(&base) {
+                size = size.saturating_sub(seg.size());
+                removed.push(seg);
+            }
+        }
+        self.advance_start_to_first_segment();
+        Removed { segments: removed }
+    }
+
+    /// DeleteRecords: moves the log start offset to `offset` (at most the
+    /// log end offset), persists it, and takes out segments entirely below
+    /// it. Returns the new log start offset and the removed segments.
+    pub fn delete_records_before(&mut self, offset: i64) -> Result<(i64, Removed)> {
+        let end = self.log_end_offset();
+        if offset < 0 || offset > end {
+            return Err(LogError::OffsetOutOfRange {
+                offset,
+                start: self.log_start_offset,
+                end,
+            });
+        }
+        let mut removed = Vec::new();
+        if offset > self.log_start_offset {
+            let tmp = self.dir.join(format!("{START_CHECKPOINT}.tmp"));
+            fs::write(&tmp, offset.to_string())?;
+            fs::File::open(&tmp)?.sync_all()?;
+            fs::rename(&tmp, self.dir.join(START_CHECKPOINT))?;
+            self.log_start_offset = offset;
+            while self.segments.len() > 1 {
+                let Some((&base, seg)) = self.segments.iter().next() else {
+                    break;
+                };
+                if seg.next_offset() > offset {
+                    break;
+                }
+                if let Some(seg) = self.segments.remove(&base) {
+                    removed.push(seg);
+                }
+            }
+            if self.segments.len() == 1
+                && self.log_end_offset() == offset
+                && self.active().size() > 0
+            {
+                // Everything is deleted: roll so the old data can go too.
+                self.roll()?;
+                let first = self.segments.keys().next().copied();
+                if let Some(b) = first.filter(|b| *b < offset) {
+                    if let Some(seg) = self.segments.remove(&b) {
+                        removed.push(seg);
+                    }
+                }
+            }
+        }
+        Ok((self.log_start_offset, Removed { segments: removed }))
+    }
+
+    fn advance_start_to_first_segment(&mut self) {
+        if let Some(first) = self.segments.keys().next() {
+            self.log_start_offset = self.log_start_offset.max(*first);
+        }
     }
 
     /// Replaces the settings (a topic config change); they apply to the

@@ -341,3 +341,73 @@ fn producer_state_comes_from_snapshot_plus_tail() {
         200
     );
 }
+
+#[test]
+fn retention_by_time_and_size_keeps_the_active_segment() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut log = Log::open(dir.path(), small_config()).expect("open");
+    for i in 0..200i64 {
+        append(&mut log, &batch(1, &[b'x'; 60], 1_000 + i, -1, -1));
+    }
+    let segments = log.segment_count();
+    assert!(segments > 4);
+    // Nothing is older than a huge retention.
+    assert_eq!(
+        log.take_expired(Some(1_000_000), None, 2_000)
+            .segments
+            .len(),
+        0
+    );
+    // By size: keep at most ~2 segments' worth.
+    let limit = 2 * 4096;
+    let removed = log.take_expired(None, Some(limit), 0);
+    assert!(!removed.segments.is_empty());
+    assert!(log.size_bytes() < limit + 4096);
+    let start = log.log_start_offset();
+    assert!(start > 0);
+    removed.delete_files().expect("delete");
+    assert!(matches!(
+        log.read(start - 1),
+        Err(LogError::OffsetOutOfRange { .. })
+    ));
+    assert!(log.read(start).expect("read").is_some());
+    // By time: everything sealed is older than 10 ms before "now".
+    log.take_expired(Some(10), None, 1_000_000)
+        .delete_files()
+        .expect("delete");
+    assert_eq!(log.segment_count(), 1, "the active segment stays");
+    drop(log);
+    let log = Log::open(dir.path(), small_config()).expect("reopen");
+    assert_eq!(log.log_end_offset(), 200);
+}
+
+#[test]
+fn delete_records_moves_the_start_durably() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut log = Log::open(dir.path(), small_config()).expect("open");
+    for _ in 0..100 {
+        append(&mut log, &batch(1, &[b'x'; 60], 1, -1, -1));
+    }
+    let (start, removed) = log.delete_records_before(70).expect("delete records");
+    assert_eq!(start, 70);
+    removed.delete_files().expect("files");
+    assert!(matches!(
+        log.read(69),
+        Err(LogError::OffsetOutOfRange { .. })
+    ));
+    assert!(matches!(
+        log.delete_records_before(101),
+        Err(LogError::OffsetOutOfRange { .. })
+    ));
+    drop(log);
+    let mut log = Log::open(dir.path(), small_config()).expect("reopen");
+    assert_eq!(
+        log.log_start_offset(),
+        70,
+        "start offset survives a restart"
+    );
+    let (start, removed) = log.delete_records_before(100).expect("delete all");
+    removed.delete_files().expect("files");
+    assert_eq!((start, log.log_end_offset()), (100, 100));
+    assert!(log.read(100).expect("at end").is_none());
+}

@@ -21,6 +21,7 @@ mod api_versions;
 mod create_partitions;
 mod create_topics;
 mod delete_groups;
+mod delete_records;
 mod delete_topics;
 mod describe_cluster;
 mod describe_configs;
@@ -70,6 +71,7 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::DescribeConfigs, 1, 4),
     (ApiKey::AlterConfigs, 0, 2),
     (ApiKey::IncrementalAlterConfigs, 0, 1),
+    (ApiKey::DeleteRecords, 0, 2),
 ];
 
 /// The supported-API table in codec form.
@@ -189,6 +191,10 @@ pub async fn dispatch(
         ApiKey::IncrementalAlterConfigs => respond(
             header,
             &incremental_alter_configs::handle(broker, decode_body(header, body)?),
+        ),
+        ApiKey::DeleteRecords => respond(
+            header,
+            &delete_records::handle(broker, decode_body(header, body)?),
         ),
         ApiKey::FindCoordinator => respond(
             header,

@@ -1,0 +1,42 @@
+//! DeleteRecords (key 21): moves partitions' log start offsets forward
+//! (-1 = up to the high watermark); whole segments below it are deleted,
+//! the new start is durable, and fetches below it get OFFSET_OUT_OF_RANGE.
+
+use std::sync::Arc;
+
+use kafka_protocol::messages::delete_records_response::{
+    DeleteRecordsPartitionResult, DeleteRecordsTopicResult,
+};
+use kafka_protocol::messages::{DeleteRecordsRequest, DeleteRecordsResponse};
+
+use crate::broker::Broker;
+use crate::error::BrokerError;
+
+pub fn handle(broker: &Arc<Broker>, req: DeleteRecordsRequest) -> DeleteRecordsResponse {
+    let topics = req
+        .topics
+        .iter()
+        .map(|t| {
+            DeleteRecordsTopicResult::default()
+                .with_name(t.name.clone())
+                .with_partitions(
+                    t.partitions
+                        .iter()
+                        .map(|p| {
+                            let r = DeleteRecordsPartitionResult::default()
+                                .with_partition_index(p.partition_index);
+                            match broker
+                                .partition(&t.name, p.partition_index)
+                                .ok_or(BrokerError::UnknownTopicOrPartition)
+                                .and_then(|part| part.delete_records(p.offset))
+                            {
+                                Ok(start) => r.with_low_watermark(start),
+                                Err(e) => r.with_error_code(e.code()).with_low_watermark(-1),
+                            }
+                        })
+                        .collect(),
+                )
+        })
+        .collect();
+    DeleteRecordsResponse::default().with_topics(topics)
+}
