@@ -26,6 +26,8 @@ mod delete_topics;
 mod describe_cluster;
 mod describe_configs;
 mod describe_groups;
+mod describe_log_dirs;
+mod describe_topic_partitions;
 mod fetch;
 mod find_coordinator;
 mod heartbeat;
@@ -39,6 +41,7 @@ mod metadata;
 mod offset_commit;
 mod offset_delete;
 mod offset_fetch;
+mod offset_for_leader_epoch;
 mod produce;
 mod sync_group;
 
@@ -72,6 +75,9 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::AlterConfigs, 0, 2),
     (ApiKey::IncrementalAlterConfigs, 0, 1),
     (ApiKey::DeleteRecords, 0, 2),
+    (ApiKey::OffsetForLeaderEpoch, 2, 4),
+    (ApiKey::DescribeLogDirs, 1, 4),
+    (ApiKey::DescribeTopicPartitions, 0, 0),
 ];
 
 /// The supported-API table in codec form.
@@ -195,6 +201,18 @@ pub async fn dispatch(
         ApiKey::DeleteRecords => respond(
             header,
             &delete_records::handle(broker, decode_body(header, body)?),
+        ),
+        ApiKey::OffsetForLeaderEpoch => respond(
+            header,
+            &offset_for_leader_epoch::handle(broker, decode_body(header, body)?),
+        ),
+        ApiKey::DescribeLogDirs => respond(
+            header,
+            &describe_log_dirs::handle(broker, decode_body(header, body)?),
+        ),
+        ApiKey::DescribeTopicPartitions => respond(
+            header,
+            &describe_topic_partitions::handle(broker, decode_body(header, body)?),
         ),
         ApiKey::FindCoordinator => respond(
             header,

@@ -1,0 +1,98 @@
+//! DescribeTopicPartitions (key 75, KIP-966): topics with their partitions,
+//! paginated by `response_partition_limit` and a cursor. No eligible leader
+//! replicas exist on one node (null ELR fields).
+
+use std::sync::Arc;
+
+use kafka_protocol::messages::describe_topic_partitions_response::{
+    Cursor, DescribeTopicPartitionsResponsePartition, DescribeTopicPartitionsResponseTopic,
+};
+use kafka_protocol::messages::{
+    BrokerId, DescribeTopicPartitionsRequest, DescribeTopicPartitionsResponse, TopicName,
+};
+use kafka_protocol::ResponseError;
+
+use super::sb;
+use crate::broker::Broker;
+use crate::group::OFFSETS_TOPIC;
+
+pub fn handle(
+    broker: &Arc<Broker>,
+    req: DescribeTopicPartitionsRequest,
+) -> DescribeTopicPartitionsResponse {
+    let image = broker.metadata();
+    let mut names: Vec<String> = if req.topics.is_empty() {
+        image.topics().map(|t| t.name.clone()).collect()
+    } else {
+        req.topics.iter().map(|t| t.name.to_string()).collect()
+    };
+    names.sort();
+    let (cursor_topic, cursor_partition) = req
+        .cursor
+        .as_ref()
+        .map(|c| (c.topic_name.to_string(), c.partition_index))
+        .unwrap_or_default();
+    let mut budget = usize::try_from(req.response_partition_limit)
+        .unwrap_or(0)
+        .clamp(1, 2000);
+    let mut topics = Vec::new();
+    let mut next_cursor = None;
+    for name in names.into_iter().filter(|n| *n >= cursor_topic) {
+        let Some(t) = image.topic(&name) else {
+            topics.push(
+                DescribeTopicPartitionsResponseTopic::default()
+                    .with_name(Some(TopicName(sb(&name))))
+                    .with_error_code(ResponseError::UnknownTopicOrPartition.code()),
+            );
+            continue;
+        };
+        if budget == 0 {
+            next_cursor = Some(
+                Cursor::default()
+                    .with_topic_name(TopicName(sb(&name)))
+                    .with_partition_index(0),
+            );
+            break;
+        }
+        let first = if name == cursor_topic {
+            cursor_partition.max(0) as usize
+        } else {
+            0
+        };
+        let mut partitions = Vec::new();
+        for p in t.partitions.iter().skip(first) {
+            if budget == 0 {
+                next_cursor = Some(
+                    Cursor::default()
+                        .with_topic_name(TopicName(sb(&name)))
+                        .with_partition_index(p.partition),
+                );
+                break;
+            }
+            budget -= 1;
+            partitions.push(
+                DescribeTopicPartitionsResponsePartition::default()
+                    .with_partition_index(p.partition)
+                    .with_leader_id(BrokerId(p.leader))
+                    .with_leader_epoch(p.leader_epoch)
+                    .with_replica_nodes(p.replicas.iter().map(|r| BrokerId(*r)).collect())
+                    .with_isr_nodes(p.isr.iter().map(|r| BrokerId(*r)).collect())
+                    .with_eligible_leader_replicas(None)
+                    .with_last_known_elr(None),
+            );
+        }
+        topics.push(
+            DescribeTopicPartitionsResponseTopic::default()
+                .with_name(Some(TopicName(sb(&name))))
+                .with_topic_id(t.topic_id)
+                .with_is_internal(name == OFFSETS_TOPIC)
+                .with_partitions(partitions),
+        );
+        if next_cursor.is_some() {
+            break;
+        }
+    }
+    DescribeTopicPartitionsResponse::default()
+        .with_topics(topics)
+        .with_next_cursor(next_cursor)
+}
