@@ -1040,8 +1040,8 @@ fn describe_and_alter_topic_configs() {
         assert!(r.results[0].configs.len() >= 30);
         assert_eq!(
             config_value(&r, "retention.ms"),
-            Some(("604800000".into(), 4)),
-            "log.retention.hours default"
+            Some(("604800000".into(), 5)),
+            "Kafka default (log.retention.hours not set)"
         );
         assert_eq!(
             config_value(&r, "max.message.bytes"),
@@ -1106,7 +1106,7 @@ fn describe_and_alter_topic_configs() {
         assert_eq!(r.responses[0].error_code, 0);
         assert_eq!(
             config_value(&describe_topic(&mut c, "cfg", None), "retention.ms").map(|v| v.1),
-            Some(4)
+            Some(5)
         );
         let r: IncrementalAlterConfigsResponse = c.call(
             ApiKey::IncrementalAlterConfigs,

@@ -182,7 +182,8 @@ pub fn handle(
                             .map(|(d, value, overridden)| {
                                 let source = if overridden {
                                     SOURCE_TOPIC
-                                } else if d.broker_key.is_some() {
+                                } else if d.broker_key.is_some() && value != d.default {
+                                    // A broker setting other than Kafka's default.
                                     SOURCE_STATIC_BROKER
                                 } else {
                                     SOURCE_DEFAULT
