@@ -92,6 +92,19 @@ impl MetadataImage {
         Ok(next)
     }
 
+    /// The topic with `topic_id`, writable (copy-on-write).
+    fn topic_mut(&mut self, topic_id: &Uuid) -> Result<&mut TopicImage, MetadataError> {
+        let name = self
+            .names_by_id
+            .get(topic_id)
+            .ok_or_else(|| MetadataError::Invalid(format!("unknown topic id {topic_id}")))?;
+        let topic = self
+            .topics
+            .get_mut(name)
+            .ok_or_else(|| MetadataError::Invalid(format!("unknown topic {name}")))?;
+        Ok(Arc::make_mut(topic))
+    }
+
     fn apply_in_place(&mut self, rec: &MetadataRecord) -> Result<(), MetadataError> {
         match rec {
             MetadataRecord::TopicCreated {
@@ -126,14 +139,7 @@ impl MetadataImage {
                 replicas,
                 isr,
             } => {
-                let name = self.names_by_id.get(topic_id).ok_or_else(|| {
-                    MetadataError::Invalid(format!("unknown topic id {topic_id}"))
-                })?;
-                let topic = self
-                    .topics
-                    .get_mut(name)
-                    .ok_or_else(|| MetadataError::Invalid(format!("unknown topic {name}")))?;
-                let t = Arc::make_mut(topic);
+                let t = self.topic_mut(topic_id)?;
                 let p = PartitionImage {
                     partition: *partition,
                     leader: *leader,
@@ -150,7 +156,8 @@ impl MetadataImage {
                     t.partitions.push(p);
                 } else {
                     return Err(MetadataError::Invalid(format!(
-                        "partition {partition} of {name} created out of order"
+                        "partition {partition} of {} created out of order",
+                        t.name
                     )));
                 }
             }
@@ -161,14 +168,7 @@ impl MetadataImage {
                 self.topics.remove(&name);
             }
             MetadataRecord::TopicConfigChanged { topic_id, configs } => {
-                let name = self.names_by_id.get(topic_id).ok_or_else(|| {
-                    MetadataError::Invalid(format!("unknown topic id {topic_id}"))
-                })?;
-                let topic = self
-                    .topics
-                    .get_mut(name)
-                    .ok_or_else(|| MetadataError::Invalid(format!("unknown topic {name}")))?;
-                Arc::make_mut(topic).configs = configs.clone();
+                self.topic_mut(topic_id)?.configs = configs.clone();
             }
             MetadataRecord::ProducerIdsAllocated { next_producer_id } => {
                 if *next_producer_id < self.next_producer_id {
