@@ -197,6 +197,50 @@ impl Broker {
         }
     }
 
+    /// The settings a partition enforces on produce: the topic's overrides,
+    /// else the broker's defaults.
+    fn partition_settings(&self, tc: &TopicConfig) -> PartitionSettings {
+        let d = &self.config.log;
+        PartitionSettings {
+            max_message_bytes: tc
+                .max_message_bytes
+                .unwrap_or(self.config.message_max_bytes),
+            compacted: self.cleanup_policy(tc).1,
+            log_append_time: tc.log_append_time.unwrap_or_else(|| {
+                crate::topic_config::parse_timestamp_type(&d.message_timestamp_type)
+                    .unwrap_or(false)
+            }),
+            compression: tc.compression.unwrap_or_else(|| {
+                crate::topic_config::parse_compression(&d.compression_type).unwrap_or(None)
+            }),
+        }
+    }
+
+    /// A topic's effective `cleanup.policy` as (delete, compact).
+    pub fn cleanup_policy(&self, tc: &TopicConfig) -> (bool, bool) {
+        tc.cleanup_policy.unwrap_or_else(|| {
+            crate::topic_config::parse_cleanup_policy(&self.config.log.cleanup_policy)
+                .unwrap_or((true, false))
+        })
+    }
+
+    /// A topic's effective compaction settings.
+    pub fn compaction_config(&self, tc: &TopicConfig) -> memorystreamer_log::CompactionConfig {
+        let d = &self.config.log;
+        memorystreamer_log::CompactionConfig {
+            delete_retention_ms: tc.delete_retention_ms.unwrap_or(d.delete_retention_ms),
+            min_compaction_lag_ms: tc.min_compaction_lag_ms.unwrap_or(d.min_compaction_lag_ms),
+            max_compaction_lag_ms: tc.max_compaction_lag_ms.unwrap_or(d.max_compaction_lag_ms),
+            min_cleanable_dirty_ratio: tc
+                .min_cleanable_dirty_ratio
+                .unwrap_or(d.min_cleanable_ratio),
+            // Kafka's map spends 24 bytes per entry (16-byte digest + offset).
+            max_map_entries: (d.cleaner_dedupe_buffer_size / 24).max(1) as usize,
+            max_decompressed_bytes: crate::partition::MAX_DECOMPRESSED_BYTES,
+            io_max_bytes_per_second: d.cleaner_io_max_bytes_per_second,
+        }
+    }
+
     fn open_topic(&self, topic: &TopicImage) -> Result<(), BrokerError> {
         let partitions = self.open_partitions(topic, 0)?;
         self.partitions.insert(
@@ -216,11 +260,7 @@ impl Broker {
         from: usize,
     ) -> Result<Vec<Arc<Partition>>, BrokerError> {
         let tc = TopicConfig::parse(&topic.configs)?;
-        let settings = PartitionSettings {
-            max_message_bytes: tc
-                .max_message_bytes
-                .unwrap_or(self.config.message_max_bytes),
-        };
+        let settings = self.partition_settings(&tc);
         let metrics =
             crate::metrics::TopicMetrics::new(&topic.name, self.config.metrics_topic_labels);
         let mut partitions = Vec::with_capacity(topic.partitions.len().saturating_sub(from));
@@ -272,6 +312,13 @@ impl Broker {
             "max.message.bytes" => self.config.message_max_bytes.to_string(),
             "retention.ms" => l.retention_ms.to_string(),
             "retention.bytes" => l.retention_bytes.to_string(),
+            "cleanup.policy" => l.cleanup_policy.clone(),
+            "delete.retention.ms" => l.delete_retention_ms.to_string(),
+            "min.compaction.lag.ms" => l.min_compaction_lag_ms.to_string(),
+            "max.compaction.lag.ms" => l.max_compaction_lag_ms.to_string(),
+            "min.cleanable.dirty.ratio" => l.min_cleanable_ratio.to_string(),
+            "message.timestamp.type" => l.message_timestamp_type.clone(),
+            "compression.type" => l.compression_type.clone(),
             _ => d.default.to_string(),
         }
     }
@@ -300,11 +347,7 @@ impl Broker {
         }
         log.append(std::slice::from_ref(&rec))?;
         self.metadata.store(Arc::new(next));
-        let settings = PartitionSettings {
-            max_message_bytes: tc
-                .max_message_bytes
-                .unwrap_or(self.config.message_max_bytes),
-        };
+        let settings = self.partition_settings(&tc);
         if let Some(t) = self.topic(name) {
             for p in &t.partitions {
                 p.reconfigure(&settings, self.log_config(&tc));
@@ -572,12 +615,7 @@ impl Broker {
                     continue;
                 }
             };
-            let policy = topic
-                .configs
-                .iter()
-                .find(|(k, _)| k == "cleanup.policy")
-                .map(|(_, v)| v.as_str());
-            if policy.is_some_and(|p| !p.split(',').any(|x| x.trim() == "delete")) {
+            if !self.cleanup_policy(&tc).0 {
                 continue; // compact-only topics are never trimmed by retention
             }
             let ms = tc.retention_ms.unwrap_or(self.config.log.retention_ms);
@@ -600,6 +638,54 @@ impl Broker {
                     }
                     Err(e) => {
                         warn!(topic = %p.topic, partition = p.index, error = %e, "retention failed")
+                    }
+                }
+            }
+        }
+    }
+
+    /// One compaction pass over every partition of every topic whose
+    /// `cleanup.policy` includes `compact` (each partition is cleaned only
+    /// when its own dirty ratio, lag or tombstones call for it). Runs on the
+    /// blocking pool; appends and fetches continue meanwhile.
+    pub fn apply_compaction(&self) {
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0);
+        let image = self.metadata();
+        for topic in image.topics() {
+            let Ok(tc) = TopicConfig::parse(&topic.configs) else {
+                continue;
+            };
+            if !self.cleanup_policy(&tc).1 {
+                continue;
+            }
+            let cfg = self.compaction_config(&tc);
+            let Some(parts) = self.topic(&topic.name) else {
+                continue;
+            };
+            for p in &parts.partitions {
+                match p.compact(&cfg, now_ms) {
+                    Ok(Some(st)) => {
+                        crate::metrics::cleaner_pass(&st);
+                        info!(
+                            topic = %p.topic,
+                            partition = p.index,
+                            segments_in = st.segments_in,
+                            segments_out = st.segments_out,
+                            bytes_in = st.bytes_in,
+                            bytes_out = st.bytes_out,
+                            records_removed = st.records_removed,
+                            tombstones_removed = st.tombstones_removed,
+                            clean_offset = st.clean_offset,
+                            "compacted partition"
+                        );
+                    }
+                    Ok(None) => {}
+                    Err(e) => {
+                        crate::metrics::cleaner_error();
+                        warn!(topic = %p.topic, partition = p.index, error = %e, "compaction failed; log left as it was")
                     }
                 }
             }

@@ -139,6 +139,28 @@ pub struct LogDefaults {
     pub retention_bytes: i64,
     /// `log.retention.check.interval.ms`
     pub retention_check_interval: Duration,
+    /// `log.cleanup.policy`: default `cleanup.policy` of topics.
+    pub cleanup_policy: String,
+    /// `log.cleaner.enable`: run the compaction cleaner.
+    pub cleaner_enable: bool,
+    /// `log.cleaner.backoff.ms`: pause between cleaner passes over all logs.
+    pub cleaner_backoff: Duration,
+    /// `log.cleaner.dedupe.buffer.size`: memory for the key map of a pass.
+    pub cleaner_dedupe_buffer_size: u64,
+    /// `log.cleaner.io.max.bytes.per.second` (None: unlimited).
+    pub cleaner_io_max_bytes_per_second: Option<f64>,
+    /// `log.cleaner.delete.retention.ms`: default `delete.retention.ms`.
+    pub delete_retention_ms: i64,
+    /// `log.cleaner.min.compaction.lag.ms`
+    pub min_compaction_lag_ms: i64,
+    /// `log.cleaner.max.compaction.lag.ms`
+    pub max_compaction_lag_ms: i64,
+    /// `log.cleaner.min.cleanable.ratio`
+    pub min_cleanable_ratio: f64,
+    /// `log.message.timestamp.type`: default `message.timestamp.type`.
+    pub message_timestamp_type: String,
+    /// `compression.type` (broker level): default of topics.
+    pub compression_type: String,
 }
 
 /// The resolved configuration of a broker.
@@ -203,6 +225,18 @@ const KNOWN_KEYS: &[&str] = &[
     "log.retention.hours",
     "log.retention.bytes",
     "log.retention.check.interval.ms",
+    "log.cleanup.policy",
+    "log.cleaner.enable",
+    "log.cleaner.backoff.ms",
+    "log.cleaner.dedupe.buffer.size",
+    "log.cleaner.io.max.bytes.per.second",
+    "log.cleaner.delete.retention.ms",
+    "log.cleaner.min.compaction.lag.ms",
+    "log.cleaner.max.compaction.lag.ms",
+    "log.cleaner.min.cleanable.ratio",
+    "log.cleaner.threads",
+    "log.message.timestamp.type",
+    "compression.type",
     "offsets.topic.num.partitions",
     "offsets.topic.replication.factor",
     "group.initial.rebalance.delay.ms",
@@ -228,6 +262,23 @@ pub fn parse_properties(text: &str) -> Result<BTreeMap<String, String>, BrokerEr
         out.insert(k.trim().to_string(), v[1..].trim().to_string());
     }
     Ok(out)
+}
+
+/// A broker key that supplies a topic config's default, validated by the
+/// topic config rules (so a bad broker default fails at start-up with the
+/// same message a bad topic override gets).
+fn topic_default(
+    props: &BTreeMap<String, String>,
+    broker_key: &str,
+    topic_key: &str,
+    default: &str,
+) -> Result<String, BrokerError> {
+    let Some(v) = props.get(broker_key) else {
+        return Ok(default.to_string());
+    };
+    crate::topic_config::TopicConfig::parse(&[(topic_key.to_string(), v.clone())])
+        .map_err(|e| BrokerError::Config(format!("{broker_key}: {e}")))?;
+    Ok(v.clone())
 }
 
 fn parse_num<T: std::str::FromStr>(
@@ -381,6 +432,69 @@ impl BrokerConfig {
                         .unwrap_or(300_000)
                         .max(1),
                 ),
+                cleanup_policy: topic_default(
+                    props,
+                    "log.cleanup.policy",
+                    "cleanup.policy",
+                    "delete",
+                )?,
+                cleaner_enable: bool_key("log.cleaner.enable", true)?,
+                cleaner_backoff: Duration::from_millis(
+                    parse_num::<u64>(props, "log.cleaner.backoff.ms")?
+                        .unwrap_or(15_000)
+                        .max(1),
+                ),
+                cleaner_dedupe_buffer_size: parse_num(props, "log.cleaner.dedupe.buffer.size")?
+                    .unwrap_or(134_217_728),
+                cleaner_io_max_bytes_per_second: parse_num::<f64>(
+                    props,
+                    "log.cleaner.io.max.bytes.per.second",
+                )?
+                .filter(|r| r.is_finite() && *r > 0.0 && *r < f64::MAX),
+                delete_retention_ms: topic_default(
+                    props,
+                    "log.cleaner.delete.retention.ms",
+                    "delete.retention.ms",
+                    "86400000",
+                )?
+                .parse()
+                .unwrap_or(86_400_000),
+                min_compaction_lag_ms: topic_default(
+                    props,
+                    "log.cleaner.min.compaction.lag.ms",
+                    "min.compaction.lag.ms",
+                    "0",
+                )?
+                .parse()
+                .unwrap_or(0),
+                max_compaction_lag_ms: topic_default(
+                    props,
+                    "log.cleaner.max.compaction.lag.ms",
+                    "max.compaction.lag.ms",
+                    "9223372036854775807",
+                )?
+                .parse()
+                .unwrap_or(i64::MAX),
+                min_cleanable_ratio: topic_default(
+                    props,
+                    "log.cleaner.min.cleanable.ratio",
+                    "min.cleanable.dirty.ratio",
+                    "0.5",
+                )?
+                .parse()
+                .unwrap_or(0.5),
+                message_timestamp_type: topic_default(
+                    props,
+                    "log.message.timestamp.type",
+                    "message.timestamp.type",
+                    "CreateTime",
+                )?,
+                compression_type: topic_default(
+                    props,
+                    "compression.type",
+                    "compression.type",
+                    "producer",
+                )?,
             },
             log_format,
             metrics_addr: match props

@@ -59,6 +59,9 @@ pub enum BrokerError {
     /// Bad `acks` value.
     #[error("invalid required acks {0}")]
     InvalidRequiredAcks(i16),
+    /// Records the topic does not accept (e.g. no key on a compacted topic).
+    #[error("invalid record: {0}")]
+    InvalidRecord(String),
     /// A request the broker understands but cannot serve as asked.
     #[error("invalid request: {0}")]
     InvalidRequest(String),
@@ -92,6 +95,7 @@ impl BrokerError {
             BrokerError::MessageTooLarge { .. } => E::MessageTooLarge,
             BrokerError::InvalidRequiredAcks(_) => E::InvalidRequiredAcks,
             BrokerError::InvalidRequest(_) => E::InvalidRequest,
+            BrokerError::InvalidRecord(_) => E::InvalidRecord,
         }
     }
 
@@ -110,7 +114,9 @@ fn log_error(e: &LogError) -> ResponseError {
         }
         // Kafka answers a v3+ produce with a magic 0/1 batch (or a malformed
         // layout) with INVALID_RECORD (ProduceRequest.validateRecords).
+        LogError::Codec(_) => E::CorruptMessage,
         LogError::UnsupportedMagic(_)
+        | LogError::InvalidRecord(_)
         | LogError::InvalidRecordCount(_)
         | LogError::InvalidBatchLayout(_) => E::InvalidRecord,
         LogError::OffsetOutOfRange { .. } => E::OffsetOutOfRange,

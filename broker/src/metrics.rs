@@ -170,6 +170,19 @@ pub fn log_flush(d: Duration) {
     tables().flush.record(d.as_secs_f64());
 }
 
+/// Records one compaction pass (cold path: a few per minute at most).
+pub fn cleaner_pass(st: &memorystreamer_log::CleanStats) {
+    counter!("memorystreamer_log_cleaner_passes_total").increment(1);
+    counter!("memorystreamer_log_cleaner_records_removed_total").increment(st.records_removed);
+    counter!("memorystreamer_log_cleaner_bytes_read_total").increment(st.bytes_in);
+    counter!("memorystreamer_log_cleaner_bytes_written_total").increment(st.bytes_out);
+}
+
+/// Counts a compaction pass that failed (the log is left as it was).
+pub fn cleaner_error() {
+    counter!("memorystreamer_log_cleaner_errors_total").increment(1);
+}
+
 /// Tracks one open connection (a gauge up while the guard lives).
 pub struct ConnectionGuard;
 

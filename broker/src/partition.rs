@@ -6,29 +6,52 @@
 //! and then read the file without it, so readers never hold up writers for
 //! the length of a read.
 
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI16, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
-use memorystreamer_log::{AppendInfo, BatchHeader, Log, LogError};
+use memorystreamer_log::records::{parse_records, rebuild_batch, records_section};
+use memorystreamer_log::{AppendInfo, BatchHeader, CleanStats, CompactionConfig, Log, LogError};
 use tokio::sync::Notify;
 use uuid::Uuid;
 
 use crate::error::BrokerError;
 use crate::metrics::TopicMetrics;
 
+/// Largest decompressed records section the broker works on (key checks on
+/// compacted topics, recompression, compaction). Producers' batches are far
+/// smaller; the cap stops a small compressed batch from expanding into
+/// gigabytes in the broker's memory.
+pub const MAX_DECOMPRESSED_BYTES: usize = 64 << 20;
+
 /// Per-topic settings the partition enforces itself.
 #[derive(Debug, Clone)]
 pub struct PartitionSettings {
     /// `max.message.bytes`: largest batch accepted.
     pub max_message_bytes: usize,
+    /// `cleanup.policy` includes `compact`: records must have keys.
+    pub compacted: bool,
+    /// `message.timestamp.type=LogAppendTime`.
+    pub log_append_time: bool,
+    /// `compression.type`: None keeps the producer's codec, else the codec
+    /// batches are stored with.
+    pub compression: Option<i16>,
+}
+
+/// Milliseconds since the Unix epoch.
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }
 
 /// What a produce to this partition did.
 #[derive(Debug, Clone, Copy)]
 pub enum AppendOutcome {
-    /// Appended at these offsets.
-    Appended(AppendInfo),
+    /// Appended at these offsets; with the broker's timestamp when the
+    /// topic uses LogAppendTime.
+    Appended(AppendInfo, Option<i64>),
     /// A retried batch already in the log, at this base offset.
     Duplicate {
         /// Offset the batch got the first time.
@@ -60,6 +83,10 @@ pub struct Partition {
     /// Leader epoch stamped into appended batches.
     pub leader_epoch: i32,
     max_message_bytes: std::sync::atomic::AtomicUsize,
+    compacted: AtomicBool,
+    log_append_time: AtomicBool,
+    /// Codec id to store batches with, -1 to keep the producer's.
+    compression: AtomicI16,
     log: Mutex<Log>,
     high_watermark: AtomicI64,
     log_start_offset: AtomicI64,
@@ -87,6 +114,9 @@ impl Partition {
             index,
             leader_epoch,
             max_message_bytes: std::sync::atomic::AtomicUsize::new(settings.max_message_bytes),
+            compacted: AtomicBool::new(settings.compacted),
+            log_append_time: AtomicBool::new(settings.log_append_time),
+            compression: AtomicI16::new(settings.compression.unwrap_or(-1)),
             log: Mutex::new(log),
             high_watermark: AtomicI64::new(hw),
             log_start_offset: AtomicI64::new(start),
@@ -126,7 +156,7 @@ impl Partition {
                 max,
             });
         }
-        let mut buf = records.to_vec();
+        let (mut buf, append_time) = self.prepare(records)?;
         let result = {
             let mut log = self.lock();
             let r = log.append(&mut buf, self.leader_epoch);
@@ -146,7 +176,7 @@ impl Partition {
                 if let Some(d) = info.flushed {
                     crate::metrics::log_flush(d);
                 }
-                Ok(AppendOutcome::Appended(info))
+                Ok(AppendOutcome::Appended(info, append_time))
             }
             Err(LogError::DuplicateSequence { base_offset, .. }) => Ok(AppendOutcome::Duplicate {
                 base_offset,
@@ -154,6 +184,59 @@ impl Partition {
             }),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// The bytes to store for a produced batch: checked for keys on a
+    /// compacted topic, recompressed when the topic's `compression.type`
+    /// names another codec, stamped with the broker's time under
+    /// LogAppendTime (attributes, max timestamp and CRC only, as Kafka
+    /// does). The common case (none of these) is one copy and no decoding.
+    fn prepare(&self, records: &[u8]) -> Result<(Vec<u8>, Option<i64>), BrokerError> {
+        let compacted = self.compacted.load(Ordering::Relaxed);
+        let target = self.compression.load(Ordering::Relaxed);
+        let h = BatchHeader::parse(records)?;
+        let recompress = target >= 0 && target != h.compression();
+        let mut buf = if compacted || recompress {
+            let section = records_section(&h, records, MAX_DECOMPRESSED_BYTES)?;
+            let parsed = parse_records(&h, &section)?;
+            if compacted && parsed.iter().any(|r| r.key.is_none()) {
+                return Err(BrokerError::InvalidRecord(format!(
+                    "compacted topic cannot accept a record without a key (topic {}, partition {})",
+                    self.topic, self.index
+                )));
+            }
+            if recompress {
+                rebuild_batch(&h, &parsed, target)?
+            } else {
+                records.to_vec()
+            }
+        } else {
+            records.to_vec()
+        };
+        let max = self.max_message_bytes.load(Ordering::Relaxed);
+        if buf.len() > max {
+            return Err(BrokerError::MessageTooLarge {
+                size: buf.len(),
+                max,
+            });
+        }
+        let mut append_time = None;
+        if self.log_append_time.load(Ordering::Relaxed) {
+            let now = now_ms();
+            memorystreamer_log::batch::set_log_append_time(&mut buf, now);
+            append_time = Some(now);
+        }
+        Ok((buf, append_time))
+    }
+
+    /// One compaction pass if the log needs one (see
+    /// [`memorystreamer_log::cleaner`]); the log lock is held only briefly.
+    pub fn compact(
+        &self,
+        config: &CompactionConfig,
+        now_ms: i64,
+    ) -> Result<Option<CleanStats>, BrokerError> {
+        Ok(memorystreamer_log::compact(&self.log, config, now_ms)?)
     }
 
     /// Reads whole batches starting with the one containing `offset`, at most
@@ -236,6 +319,11 @@ impl Partition {
     ) {
         self.max_message_bytes
             .store(settings.max_message_bytes, Ordering::Relaxed);
+        self.compacted.store(settings.compacted, Ordering::Relaxed);
+        self.log_append_time
+            .store(settings.log_append_time, Ordering::Relaxed);
+        self.compression
+            .store(settings.compression.unwrap_or(-1), Ordering::Relaxed);
         self.lock().set_config(log_config);
     }
 

@@ -126,6 +126,27 @@ pub async fn run(
             }
         });
     }
+    if broker.config.log.cleaner_enable {
+        // The log cleaner: one compaction pass at a time over compacted
+        // topics, on the blocking pool, then `log.cleaner.backoff.ms` of rest.
+        let broker = Arc::clone(&broker);
+        let mut shutdown = shutdown_rx.clone();
+        tasks.spawn(async move {
+            let mut tick = tokio::time::interval(broker.config.log.cleaner_backoff);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {
+                        let b = Arc::clone(&broker);
+                        if let Err(e) = tokio::task::spawn_blocking(move || b.apply_compaction()).await {
+                            error!(error = %e, "log cleaner task failed");
+                        }
+                    }
+                    _ = shutdown.changed() => break,
+                }
+            }
+        });
+    }
     if let Some(interval) = broker.flush_interval() {
         let broker = Arc::clone(&broker);
         let mut shutdown = shutdown_rx.clone();

@@ -64,21 +64,21 @@ pub const TOPIC_CONFIGS: &[ConfigDef] = &[
         "cleanup.policy",
         "delete",
         List,
-        None,
+        Some("log.cleanup.policy"),
         "delete and/or compact old segments"
     ),
     def!(
         "compression.type",
         "producer",
         String,
-        None,
+        Some("compression.type"),
         "final compression of the topic's batches; producer keeps them"
     ),
     def!(
         "delete.retention.ms",
         "86400000",
         Long,
-        None,
+        Some("log.cleaner.delete.retention.ms"),
         "how long tombstones are kept in compacted topics"
     ),
     def!(
@@ -141,7 +141,7 @@ pub const TOPIC_CONFIGS: &[ConfigDef] = &[
         "max.compaction.lag.ms",
         MAX_LONG,
         Long,
-        None,
+        Some("log.cleaner.max.compaction.lag.ms"),
         "longest time a record stays uncompacted"
     ),
     def!(
@@ -190,21 +190,21 @@ pub const TOPIC_CONFIGS: &[ConfigDef] = &[
         "message.timestamp.type",
         "CreateTime",
         String,
-        None,
+        Some("log.message.timestamp.type"),
         "CreateTime or LogAppendTime"
     ),
     def!(
         "min.cleanable.dirty.ratio",
         "0.5",
         Double,
-        None,
+        Some("log.cleaner.min.cleanable.ratio"),
         "dirty ratio that triggers compaction"
     ),
     def!(
         "min.compaction.lag.ms",
         "0",
         Long,
-        None,
+        Some("log.cleaner.min.compaction.lag.ms"),
         "shortest time a record stays uncompacted"
     ),
     def!(
@@ -301,6 +301,63 @@ pub struct TopicConfig {
     pub retention_ms: Option<i64>,
     /// `retention.bytes` (Some(-1) = no size limit)
     pub retention_bytes: Option<i64>,
+    /// `cleanup.policy` as (delete, compact)
+    pub cleanup_policy: Option<(bool, bool)>,
+    /// `delete.retention.ms`
+    pub delete_retention_ms: Option<i64>,
+    /// `min.compaction.lag.ms`
+    pub min_compaction_lag_ms: Option<i64>,
+    /// `max.compaction.lag.ms`
+    pub max_compaction_lag_ms: Option<i64>,
+    /// `min.cleanable.dirty.ratio`
+    pub min_cleanable_dirty_ratio: Option<f64>,
+    /// `message.timestamp.type` is LogAppendTime
+    pub log_append_time: Option<bool>,
+    /// `compression.type`: Some(None) = producer, Some(Some(codec)) = recompress
+    pub compression: Option<Option<i16>>,
+}
+
+/// Parses `cleanup.policy` into (delete, compact).
+pub fn parse_cleanup_policy(v: &str) -> Result<(bool, bool), BrokerError> {
+    let (mut delete, mut compact) = (false, false);
+    for part in v.split(',').map(str::trim) {
+        match part {
+            "delete" => delete = true,
+            "compact" => compact = true,
+            _ => {
+                return Err(BrokerError::InvalidConfig(format!(
+                    "cleanup.policy: '{part}' is not delete or compact"
+                )))
+            }
+        }
+    }
+    Ok((delete, compact))
+}
+
+/// Parses `compression.type`: None for `producer`, else the codec id.
+pub fn parse_compression(v: &str) -> Result<Option<i16>, BrokerError> {
+    match v {
+        "producer" => Ok(None),
+        other => memorystreamer_log::codec::from_name(other)
+            .filter(|_| other != "none")
+            .map(Some)
+            .ok_or_else(|| {
+                BrokerError::InvalidConfig(format!(
+                    "compression.type: '{v}' is not producer, uncompressed, gzip, snappy, lz4 or zstd"
+                ))
+            }),
+    }
+}
+
+/// Parses `message.timestamp.type`: true for LogAppendTime.
+pub fn parse_timestamp_type(v: &str) -> Result<bool, BrokerError> {
+    match v {
+        "CreateTime" => Ok(false),
+        "LogAppendTime" => Ok(true),
+        _ => Err(BrokerError::InvalidConfig(format!(
+            "message.timestamp.type: '{v}' is not CreateTime or LogAppendTime"
+        ))),
+    }
 }
 
 fn num<T: std::str::FromStr + PartialOrd + std::fmt::Display>(
@@ -336,32 +393,21 @@ impl TopicConfig {
                 "local.retention.ms" | "local.retention.bytes" => {
                     num(k, v, -2i64)?;
                 }
-                "cleanup.policy" => {
-                    for part in v.split(',') {
-                        if !matches!(part.trim(), "delete" | "compact") {
-                            return Err(BrokerError::InvalidConfig(format!(
-                                "cleanup.policy: '{part}' is not delete or compact"
-                            )));
-                        }
+                "cleanup.policy" => c.cleanup_policy = Some(parse_cleanup_policy(v)?),
+                "delete.retention.ms" => c.delete_retention_ms = Some(num(k, v, 0i64)?),
+                "min.compaction.lag.ms" => c.min_compaction_lag_ms = Some(num(k, v, 0i64)?),
+                "max.compaction.lag.ms" => c.max_compaction_lag_ms = Some(num(k, v, 1i64)?),
+                "min.cleanable.dirty.ratio" => {
+                    let r = num(k, v, 0f64)?;
+                    if !(0.0..=1.0).contains(&r) {
+                        return Err(BrokerError::InvalidConfig(format!(
+                            "{k}: {v} is not between 0 and 1"
+                        )));
                     }
+                    c.min_cleanable_dirty_ratio = Some(r);
                 }
-                "message.timestamp.type"
-                    if !matches!(v.as_str(), "CreateTime" | "LogAppendTime") =>
-                {
-                    return Err(BrokerError::InvalidConfig(format!(
-                        "message.timestamp.type: '{v}' is not CreateTime or LogAppendTime"
-                    )));
-                }
-                "compression.type"
-                    if !matches!(
-                        v.as_str(),
-                        "producer" | "uncompressed" | "gzip" | "snappy" | "lz4" | "zstd"
-                    ) =>
-                {
-                    return Err(BrokerError::InvalidConfig(format!(
-                        "compression.type: '{v}' is not producer, uncompressed, gzip, snappy, lz4 or zstd"
-                    )));
-                }
+                "message.timestamp.type" => c.log_append_time = Some(parse_timestamp_type(v)?),
+                "compression.type" => c.compression = Some(parse_compression(v)?),
                 key if definition(key).is_some() => {}
                 key => {
                     return Err(BrokerError::InvalidConfig(format!(

@@ -328,3 +328,33 @@ pub fn http_get(port: u16, path_and_query: &str) -> Option<String> {
         .then(|| body.to_string())
         .or_else(|| head.starts_with("HTTP/1.0 200").then(|| body.to_string()))
 }
+
+/// Runs `python/<script> <cmd> --bootstrap … --topic <topic>` against
+/// `broker`; on failure panics with the client's output and the broker's log
+/// tail as it was after the failure. Returns stdout.
+pub fn python_scenario(broker: &Broker, script_name: &str, cmd: &str, topic: &str) -> String {
+    let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        run_ok(
+            Command::new(python())
+                .arg(script(&format!("python/{script_name}")))
+                .arg(cmd)
+                .args(["--bootstrap", &broker.bootstrap(), "--topic", topic]),
+            Duration::from_secs(300),
+            &format!("{script_name} {cmd}"),
+        )
+    }));
+    match run {
+        Ok(out) => String::from_utf8_lossy(&out.stdout).into_owned(),
+        Err(e) => {
+            let msg = e
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            let log = broker.log();
+            let lines: Vec<&str> = log.lines().collect();
+            let tail = lines[lines.len().saturating_sub(60)..].join("\n");
+            panic!("{msg}\nbroker log tail:\n{tail}");
+        }
+    }
+}

@@ -223,6 +223,19 @@ pub fn assign_offset(buf: &mut [u8], base_offset: i64, leader_epoch: i32) {
     buf[12..16].copy_from_slice(&leader_epoch.to_be_bytes());
 }
 
+/// Marks the batch at the start of `buf` as LogAppendTime with `timestamp`
+/// as its max timestamp and recomputes the CRC (what Kafka does for v2
+/// batches of a LogAppendTime topic: the records' own timestamps stay, and
+/// consumers use the batch max timestamp for every record).
+pub fn set_log_append_time(buf: &mut [u8], timestamp: i64) {
+    let attributes = i16_at(buf, 21) | TIMESTAMP_TYPE_BIT;
+    buf[21..23].copy_from_slice(&attributes.to_be_bytes());
+    buf[35..43].copy_from_slice(&timestamp.to_be_bytes());
+    let end = (LOG_OVERHEAD + i32_at(buf, 8).max(0) as usize).min(buf.len());
+    let crc = crc32c::crc32c(&buf[CRC_START..end]);
+    buf[17..21].copy_from_slice(&crc.to_be_bytes());
+}
+
 /// Iterates over the batches stored back to back in a buffer, yielding each
 /// batch's header and its byte range. Stops at the first incomplete batch
 /// (a trailing partial batch is not an error for a reader: fetch responses

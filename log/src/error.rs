@@ -75,6 +75,13 @@ pub enum LogError {
     /// or an otherwise unusable batch layout.
     #[error("invalid record batch layout: {0}")]
     InvalidBatchLayout(&'static str),
+    /// A compressed records section that cannot be decompressed (or would
+    /// decompress past the allowed size), or a codec that cannot compress.
+    #[error("compression: {0}")]
+    Codec(String),
+    /// Records inside a batch that do not parse (lengths, varints, count).
+    #[error("invalid record: {0}")]
+    InvalidRecord(String),
     /// An index or segment file that cannot be used.
     #[error("corrupt log file {path}: {reason}")]
     Corrupt {

@@ -9,15 +9,19 @@
 #![warn(missing_docs)]
 
 pub mod batch;
+pub mod cleaner;
+pub mod codec;
 pub mod error;
 pub mod index;
 mod log;
 #[allow(unsafe_code)]
 mod mmap;
 pub mod producer_state;
+pub mod records;
 pub mod segment;
 
 pub use crate::batch::BatchHeader;
+pub use crate::cleaner::{compact, CleanStats, CompactionConfig};
 pub use crate::error::{LogError, Result};
 pub use crate::log::{AppendInfo, Log, LogConfig, Removed};
 pub use crate::segment::FileSlice;

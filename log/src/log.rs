@@ -10,8 +10,8 @@
 //! its last index entry, and producer state comes from the newest snapshot
 //! (written at each roll) plus the batches after it.
 //!
-//! Not here (yet): retention, compaction, the log-start-offset checkpoint
-//! (DeleteRecords), transactions.
+//! Retention (`take_expired`) and DeleteRecords (`delete_records_before`)
+//! live here; compaction is in [`crate::cleaner`]. Not here: transactions.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -29,19 +29,33 @@ use crate::segment::{FileSlice, Segment};
 /// DeleteRecords moved it inside a segment.
 const START_CHECKPOINT: &str = "log-start-offset";
 
-/// What a retention pass removed.
+/// What retention, DeleteRecords or a compaction swap took out of the log,
+/// to be disposed of without holding whatever lock guards the log (closing
+/// and unlinking large files can take milliseconds).
+#[derive(Default)]
 pub struct Removed {
-    /// The segments, already out of the log; delete their files.
+    /// Segments out of the log whose files are still under their names.
     pub segments: Vec<Segment>,
+    /// Segments out of the log whose files are already renamed away.
+    pub closed: Vec<Segment>,
+    /// Retired files to unlink.
+    pub files: Vec<PathBuf>,
 }
 
 impl Removed {
-    /// Deletes the removed segments' files (do this without holding
-    /// whatever lock guards the log).
+    /// Deletes the removed segments' files; returns how many segments went.
     pub fn delete_files(self) -> Result<usize> {
-        let n = self.segments.len();
+        let n = self.segments.len() + self.closed.len();
         for seg in self.segments {
             seg.delete_files()?;
+        }
+        drop(self.closed);
+        for f in self.files {
+            match fs::remove_file(&f) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e.into()),
+            }
         }
         Ok(n)
     }
@@ -103,6 +117,7 @@ impl Log {
     /// active segment and rebuilding producer state from batch headers.
     pub fn open(dir: &Path, config: LogConfig) -> Result<Self> {
         fs::create_dir_all(dir)?;
+        crate::cleaner::recover(dir)?;
         let mut bases = Vec::new();
         for entry in fs::read_dir(dir)? {
             let entry = entry?;
@@ -492,7 +507,10 @@ impl Log {
             }
         }
         self.advance_start_to_first_segment();
-        Removed { segments: removed }
+        Removed {
+            segments: removed,
+            ..Removed::default()
+        }
     }
 
     /// DeleteRecords: moves the log start offset to `offset` (at most the
@@ -539,13 +557,49 @@ impl Log {
                 }
             }
         }
-        Ok((self.log_start_offset, Removed { segments: removed }))
+        Ok((
+            self.log_start_offset,
+            Removed {
+                segments: removed,
+                ..Removed::default()
+            },
+        ))
     }
 
     fn advance_start_to_first_segment(&mut self) {
         if let Some(first) = self.segments.keys().next() {
             self.log_start_offset = self.log_start_offset.max(*first);
         }
+    }
+
+    /// The segments, oldest first (the last is the active one).
+    pub(crate) fn segments_iter(&self) -> impl Iterator<Item = &Segment> {
+        self.segments.values()
+    }
+
+    /// The segment with base offset `base`.
+    pub(crate) fn segment(&self, base: i64) -> Option<&Segment> {
+        self.segments.get(&base)
+    }
+
+    /// Base offset of the active segment (never compacted or removed).
+    pub fn active_segment_base(&self) -> i64 {
+        self.active().base_offset()
+    }
+
+    /// Takes a segment out of the log.
+    pub(crate) fn take_segment(&mut self, base: i64) -> Option<Segment> {
+        self.segments.remove(&base)
+    }
+
+    /// Puts a segment into the log.
+    pub(crate) fn put_segment(&mut self, seg: Segment) {
+        self.segments.insert(seg.base_offset(), seg);
+    }
+
+    /// The current settings.
+    pub fn config(&self) -> &LogConfig {
+        &self.config
     }
 
     /// Replaces the settings (a topic config change); they apply to the

@@ -31,6 +31,28 @@ pub struct FileSlice {
 }
 
 impl FileSlice {
+    /// Bytes in the slice.
+    pub fn len(&self) -> u64 {
+        self.end - self.position
+    }
+
+    /// True when the slice holds no bytes.
+    pub fn is_empty(&self) -> bool {
+        self.end == self.position
+    }
+
+    /// Fills `buf` from `at` bytes into the slice.
+    pub fn read_exact_at(&self, buf: &mut [u8], at: u64) -> Result<()> {
+        if at + buf.len() as u64 > self.len() {
+            return Err(LogError::Truncated {
+                needed: (at + buf.len() as u64) as usize,
+                available: self.len() as usize,
+            });
+        }
+        self.file.read_exact_at(buf, self.position + at)?;
+        Ok(())
+    }
+
     /// Reads whole batches from the slice, at most `max_bytes` of them unless
     /// the first batch alone is larger and `at_least_one` is set (KIP-74).
     /// Returns the bytes of the batches; empty when nothing fits.

@@ -104,6 +104,79 @@ pub fn broker_configs(broker: &Broker) -> Vec<(&'static str, String, ConfigType)
             ConfigType::Long,
         ),
         (
+            "log.retention.ms",
+            c.log.retention_ms.to_string(),
+            ConfigType::Long,
+        ),
+        (
+            "log.retention.bytes",
+            c.log.retention_bytes.to_string(),
+            ConfigType::Long,
+        ),
+        (
+            "log.retention.check.interval.ms",
+            c.log.retention_check_interval.as_millis().to_string(),
+            ConfigType::Long,
+        ),
+        (
+            "log.cleanup.policy",
+            c.log.cleanup_policy.clone(),
+            ConfigType::List,
+        ),
+        (
+            "log.cleaner.enable",
+            c.log.cleaner_enable.to_string(),
+            ConfigType::Boolean,
+        ),
+        (
+            "log.cleaner.backoff.ms",
+            c.log.cleaner_backoff.as_millis().to_string(),
+            ConfigType::Long,
+        ),
+        (
+            "log.cleaner.dedupe.buffer.size",
+            c.log.cleaner_dedupe_buffer_size.to_string(),
+            ConfigType::Long,
+        ),
+        (
+            "log.cleaner.io.max.bytes.per.second",
+            c.log
+                .cleaner_io_max_bytes_per_second
+                .unwrap_or(f64::MAX)
+                .to_string(),
+            ConfigType::Double,
+        ),
+        (
+            "log.cleaner.delete.retention.ms",
+            c.log.delete_retention_ms.to_string(),
+            ConfigType::Long,
+        ),
+        (
+            "log.cleaner.min.compaction.lag.ms",
+            c.log.min_compaction_lag_ms.to_string(),
+            ConfigType::Long,
+        ),
+        (
+            "log.cleaner.max.compaction.lag.ms",
+            c.log.max_compaction_lag_ms.to_string(),
+            ConfigType::Long,
+        ),
+        (
+            "log.cleaner.min.cleanable.ratio",
+            c.log.min_cleanable_ratio.to_string(),
+            ConfigType::Double,
+        ),
+        (
+            "log.message.timestamp.type",
+            c.log.message_timestamp_type.clone(),
+            ConfigType::String,
+        ),
+        (
+            "compression.type",
+            c.log.compression_type.clone(),
+            ConfigType::String,
+        ),
+        (
             "offsets.topic.num.partitions",
             c.offsets_topic_partitions.to_string(),
             ConfigType::Int,
@@ -149,17 +222,25 @@ pub fn handle(
                          source: i8,
                          read_only: bool,
                          kind: ConfigType,
-                         doc: &str| {
+                         doc: &str,
+                         synonyms: Vec<(&str, String, i8)>| {
                 let mut e = DescribeConfigsResourceResult::default()
                     .with_name(sb(name))
                     .with_value(Some(sb(&value)))
                     .with_read_only(read_only)
                     .with_config_source(source);
                 if req.include_synonyms {
-                    e = e.with_synonyms(vec![DescribeConfigsSynonym::default()
-                        .with_name(sb(name))
-                        .with_value(Some(sb(&value)))
-                        .with_source(source)]);
+                    e = e.with_synonyms(
+                        synonyms
+                            .into_iter()
+                            .map(|(n, v, src)| {
+                                DescribeConfigsSynonym::default()
+                                    .with_name(sb(n))
+                                    .with_value(Some(sb(&v)))
+                                    .with_source(src)
+                            })
+                            .collect(),
+                    );
                 }
                 if v3 {
                     e = e.with_config_type(kind as i8);
@@ -180,15 +261,36 @@ pub fn handle(
                             .into_iter()
                             .filter(|(d, _, _)| wanted(d.name))
                             .map(|(d, value, overridden)| {
-                                let source = if overridden {
-                                    SOURCE_TOPIC
-                                } else if d.broker_key.is_some() && value != d.default {
+                                // Synonyms in Kafka's order of precedence: the
+                                // topic override, the broker key that supplies
+                                // the default, Kafka's default.
+                                let mut synonyms = Vec::new();
+                                if overridden {
+                                    synonyms.push((d.name, value.clone(), SOURCE_TOPIC));
+                                }
+                                let broker_value = broker.topic_config_default(d);
+                                let broker_source = if broker_value != d.default {
                                     // A broker setting other than Kafka's default.
                                     SOURCE_STATIC_BROKER
                                 } else {
                                     SOURCE_DEFAULT
                                 };
-                                entry(d.name, value, source, false, d.kind, d.doc)
+                                match d.broker_key {
+                                    Some(bk) => synonyms.push((bk, broker_value, broker_source)),
+                                    None => synonyms.push((
+                                        d.name,
+                                        d.default.to_string(),
+                                        SOURCE_DEFAULT,
+                                    )),
+                                }
+                                let source = if overridden {
+                                    SOURCE_TOPIC
+                                } else if d.broker_key.is_some() {
+                                    broker_source
+                                } else {
+                                    SOURCE_DEFAULT
+                                };
+                                entry(d.name, value, source, false, d.kind, d.doc, synonyms)
                             })
                             .collect(),
                     ),
@@ -202,6 +304,7 @@ pub fn handle(
                             .into_iter()
                             .filter(|(k, _, _)| wanted(k))
                             .map(|(k, v, kind)| {
+                                let synonyms = vec![(k, v.clone(), SOURCE_STATIC_BROKER)];
                                 entry(
                                     k,
                                     v,
@@ -209,6 +312,7 @@ pub fn handle(
                                     true,
                                     kind,
                                     "static broker setting",
+                                    synonyms,
                                 )
                             })
                             .collect(),

@@ -82,8 +82,9 @@ pub fn handle(
                 produce_partition(broker, &name, pd.index, pd.records.as_deref(), req.acks)
             };
             partitions.push(match outcome {
-                Ok(AppendOutcome::Appended(info)) => resp
+                Ok(AppendOutcome::Appended(info, append_time)) => resp
                     .with_base_offset(info.base_offset)
+                    .with_log_append_time_ms(append_time.unwrap_or(-1))
                     .with_log_start_offset(info.log_start_offset),
                 Ok(AppendOutcome::Duplicate {
                     base_offset,
