@@ -48,8 +48,11 @@ struct ProducerIdBlock {
 
 /// Everything a request handler needs.
 pub struct Broker {
-    /// Resolved configuration.
+    /// Static configuration (file, environment, flags). Settings that can
+    /// change at run time are read through [`Broker::effective`].
     pub config: BrokerConfig,
+    /// The static configuration with dynamic broker configs applied.
+    effective: ArcSwap<BrokerConfig>,
     /// Cluster id from `meta.properties`, stable across restarts.
     pub cluster_id: String,
     metadata: ArcSwap<MetadataImage>,
@@ -104,8 +107,19 @@ impl Broker {
         let image = MetadataImage::default().apply_all(&records)?;
         let next_pid = image.next_producer_id();
         let groups = GroupCoordinator::new(config.group.clone(), config.offsets_topic_partitions);
+        let effective = match config.with_dynamic(
+            image.broker_configs(""),
+            image.broker_configs(&config.node_id.to_string()),
+        ) {
+            Ok(c) => c,
+            Err(e) => {
+                warn!(error = %e, "ignoring stored dynamic broker configs");
+                config.clone()
+            }
+        };
         let broker = Broker {
             config,
+            effective: ArcSwap::from_pointee(effective),
             cluster_id,
             metadata: ArcSwap::from_pointee(image),
             metadata_log: Mutex::new(metadata_log),
@@ -153,6 +167,75 @@ impl Broker {
         self.create_topic(&t, false).map(|_| ())
     }
 
+    /// The configuration in effect now: static settings with dynamic broker
+    /// configs applied (cheap: no lock, no allocation).
+    pub fn effective(&self) -> arc_swap::Guard<Arc<BrokerConfig>> {
+        self.effective.load()
+    }
+
+    /// Dynamic broker configs of `resource` (`""`: cluster default, else
+    /// a node id).
+    pub fn dynamic_broker_configs(&self, resource: &str) -> Vec<(String, String)> {
+        self.metadata().broker_configs(resource).to_vec()
+    }
+
+    /// Replaces the dynamic broker configs of `resource` (`""` for the
+    /// cluster default or this node's id): validated against the whole
+    /// configuration, durable in the metadata log, then applied to every
+    /// partition whose topic does not override the changed defaults.
+    pub fn alter_broker_configs(
+        &self,
+        resource: &str,
+        configs: Vec<(String, String)>,
+        validate_only: bool,
+    ) -> Result<(), BrokerError> {
+        let node = self.config.node_id.to_string();
+        if !(resource.is_empty() || resource == node) {
+            return Err(BrokerError::InvalidRequest(format!(
+                "unknown broker '{resource}' (this is node {node})"
+            )));
+        }
+        let mut log = lock(&self.metadata_log);
+        let image = self.metadata();
+        let (default, per_broker) = if resource.is_empty() {
+            (configs.clone(), image.broker_configs(&node).to_vec())
+        } else {
+            (image.broker_configs("").to_vec(), configs.clone())
+        };
+        let effective = self.config.with_dynamic(&default, &per_broker)?;
+        let rec = MetadataRecord::BrokerConfigChanged {
+            resource: resource.to_string(),
+            configs: configs.clone(),
+        };
+        let next = image.apply(&rec)?;
+        if validate_only {
+            return Ok(());
+        }
+        log.append(std::slice::from_ref(&rec))?;
+        self.metadata.store(Arc::new(next));
+        self.effective.store(Arc::new(effective));
+        drop(log);
+        self.reconfigure_all();
+        info!(resource = %resource, ?configs, "dynamic broker configs changed");
+        Ok(())
+    }
+
+    /// Re-derives every partition's settings (after a broker default changed).
+    fn reconfigure_all(&self) {
+        let image = self.metadata();
+        for topic in image.topics() {
+            let Ok(tc) = TopicConfig::parse(&topic.configs) else {
+                continue;
+            };
+            let settings = self.partition_settings(&tc);
+            if let Some(t) = self.topic(&topic.name) {
+                for p in &t.partitions {
+                    p.reconfigure(&settings, self.log_config(&tc));
+                }
+            }
+        }
+    }
+
     /// The current metadata image.
     pub fn metadata(&self) -> Arc<MetadataImage> {
         self.metadata.load_full()
@@ -185,7 +268,8 @@ impl Broker {
     }
 
     fn log_config(&self, topic_config: &TopicConfig) -> LogConfig {
-        let d = &self.config.log;
+        let eff = self.effective();
+        let d = &eff.log;
         LogConfig {
             segment_bytes: topic_config.segment_bytes.unwrap_or(d.segment_bytes),
             segment_ms: Some(topic_config.segment_ms.unwrap_or(d.segment_ms)),
@@ -194,17 +278,19 @@ impl Broker {
                 .unwrap_or(d.index_interval_bytes),
             index_max_bytes: d.index_max_bytes,
             flush_messages: topic_config.flush_messages.or(d.flush_messages),
+            flush_ms: topic_config.flush_ms.or(d.flush_ms),
         }
     }
 
     /// The settings a partition enforces on produce: the topic's overrides,
     /// else the broker's defaults.
     fn partition_settings(&self, tc: &TopicConfig) -> PartitionSettings {
-        let d = &self.config.log;
+        let eff = self.effective();
+        let d = &eff.log;
         PartitionSettings {
             max_message_bytes: tc
                 .max_message_bytes
-                .unwrap_or(self.config.message_max_bytes),
+                .unwrap_or(self.effective().message_max_bytes),
             compacted: self.cleanup_policy(tc).1,
             log_append_time: tc.log_append_time.unwrap_or_else(|| {
                 crate::topic_config::parse_timestamp_type(&d.message_timestamp_type)
@@ -219,14 +305,15 @@ impl Broker {
     /// A topic's effective `cleanup.policy` as (delete, compact).
     pub fn cleanup_policy(&self, tc: &TopicConfig) -> (bool, bool) {
         tc.cleanup_policy.unwrap_or_else(|| {
-            crate::topic_config::parse_cleanup_policy(&self.config.log.cleanup_policy)
+            crate::topic_config::parse_cleanup_policy(&self.effective().log.cleanup_policy)
                 .unwrap_or((true, false))
         })
     }
 
     /// A topic's effective compaction settings.
     pub fn compaction_config(&self, tc: &TopicConfig) -> memorystreamer_log::CompactionConfig {
-        let d = &self.config.log;
+        let eff = self.effective();
+        let d = &eff.log;
         memorystreamer_log::CompactionConfig {
             delete_retention_ms: tc.delete_retention_ms.unwrap_or(d.delete_retention_ms),
             min_compaction_lag_ms: tc.min_compaction_lag_ms.unwrap_or(d.min_compaction_lag_ms),
@@ -300,7 +387,8 @@ impl Broker {
     /// The value a topic config has when not overridden: the broker's
     /// setting where one applies, else Kafka's default.
     pub fn topic_config_default(&self, d: &ConfigDef) -> String {
-        let l = &self.config.log;
+        let eff = self.effective();
+        let l = &eff.log;
         let max = i64::MAX.to_string();
         match d.name {
             "segment.bytes" => l.segment_bytes.to_string(),
@@ -309,7 +397,7 @@ impl Broker {
             "segment.index.bytes" => l.index_max_bytes.to_string(),
             "flush.messages" => l.flush_messages.map(|n| n.to_string()).unwrap_or(max),
             "flush.ms" => l.flush_ms.map(|d| d.as_millis().to_string()).unwrap_or(max),
-            "max.message.bytes" => self.config.message_max_bytes.to_string(),
+            "max.message.bytes" => eff.message_max_bytes.to_string(),
             "retention.ms" => l.retention_ms.to_string(),
             "retention.bytes" => l.retention_bytes.to_string(),
             "cleanup.policy" => l.cleanup_policy.clone(),
@@ -590,10 +678,20 @@ impl Broker {
         Ok(id)
     }
 
-    /// fsyncs every partition with unflushed records (`log.flush.interval.ms`).
+    /// fsyncs every partition with unflushed records (shutdown).
     pub fn flush_all(&self) {
         for p in self.all_partitions() {
             if let Err(e) = p.flush() {
+                warn!(topic = %p.topic, partition = p.index, error = %e, "flush failed");
+            }
+        }
+    }
+
+    /// fsyncs the partitions whose `flush.ms` (topic) or
+    /// `log.flush.interval.ms` (broker) has passed with records unflushed.
+    pub fn flush_due(&self) {
+        for p in self.all_partitions() {
+            if let Err(e) = p.flush_if_due() {
                 warn!(topic = %p.topic, partition = p.index, error = %e, "flush failed");
             }
         }
@@ -618,10 +716,10 @@ impl Broker {
             if !self.cleanup_policy(&tc).0 {
                 continue; // compact-only topics are never trimmed by retention
             }
-            let ms = tc.retention_ms.unwrap_or(self.config.log.retention_ms);
+            let ms = tc.retention_ms.unwrap_or(self.effective().log.retention_ms);
             let bytes = tc
                 .retention_bytes
-                .unwrap_or(self.config.log.retention_bytes);
+                .unwrap_or(self.effective().log.retention_bytes);
             let ms = (ms >= 0).then_some(ms);
             let bytes = u64::try_from(bytes).ok();
             if ms.is_none() && bytes.is_none() {
@@ -692,9 +790,10 @@ impl Broker {
         }
     }
 
-    /// Flush interval, if periodic flushing is configured.
-    pub fn flush_interval(&self) -> Option<Duration> {
-        self.config.log.flush_ms
+    /// How often the flush scheduler looks for logs due a flush
+    /// (`log.flush.scheduler.interval.ms`).
+    pub fn flush_check_interval(&self) -> Duration {
+        self.config.log.flush_scheduler_interval
     }
 }
 

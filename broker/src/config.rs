@@ -133,6 +133,10 @@ pub struct LogDefaults {
     pub flush_messages: Option<u64>,
     /// `log.flush.interval.ms`
     pub flush_ms: Option<Duration>,
+    /// `log.flush.scheduler.interval.ms`: how often logs are checked for a
+    /// due `flush.ms` (Kafka's default is "never"; here 100 ms, so that a
+    /// topic's `flush.ms` takes effect without another setting).
+    pub flush_scheduler_interval: Duration,
     /// `log.retention.ms` / `log.retention.minutes` / `log.retention.hours` (-1: forever)
     pub retention_ms: i64,
     /// `log.retention.bytes` (-1: no limit)
@@ -197,6 +201,65 @@ pub struct BrokerConfig {
     pub metrics_topic_labels: bool,
     /// Group coordinator settings (`group.*` keys).
     pub group: crate::group::protocol::GroupConfig,
+    /// The Kafka-named properties this configuration was built from.
+    pub props: BTreeMap<String, String>,
+    /// The output format the configuration was built with.
+    pub log_format_setting: LogFormat,
+}
+
+/// Broker keys that can change at run time (IncrementalAlterConfigs /
+/// AlterConfigs on a BROKER resource, as `kafka-configs --entity-type
+/// brokers` does): the defaults of topic configs and the cleaner's budget.
+/// Everything else needs a restart, as in Kafka (listeners, directories and
+/// ids are not dynamic here).
+pub const DYNAMIC_KEYS: &[&str] = &[
+    "message.max.bytes",
+    "log.segment.bytes",
+    "log.roll.ms",
+    "log.index.interval.bytes",
+    "log.flush.interval.messages",
+    "log.retention.ms",
+    "log.retention.bytes",
+    "log.cleanup.policy",
+    "log.cleaner.delete.retention.ms",
+    "log.cleaner.min.compaction.lag.ms",
+    "log.cleaner.max.compaction.lag.ms",
+    "log.cleaner.min.cleanable.ratio",
+    "log.cleaner.io.max.bytes.per.second",
+    "log.cleaner.dedupe.buffer.size",
+    "log.message.timestamp.type",
+    "compression.type",
+];
+
+/// True when `key` can be changed without a restart.
+pub fn is_dynamic(key: &str) -> bool {
+    DYNAMIC_KEYS.contains(&key)
+}
+
+impl BrokerConfig {
+    /// This configuration with dynamic broker configs layered on top, in
+    /// Kafka's precedence: per-broker over cluster default over static.
+    /// Fails (naming the key) when a value is invalid or not dynamic.
+    pub fn with_dynamic(
+        &self,
+        cluster_default: &[(String, String)],
+        per_broker: &[(String, String)],
+    ) -> Result<BrokerConfig, BrokerError> {
+        let mut props = self.props.clone();
+        for (k, v) in cluster_default.iter().chain(per_broker) {
+            if !is_dynamic(k) {
+                return Err(BrokerError::InvalidConfig(format!(
+                    "cannot update {k} dynamically (set it in server.properties and restart)"
+                )));
+            }
+            props.insert(k.clone(), v.clone());
+        }
+        let mut c = BrokerConfig::from_properties(&props, self.log_format_setting)
+            .map_err(|e| BrokerError::InvalidConfig(e.to_string()))?;
+        // The static properties stay the base for the next change.
+        c.props = self.props.clone();
+        Ok(c)
+    }
 }
 
 /// Keys the broker understands. Anything else in a properties file is
@@ -220,6 +283,7 @@ const KNOWN_KEYS: &[&str] = &[
     "log.index.size.max.bytes",
     "log.flush.interval.messages",
     "log.flush.interval.ms",
+    "log.flush.scheduler.interval.ms",
     "log.retention.ms",
     "log.retention.minutes",
     "log.retention.hours",
@@ -417,6 +481,11 @@ impl BrokerConfig {
                 flush_messages: parse_num(props, "log.flush.interval.messages")?,
                 flush_ms: parse_num::<u64>(props, "log.flush.interval.ms")?
                     .map(Duration::from_millis),
+                flush_scheduler_interval: Duration::from_millis(
+                    parse_num::<u64>(props, "log.flush.scheduler.interval.ms")?
+                        .unwrap_or(100)
+                        .clamp(1, 86_400_000),
+                ),
                 retention_ms: match parse_num::<i64>(props, "log.retention.ms")? {
                     Some(ms) => ms,
                     None => match parse_num::<i64>(props, "log.retention.minutes")? {
@@ -520,6 +589,8 @@ impl BrokerConfig {
                     ))
                 }
             },
+            props: props.clone(),
+            log_format_setting: log_format,
             group: crate::group::protocol::GroupConfig {
                 min_session_timeout: Duration::from_millis(
                     parse_num(props, "group.min.session.timeout.ms")?.unwrap_or(6_000),

@@ -338,6 +338,17 @@ impl Partition {
         Ok(())
     }
 
+    /// fsyncs the log when its `flush.ms` has passed with records unflushed.
+    pub fn flush_if_due(&self) -> Result<(), BrokerError> {
+        let mut log = self.lock();
+        if log.flush_due() {
+            let start = std::time::Instant::now();
+            log.flush()?;
+            crate::metrics::log_flush(start.elapsed());
+        }
+        Ok(())
+    }
+
     /// Number of segments and bytes on disk.
     pub fn disk_usage(&self) -> (usize, u64) {
         let log = self.lock();

@@ -147,16 +147,19 @@ pub async fn run(
             }
         });
     }
-    if let Some(interval) = broker.flush_interval() {
+    {
+        // The flush scheduler: fsyncs logs whose flush.ms (topic) or
+        // log.flush.interval.ms (broker) has passed with records unflushed.
         let broker = Arc::clone(&broker);
         let mut shutdown = shutdown_rx.clone();
         tasks.spawn(async move {
-            let mut tick = tokio::time::interval(interval);
+            let mut tick = tokio::time::interval(broker.flush_check_interval());
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tokio::select! {
                     _ = tick.tick() => {
                         let b = Arc::clone(&broker);
-                        if let Err(e) = tokio::task::spawn_blocking(move || b.flush_all()).await {
+                        if let Err(e) = tokio::task::spawn_blocking(move || b.flush_due()).await {
                             error!(error = %e, "flush task failed");
                         }
                     }

@@ -295,6 +295,8 @@ pub struct TopicConfig {
     pub index_interval_bytes: Option<u64>,
     /// `flush.messages`
     pub flush_messages: Option<u64>,
+    /// `flush.ms`
+    pub flush_ms: Option<Duration>,
     /// `max.message.bytes`
     pub max_message_bytes: Option<usize>,
     /// `retention.ms` (Some(-1) = keep forever)
@@ -387,6 +389,7 @@ impl TopicConfig {
                 "segment.ms" => c.segment_ms = Some(Duration::from_millis(num(k, v, 1u64)?)),
                 "index.interval.bytes" => c.index_interval_bytes = Some(num(k, v, 0u64)?),
                 "flush.messages" => c.flush_messages = Some(num(k, v, 1u64)?),
+                "flush.ms" => c.flush_ms = Some(Duration::from_millis(num(k, v, 0u64)?)),
                 "max.message.bytes" => c.max_message_bytes = Some(num(k, v, 0usize)?),
                 "retention.ms" => c.retention_ms = Some(num(k, v, -1i64)?),
                 "retention.bytes" => c.retention_bytes = Some(num(k, v, -1i64)?),

@@ -1171,8 +1171,15 @@ fn describe_and_alter_topic_configs() {
         .expect("num.partitions");
     assert_eq!(
         (n.value.as_deref(), n.read_only, n.config_source),
-        (Some("1"), true, 4)
+        (Some("1"), true, 5),
+        "not set anywhere: Kafka's default"
     );
+    let l = r.results[0]
+        .configs
+        .iter()
+        .find(|c| c.name.as_str() == "listeners")
+        .expect("listeners");
+    assert_eq!((l.read_only, l.config_source), (true, 4), "set at start-up");
 }
 
 fn list_offset(c: &mut Client, topic: &str, ts: i64) -> i64 {
@@ -1361,4 +1368,134 @@ fn describe_topic_partitions_log_dirs_and_leader_epochs() {
         .expect("dtp");
     assert_eq!(t.partitions.len(), 3);
     assert!(t.partitions.iter().any(|p| p.partition_size > 0));
+}
+
+fn broker_resource_ops(
+    c: &mut Client,
+    resource: &str,
+    ops: Vec<(&str, i8, Option<&str>)>,
+) -> IncrementalAlterConfigsResponse {
+    let req = IncrementalAlterConfigsRequest::default().with_resources(vec![
+        incremental_alter_configs_request::AlterConfigsResource::default()
+            .with_resource_type(4)
+            .with_resource_name(StrBytes::from_string(resource.to_string()))
+            .with_configs(
+                ops.into_iter()
+                    .map(|(k, op, v)| {
+                        incremental_alter_configs_request::AlterableConfig::default()
+                            .with_name(StrBytes::from_string(k.to_string()))
+                            .with_config_operation(op)
+                            .with_value(v.map(|v| StrBytes::from_string(v.to_string())))
+                    })
+                    .collect(),
+            ),
+    ]);
+    c.call(ApiKey::IncrementalAlterConfigs, 1, &req)
+}
+
+fn describe_broker(c: &mut Client, resource: &str) -> DescribeConfigsResponse {
+    let req = DescribeConfigsRequest::default()
+        .with_include_synonyms(true)
+        .with_resources(vec![
+            describe_configs_request::DescribeConfigsResource::default()
+                .with_resource_type(4)
+                .with_resource_name(StrBytes::from_string(resource.to_string()))
+                .with_configuration_keys(None),
+        ]);
+    c.call(ApiKey::DescribeConfigs, 4, &req)
+}
+
+/// Dynamic broker configs: the cluster default (resource "", what
+/// `kafka-configs --entity-default` sends) and the per-broker resource,
+/// Kafka's precedence and sources, synonyms, static keys refused, durable.
+#[test]
+fn dynamic_broker_configs_layer_and_survive_restart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("d").display().to_string();
+    {
+        let b = TestBroker::start(&[("log.dirs", &data), ("log.retention.hours", "24")]);
+        let mut c = b.connect();
+        create_topic(&mut c, "dyn", 1);
+        let r = describe_broker(&mut c, "1");
+        assert_eq!(
+            config_value(&r, "log.retention.ms"),
+            Some(("86400000".into(), 5)),
+            "log.retention.hours is not log.retention.ms; Kafka's default source"
+        );
+        let r = describe_topic(&mut c, "dyn", Some(vec!["retention.ms"]));
+        assert_eq!(
+            config_value(&r, "retention.ms"),
+            Some(("86400000".into(), 4)),
+            "a static broker setting reached through a synonym"
+        );
+        // Cluster-wide default.
+        let r = broker_resource_ops(&mut c, "", vec![("log.retention.ms", 0, Some("5000000"))]);
+        assert_eq!(
+            r.responses[0].error_code, 0,
+            "{:?}",
+            r.responses[0].error_message
+        );
+        let r = describe_broker(&mut c, "");
+        assert_eq!(
+            config_value(&r, "log.retention.ms"),
+            Some(("5000000".into(), 3))
+        );
+        assert_eq!(r.results[0].configs.len(), 1, "only the dynamic defaults");
+        let r = describe_topic(&mut c, "dyn", Some(vec!["retention.ms"]));
+        assert_eq!(
+            config_value(&r, "retention.ms"),
+            Some(("5000000".into(), 3))
+        );
+        // Per-broker wins over the cluster default; synonyms list both.
+        let r = broker_resource_ops(&mut c, "1", vec![("log.retention.ms", 0, Some("6000000"))]);
+        assert_eq!(r.responses[0].error_code, 0);
+        let r = describe_broker(&mut c, "1");
+        let e = r.results[0]
+            .configs
+            .iter()
+            .find(|c| c.name.as_str() == "log.retention.ms")
+            .expect("log.retention.ms");
+        assert_eq!(
+            (e.value.as_deref(), e.config_source, e.read_only),
+            (Some("6000000"), 2, false)
+        );
+        let sources: Vec<i8> = e.synonyms.iter().map(|s| s.source).collect();
+        assert_eq!(sources, vec![2, 3, 5]);
+        // Static keys, bad values, unknown keys and other brokers are refused.
+        for (resource, key, value, code) in [
+            ("1", "num.partitions", "3", 40),
+            ("1", "log.retention.ms", "soon", 40),
+            ("1", "no.such.key", "1", 40),
+            ("7", "log.retention.ms", "1", 42),
+        ] {
+            let r = broker_resource_ops(&mut c, resource, vec![(key, 0, Some(value))]);
+            assert_eq!(r.responses[0].error_code, code, "{resource} {key}={value}");
+        }
+        // A dynamic message.max.bytes takes effect on the next produce.
+        let r = broker_resource_ops(&mut c, "", vec![("message.max.bytes", 0, Some("100"))]);
+        assert_eq!(r.responses[0].error_code, 0);
+        let big = "x".repeat(500);
+        assert_eq!(
+            produce(&mut c, "dyn", batch(&[&big], -1, -1, Compression::None)).error_code,
+            10
+        );
+        let r = broker_resource_ops(&mut c, "", vec![("message.max.bytes", 1, None)]);
+        assert_eq!(r.responses[0].error_code, 0);
+        assert_eq!(
+            produce(&mut c, "dyn", batch(&[&big], -1, -1, Compression::None)).error_code,
+            0
+        );
+    }
+    let b = TestBroker::start(&[("log.dirs", &data), ("log.retention.hours", "24")]);
+    let mut c = b.connect();
+    let r = describe_broker(&mut c, "1");
+    assert_eq!(
+        config_value(&r, "log.retention.ms"),
+        Some(("6000000".into(), 2))
+    );
+    let r = describe_broker(&mut c, "");
+    assert_eq!(
+        config_value(&r, "log.retention.ms"),
+        Some(("5000000".into(), 3))
+    );
 }

@@ -63,3 +63,45 @@ fn admin_clients_delete_records_and_describe_log_dirs() {
     let out = python_scenario(&broker, "topics.py", "admin-records", "records");
     assert!(out.contains("admin records:"), "{out}");
 }
+
+#[test]
+fn dynamic_broker_configs_through_admin_clients_survive_restart() {
+    let mut broker = broker();
+    let out = python_scenario(&broker, "topics.py", "broker-configs", "inherits");
+    assert!(out.contains("broker configs: dynamic"), "{out}");
+    broker.restart();
+    let out = python_scenario(
+        &broker,
+        "topics.py",
+        "broker-configs-after-restart",
+        "inherits",
+    );
+    assert!(out.contains("survived the restart"), "{out}");
+}
+
+/// The flush-latency histogram's sample count.
+fn flushes(broker: &Broker) -> f64 {
+    http_get(broker.metrics_port, "/metrics")
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("memorystreamer_log_flush_seconds_count"))
+        .and_then(|l| l.split_whitespace().last())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0)
+}
+
+#[test]
+fn topic_flush_ms_makes_the_scheduler_fsync() {
+    let broker = broker();
+    assert_eq!(flushes(&broker), 0.0, "nothing flushes without flush.ms");
+    let out = python_scenario(&broker, "topics.py", "flush-ms", "flushed");
+    assert!(out.contains("produced 10 records"), "{out}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while flushes(&broker) == 0.0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "flush.ms=10 never caused a flush"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}

@@ -75,6 +75,9 @@ pub struct LogConfig {
     /// `flush.messages`: fsync after this many appended records (None: leave
     /// it to the OS / the broker's periodic flusher).
     pub flush_messages: Option<u64>,
+    /// `flush.ms`: fsync unflushed records at least this often (checked by
+    /// the broker's flush scheduler through [`Log::flush_due`]).
+    pub flush_ms: Option<Duration>,
 }
 
 impl Default for LogConfig {
@@ -85,6 +88,7 @@ impl Default for LogConfig {
             index_interval_bytes: 4096,
             index_max_bytes: 10 * 1024 * 1024,
             flush_messages: None,
+            flush_ms: None,
         }
     }
 }
@@ -109,6 +113,7 @@ pub struct Log {
     segments: BTreeMap<i64, Segment>,
     log_start_offset: i64,
     unflushed_messages: u64,
+    last_flush: std::time::Instant,
     producers: ProducerStateManager,
 }
 
@@ -166,6 +171,7 @@ impl Log {
             segments,
             log_start_offset,
             unflushed_messages: 0,
+            last_flush: std::time::Instant::now(),
             producers: ProducerStateManager::default(),
         };
         log.rebuild_producer_state()?;
@@ -470,7 +476,18 @@ impl Log {
     pub fn flush(&mut self) -> Result<()> {
         self.active().flush()?;
         self.unflushed_messages = 0;
+        self.last_flush = std::time::Instant::now();
         Ok(())
+    }
+
+    /// True when records are unflushed and `flush.ms` has passed since the
+    /// last flush.
+    pub fn flush_due(&self) -> bool {
+        self.unflushed_messages > 0
+            && self
+                .config
+                .flush_ms
+                .is_some_and(|ms| self.last_flush.elapsed() >= ms)
     }
 
     /// Retention: takes out of the log every sealed segment whose newest

@@ -411,3 +411,24 @@ fn delete_records_moves_the_start_durably() {
     assert_eq!((start, log.log_end_offset()), (100, 100));
     assert!(log.read(100).expect("at end").is_none());
 }
+
+#[test]
+fn flush_ms_makes_unflushed_logs_due() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut log = Log::open(dir.path(), small_config()).expect("open");
+    append(&mut log, &batch(1, b"x", 1, -1, -1));
+    assert!(!log.flush_due(), "no flush.ms: never due");
+    log.set_config(LogConfig {
+        flush_ms: Some(std::time::Duration::ZERO),
+        ..small_config()
+    });
+    assert!(log.flush_due(), "unflushed records and flush.ms passed");
+    log.flush().expect("flush");
+    assert!(!log.flush_due(), "nothing unflushed after a flush");
+    log.set_config(LogConfig {
+        flush_ms: Some(std::time::Duration::from_secs(3600)),
+        ..small_config()
+    });
+    append(&mut log, &batch(1, b"y", 2, -1, -1));
+    assert!(!log.flush_due(), "flush.ms not yet passed");
+}

@@ -46,6 +46,7 @@ pub struct MetadataImage {
     topics: BTreeMap<String, Arc<TopicImage>>,
     names_by_id: HashMap<Uuid, String>,
     next_producer_id: i64,
+    broker_configs: BTreeMap<String, Vec<(String, String)>>,
     /// Number of records applied.
     pub offset: u64,
 }
@@ -64,6 +65,15 @@ impl MetadataImage {
     /// All topics, sorted by name.
     pub fn topics(&self) -> impl Iterator<Item = &Arc<TopicImage>> {
         self.topics.values()
+    }
+
+    /// Dynamic broker configs of `resource` (`""`: cluster default, else a
+    /// node id); empty when none were set.
+    pub fn broker_configs(&self, resource: &str) -> &[(String, String)] {
+        self.broker_configs
+            .get(resource)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
     }
 
     /// First producer id not yet allocated.
@@ -169,6 +179,14 @@ impl MetadataImage {
             }
             MetadataRecord::TopicConfigChanged { topic_id, configs } => {
                 self.topic_mut(topic_id)?.configs = configs.clone();
+            }
+            MetadataRecord::BrokerConfigChanged { resource, configs } => {
+                if configs.is_empty() {
+                    self.broker_configs.remove(resource);
+                } else {
+                    self.broker_configs
+                        .insert(resource.clone(), configs.clone());
+                }
             }
             MetadataRecord::ProducerIdsAllocated { next_producer_id } => {
                 if *next_producer_id < self.next_producer_id {

@@ -64,6 +64,14 @@ pub enum MetadataRecord {
         /// Every override after the change (Kafka names).
         configs: Vec<(String, String)>,
     },
+    /// Dynamic broker configs of one resource are now exactly `configs`
+    /// (Kafka's ConfigRecord for BROKER resources).
+    BrokerConfigChanged {
+        /// `""` for the cluster-wide default, else a node id.
+        resource: String,
+        /// Every dynamic config of the resource after the change.
+        configs: Vec<(String, String)>,
+    },
     /// Producer ids below `next_producer_id` have been handed out.
     ProducerIdsAllocated {
         /// First producer id not yet allocated.
@@ -196,6 +204,11 @@ impl MetadataRecord {
                 out.extend_from_slice(topic_id.as_bytes());
                 put_configs(&mut out, configs);
             }
+            MetadataRecord::BrokerConfigChanged { resource, configs } => {
+                out.push(6);
+                put_str(&mut out, resource);
+                put_configs(&mut out, configs);
+            }
         }
         out
     }
@@ -239,6 +252,10 @@ impl MetadataRecord {
                 topic_id: r.uuid()?,
                 configs: r.configs()?,
             },
+            6 => MetadataRecord::BrokerConfigChanged {
+                resource: r.string()?,
+                configs: r.configs()?,
+            },
             _ => return Err(MetadataError::Decode("unknown record type")),
         };
         if !r.0.is_empty() {
@@ -273,6 +290,10 @@ mod tests {
             MetadataRecord::TopicDeleted { topic_id: id },
             MetadataRecord::ProducerIdsAllocated {
                 next_producer_id: 5000,
+            },
+            MetadataRecord::BrokerConfigChanged {
+                resource: String::new(),
+                configs: vec![("log.retention.ms".into(), "1000".into())],
             },
         ]
     }

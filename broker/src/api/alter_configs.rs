@@ -1,5 +1,5 @@
 //! AlterConfigs (key 33, the legacy form): replaces every override of a
-//! topic with the given set. Broker configs are static today.
+//! topic, or every dynamic config of a BROKER resource, with the given set.
 
 use std::sync::Arc;
 
@@ -20,7 +20,7 @@ pub fn handle(broker: &Arc<Broker>, req: AlterConfigsRequest) -> AlterConfigsRes
                 .with_resource_type(r.resource_type)
                 .with_resource_name(r.resource_name.clone());
             let outcome = match r.resource_type {
-                TOPIC => r
+                TOPIC | BROKER => r
                     .configs
                     .iter()
                     .map(|c| match &c.value {
@@ -32,11 +32,16 @@ pub fn handle(broker: &Arc<Broker>, req: AlterConfigsRequest) -> AlterConfigsRes
                     })
                     .collect::<Result<Vec<_>, _>>()
                     .and_then(|configs| {
-                        broker.alter_topic_configs(&r.resource_name, configs, req.validate_only)
+                        if r.resource_type == TOPIC {
+                            broker.alter_topic_configs(&r.resource_name, configs, req.validate_only)
+                        } else {
+                            broker.alter_broker_configs(
+                                &r.resource_name,
+                                configs,
+                                req.validate_only,
+                            )
+                        }
                     }),
-                BROKER => Err(BrokerError::InvalidRequest(
-                    "broker configs are static (set them in server.properties)".into(),
-                )),
                 _ => Err(BrokerError::InvalidRequest(
                     "only TOPIC and BROKER resources are supported".into(),
                 )),

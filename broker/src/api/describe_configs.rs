@@ -1,7 +1,12 @@
 //! DescribeConfigs (key 32): topic configs (every key Kafka defines, with
 //! its effective value, source, synonyms and documentation when asked) and
-//! this broker's static configs. Unknown requested keys are left out, as
-//! Kafka does.
+//! broker configs: for this node's id every key with its value in effect
+//! and where it comes from (per-broker dynamic, cluster-default dynamic,
+//! static file/flags, Kafka's default); for the empty name the cluster-wide
+//! dynamic defaults only, as Kafka answers `--entity-default`. Unknown
+//! requested keys are left out, as Kafka does.
+
+use std::collections::BTreeMap;
 
 use std::sync::Arc;
 
@@ -22,12 +27,49 @@ pub const TOPIC: i8 = 2;
 pub const BROKER: i8 = 4;
 /// Config sources.
 const SOURCE_TOPIC: i8 = 1;
+const SOURCE_DYNAMIC_BROKER: i8 = 2;
+const SOURCE_DYNAMIC_DEFAULT: i8 = 3;
 const SOURCE_STATIC_BROKER: i8 = 4;
 const SOURCE_DEFAULT: i8 = 5;
 
-/// This broker's static configuration as (Kafka key, value, type).
-pub fn broker_configs(broker: &Broker) -> Vec<(&'static str, String, ConfigType)> {
-    let c = &broker.config;
+/// Where the value of broker key `key` comes from: per-broker dynamic,
+/// cluster-default dynamic, static, or Kafka's default.
+fn broker_key_source(broker: &Broker, key: &str) -> i8 {
+    let node = broker.config.node_id.to_string();
+    let set = |resource: &str| {
+        broker
+            .dynamic_broker_configs(resource)
+            .iter()
+            .any(|(k, _)| k == key)
+    };
+    if set(&node) {
+        SOURCE_DYNAMIC_BROKER
+    } else if set("") {
+        SOURCE_DYNAMIC_DEFAULT
+    } else if broker.config.props.contains_key(key) {
+        SOURCE_STATIC_BROKER
+    } else {
+        SOURCE_DEFAULT
+    }
+}
+
+/// The type of a broker key, if this broker knows it.
+pub fn broker_config_kind(key: &str) -> Option<ConfigType> {
+    let defaults = kafka_default_broker_config()?;
+    broker_configs(&defaults)
+        .into_iter()
+        .find(|(k, _, _)| *k == key)
+        .map(|(_, _, kind)| kind)
+}
+
+/// The configuration a broker has with no settings at all (Kafka's defaults).
+fn kafka_default_broker_config() -> Option<crate::config::BrokerConfig> {
+    crate::config::BrokerConfig::from_properties(&BTreeMap::new(), crate::config::LogFormat::Text)
+        .ok()
+}
+
+/// A broker configuration as (Kafka key, value, type).
+pub fn broker_configs(c: &crate::config::BrokerConfig) -> Vec<(&'static str, String, ConfigType)> {
     let list = |ls: &[crate::config::Listener]| {
         ls.iter()
             .map(|l| format!("{}://{}:{}", l.protocol, l.host, l.port))
@@ -269,11 +311,13 @@ pub fn handle(
                                     synonyms.push((d.name, value.clone(), SOURCE_TOPIC));
                                 }
                                 let broker_value = broker.topic_config_default(d);
-                                let broker_source = if broker_value != d.default {
-                                    // A broker setting other than Kafka's default.
-                                    SOURCE_STATIC_BROKER
-                                } else {
-                                    SOURCE_DEFAULT
+                                let broker_source = match d
+                                    .broker_key
+                                    .map_or(SOURCE_DEFAULT, |k| broker_key_source(broker, k))
+                                {
+                                    // Set through a synonym (log.retention.hours, …).
+                                    SOURCE_DEFAULT if broker_value != d.default => SOURCE_STATIC_BROKER,
+                                    src => src,
                                 };
                                 match d.broker_key {
                                     Some(bk) => synonyms.push((bk, broker_value, broker_source)),
@@ -295,25 +339,64 @@ pub fn handle(
                             .collect(),
                     ),
                 },
-                BROKER
-                    if r.resource_name.is_empty()
-                        || r.resource_name.as_str() == broker.config.node_id.to_string() =>
-                {
+                BROKER if r.resource_name.is_empty() => base.with_configs(
+                    broker
+                        .dynamic_broker_configs("")
+                        .into_iter()
+                        .filter(|(k, _)| wanted(k))
+                        .map(|(k, v)| {
+                            let kind = broker_config_kind(&k).unwrap_or(ConfigType::String);
+                            let synonyms = vec![(k.as_str(), v.clone(), SOURCE_DYNAMIC_DEFAULT)];
+                            entry(
+                                &k,
+                                v.clone(),
+                                SOURCE_DYNAMIC_DEFAULT,
+                                false,
+                                kind,
+                                "cluster-wide dynamic default",
+                                synonyms,
+                            )
+                        })
+                        .collect(),
+                ),
+                BROKER if r.resource_name.as_str() == broker.config.node_id.to_string() => {
+                    let per_broker: BTreeMap<String, String> = broker
+                        .dynamic_broker_configs(&broker.config.node_id.to_string())
+                        .into_iter()
+                        .collect();
+                    let cluster: BTreeMap<String, String> =
+                        broker.dynamic_broker_configs("").into_iter().collect();
+                    let defaults: BTreeMap<&str, String> = kafka_default_broker_config()
+                        .map(|d| broker_configs(&d).into_iter().map(|(k, v, _)| (k, v)).collect())
+                        .unwrap_or_default();
+                    let effective = broker.effective();
                     base.with_configs(
-                        broker_configs(broker)
+                        broker_configs(&effective)
                             .into_iter()
                             .filter(|(k, _, _)| wanted(k))
                             .map(|(k, v, kind)| {
-                                let synonyms = vec![(k, v.clone(), SOURCE_STATIC_BROKER)];
-                                entry(
-                                    k,
-                                    v,
-                                    SOURCE_STATIC_BROKER,
-                                    true,
-                                    kind,
-                                    "static broker setting",
-                                    synonyms,
-                                )
+                                // Kafka's precedence, highest first.
+                                let mut synonyms = Vec::new();
+                                if let Some(x) = per_broker.get(k) {
+                                    synonyms.push((k, x.clone(), SOURCE_DYNAMIC_BROKER));
+                                }
+                                if let Some(x) = cluster.get(k) {
+                                    synonyms.push((k, x.clone(), SOURCE_DYNAMIC_DEFAULT));
+                                }
+                                if let Some(x) = broker.config.props.get(k) {
+                                    synonyms.push((k, x.clone(), SOURCE_STATIC_BROKER));
+                                }
+                                if let Some(x) = defaults.get(k) {
+                                    synonyms.push((k, x.clone(), SOURCE_DEFAULT));
+                                }
+                                let source = synonyms.first().map_or(SOURCE_STATIC_BROKER, |s| s.2);
+                                let dynamic = crate::config::is_dynamic(k);
+                                let doc = if dynamic {
+                                    "dynamic broker setting (IncrementalAlterConfigs on the BROKER resource)"
+                                } else {
+                                    "static broker setting (server.properties, environment or flags)"
+                                };
+                                entry(k, v, source, !dynamic, kind, doc, synonyms)
                             })
                             .collect(),
                     )

@@ -1,7 +1,9 @@
 //! IncrementalAlterConfigs (key 44): SET, DELETE, APPEND and SUBTRACT on
 //! topic configs (APPEND/SUBTRACT only for list-typed keys, INVALID_CONFIG
 //! otherwise), validated as a whole before anything changes, durable in the
-//! metadata log. Broker configs are static today: INVALID_REQUEST.
+//! metadata log. On BROKER resources (this node's id, or `""` for the
+//! cluster-wide default) the same operations change dynamic broker configs
+//! ([`crate::config::DYNAMIC_KEYS`]); other keys are INVALID_CONFIG.
 
 use std::sync::Arc;
 
@@ -19,16 +21,36 @@ const DELETE: i8 = 1;
 const APPEND: i8 = 2;
 const SUBTRACT: i8 = 3;
 
+/// What `apply` needs to know about a key: its type and the value it has
+/// when not set in the resource being changed.
+type KeyInfo<'a> = &'a dyn Fn(&str) -> Result<(ConfigType, String), BrokerError>;
+
+/// A topic key's type and default.
+fn topic_key(broker: &Broker, name: &str) -> Result<(ConfigType, String), BrokerError> {
+    let def = definition(name)
+        .ok_or_else(|| BrokerError::InvalidConfig(format!("unknown topic config '{name}'")))?;
+    Ok((def.kind, broker.topic_config_default(def)))
+}
+
+/// A broker key's type and value in effect.
+fn broker_key(broker: &Broker, name: &str) -> Result<(ConfigType, String), BrokerError> {
+    let effective = broker.effective();
+    super::describe_configs::broker_configs(&effective)
+        .into_iter()
+        .find(|(k, _, _)| *k == name)
+        .map(|(_, v, kind)| (kind, v))
+        .ok_or_else(|| BrokerError::InvalidConfig(format!("unknown broker config '{name}'")))
+}
+
 /// Applies the operations to the current overrides.
 fn apply(
-    broker: &Broker,
+    key_info: KeyInfo<'_>,
     current: &[(String, String)],
     ops: &[(String, i8, Option<String>)],
 ) -> Result<Vec<(String, String)>, BrokerError> {
     let mut configs = current.to_vec();
     for (name, op, value) in ops {
-        let def = definition(name)
-            .ok_or_else(|| BrokerError::InvalidConfig(format!("unknown topic config '{name}'")))?;
+        let (kind, default) = key_info(name)?;
         let pos = configs.iter().position(|(k, _)| k == name);
         match *op {
             SET => {
@@ -46,14 +68,12 @@ fn apply(
                 }
             }
             APPEND | SUBTRACT => {
-                if def.kind != ConfigType::List {
+                if kind != ConfigType::List {
                     return Err(BrokerError::InvalidConfig(format!(
                         "{name}: APPEND and SUBTRACT apply to list configs only"
                     )));
                 }
-                let current = pos
-                    .map(|i| configs[i].1.clone())
-                    .unwrap_or_else(|| broker.topic_config_default(def));
+                let current = pos.map(|i| configs[i].1.clone()).unwrap_or(default);
                 let mut items: Vec<String> = current
                     .split(',')
                     .map(str::trim)
@@ -107,22 +127,52 @@ pub fn handle(
                     let ops: Vec<(String, i8, Option<String>)> = r
                         .configs
                         .iter()
-                        .map(|c| (c.name.to_string(), c.config_operation, c.value.as_ref().map(|v| v.to_string())))
+                        .map(|c| {
+                            (
+                                c.name.to_string(),
+                                c.config_operation,
+                                c.value.as_ref().map(|v| v.to_string()),
+                            )
+                        })
                         .collect();
                     match broker.metadata().topic(&r.resource_name) {
                         None => Err(BrokerError::UnknownTopicOrPartition),
-                        Some(t) => apply(broker, &t.configs, &ops)
-                            .and_then(|configs| broker.alter_topic_configs(&r.resource_name, configs, req.validate_only)),
+                        Some(t) => apply(&|k: &str| topic_key(broker, k), &t.configs, &ops)
+                            .and_then(|configs| {
+                                broker.alter_topic_configs(
+                                    &r.resource_name,
+                                    configs,
+                                    req.validate_only,
+                                )
+                            }),
                     }
                 }
-                BROKER => Err(BrokerError::InvalidRequest(
-                    "broker configs are static (set them in server.properties); dynamic broker configs are not supported yet".into(),
+                BROKER => {
+                    let ops: Vec<(String, i8, Option<String>)> = r
+                        .configs
+                        .iter()
+                        .map(|c| {
+                            (
+                                c.name.to_string(),
+                                c.config_operation,
+                                c.value.as_ref().map(|v| v.to_string()),
+                            )
+                        })
+                        .collect();
+                    let current = broker.dynamic_broker_configs(&r.resource_name);
+                    apply(&|k: &str| broker_key(broker, k), &current, &ops).and_then(|configs| {
+                        broker.alter_broker_configs(&r.resource_name, configs, req.validate_only)
+                    })
+                }
+                _ => Err(BrokerError::InvalidRequest(
+                    "only TOPIC and BROKER resources are supported".into(),
                 )),
-                _ => Err(BrokerError::InvalidRequest("only TOPIC and BROKER resources are supported".into())),
             };
             match outcome {
                 Ok(()) => base,
-                Err(e) => base.with_error_code(e.code()).with_error_message(Some(sb(&e.to_string()))),
+                Err(e) => base
+                    .with_error_code(e.code())
+                    .with_error_message(Some(sb(&e.to_string()))),
             }
         })
         .collect();

@@ -34,17 +34,12 @@ fn produce_partition(
         .partition(topic, index)
         .ok_or(BrokerError::UnknownTopicOrPartition)?;
     let records = records.unwrap_or(&[]);
-    if records.len()
-        > broker
-            .config
-            .message_max_bytes
-            .saturating_mul(2)
-            .saturating_add(1 << 20)
-    {
+    let max_message_bytes = broker.effective().message_max_bytes;
+    if records.len() > max_message_bytes.saturating_mul(2).saturating_add(1 << 20) {
         // Grossly oversized: don't even CRC it.
         return Err(BrokerError::MessageTooLarge {
             size: records.len(),
-            max: broker.config.message_max_bytes,
+            max: max_message_bytes,
         });
     }
     let h = validate_produce_records(records)?;
