@@ -160,7 +160,10 @@ impl Broker {
             replication_factor: 1,
             configs: vec![
                 ("cleanup.policy".into(), "compact".into()),
-                ("segment.bytes".into(), "104857600".into()),
+                (
+                    "segment.bytes".into(),
+                    self.config.offsets_topic_segment_bytes.to_string(),
+                ),
                 ("compression.type".into(), "producer".into()),
             ],
         };

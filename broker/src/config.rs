@@ -194,6 +194,9 @@ pub struct BrokerConfig {
     pub log_format: LogFormat,
     /// `offsets.topic.num.partitions`
     pub offsets_topic_partitions: i32,
+    /// `offsets.topic.segment.bytes`: segment size of `__consumer_offsets`
+    /// (small segments let the cleaner compact it sooner).
+    pub offsets_topic_segment_bytes: u64,
     /// `metrics.addr`: where `/metrics` is served; None when "off".
     pub metrics_addr: Option<std::net::SocketAddr>,
     /// `metrics.topic.labels`: label traffic counters by topic (true) or
@@ -303,6 +306,7 @@ const KNOWN_KEYS: &[&str] = &[
     "compression.type",
     "offsets.topic.num.partitions",
     "offsets.topic.replication.factor",
+    "offsets.topic.segment.bytes",
     "group.initial.rebalance.delay.ms",
     "group.min.session.timeout.ms",
     "group.max.session.timeout.ms",
@@ -586,6 +590,19 @@ impl BrokerConfig {
                 _ => {
                     return Err(BrokerError::Config(
                         "offsets.topic.num.partitions must be at least 1".into(),
+                    ))
+                }
+            },
+            offsets_topic_segment_bytes: match parse_num::<u64>(
+                props,
+                "offsets.topic.segment.bytes",
+            )?
+            .unwrap_or(104_857_600)
+            {
+                n if n >= 14 => n,
+                _ => {
+                    return Err(BrokerError::Config(
+                        "offsets.topic.segment.bytes must be at least 14".into(),
                     ))
                 }
             },

@@ -1499,3 +1499,101 @@ fn dynamic_broker_configs_layer_and_survive_restart() {
         Some(("5000000".into(), 3))
     );
 }
+
+fn offsets_partition_size(c: &mut Client) -> i64 {
+    let req = DescribeLogDirsRequest::default().with_topics(None);
+    let r: DescribeLogDirsResponse = c.call(ApiKey::DescribeLogDirs, 4, &req);
+    r.results[0]
+        .topics
+        .iter()
+        .find(|t| t.name.as_str() == "__consumer_offsets")
+        .map(|t| t.partitions.iter().map(|p| p.partition_size).sum())
+        .unwrap_or(-1)
+}
+
+fn simple_commit(c: &mut Client, group: &'static str, partition: i32, offset: i64) -> i16 {
+    let commit = OffsetCommitRequest::default()
+        .with_group_id(GroupId(StrBytes::from_static_str(group)))
+        .with_generation_id_or_member_epoch(-1)
+        .with_topics(vec![
+            offset_commit_request::OffsetCommitRequestTopic::default()
+                .with_name(topic_name("oc"))
+                .with_partitions(vec![
+                    offset_commit_request::OffsetCommitRequestPartition::default()
+                        .with_partition_index(partition)
+                        .with_committed_offset(offset),
+                ]),
+        ]);
+    let r: OffsetCommitResponse = c.call(ApiKey::OffsetCommit, 8, &commit);
+    r.topics[0].partitions[0].error_code
+}
+
+fn committed(c: &mut Client, group: &'static str) -> Vec<(i32, i64)> {
+    let fetch = OffsetFetchRequest::default()
+        .with_group_id(GroupId(StrBytes::from_static_str(group)))
+        .with_topics(None);
+    let r: OffsetFetchResponse = c.call(ApiKey::OffsetFetch, 7, &fetch);
+    let mut v: Vec<(i32, i64)> = r
+        .topics
+        .iter()
+        .flat_map(|t| {
+            t.partitions
+                .iter()
+                .map(|p| (p.partition_index, p.committed_offset))
+        })
+        .collect();
+    v.sort_unstable();
+    v
+}
+
+/// `__consumer_offsets` is compacted by the cleaner like any compacted
+/// topic, and the coordinator's replay after a restart still finds the
+/// newest commit of every partition and no deleted group.
+#[test]
+fn consumer_offsets_are_compacted_and_replayed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("d").display().to_string();
+    let props = [
+        ("log.dirs", data.as_str()),
+        ("offsets.topic.num.partitions", "1"),
+        ("offsets.topic.segment.bytes", "2048"),
+        ("log.cleaner.backoff.ms", "50"),
+    ];
+    {
+        let b = TestBroker::start(&props);
+        let mut c = b.connect();
+        create_topic(&mut c, "oc", 2);
+        assert_eq!(simple_commit(&mut c, "gone", 0, 5), 0);
+        for i in 1..=400 {
+            assert_eq!(simple_commit(&mut c, "keep", 0, i), 0);
+        }
+        assert_eq!(simple_commit(&mut c, "keep", 1, 7), 0);
+        let del = DeleteGroupsRequest::default()
+            .with_groups_names(vec![GroupId(StrBytes::from_static_str("gone"))]);
+        let r: DeleteGroupsResponse = c.call(ApiKey::DeleteGroups, 2, &del);
+        assert_eq!(r.results[0].error_code, 0);
+        // 400 commits of ~100 bytes each: well over 20 KiB before cleaning.
+        let before = offsets_partition_size(&mut c);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            // Appends roll segments, so the cleaner can work on sealed ones.
+            assert_eq!(simple_commit(&mut c, "keep", 1, 7), 0);
+            let now = offsets_partition_size(&mut c);
+            if now * 4 < before {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "__consumer_offsets not compacted: {before} -> {now} bytes"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    let b = TestBroker::start(&props);
+    let mut c = b.connect();
+    assert_eq!(committed(&mut c, "keep"), vec![(0, 400), (1, 7)]);
+    assert!(
+        committed(&mut c, "gone").is_empty(),
+        "deleted group came back"
+    );
+}
