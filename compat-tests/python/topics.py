@@ -313,6 +313,25 @@ def admin_records(args):
                                    config_filter="all"))
     if "log.retention.ms" not in text:
         fail("kafka-python describe_configs with synonyms lacks the broker synonym: %s" % text[:400])
+    # Legacy AlterConfigs through confluent-kafka replaces the topic's overrides.
+    legacy = ConfigResource(ConfigResource.Type.TOPIC, topic, set_config={"retention.ms": "7200000"})
+    a.alter_configs([legacy])[legacy].result(timeout=30)
+    desc = a.describe_configs([res])[res].result(timeout=30)
+    if desc["retention.ms"].value != "7200000":
+        fail("confluent alter_configs not applied: %r" % desc["retention.ms"].value)
+    # ListOffsets by timestamp through kafka-python (the time index).
+    from kafka import KafkaConsumer
+    kc = KafkaConsumer(bootstrap_servers=args.bootstrap)
+    found = kc.offsets_for_times({KpTp(topic, 0): 0})[KpTp(topic, 0)]
+    kc.close()
+    if found is None or found.offset != 40:
+        fail("offsets_for_times(0) after DeleteRecords: %r (expected the log start, 40)" % (found,))
+    # DeleteTopics by name through confluent-kafka.
+    doomed = topic + "-doomed"
+    create(args, doomed)
+    a.delete_topics([doomed])[doomed].result(timeout=30)
+    wait_until("the deleted topic to disappear",
+               lambda: (doomed not in a.list_topics(timeout=30).topics, None), 30)
     # DeleteTopics by topic id (KIP-516) through kafka-python.
     topic_id = [t for t in kp.describe_topics([topic])][0]["topic_id"]
     kp.delete_topics([uuid.UUID(str(topic_id))])

@@ -335,8 +335,9 @@ pub fn recover(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Reads `<clean offset> <oldest kept tombstone ms or -1>`.
-pub(crate) fn read_checkpoint(dir: &Path) -> (i64, Option<i64>) {
+/// Reads a partition directory's cleaner checkpoint:
+/// `<clean offset> <oldest kept tombstone ms or -1>` ((0, None) when absent).
+pub fn read_checkpoint(dir: &Path) -> (i64, Option<i64>) {
     let Ok(text) = fs::read_to_string(dir.join(CHECKPOINT_FILE)) else {
         return (0, None);
     };
@@ -360,12 +361,20 @@ fn write_checkpoint(dir: &Path, offset: i64, oldest_tombstone: Option<i64>) -> R
 
 impl Log {
     /// Chooses a cleaning pass, or None when the log does not need one now.
-    pub fn plan_cleaning(&self, config: &CompactionConfig, now_ms: i64) -> Option<CleanPlan> {
+    /// `checkpoint` is the stored `(clean offset, oldest kept tombstone)`
+    /// ([`read_checkpoint`]; read before taking the log lock: only the
+    /// cleaner writes it).
+    pub fn plan_cleaning(
+        &self,
+        config: &CompactionConfig,
+        now_ms: i64,
+        checkpoint: (i64, Option<i64>),
+    ) -> Option<CleanPlan> {
         let all: Vec<&Segment> = self.segments_iter().collect();
         let (active, sealed) = all.split_last()?;
         let first = sealed.first()?.base_offset();
         let active_base = active.base_offset();
-        let (checkpoint, oldest_tombstone) = read_checkpoint(self.dir());
+        let (checkpoint, oldest_tombstone) = checkpoint;
         let dirty_start = checkpoint.clamp(first, active_base);
         let lag_horizon = now_ms.saturating_sub(config.min_compaction_lag_ms);
         let end = sealed
@@ -680,7 +689,9 @@ pub fn compact(
     config: &CompactionConfig,
     now_ms: i64,
 ) -> Result<Option<CleanStats>> {
-    let Some(mut plan) = lock(log).plan_cleaning(config, now_ms) else {
+    let dir = lock(log).dir().to_path_buf();
+    let checkpoint = read_checkpoint(&dir);
+    let Some(mut plan) = lock(log).plan_cleaning(config, now_ms, checkpoint) else {
         return Ok(None);
     };
     let mut throttle = Throttle::new(config.io_max_bytes_per_second);

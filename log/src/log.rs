@@ -432,17 +432,29 @@ impl Log {
         Ok(None)
     }
 
-    /// The first batch with a max timestamp >= `timestamp`, with its bytes,
-    /// or None when every batch is older.
+    /// The first batch at or after the log start offset with a max
+    /// timestamp >= `timestamp`, with its bytes, or None when every batch is
+    /// older. (Records of that batch below the log start offset are not in
+    /// the log; the caller skips them.)
     pub fn find_batch_by_timestamp(
         &self,
         timestamp: i64,
     ) -> Result<Option<(BatchHeader, Vec<u8>)>> {
+        let start = self.log_start_offset;
         for seg in self.segments.values() {
-            if seg.max_timestamp() < timestamp {
+            if seg.max_timestamp() < timestamp || seg.next_offset() <= start {
                 continue;
             }
-            if let Some((pos, h)) = seg.find_by_timestamp(timestamp)? {
+            let found = if seg.base_offset() < start {
+                // DeleteRecords moved the start into this segment.
+                let from = seg.locate(start)?.map_or(seg.size(), |(pos, _)| pos);
+                seg.scan_from(from, |h| {
+                    h.max_timestamp >= timestamp && h.last_offset() >= start
+                })?
+            } else {
+                seg.find_by_timestamp(timestamp)?
+            };
+            if let Some((pos, h)) = found {
                 let bytes = seg.slice(pos).read_batches(h.total_len(), true)?;
                 return Ok(Some((h, bytes)));
             }

@@ -432,3 +432,26 @@ fn flush_ms_makes_unflushed_logs_due() {
     append(&mut log, &batch(1, b"y", 2, -1, -1));
     assert!(!log.flush_due(), "flush.ms not yet passed");
 }
+
+#[test]
+fn timestamp_lookup_starts_at_the_log_start_offset() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut log = Log::open(dir.path(), small_config()).expect("open");
+    for i in 0..100i64 {
+        append(&mut log, &batch(1, b"0123456789", 1000 + i * 10, -1, -1));
+    }
+    // Inside a segment (not at a segment boundary) and at offset 57.
+    let (start, removed) = log.delete_records_before(57).expect("delete records");
+    removed.delete_files().expect("delete files");
+    assert_eq!(start, 57);
+    let (h, _) = log
+        .find_batch_by_timestamp(0)
+        .expect("lookup")
+        .expect("found");
+    assert_eq!(h.base_offset, 57, "first batch at or after the log start");
+    let (h, _) = log
+        .find_batch_by_timestamp(1800)
+        .expect("lookup")
+        .expect("found");
+    assert_eq!(h.base_offset, 80, "later timestamps unaffected");
+}

@@ -44,14 +44,16 @@ fn decode(batch: &[u8]) -> Result<Vec<kafka_protocol::records::Record>, Protocol
     Ok(set.records)
 }
 
-/// Offset of the first record in `batch` whose timestamp is >= `timestamp`.
+/// Offset of the first record in `batch` whose timestamp is >= `timestamp`
+/// and whose offset is >= `min_offset` (the log start offset).
 pub fn first_offset_at_or_after(
     batch: &[u8],
     timestamp: i64,
+    min_offset: i64,
 ) -> Result<Option<(i64, i64)>, ProtocolError> {
     Ok(decode(batch)?
         .into_iter()
-        .find(|r| r.timestamp >= timestamp)
+        .find(|r| r.timestamp >= timestamp && r.offset >= min_offset)
         .map(|r| (r.offset, r.timestamp)))
 }
 

@@ -46,9 +46,9 @@ fn lookup(p: &Partition, timestamp: i64) -> Result<(i64, i64), BrokerError> {
             )));
         }
         ts => match p.batch_by_timestamp(ts)? {
-            Some((h, bytes)) => first_offset_at_or_after(&bytes, ts)?
+            Some((h, bytes)) => first_offset_at_or_after(&bytes, ts, p.log_start_offset())?
                 .map(|(o, t)| (t, o))
-                .unwrap_or((h.max_timestamp, h.base_offset)),
+                .unwrap_or((h.max_timestamp, h.base_offset.max(p.log_start_offset()))),
             None => (-1, -1),
         },
     })
