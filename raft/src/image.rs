@@ -76,6 +76,44 @@ impl MetadataImage {
             .unwrap_or(&[])
     }
 
+    /// Records that rebuild this image from an empty one (a snapshot):
+    /// every topic with its partitions and configs, the dynamic broker
+    /// configs and the producer-id high-water mark.
+    pub fn to_records(&self) -> Vec<MetadataRecord> {
+        let mut out = Vec::new();
+        for t in self.topics.values() {
+            out.push(MetadataRecord::TopicCreated {
+                topic_id: t.topic_id,
+                name: t.name.clone(),
+                partitions: t.partitions.len() as i32,
+                replication_factor: t.replication_factor,
+                configs: t.configs.clone(),
+            });
+            for p in &t.partitions {
+                out.push(MetadataRecord::PartitionCreated {
+                    topic_id: t.topic_id,
+                    partition: p.partition,
+                    leader: p.leader,
+                    leader_epoch: p.leader_epoch,
+                    replicas: p.replicas.clone(),
+                    isr: p.isr.clone(),
+                });
+            }
+        }
+        for (resource, configs) in &self.broker_configs {
+            out.push(MetadataRecord::BrokerConfigChanged {
+                resource: resource.clone(),
+                configs: configs.clone(),
+            });
+        }
+        if self.next_producer_id > 0 {
+            out.push(MetadataRecord::ProducerIdsAllocated {
+                next_producer_id: self.next_producer_id,
+            });
+        }
+        out
+    }
+
     /// First producer id not yet allocated.
     pub fn next_producer_id(&self) -> i64 {
         self.next_producer_id

@@ -22,7 +22,7 @@ use uuid::Uuid;
 use crate::error::MetadataError;
 
 /// One metadata change.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum MetadataRecord {
     /// A topic now exists (its partitions follow as `PartitionCreated`).
     TopicCreated {

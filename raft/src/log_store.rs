@@ -1,0 +1,300 @@
+//! The durable Raft log of the metadata quorum.
+//!
+//! One append-only file, `raft.log`, holds every write the log store makes,
+//! in the order it makes them:
+//!
+//! ```text
+//! file  = frame*
+//! frame = len:u32 crc32c(payload):u32 payload   (payload: one Op as JSON)
+//! Op    = Entries[..] | Truncate{from} | Purge{upto} | Vote | Committed
+//! ```
+//!
+//! Writes are serialised (one mutex) and each is fsynced before it is
+//! reported done, so a vote is durable before openraft acts on it and an
+//! entry is durable before the `LogFlushed` callback fires. Opening replays
+//! the frames into memory (entries live in a `BTreeMap`; metadata logs are
+//! small and snapshots purge them) and cuts a torn tail. A purge rewrites
+//! the file with only what is still live (tmp file, fsync, rename, fsync of
+//! the directory), so the file does not grow without bound.
+//!
+//! JSON is chosen over a hand-rolled encoding because metadata changes are
+//! rare and readable files help operators; the hot path never touches this.
+
+use std::collections::BTreeMap;
+use std::fmt::Debug;
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read, Write};
+use std::ops::RangeBounds;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use openraft::storage::{LogFlushed, LogState, RaftLogStorage};
+use openraft::{ErrorSubject, ErrorVerb, OptionalSend, RaftLogReader};
+use serde::{Deserialize, Serialize};
+use tracing::warn;
+
+use crate::types::{Entry, LogId, StorageError, TypeConfig, Vote};
+
+/// Largest frame accepted on replay (guards against garbage lengths).
+const MAX_FRAME: u32 = 64 * 1024 * 1024;
+/// File name of the log inside the quorum directory.
+pub const LOG_FILE: &str = "raft.log";
+
+/// One durable write.
+#[derive(Debug, Serialize, Deserialize)]
+enum Op {
+    Entries(Vec<Entry>),
+    Truncate { from: u64 },
+    Purge { upto: LogId },
+    Vote(Vote),
+    Committed(Option<LogId>),
+}
+
+#[derive(Default)]
+struct State {
+    entries: BTreeMap<u64, Entry>,
+    vote: Option<Vote>,
+    committed: Option<LogId>,
+    last_purged: Option<LogId>,
+}
+
+impl State {
+    fn apply(&mut self, op: Op) {
+        match op {
+            Op::Entries(es) => {
+                for e in es {
+                    self.entries.insert(e.log_id.index, e);
+                }
+            }
+            Op::Truncate { from } => {
+                self.entries.split_off(&from);
+            }
+            Op::Purge { upto } => {
+                self.entries = self.entries.split_off(&(upto.index + 1));
+                self.last_purged = Some(upto);
+            }
+            Op::Vote(v) => self.vote = Some(v),
+            Op::Committed(c) => self.committed = c,
+        }
+    }
+}
+
+struct Inner {
+    dir: PathBuf,
+    file: File,
+    state: State,
+}
+
+/// The log store (and, cloned, its reader): shared state behind one mutex.
+#[derive(Clone)]
+pub struct LogStore {
+    inner: Arc<Mutex<Inner>>,
+}
+
+fn io_err(subject: ErrorSubject<u64>, verb: ErrorVerb, e: std::io::Error) -> StorageError {
+    StorageError::from_io_error(subject, verb, e)
+}
+
+fn encode(op: &Op) -> std::io::Result<Vec<u8>> {
+    let payload = serde_json::to_vec(op).map_err(std::io::Error::other)?;
+    let mut frame = Vec::with_capacity(payload.len() + 8);
+    frame.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+    frame.extend_from_slice(&crc32c::crc32c(&payload).to_be_bytes());
+    frame.extend_from_slice(&payload);
+    Ok(frame)
+}
+
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+impl LogStore {
+    /// Opens (or creates) the log in `dir`, replaying it.
+    pub fn open(dir: &Path) -> std::io::Result<Self> {
+        fs::create_dir_all(dir)?;
+        let path = dir.join(LOG_FILE);
+        let mut file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .open(&path)?;
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes)?;
+        let mut state = State::default();
+        let mut pos = 0usize;
+        while bytes.len() - pos >= 8 {
+            let len =
+                u32::from_be_bytes([bytes[pos], bytes[pos + 1], bytes[pos + 2], bytes[pos + 3]]);
+            let crc = u32::from_be_bytes([
+                bytes[pos + 4],
+                bytes[pos + 5],
+                bytes[pos + 6],
+                bytes[pos + 7],
+            ]);
+            if len > MAX_FRAME || bytes.len() - pos - 8 < len as usize {
+                break;
+            }
+            let payload = &bytes[pos + 8..pos + 8 + len as usize];
+            if crc32c::crc32c(payload) != crc {
+                break;
+            }
+            match serde_json::from_slice::<Op>(payload) {
+                Ok(op) => state.apply(op),
+                Err(_) => break,
+            }
+            pos += 8 + len as usize;
+        }
+        if pos < bytes.len() {
+            warn!(path = %path.display(), valid = pos, dropped = bytes.len() - pos, "cutting torn tail of the raft log");
+            file.set_len(pos as u64)?;
+            file.sync_all()?;
+        }
+        Ok(LogStore {
+            inner: Arc::new(Mutex::new(Inner {
+                dir: dir.to_path_buf(),
+                file,
+                state,
+            })),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Writes and fsyncs one op, then applies it in memory.
+    fn write(inner: &mut Inner, op: Op) -> std::io::Result<()> {
+        let frame = encode(&op)?;
+        inner.file.write_all(&frame)?;
+        inner.file.sync_data()?;
+        inner.state.apply(op);
+        Ok(())
+    }
+
+    /// Rewrites the file with only the live state (after a purge).
+    fn rewrite(inner: &mut Inner) -> std::io::Result<()> {
+        let tmp = inner.dir.join(format!("{LOG_FILE}.tmp"));
+        {
+            let mut f = File::create(&tmp)?;
+            let s = &inner.state;
+            if let Some(v) = s.vote {
+                f.write_all(&encode(&Op::Vote(v))?)?;
+            }
+            if let Some(p) = s.last_purged {
+                f.write_all(&encode(&Op::Purge { upto: p })?)?;
+            }
+            f.write_all(&encode(&Op::Committed(s.committed))?)?;
+            let live: Vec<Entry> = s.entries.values().cloned().collect();
+            if !live.is_empty() {
+                f.write_all(&encode(&Op::Entries(live))?)?;
+            }
+            f.sync_all()?;
+        }
+        fs::rename(&tmp, inner.dir.join(LOG_FILE))?;
+        sync_dir(&inner.dir)?;
+        inner.file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .open(inner.dir.join(LOG_FILE))?;
+        Ok(())
+    }
+}
+
+impl RaftLogReader<TypeConfig> for LogStore {
+    async fn try_get_log_entries<RB: RangeBounds<u64> + Clone + Debug + OptionalSend>(
+        &mut self,
+        range: RB,
+    ) -> Result<Vec<Entry>, StorageError> {
+        let inner = self.lock();
+        Ok(inner
+            .state
+            .entries
+            .range(range)
+            .map(|(_, e)| e.clone())
+            .collect())
+    }
+}
+
+impl RaftLogStorage<TypeConfig> for LogStore {
+    type LogReader = LogStore;
+
+    async fn get_log_state(&mut self) -> Result<LogState<TypeConfig>, StorageError> {
+        let inner = self.lock();
+        let last_purged = inner.state.last_purged;
+        let last = inner
+            .state
+            .entries
+            .values()
+            .next_back()
+            .map(|e| e.log_id)
+            .or(last_purged);
+        Ok(LogState {
+            last_purged_log_id: last_purged,
+            last_log_id: last,
+        })
+    }
+
+    async fn get_log_reader(&mut self) -> Self::LogReader {
+        self.clone()
+    }
+
+    async fn save_vote(&mut self, vote: &Vote) -> Result<(), StorageError> {
+        let mut inner = self.lock();
+        Self::write(&mut inner, Op::Vote(*vote))
+            .map_err(|e| io_err(ErrorSubject::Vote, ErrorVerb::Write, e))
+    }
+
+    async fn read_vote(&mut self) -> Result<Option<Vote>, StorageError> {
+        Ok(self.lock().state.vote)
+    }
+
+    async fn save_committed(&mut self, committed: Option<LogId>) -> Result<(), StorageError> {
+        let mut inner = self.lock();
+        Self::write(&mut inner, Op::Committed(committed))
+            .map_err(|e| io_err(ErrorSubject::Store, ErrorVerb::Write, e))
+    }
+
+    async fn read_committed(&mut self) -> Result<Option<LogId>, StorageError> {
+        Ok(self.lock().state.committed)
+    }
+
+    async fn append<I>(
+        &mut self,
+        entries: I,
+        callback: LogFlushed<TypeConfig>,
+    ) -> Result<(), StorageError>
+    where
+        I: IntoIterator<Item = Entry> + OptionalSend,
+        I::IntoIter: OptionalSend,
+    {
+        let entries: Vec<Entry> = entries.into_iter().collect();
+        let result = {
+            let mut inner = self.lock();
+            Self::write(&mut inner, Op::Entries(entries))
+        };
+        match result {
+            Ok(()) => {
+                callback.log_io_completed(Ok(()));
+                Ok(())
+            }
+            Err(e) => {
+                let kind = e.kind();
+                callback.log_io_completed(Err(std::io::Error::new(kind, e.to_string())));
+                Err(io_err(ErrorSubject::Logs, ErrorVerb::Write, e))
+            }
+        }
+    }
+
+    async fn truncate(&mut self, log_id: LogId) -> Result<(), StorageError> {
+        let mut inner = self.lock();
+        Self::write(&mut inner, Op::Truncate { from: log_id.index })
+            .map_err(|e| io_err(ErrorSubject::Logs, ErrorVerb::Delete, e))
+    }
+
+    async fn purge(&mut self, log_id: LogId) -> Result<(), StorageError> {
+        let mut inner = self.lock();
+        Self::write(&mut inner, Op::Purge { upto: log_id })
+            .and_then(|()| Self::rewrite(&mut inner))
+            .map_err(|e| io_err(ErrorSubject::Logs, ErrorVerb::Delete, e))
+    }
+}

@@ -1,0 +1,278 @@
+//! The TCP transport between quorum voters (the controller listener).
+//!
+//! One request/response exchange per frame on a persistent connection per
+//! peer: `len:u32` then the JSON of an [`RpcRequest`] / [`RpcResponse`].
+//! Besides openraft's three RPCs it carries forwarded metadata writes, so a
+//! node that is not the leader hands a change to the leader. Connection
+//! failures map to openraft's `Unreachable` (it backs off) and broken
+//! exchanges to `NetworkError` (it retries); every exchange is bounded by
+//! openraft's per-RPC deadline.
+//!
+//! Bad input from a peer (oversized or undecodable frame) closes that
+//! connection only. There is no authentication yet: bind the controller
+//! listener to a private address (security is a later issue).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use openraft::error::{
+    InstallSnapshotError, NetworkError, RPCError, RaftError, RemoteError, Unreachable,
+};
+use openraft::network::{RPCOption, RaftNetwork, RaftNetworkFactory};
+use openraft::raft::{
+    AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse,
+    VoteRequest, VoteResponse,
+};
+use openraft::BasicNode;
+use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tracing::{debug, warn};
+
+use crate::types::{MetadataRequest, MetadataResponse, NodeId, Raft, TypeConfig};
+
+/// Largest frame accepted from a peer.
+const MAX_FRAME: u32 = 64 * 1024 * 1024;
+
+/// A request between voters.
+#[derive(Debug, Serialize, Deserialize)]
+pub enum RpcRequest {
+    /// openraft log replication / heartbeat.
+    AppendEntries(AppendEntriesRequest<TypeConfig>),
+    /// openraft election.
+    Vote(VoteRequest<NodeId>),
+    /// openraft snapshot chunk.
+    InstallSnapshot(InstallSnapshotRequest<TypeConfig>),
+    /// A metadata change forwarded to the leader.
+    Write(MetadataRequest),
+}
+
+/// The answer to an [`RpcRequest`].
+#[derive(Debug, Serialize, Deserialize)]
+pub enum RpcResponse {
+    /// Answer to AppendEntries.
+    AppendEntries(Result<AppendEntriesResponse<NodeId>, RaftError<NodeId>>),
+    /// Answer to Vote.
+    Vote(Result<VoteResponse<NodeId>, RaftError<NodeId>>),
+    /// Answer to InstallSnapshot.
+    InstallSnapshot(
+        Result<InstallSnapshotResponse<NodeId>, RaftError<NodeId, InstallSnapshotError>>,
+    ),
+    /// Answer to a forwarded write: the state machine's response, or why the
+    /// receiver could not commit it (for example, it is not the leader either).
+    Write(Result<MetadataResponse, String>),
+}
+
+/// Writes one frame.
+pub async fn write_frame<T: Serialize>(stream: &mut TcpStream, msg: &T) -> std::io::Result<()> {
+    let payload = serde_json::to_vec(msg).map_err(std::io::Error::other)?;
+    let mut frame = Vec::with_capacity(payload.len() + 4);
+    frame.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+    frame.extend_from_slice(&payload);
+    stream.write_all(&frame).await
+}
+
+/// Reads one frame.
+pub async fn read_frame<T: for<'de> Deserialize<'de>>(
+    stream: &mut TcpStream,
+) -> std::io::Result<T> {
+    let mut len = [0u8; 4];
+    stream.read_exact(&mut len).await?;
+    let len = u32::from_be_bytes(len);
+    if len > MAX_FRAME {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("frame of {len} bytes exceeds {MAX_FRAME}"),
+        ));
+    }
+    let mut buf = vec![0u8; len as usize];
+    stream.read_exact(&mut buf).await?;
+    serde_json::from_slice(&buf)
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+}
+
+/// One exchange on a fresh or cached connection, bounded by `ttl`.
+pub async fn exchange(
+    conn: &mut Option<TcpStream>,
+    addr: &str,
+    req: &RpcRequest,
+    ttl: Duration,
+) -> Result<RpcResponse, (bool, std::io::Error)> {
+    let fut = async {
+        if conn.is_none() {
+            let s = TcpStream::connect(addr).await.map_err(|e| (true, e))?;
+            let _ = s.set_nodelay(true);
+            *conn = Some(s);
+        }
+        let Some(stream) = conn.as_mut() else {
+            return Err((true, std::io::Error::other("no connection")));
+        };
+        write_frame(stream, req).await.map_err(|e| (false, e))?;
+        read_frame::<RpcResponse>(stream)
+            .await
+            .map_err(|e| (false, e))
+    };
+    match tokio::time::timeout(ttl, fut).await {
+        Ok(Ok(r)) => Ok(r),
+        Ok(Err(e)) => {
+            *conn = None;
+            Err(e)
+        }
+        Err(_) => {
+            *conn = None;
+            Err((
+                false,
+                std::io::Error::new(std::io::ErrorKind::TimedOut, "peer did not answer in time"),
+            ))
+        }
+    }
+}
+
+/// Creates a [`PeerClient`] per target.
+#[derive(Clone, Default)]
+pub struct Network;
+
+/// A connection to one peer.
+pub struct PeerClient {
+    target: NodeId,
+    addr: String,
+    conn: Option<TcpStream>,
+}
+
+impl RaftNetworkFactory<TypeConfig> for Network {
+    type Network = PeerClient;
+
+    async fn new_client(&mut self, target: NodeId, node: &BasicNode) -> PeerClient {
+        PeerClient {
+            target,
+            addr: node.addr.clone(),
+            conn: None,
+        }
+    }
+}
+
+impl PeerClient {
+    async fn call<E: std::error::Error>(
+        &mut self,
+        req: RpcRequest,
+        option: &RPCOption,
+    ) -> Result<RpcResponse, RPCError<NodeId, BasicNode, E>> {
+        exchange(&mut self.conn, &self.addr, &req, option.hard_ttl())
+            .await
+            .map_err(|(unreachable, e)| {
+                debug!(target_node = self.target, addr = %self.addr, error = %e, "raft rpc failed");
+                if unreachable {
+                    RPCError::Unreachable(Unreachable::new(&e))
+                } else {
+                    RPCError::Network(NetworkError::new(&e))
+                }
+            })
+    }
+
+    fn unexpected<E: std::error::Error>(&self) -> RPCError<NodeId, BasicNode, E> {
+        RPCError::Network(NetworkError::new(&std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "peer answered a different request",
+        )))
+    }
+}
+
+impl RaftNetwork<TypeConfig> for PeerClient {
+    async fn append_entries(
+        &mut self,
+        rpc: AppendEntriesRequest<TypeConfig>,
+        option: RPCOption,
+    ) -> Result<AppendEntriesResponse<NodeId>, RPCError<NodeId, BasicNode, RaftError<NodeId>>> {
+        match self.call(RpcRequest::AppendEntries(rpc), &option).await? {
+            RpcResponse::AppendEntries(r) => {
+                r.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e)))
+            }
+            _ => Err(self.unexpected()),
+        }
+    }
+
+    async fn vote(
+        &mut self,
+        rpc: VoteRequest<NodeId>,
+        option: RPCOption,
+    ) -> Result<VoteResponse<NodeId>, RPCError<NodeId, BasicNode, RaftError<NodeId>>> {
+        match self.call(RpcRequest::Vote(rpc), &option).await? {
+            RpcResponse::Vote(r) => {
+                r.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e)))
+            }
+            _ => Err(self.unexpected()),
+        }
+    }
+
+    async fn install_snapshot(
+        &mut self,
+        rpc: InstallSnapshotRequest<TypeConfig>,
+        option: RPCOption,
+    ) -> Result<
+        InstallSnapshotResponse<NodeId>,
+        RPCError<NodeId, BasicNode, RaftError<NodeId, InstallSnapshotError>>,
+    > {
+        match self.call(RpcRequest::InstallSnapshot(rpc), &option).await? {
+            RpcResponse::InstallSnapshot(r) => {
+                r.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e)))
+            }
+            _ => Err(self.unexpected()),
+        }
+    }
+}
+
+/// Serves peers on `listener` until the task is dropped: every connection
+/// is a loop of request frames answered in order.
+pub async fn serve(listener: TcpListener, raft: Raft, writer: Arc<dyn WriteHandler>) {
+    loop {
+        let (mut stream, peer) = match listener.accept().await {
+            Ok(x) => x,
+            Err(e) => {
+                warn!(error = %e, "controller listener accept failed");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let raft = raft.clone();
+        let writer = Arc::clone(&writer);
+        tokio::spawn(async move {
+            loop {
+                let req = match read_frame::<RpcRequest>(&mut stream).await {
+                    Ok(r) => r,
+                    Err(e) => {
+                        if e.kind() != std::io::ErrorKind::UnexpectedEof {
+                            debug!(%peer, error = %e, "closing controller connection");
+                        }
+                        return;
+                    }
+                };
+                let resp = match req {
+                    RpcRequest::AppendEntries(r) => {
+                        RpcResponse::AppendEntries(raft.append_entries(r).await)
+                    }
+                    RpcRequest::Vote(r) => RpcResponse::Vote(raft.vote(r).await),
+                    RpcRequest::InstallSnapshot(r) => {
+                        RpcResponse::InstallSnapshot(raft.install_snapshot(r).await)
+                    }
+                    RpcRequest::Write(r) => RpcResponse::Write(writer.write_local(r).await),
+                };
+                if write_frame(&mut stream, &resp).await.is_err() {
+                    return;
+                }
+            }
+        });
+    }
+}
+
+/// What the server does with a forwarded write: commit it here if this node
+/// leads, else say why not.
+pub trait WriteHandler: Send + Sync + 'static {
+    /// Commits `req` through this node's Raft (no further forwarding).
+    fn write_local(
+        &self,
+        req: MetadataRequest,
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<MetadataResponse, String>> + Send + '_>,
+    >;
+}

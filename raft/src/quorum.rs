@@ -1,0 +1,291 @@
+//! A metadata quorum member: openraft with the durable log store, the
+//! metadata state machine and the TCP transport, behind a small API —
+//! write records (forwarded to the leader when this node does not lead),
+//! read or watch the image, see who leads.
+//!
+//! Every voter is started with the same static voter set (Kafka's
+//! `controller.quorum.voters`) and initialises the cluster with it when its
+//! log is empty; openraft accepts the identical initial membership from every
+//! voter, so start order does not matter. A single voter is a one-node
+//! quorum that elects itself.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use openraft::error::{ClientWriteError, RaftError};
+use openraft::{BasicNode, Config, ServerState, SnapshotPolicy};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tracing::{debug, info};
+
+use crate::image::MetadataImage;
+use crate::log_store::LogStore;
+use crate::network::{exchange, serve, Network, RpcRequest, RpcResponse, WriteHandler};
+use crate::records::MetadataRecord;
+use crate::state_machine::StateMachine;
+use crate::types::{MetadataRequest, MetadataResponse, NodeId, Raft};
+
+/// How a quorum member starts.
+#[derive(Debug, Clone)]
+pub struct QuorumConfig {
+    /// This node's id.
+    pub node_id: NodeId,
+    /// Directory for the Raft log and snapshots.
+    pub dir: PathBuf,
+    /// Where the controller listener binds.
+    pub listen: String,
+    /// Every voter: node id → controller address (`host:port`).
+    pub voters: BTreeMap<NodeId, String>,
+    /// Heartbeat interval; election timeouts are 4–8 times it.
+    pub heartbeat: Duration,
+}
+
+/// Why a quorum operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum QuorumError {
+    /// Files or sockets.
+    #[error("metadata quorum I/O: {0}")]
+    Io(#[from] std::io::Error),
+    /// openraft refused to start or stopped.
+    #[error("metadata quorum: {0}")]
+    Raft(String),
+    /// The state machine rejected the records (the image is unchanged).
+    #[error("{0}")]
+    Rejected(String),
+    /// No leader could be reached before the deadline.
+    #[error("no metadata quorum leader reachable: {0}")]
+    NoLeader(String),
+}
+
+struct Local {
+    raft: Raft,
+}
+
+impl WriteHandler for Local {
+    fn write_local(
+        &self,
+        req: MetadataRequest,
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<MetadataResponse, String>> + Send + '_>,
+    > {
+        Box::pin(async move {
+            self.raft
+                .client_write(req)
+                .await
+                .map(|r| r.data)
+                .map_err(|e| e.to_string())
+        })
+    }
+}
+
+/// A running quorum member.
+pub struct Quorum {
+    node_id: NodeId,
+    raft: Raft,
+    sm: StateMachine,
+    voters: BTreeMap<NodeId, String>,
+    server: JoinHandle<()>,
+    local_addr: std::net::SocketAddr,
+}
+
+impl Quorum {
+    /// Opens the stores, binds the controller listener, starts Raft and
+    /// initialises the cluster if this node's log is empty.
+    pub async fn start(cfg: QuorumConfig) -> Result<Quorum, QuorumError> {
+        let log = LogStore::open(&cfg.dir)?;
+        let sm = StateMachine::open(&cfg.dir)?;
+        let hb = cfg.heartbeat.as_millis().max(10) as u64;
+        let config = Config {
+            cluster_name: "memorystreamer".into(),
+            heartbeat_interval: hb,
+            election_timeout_min: hb * 4,
+            election_timeout_max: hb * 8,
+            install_snapshot_timeout: 2000,
+            snapshot_policy: SnapshotPolicy::LogsSinceLast(1000),
+            max_in_snapshot_log_to_keep: 100,
+            ..Config::default()
+        }
+        .validate()
+        .map_err(|e| QuorumError::Raft(e.to_string()))?;
+        let raft = Raft::new(cfg.node_id, Arc::new(config), Network, log, sm.clone())
+            .await
+            .map_err(|e| QuorumError::Raft(e.to_string()))?;
+        let listener = TcpListener::bind(&cfg.listen).await?;
+        let local_addr = listener.local_addr()?;
+        let server = tokio::spawn(serve(
+            listener,
+            raft.clone(),
+            Arc::new(Local { raft: raft.clone() }),
+        ));
+        if !raft
+            .is_initialized()
+            .await
+            .map_err(|e| QuorumError::Raft(e.to_string()))?
+        {
+            let members: BTreeMap<NodeId, BasicNode> = cfg
+                .voters
+                .iter()
+                .map(|(id, addr)| (*id, BasicNode { addr: addr.clone() }))
+                .collect();
+            match raft.initialize(members).await {
+                Ok(()) => {
+                    info!(node_id = cfg.node_id, voters = ?cfg.voters, "metadata quorum initialised")
+                }
+                // Another voter initialised first and replicated to us.
+                Err(RaftError::APIError(e)) => debug!(error = %e, "quorum already initialised"),
+                Err(e) => return Err(QuorumError::Raft(e.to_string())),
+            }
+        }
+        Ok(Quorum {
+            node_id: cfg.node_id,
+            raft,
+            sm,
+            voters: cfg.voters,
+            server,
+            local_addr,
+        })
+    }
+
+    /// Address the controller listener is bound to.
+    pub fn local_addr(&self) -> std::net::SocketAddr {
+        self.local_addr
+    }
+
+    /// This node's id.
+    pub fn node_id(&self) -> NodeId {
+        self.node_id
+    }
+
+    /// The current image (applied on this node).
+    pub fn image(&self) -> Arc<MetadataImage> {
+        self.sm.image()
+    }
+
+    /// Sees every new image applied on this node.
+    pub fn subscribe(&self) -> watch::Receiver<Arc<MetadataImage>> {
+        self.sm.subscribe()
+    }
+
+    /// The leader this node knows of.
+    pub fn leader(&self) -> Option<NodeId> {
+        self.raft.metrics().borrow().current_leader
+    }
+
+    /// True when this node leads.
+    pub fn is_leader(&self) -> bool {
+        self.raft.metrics().borrow().state == ServerState::Leader
+    }
+
+    /// Index of the last entry applied here.
+    pub fn last_applied(&self) -> Option<u64> {
+        self.raft.metrics().borrow().last_applied.map(|l| l.index)
+    }
+
+    /// Commits `records` as one atomic change, through the leader wherever
+    /// it is, waiting at most `timeout` (leader elections included). Returns
+    /// once the change is committed and applied on the leader; this node's
+    /// image follows shortly after (see [`Quorum::wait_applied`]).
+    pub async fn write(
+        &self,
+        records: Vec<MetadataRecord>,
+        timeout: Duration,
+    ) -> Result<(), QuorumError> {
+        let deadline = Instant::now() + timeout;
+        let req = MetadataRequest { records };
+        let mut last_error = String::from("no attempt");
+        loop {
+            let resp = match self.raft.client_write(req.clone()).await {
+                Ok(r) => Some(Ok(r.data)),
+                Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f))) => {
+                    match f.leader_node.or_else(|| {
+                        f.leader_id
+                            .and_then(|id| self.voters.get(&id))
+                            .map(|addr| BasicNode { addr: addr.clone() })
+                    }) {
+                        Some(leader) => {
+                            let left = deadline.saturating_duration_since(Instant::now());
+                            let mut conn: Option<TcpStream> = None;
+                            match exchange(
+                                &mut conn,
+                                &leader.addr,
+                                &RpcRequest::Write(req.clone()),
+                                left.max(Duration::from_millis(10)),
+                            )
+                            .await
+                            {
+                                Ok(RpcResponse::Write(Ok(r))) => Some(Ok(r)),
+                                Ok(RpcResponse::Write(Err(e))) => {
+                                    last_error = e;
+                                    None
+                                }
+                                Ok(_) => {
+                                    last_error = "leader answered another request".into();
+                                    None
+                                }
+                                Err((_, e)) => {
+                                    last_error = e.to_string();
+                                    None
+                                }
+                            }
+                        }
+                        None => {
+                            last_error = "no leader elected yet".into();
+                            None
+                        }
+                    }
+                }
+                Err(e) => {
+                    last_error = e.to_string();
+                    None
+                }
+            };
+            match resp {
+                Some(Ok(MetadataResponse { error: None })) => return Ok(()),
+                Some(Ok(MetadataResponse { error: Some(e) })) => {
+                    return Err(QuorumError::Rejected(e))
+                }
+                Some(Err(e)) => return Err(e),
+                None => {}
+            }
+            if Instant::now() >= deadline {
+                return Err(QuorumError::NoLeader(last_error));
+            }
+            // Wait for the leadership picture to change rather than spin.
+            let mut metrics = self.raft.metrics();
+            let _ = tokio::time::timeout(Duration::from_millis(100), metrics.changed()).await;
+        }
+    }
+
+    /// Waits until this node has applied everything the leader had
+    /// committed when called (a linearizable read barrier), at most `timeout`.
+    pub async fn wait_applied(&self, timeout: Duration) -> Result<(), QuorumError> {
+        let deadline = Instant::now() + timeout;
+        let target = loop {
+            let m = self.raft.metrics().borrow().clone();
+            if let (Some(_), Some(idx)) = (m.current_leader, m.last_log_index) {
+                break idx;
+            }
+            if Instant::now() >= deadline {
+                return Err(QuorumError::NoLeader("no leader known".into()));
+            }
+            let mut metrics = self.raft.metrics();
+            let _ = tokio::time::timeout(Duration::from_millis(100), metrics.changed()).await;
+        };
+        let left = deadline.saturating_duration_since(Instant::now());
+        self.raft
+            .wait(Some(left))
+            .applied_index_at_least(Some(target), "wait applied")
+            .await
+            .map(|_| ())
+            .map_err(|e| QuorumError::NoLeader(e.to_string()))
+    }
+
+    /// Stops Raft and the controller listener.
+    pub async fn shutdown(self) {
+        self.server.abort();
+        let _ = self.raft.shutdown().await;
+    }
+}

@@ -1,0 +1,167 @@
+//! The metadata quorum on loopback: three voters elect a leader, accept
+//! writes through any member, survive the leader's death, let it rejoin,
+//! and end with identical images; one voter restarts from its snapshot.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use memorystreamer_raft::quorum::{Quorum, QuorumConfig, QuorumError};
+use memorystreamer_raft::MetadataRecord;
+use uuid::Uuid;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+fn free_addr() -> String {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    l.local_addr().expect("addr").to_string()
+}
+
+fn topic(name: &str) -> Vec<MetadataRecord> {
+    let id = Uuid::new_v4();
+    vec![
+        MetadataRecord::TopicCreated {
+            topic_id: id,
+            name: name.into(),
+            partitions: 1,
+            replication_factor: 1,
+            configs: vec![],
+        },
+        MetadataRecord::PartitionCreated {
+            topic_id: id,
+            partition: 0,
+            leader: 1,
+            leader_epoch: 0,
+            replicas: vec![1],
+            isr: vec![1],
+        },
+    ]
+}
+
+fn config(id: u64, root: &Path, voters: &BTreeMap<u64, String>) -> QuorumConfig {
+    QuorumConfig {
+        node_id: id,
+        dir: root.join(format!("node-{id}")),
+        listen: voters[&id].clone(),
+        voters: voters.clone(),
+        heartbeat: Duration::from_millis(50),
+    }
+}
+
+/// Polls `f` every 20 ms until it holds or `WAIT` passes.
+async fn eventually(what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + WAIT;
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn has_topic(q: &Quorum, name: &str) -> bool {
+    q.image().topic(name).is_some()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_voters_survive_losing_the_leader() {
+    let root = tempfile::tempdir().expect("tmp");
+    let voters: BTreeMap<u64, String> = (1..=3).map(|i| (i, free_addr())).collect();
+    let mut nodes = BTreeMap::new();
+    for id in 1..=3 {
+        nodes.insert(
+            id,
+            Quorum::start(config(id, root.path(), &voters))
+                .await
+                .expect("start"),
+        );
+    }
+    eventually("a leader", || nodes.values().any(|q| q.is_leader())).await;
+    let leader = nodes
+        .values()
+        .find(|q| q.is_leader())
+        .map(|q| q.node_id())
+        .expect("leader");
+    // A follower's write is forwarded to the leader.
+    let follower = (1..=3).find(|i| *i != leader).expect("follower");
+    nodes[&follower]
+        .write(topic("orders"), WAIT)
+        .await
+        .expect("forwarded write");
+    for q in nodes.values() {
+        q.wait_applied(WAIT).await.expect("applied");
+    }
+    eventually("orders everywhere", || {
+        nodes.values().all(|q| has_topic(q, "orders"))
+    })
+    .await;
+    // The state machine's decision is deterministic: a duplicate is refused.
+    match nodes[&leader].write(topic("orders"), WAIT).await {
+        Err(QuorumError::Rejected(msg)) => assert!(msg.contains("already exists"), "{msg}"),
+        other => panic!("duplicate topic accepted: {other:?}"),
+    }
+    // Kill the leader: the others elect a new one and keep writing.
+    let old = nodes.remove(&leader).expect("old leader");
+    old.shutdown().await;
+    let killed_at = Instant::now();
+    let survivor = nodes.keys().next().copied().expect("survivor");
+    nodes[&survivor]
+        .write(topic("after-failover"), WAIT)
+        .await
+        .expect("write after failover");
+    assert!(
+        killed_at.elapsed() < Duration::from_secs(10),
+        "failover took {:?}",
+        killed_at.elapsed()
+    );
+    // The old leader restarts on its data and catches up.
+    nodes.insert(
+        leader,
+        Quorum::start(config(leader, root.path(), &voters))
+            .await
+            .expect("restart"),
+    );
+    eventually("the restarted node to catch up", || {
+        has_topic(&nodes[&leader], "after-failover")
+    })
+    .await;
+    for q in nodes.values() {
+        q.wait_applied(WAIT).await.expect("applied");
+    }
+    let images: Vec<_> = nodes.values().map(|q| q.image().to_records()).collect();
+    assert!(
+        images.windows(2).all(|w| w[0] == w[1]),
+        "images differ: {images:?}"
+    );
+    for (_, q) in nodes {
+        q.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn single_voter_restarts_from_snapshot_and_log() {
+    let root = tempfile::tempdir().expect("tmp");
+    let voters: BTreeMap<u64, String> = [(1, free_addr())].into_iter().collect();
+    let q = Quorum::start(config(1, root.path(), &voters))
+        .await
+        .expect("start");
+    // More entries than the snapshot policy (1000): a snapshot is taken and
+    // the log purged behind it.
+    for i in 0..1100 {
+        q.write(topic(&format!("t{i}")), WAIT).await.expect("write");
+    }
+    let before = q.image().to_records();
+    q.shutdown().await;
+    assert!(
+        root.path().join("node-1").join("snapshot.json").exists(),
+        "snapshot written"
+    );
+    let q = Quorum::start(config(1, root.path(), &voters))
+        .await
+        .expect("restart");
+    q.wait_applied(WAIT).await.expect("applied");
+    eventually("replay", || q.image().topics().count() == 1100).await;
+    assert_eq!(q.image().to_records(), before);
+    q.write(topic("one-more"), WAIT)
+        .await
+        .expect("write after restart");
+    q.shutdown().await;
+}
