@@ -1,10 +1,15 @@
 //! The broker's shared state: configuration, cluster identity, the current
 //! metadata image and the partitions hosted here.
 //!
-//! Metadata changes (topics, producer-id blocks) are written as
-//! [`MetadataRecord`]s to the metadata log first and then published as a new
-//! immutable [`MetadataImage`] that request handlers read without locks.
-//! This module is the single-node controller; it is not a Raft quorum yet.
+//! Metadata changes (topics, configs, producer-id blocks) are validated
+//! against the current image, committed as [`MetadataRecord`]s through the
+//! metadata quorum ([`Quorum`]: openraft, a single voter unless
+//! `controller.quorum.voters` lists more), and take effect here when the
+//! committed image is applied: [`Broker::sync_image`] diffs it against the
+//! previous one (open new partitions, retire deleted topics, reconfigure)
+//! before publishing it for request handlers, which read it without locks.
+//! Images committed by other nodes arrive the same way (a watcher task in
+//! `server.rs`).
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -15,6 +20,7 @@ use std::time::Duration;
 use arc_swap::ArcSwap;
 use dashmap::DashMap;
 use memorystreamer_log::{Log, LogConfig};
+use memorystreamer_raft::quorum::{Quorum, QuorumConfig, QuorumError};
 use memorystreamer_raft::{MetadataImage, MetadataLog, MetadataRecord, TopicImage};
 use tracing::{info, warn};
 use uuid::Uuid;
@@ -25,7 +31,45 @@ use crate::group::{GroupCoordinator, OFFSETS_TOPIC};
 use crate::partition::{Partition, PartitionSettings, TopicPartitions};
 use crate::topic_config::{ConfigDef, TopicConfig, TOPIC_CONFIGS};
 
-/// Producer ids are taken from the metadata log in blocks of this size.
+/// Longest a metadata change waits for the quorum (elections included).
+const COMMIT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Maps a quorum failure to the broker's error.
+fn quorum_error(e: QuorumError) -> BrokerError {
+    match e {
+        QuorumError::Rejected(m) => BrokerError::InvalidRequest(m),
+        QuorumError::Io(e) => BrokerError::Io(e),
+        other => BrokerError::Quorum(other.to_string()),
+    }
+}
+
+/// Moves a pre-quorum data directory's metadata (the single-voter
+/// `metadata.log` of earlier versions) into the quorum once, then renames
+/// the file so it is never imported twice.
+async fn import_legacy_metadata(quorum: &Quorum, meta_dir: &Path) -> Result<(), BrokerError> {
+    let legacy = meta_dir.join("metadata.log");
+    if !legacy.exists() {
+        return Ok(());
+    }
+    let image = quorum.image();
+    if image.topics().next().is_none() && image.next_producer_id() == 0 {
+        let (_, records) = MetadataLog::open(&legacy)?;
+        if !records.is_empty() {
+            info!(
+                records = records.len(),
+                "importing the pre-quorum metadata log"
+            );
+            quorum
+                .write(records, COMMIT_TIMEOUT)
+                .await
+                .map_err(quorum_error)?;
+        }
+    }
+    fs::rename(&legacy, meta_dir.join("metadata.log.imported"))?;
+    Ok(())
+}
+
+/// Producer ids are taken from the metadata quorum in blocks of this size.
 const PRODUCER_ID_BLOCK: i64 = 1000;
 
 /// A topic creation request after defaults were applied.
@@ -56,9 +100,13 @@ pub struct Broker {
     /// Cluster id from `meta.properties`, stable across restarts.
     pub cluster_id: String,
     metadata: ArcSwap<MetadataImage>,
-    metadata_log: Mutex<MetadataLog>,
+    quorum: Quorum,
+    /// Serialises this node's validate-then-commit metadata changes.
+    metadata_writes: tokio::sync::Mutex<()>,
+    /// Serialises applying committed images to local state.
+    apply_lock: Mutex<()>,
     partitions: DashMap<String, Arc<TopicPartitions>>,
-    producer_ids: Mutex<ProducerIdBlock>,
+    producer_ids: tokio::sync::Mutex<ProducerIdBlock>,
     /// The group coordinator.
     pub groups: GroupCoordinator,
 }
@@ -94,49 +142,52 @@ pub fn validate_topic_name(name: &str) -> Result<(), BrokerError> {
 impl Broker {
     /// Opens the data directory (formatting it on first start), replays the
     /// metadata log and opens every partition log (recovering torn tails).
-    pub fn open(config: BrokerConfig) -> Result<Self, BrokerError> {
+    pub async fn open(config: BrokerConfig) -> Result<Self, BrokerError> {
         fs::create_dir_all(&config.data_dir)?;
         let cluster_id = load_or_format(&config.data_dir, config.node_id)?;
         remove_leftover_deletions(&config.data_dir);
-        let (metadata_log, records) = MetadataLog::open(
-            &config
-                .data_dir
-                .join("__cluster_metadata-0")
-                .join("metadata.log"),
-        )?;
-        let image = MetadataImage::default().apply_all(&records)?;
-        let next_pid = image.next_producer_id();
-        let groups = GroupCoordinator::new(config.group.clone(), config.offsets_topic_partitions);
-        let effective = match config.with_dynamic(
-            image.broker_configs(""),
-            image.broker_configs(&config.node_id.to_string()),
-        ) {
-            Ok(c) => c,
-            Err(e) => {
-                warn!(error = %e, "ignoring stored dynamic broker configs");
-                config.clone()
+        let meta_dir = config.data_dir.join("__cluster_metadata-0");
+        let node_id = u64::try_from(config.node_id)
+            .map_err(|_| BrokerError::Config("node.id must not be negative".into()))?;
+        let single = config.quorum_voters.len() == 1;
+        let quorum = Quorum::start(QuorumConfig {
+            node_id,
+            dir: meta_dir.clone(),
+            listen: config.controller_listener.clone(),
+            voters: config.quorum_voters.clone(),
+            heartbeat: Duration::from_millis(if single { 50 } else { 100 }),
+        })
+        .await
+        .map_err(quorum_error)?;
+        // Catch up with the quorum before serving (waits for a leader: the
+        // other voters may still be starting).
+        let mut waited = Duration::ZERO;
+        while let Err(e) = quorum.wait_applied(Duration::from_secs(5)).await {
+            waited += Duration::from_secs(5);
+            if waited >= Duration::from_secs(300) {
+                return Err(quorum_error(e));
             }
-        };
+            info!(voters = ?config.quorum_voters, "waiting for the metadata quorum: {e}");
+        }
+        import_legacy_metadata(&quorum, &meta_dir).await?;
+        let groups = GroupCoordinator::new(config.group.clone(), config.offsets_topic_partitions);
+        let effective = config.clone();
         let broker = Broker {
             config,
             effective: ArcSwap::from_pointee(effective),
             cluster_id,
-            metadata: ArcSwap::from_pointee(image),
-            metadata_log: Mutex::new(metadata_log),
+            metadata: ArcSwap::from_pointee(MetadataImage::default()),
+            quorum,
+            metadata_writes: tokio::sync::Mutex::new(()),
+            apply_lock: Mutex::new(()),
             partitions: DashMap::new(),
-            // The block in the image may have been partly used before a
-            // restart: start a fresh one on first use.
-            producer_ids: Mutex::new(ProducerIdBlock {
-                next: next_pid,
-                end: next_pid,
-            }),
+            // Producer ids come in blocks from the metadata quorum; a block
+            // partly used before a restart is abandoned.
+            producer_ids: tokio::sync::Mutex::new(ProducerIdBlock { next: 0, end: 0 }),
             groups,
         };
-        let image = broker.metadata();
-        for topic in image.topics() {
-            broker.open_topic(topic)?;
-        }
-        broker.ensure_offsets_topic()?;
+        broker.sync_image()?;
+        broker.ensure_offsets_topic().await?;
         broker.groups.load(&broker)?;
         let image = broker.metadata();
         info!(
@@ -148,9 +199,90 @@ impl Broker {
         Ok(broker)
     }
 
+    /// Commits `records` through the metadata quorum and applies the result
+    /// here before returning, so the caller's next request sees it.
+    async fn commit(&self, records: Vec<MetadataRecord>) -> Result<(), BrokerError> {
+        self.quorum
+            .write(records, COMMIT_TIMEOUT)
+            .await
+            .map_err(quorum_error)?;
+        self.quorum
+            .wait_applied(COMMIT_TIMEOUT)
+            .await
+            .map_err(quorum_error)?;
+        self.sync_image()
+    }
+
+    /// Makes local state match the quorum's latest image: retires topics
+    /// that are gone, opens partitions that are new, reconfigures changed
+    /// topics and broker configs, then publishes the image. Idempotent;
+    /// called after local commits and by the watcher for remote ones. A
+    /// partition that cannot be opened is reported and the rest applied.
+    pub fn sync_image(&self) -> Result<(), BrokerError> {
+        let _guard = lock(&self.apply_lock);
+        let new = self.quorum.image();
+        let old = self.metadata();
+        if Arc::ptr_eq(&new, &old) {
+            return Ok(());
+        }
+        let mut first_error = None;
+        for t in old.topics() {
+            if new.topic(&t.name).is_none_or(|n| n.topic_id != t.topic_id) {
+                self.retire_topic(t);
+            }
+        }
+        let mut reconfigure = Vec::new();
+        for t in new.topics() {
+            let result = match old.topic(&t.name) {
+                Some(o) if o.topic_id == t.topic_id => {
+                    if t.configs != o.configs {
+                        reconfigure.push(t.name.clone());
+                    }
+                    if t.partitions.len() > o.partitions.len() {
+                        self.open_added_partitions(t, o.partitions.len())
+                    } else {
+                        Ok(())
+                    }
+                }
+                _ => self.open_topic(t),
+            };
+            if let Err(e) = result {
+                warn!(topic = %t.name, error = %e, "cannot open partitions of a committed topic");
+                first_error.get_or_insert(e);
+            }
+        }
+        let node = self.config.node_id.to_string();
+        let broker_configs_changed = new.broker_configs("") != old.broker_configs("")
+            || new.broker_configs(&node) != old.broker_configs(&node);
+        self.metadata.store(Arc::clone(&new));
+        if broker_configs_changed {
+            match self
+                .config
+                .with_dynamic(new.broker_configs(""), new.broker_configs(&node))
+            {
+                Ok(c) => self.effective.store(Arc::new(c)),
+                Err(e) => warn!(error = %e, "ignoring committed dynamic broker configs"),
+            }
+            self.reconfigure_all();
+        } else {
+            for name in reconfigure {
+                self.reconfigure_topic(&name);
+            }
+        }
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// The metadata quorum member of this node.
+    pub fn quorum(&self) -> &Quorum {
+        &self.quorum
+    }
+
     /// Creates `__consumer_offsets` (compacted, `offsets.topic.num.partitions`)
     /// on first start.
-    fn ensure_offsets_topic(&self) -> Result<(), BrokerError> {
+    async fn ensure_offsets_topic(&self) -> Result<(), BrokerError> {
         if self.metadata().topic(OFFSETS_TOPIC).is_some() {
             return Ok(());
         }
@@ -167,7 +299,11 @@ impl Broker {
                 ("compression.type".into(), "producer".into()),
             ],
         };
-        self.create_topic(&t, false).map(|_| ())
+        match self.create_topic(&t, false).await {
+            // Another node created it first.
+            Ok(_) | Err(BrokerError::TopicAlreadyExists(_)) => Ok(()),
+            Err(e) => Err(e),
+        }
     }
 
     /// The configuration in effect now: static settings with dynamic broker
@@ -186,7 +322,7 @@ impl Broker {
     /// cluster default or this node's id): validated against the whole
     /// configuration, durable in the metadata log, then applied to every
     /// partition whose topic does not override the changed defaults.
-    pub fn alter_broker_configs(
+    pub async fn alter_broker_configs(
         &self,
         resource: &str,
         configs: Vec<(String, String)>,
@@ -198,27 +334,23 @@ impl Broker {
                 "unknown broker '{resource}' (this is node {node})"
             )));
         }
-        let mut log = lock(&self.metadata_log);
+        let _writes = self.metadata_writes.lock().await;
         let image = self.metadata();
         let (default, per_broker) = if resource.is_empty() {
             (configs.clone(), image.broker_configs(&node).to_vec())
         } else {
             (image.broker_configs("").to_vec(), configs.clone())
         };
-        let effective = self.config.with_dynamic(&default, &per_broker)?;
+        self.config.with_dynamic(&default, &per_broker)?;
         let rec = MetadataRecord::BrokerConfigChanged {
             resource: resource.to_string(),
             configs: configs.clone(),
         };
-        let next = image.apply(&rec)?;
+        image.apply(&rec)?;
         if validate_only {
             return Ok(());
         }
-        log.append(std::slice::from_ref(&rec))?;
-        self.metadata.store(Arc::new(next));
-        self.effective.store(Arc::new(effective));
-        drop(log);
-        self.reconfigure_all();
+        self.commit(vec![rec]).await?;
         info!(resource = %resource, ?configs, "dynamic broker configs changed");
         Ok(())
     }
@@ -227,16 +359,78 @@ impl Broker {
     fn reconfigure_all(&self) {
         let image = self.metadata();
         for topic in image.topics() {
-            let Ok(tc) = TopicConfig::parse(&topic.configs) else {
-                continue;
-            };
-            let settings = self.partition_settings(&tc);
-            if let Some(t) = self.topic(&topic.name) {
-                for p in &t.partitions {
-                    p.reconfigure(&settings, self.log_config(&tc));
+            self.reconfigure_topic(&topic.name);
+        }
+    }
+
+    /// Re-derives the settings of one topic's partitions from the image.
+    fn reconfigure_topic(&self, name: &str) {
+        let image = self.metadata();
+        let Some(topic) = image.topic(name) else {
+            return;
+        };
+        let tc = match TopicConfig::parse(&topic.configs) {
+            Ok(tc) => tc,
+            Err(e) => {
+                warn!(topic = %name, error = %e, "committed topic configs do not parse");
+                return;
+            }
+        };
+        let settings = self.partition_settings(&tc);
+        if let Some(t) = self.topic(name) {
+            for p in &t.partitions {
+                p.reconfigure(&settings, self.log_config(&tc));
+            }
+        }
+    }
+
+    /// Opens partitions `from..` of a grown topic and adds them to the map.
+    fn open_added_partitions(&self, topic: &TopicImage, from: usize) -> Result<(), BrokerError> {
+        let added = self.open_partitions(topic, from)?;
+        let mut partitions = self
+            .topic(&topic.name)
+            .map(|t| t.partitions.clone())
+            .unwrap_or_default();
+        partitions.extend(added);
+        self.partitions.insert(
+            topic.name.clone(),
+            Arc::new(TopicPartitions {
+                topic_id: topic.topic_id,
+                partitions,
+            }),
+        );
+        info!(topic = %topic.name, from, to = topic.partitions.len(), "partitions added");
+        Ok(())
+    }
+
+    /// Takes a deleted topic's partitions out of service and deletes their
+    /// data in the background.
+    fn retire_topic(&self, topic: &TopicImage) {
+        let name = &topic.name;
+        let topic_id = topic.topic_id;
+        self.partitions.remove(name);
+        for p in &topic.partitions {
+            let dir = self.partition_dir(name, p.partition);
+            let doomed = self.config.data_dir.join(format!(
+                "{name}-{}.{}-delete",
+                p.partition,
+                topic_id.simple()
+            ));
+            match fs::rename(&dir, &doomed) {
+                Ok(()) => {
+                    std::thread::spawn(move || {
+                        if let Err(e) = fs::remove_dir_all(&doomed) {
+                            warn!(dir = %doomed.display(), error = %e, "could not remove deleted partition");
+                        }
+                    });
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    warn!(dir = %dir.display(), error = %e, "could not move deleted partition away")
                 }
             }
         }
+        info!(topic = %name, %topic_id, "topic deleted");
     }
 
     /// The current metadata image.
@@ -416,14 +610,14 @@ impl Broker {
 
     /// Replaces a topic's config overrides (validated; durable before they
     /// take effect on its partitions). With `validate_only` nothing changes.
-    pub fn alter_topic_configs(
+    pub async fn alter_topic_configs(
         &self,
         name: &str,
         configs: Vec<(String, String)>,
         validate_only: bool,
     ) -> Result<(), BrokerError> {
-        let tc = TopicConfig::parse(&configs)?;
-        let mut log = lock(&self.metadata_log);
+        TopicConfig::parse(&configs)?;
+        let _writes = self.metadata_writes.lock().await;
         let image = self.metadata();
         let topic = image
             .topic(name)
@@ -432,18 +626,11 @@ impl Broker {
             topic_id: topic.topic_id,
             configs: configs.clone(),
         };
-        let next = image.apply(&rec)?;
+        image.apply(&rec)?;
         if validate_only {
             return Ok(());
         }
-        log.append(std::slice::from_ref(&rec))?;
-        self.metadata.store(Arc::new(next));
-        let settings = self.partition_settings(&tc);
-        if let Some(t) = self.topic(name) {
-            for p in &t.partitions {
-                p.reconfigure(&settings, self.log_config(&tc));
-            }
-        }
+        self.commit(vec![rec]).await?;
         info!(topic = %name, ?configs, "topic configs changed");
         Ok(())
     }
@@ -451,7 +638,7 @@ impl Broker {
     /// CreatePartitions: grows `name` to `count` partitions. `assignments`
     /// (one replica list per new partition) must name live brokers. With
     /// `validate_only` nothing is written.
-    pub fn create_partitions(
+    pub async fn create_partitions(
         &self,
         name: &str,
         count: i32,
@@ -463,7 +650,7 @@ impl Broker {
                 "the partition count of {OFFSETS_TOPIC} is fixed (offsets.topic.num.partitions)"
             )));
         }
-        let mut log = lock(&self.metadata_log);
+        let _writes = self.metadata_writes.lock().await;
         let image = self.metadata();
         let topic = image
             .topic(name)
@@ -513,36 +700,17 @@ impl Broker {
                 isr: vec![node],
             })
             .collect();
-        let next = image.apply_all(&records)?;
+        image.apply_all(&records)?;
         if validate_only {
             return Ok(());
         }
-        let grown = next
-            .topic(name)
-            .cloned()
-            .ok_or_else(|| BrokerError::InvalidRequest("topic vanished while growing".into()))?;
-        let added = self.open_partitions(&grown, current as usize)?;
-        log.append(&records)?;
-        self.metadata.store(Arc::new(next));
-        let mut partitions = self
-            .topic(name)
-            .map(|t| t.partitions.clone())
-            .unwrap_or_default();
-        partitions.extend(added);
-        self.partitions.insert(
-            name.to_string(),
-            Arc::new(TopicPartitions {
-                topic_id: grown.topic_id,
-                partitions,
-            }),
-        );
-        info!(topic = %name, from = current, to = count, "partitions added");
+        self.commit(records).await?;
         Ok(())
     }
 
     /// Creates a topic: validates, writes the metadata records, opens the
     /// partition logs. With `validate_only` nothing is written.
-    pub fn create_topic(
+    pub async fn create_topic(
         &self,
         t: &NewTopic,
         validate_only: bool,
@@ -573,7 +741,7 @@ impl Broker {
             )));
         }
         TopicConfig::parse(&t.configs)?;
-        let mut log = lock(&self.metadata_log);
+        let _writes = self.metadata_writes.lock().await;
         let image = self.metadata();
         if image.topic(&t.name).is_some() {
             return Err(BrokerError::TopicAlreadyExists(t.name.clone()));
@@ -602,77 +770,51 @@ impl Broker {
         if validate_only {
             return Ok(created);
         }
-        // Open (create) the partition directories before the topic becomes
-        // visible, so that a visible topic always has its logs.
-        self.open_topic(&created)?;
-        if let Err(e) = log.append(&records) {
-            if let Some((_, tp)) = self.partitions.remove(&t.name) {
-                drop(tp);
+        match self.commit(records).await {
+            Err(BrokerError::InvalidRequest(m)) if m.contains("already exists") => {
+                // Another node created it between our check and the commit.
+                return Err(BrokerError::TopicAlreadyExists(t.name.clone()));
             }
-            return Err(e.into());
+            other => other?,
         }
-        self.metadata.store(Arc::new(next));
+        let created = self.metadata().topic(&t.name).cloned().unwrap_or(created);
         info!(topic = %t.name, partitions = t.partitions, %topic_id, "topic created");
         Ok(created)
     }
 
     /// Deletes a topic and, in the background, its data.
-    pub fn delete_topic(&self, name: &str) -> Result<Uuid, BrokerError> {
+    pub async fn delete_topic(&self, name: &str) -> Result<Uuid, BrokerError> {
         if name == OFFSETS_TOPIC {
             return Err(BrokerError::InvalidRequest(format!(
                 "internal topic {OFFSETS_TOPIC} cannot be deleted"
             )));
         }
-        let mut log = lock(&self.metadata_log);
+        let _writes = self.metadata_writes.lock().await;
         let image = self.metadata();
         let topic = image
             .topic(name)
             .ok_or(BrokerError::UnknownTopicOrPartition)?;
         let topic_id = topic.topic_id;
         let rec = MetadataRecord::TopicDeleted { topic_id };
-        let next = image.apply(&rec)?;
-        log.append(std::slice::from_ref(&rec))?;
-        self.metadata.store(Arc::new(next));
-        self.partitions.remove(name);
-        for p in &topic.partitions {
-            let dir = self.partition_dir(name, p.partition);
-            let doomed = self.config.data_dir.join(format!(
-                "{name}-{}.{}-delete",
-                p.partition,
-                topic_id.simple()
-            ));
-            match fs::rename(&dir, &doomed) {
-                Ok(()) => {
-                    std::thread::spawn(move || {
-                        if let Err(e) = fs::remove_dir_all(&doomed) {
-                            warn!(dir = %doomed.display(), error = %e, "could not remove deleted partition");
-                        }
-                    });
-                }
-                Err(e) => {
-                    warn!(dir = %dir.display(), error = %e, "could not move deleted partition away")
-                }
-            }
-        }
-        info!(topic = %name, %topic_id, "topic deleted");
+        image.apply(&rec)?;
+        self.commit(vec![rec]).await?;
         Ok(topic_id)
     }
 
     /// Hands out a new producer id, taking a new block from the metadata
     /// log when the current one is used up (ids are never reused, even
     /// across restarts).
-    pub fn allocate_producer_id(&self) -> Result<i64, BrokerError> {
-        let mut block = lock(&self.producer_ids);
+    pub async fn allocate_producer_id(&self) -> Result<i64, BrokerError> {
+        let mut block = self.producer_ids.lock().await;
         if block.next >= block.end {
-            let mut log = lock(&self.metadata_log);
+            let _writes = self.metadata_writes.lock().await;
             let image = self.metadata();
             let start = image.next_producer_id().max(block.end);
             let rec = MetadataRecord::ProducerIdsAllocated {
                 next_producer_id: start + PRODUCER_ID_BLOCK,
             };
-            let next = image.apply(&rec)?;
-            log.append(std::slice::from_ref(&rec))?;
-            self.metadata.store(Arc::new(next));
+            image.apply(&rec)?;
+            self.commit(vec![rec]).await?;
             block.next = start;
             block.end = start + PRODUCER_ID_BLOCK;
         }

@@ -56,6 +56,16 @@ pub struct Args {
     /// (`metrics.addr`). Default: 127.0.0.1:9644
     #[arg(long, env = "MEMORYSTREAMER_METRICS_ADDR")]
     pub metrics_addr: Option<String>,
+    /// Where this node's metadata-quorum (controller) listener binds, as
+    /// HOST:PORT (`controller.listener`). Default: 127.0.0.1:0 for a
+    /// single node; with voters, this node's address in the voter list.
+    #[arg(long, env = "MEMORYSTREAMER_CONTROLLER_LISTENER")]
+    pub controller_listener: Option<String>,
+    /// The metadata quorum's voters as `id@host:port,...`
+    /// (`controller.quorum.voters`). Without it the node is a single-node
+    /// cluster of itself.
+    #[arg(long, env = "MEMORYSTREAMER_CONTROLLER_QUORUM_VOTERS")]
+    pub controller_quorum_voters: Option<String>,
     /// Log output format: text or json. Filter with RUST_LOG (default info).
     #[arg(long, env = "MEMORYSTREAMER_LOG_FORMAT", default_value = "text")]
     pub log_format: LogFormat,
@@ -204,6 +214,11 @@ pub struct BrokerConfig {
     pub metrics_topic_labels: bool,
     /// Group coordinator settings (`group.*` keys).
     pub group: crate::group::protocol::GroupConfig,
+    /// `controller.listener`: where the metadata-quorum listener binds.
+    pub controller_listener: String,
+    /// `controller.quorum.voters`: node id → controller address. Always
+    /// holds at least this node (a single-node cluster by default).
+    pub quorum_voters: std::collections::BTreeMap<u64, String>,
     /// The Kafka-named properties this configuration was built from.
     pub props: BTreeMap<String, String>,
     /// The output format the configuration was built with.
@@ -311,6 +326,8 @@ const KNOWN_KEYS: &[&str] = &[
     "group.min.session.timeout.ms",
     "group.max.session.timeout.ms",
     "metrics.addr",
+    "controller.listener",
+    "controller.quorum.voters",
     "metrics.topic.labels",
 ];
 
@@ -330,6 +347,66 @@ pub fn parse_properties(text: &str) -> Result<BTreeMap<String, String>, BrokerEr
         out.insert(k.trim().to_string(), v[1..].trim().to_string());
     }
     Ok(out)
+}
+
+/// Parses `controller.quorum.voters` (`id@host:port,...`) and
+/// `controller.listener`. Without voters the node is its own single-voter
+/// quorum on `controller.listener` (default 127.0.0.1:0: nobody else dials
+/// it). With voters this node must be one of them; its listener defaults to
+/// its own entry.
+fn quorum_settings(
+    props: &BTreeMap<String, String>,
+    node_id: i32,
+) -> Result<(String, std::collections::BTreeMap<u64, String>), BrokerError> {
+    let me = u64::try_from(node_id)
+        .map_err(|_| BrokerError::Config(format!("node.id {node_id} must not be negative")))?;
+    let mut voters = std::collections::BTreeMap::new();
+    if let Some(v) = props
+        .get("controller.quorum.voters")
+        .filter(|v| !v.trim().is_empty())
+    {
+        for item in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let (id, addr) = item.split_once('@').ok_or_else(|| {
+                BrokerError::Config(format!(
+                    "controller.quorum.voters: '{item}' is not id@host:port"
+                ))
+            })?;
+            let id: u64 = id.trim().parse().map_err(|_| {
+                BrokerError::Config(format!("controller.quorum.voters: bad node id in '{item}'"))
+            })?;
+            let addr = addr.trim();
+            if addr
+                .rsplit_once(':')
+                .and_then(|(_, p)| p.parse::<u16>().ok())
+                .is_none()
+            {
+                return Err(BrokerError::Config(format!(
+                    "controller.quorum.voters: '{addr}' is not host:port"
+                )));
+            }
+            if voters.insert(id, addr.to_string()).is_some() {
+                return Err(BrokerError::Config(format!(
+                    "controller.quorum.voters: node {id} listed twice"
+                )));
+            }
+        }
+        if !voters.contains_key(&me) {
+            return Err(BrokerError::Config(format!(
+                "controller.quorum.voters does not list this node (node.id {node_id})"
+            )));
+        }
+    }
+    let listener = match props.get("controller.listener") {
+        Some(l) => l.clone(),
+        None => voters
+            .get(&me)
+            .cloned()
+            .unwrap_or_else(|| "127.0.0.1:0".to_string()),
+    };
+    if voters.is_empty() {
+        voters.insert(me, listener.clone());
+    }
+    Ok((listener, voters))
 }
 
 /// A broker key that supplies a topic config's default, validated by the
@@ -389,6 +466,12 @@ impl BrokerConfig {
         }
         if let Some(n) = args.node_id {
             props.insert("node.id".into(), n.to_string());
+        }
+        if let Some(l) = &args.controller_listener {
+            props.insert("controller.listener".into(), l.clone());
+        }
+        if let Some(v) = &args.controller_quorum_voters {
+            props.insert("controller.quorum.voters".into(), v.clone());
         }
         for k in props.keys() {
             if !KNOWN_KEYS.contains(&k.as_str()) {
@@ -464,7 +547,7 @@ impl BrokerConfig {
                 "log.segment.bytes must be at least 14".into(),
             ));
         }
-        Ok(BrokerConfig {
+        let mut c = BrokerConfig {
             node_id,
             data_dir,
             listeners,
@@ -606,6 +689,8 @@ impl BrokerConfig {
                     ))
                 }
             },
+            controller_listener: String::new(),
+            quorum_voters: std::collections::BTreeMap::new(),
             props: props.clone(),
             log_format_setting: log_format,
             group: crate::group::protocol::GroupConfig {
@@ -619,7 +704,11 @@ impl BrokerConfig {
                     parse_num(props, "group.initial.rebalance.delay.ms")?.unwrap_or(3_000),
                 ),
             },
-        })
+        };
+        let (listener, voters) = quorum_settings(props, c.node_id)?;
+        c.controller_listener = listener;
+        c.quorum_voters = voters;
+        Ok(c)
     }
 }
 

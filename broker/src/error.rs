@@ -62,6 +62,9 @@ pub enum BrokerError {
     /// Records the topic does not accept (e.g. no key on a compacted topic).
     #[error("invalid record: {0}")]
     InvalidRecord(String),
+    /// The metadata quorum could not commit a change (no leader in time).
+    #[error("metadata quorum unavailable: {0}")]
+    Quorum(String),
     /// A request the broker understands but cannot serve as asked.
     #[error("invalid request: {0}")]
     InvalidRequest(String),
@@ -96,6 +99,7 @@ impl BrokerError {
             BrokerError::InvalidRequiredAcks(_) => E::InvalidRequiredAcks,
             BrokerError::InvalidRequest(_) => E::InvalidRequest,
             BrokerError::InvalidRecord(_) => E::InvalidRecord,
+            BrokerError::Quorum(_) => E::RequestTimedOut,
         }
     }
 

@@ -34,7 +34,7 @@ pub async fn run(config: BrokerConfig) -> Result<(), BrokerError> {
         Some(addr) => Some((metrics::install()?, metrics::bind(addr).await?)),
         None => None,
     };
-    let broker = Arc::new(tokio::task::block_in_place(|| Broker::open(config))?);
+    let broker = Arc::new(Broker::open(config).await?);
     let listeners = server::bind(&broker).await?;
     server::run(broker, listeners, metrics, server::shutdown_signal()).await
 }

@@ -126,6 +126,31 @@ pub async fn run(
             }
         });
     }
+    {
+        // Images committed through other nodes (or by this node's quorum
+        // member on someone else's behalf) take effect here.
+        let broker = Arc::clone(&broker);
+        let mut shutdown = shutdown_rx.clone();
+        let mut images = broker.quorum().subscribe();
+        tasks.spawn(async move {
+            loop {
+                tokio::select! {
+                    changed = images.changed() => {
+                        if changed.is_err() {
+                            break;
+                        }
+                        let b = Arc::clone(&broker);
+                        match tokio::task::spawn_blocking(move || b.sync_image()).await {
+                            Ok(Ok(())) => {}
+                            Ok(Err(e)) => warn!(error = %e, "applying committed metadata failed"),
+                            Err(e) => error!(error = %e, "metadata watcher failed"),
+                        }
+                    }
+                    _ = shutdown.changed() => break,
+                }
+            }
+        });
+    }
     if broker.config.log.cleaner_enable {
         // The log cleaner: one compaction pass at a time over compacted
         // topics, on the blocking pool, then `log.cleaner.backoff.ms` of rest.
@@ -176,6 +201,7 @@ pub async fn run(
     if let Err(e) = tokio::task::spawn_blocking(move || b.flush_all()).await {
         error!(error = %e, "final flush failed");
     }
+    broker.quorum().shutdown().await;
     info!("shutdown complete");
     Ok(())
 }

@@ -55,7 +55,7 @@ impl TestBroker {
                 drop(listener);
                 config.listeners[0].port = port;
                 config.advertised_listeners[0].port = port;
-                let broker = Arc::new(Broker::open(config).expect("open"));
+                let broker = Arc::new(Broker::open(config).await.expect("open"));
                 let listeners = server::bind(&broker).await.expect("bind");
                 port_tx.send(port).expect("send port");
                 server::run(broker, listeners, None, async {
@@ -1596,4 +1596,50 @@ fn consumer_offsets_are_compacted_and_replayed() {
         committed(&mut c, "gone").is_empty(),
         "deleted group came back"
     );
+}
+
+/// A data directory from before the quorum (single-voter `metadata.log`)
+/// is imported once into the Raft log and keeps its topics.
+#[test]
+fn pre_quorum_metadata_is_imported_once() {
+    use memorystreamer_raft::{MetadataLog, MetadataRecord};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("d");
+    let meta = data.join("__cluster_metadata-0");
+    let id = uuid::Uuid::new_v4();
+    {
+        let (mut log, _) = MetadataLog::open(&meta.join("metadata.log")).expect("legacy log");
+        log.append(&[
+            MetadataRecord::TopicCreated {
+                topic_id: id,
+                name: "legacy".into(),
+                partitions: 1,
+                replication_factor: 1,
+                configs: vec![("retention.ms".into(), "1234".into())],
+            },
+            MetadataRecord::PartitionCreated {
+                topic_id: id,
+                partition: 0,
+                leader: 1,
+                leader_epoch: 0,
+                replicas: vec![1],
+                isr: vec![1],
+            },
+        ])
+        .expect("append");
+    }
+    let data_s = data.display().to_string();
+    for _ in 0..2 {
+        let b = TestBroker::start(&[("log.dirs", &data_s)]);
+        let mut c = b.connect();
+        let r = describe_topic(&mut c, "legacy", Some(vec!["retention.ms"]));
+        assert_eq!(config_value(&r, "retention.ms"), Some(("1234".into(), 1)));
+        assert_eq!(
+            produce(&mut c, "legacy", batch(&["a"], -1, -1, Compression::None)).error_code,
+            0
+        );
+    }
+    assert!(!meta.join("metadata.log").exists());
+    assert!(meta.join("metadata.log.imported").exists());
+    assert!(meta.join("raft.log").exists());
 }

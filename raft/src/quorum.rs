@@ -284,7 +284,7 @@ impl Quorum {
     }
 
     /// Stops Raft and the controller listener.
-    pub async fn shutdown(self) {
+    pub async fn shutdown(&self) {
         self.server.abort();
         let _ = self.raft.shutdown().await;
     }

@@ -11,16 +11,15 @@ use super::sb;
 use crate::broker::Broker;
 use crate::error::BrokerError;
 
-pub fn handle(broker: &Arc<Broker>, req: AlterConfigsRequest) -> AlterConfigsResponse {
-    let responses = req
-        .resources
-        .iter()
-        .map(|r| {
+pub async fn handle(broker: &Arc<Broker>, req: AlterConfigsRequest) -> AlterConfigsResponse {
+    let mut responses = Vec::with_capacity(req.resources.len());
+    for r in &req.resources {
+        responses.push({
             let base = AlterConfigsResourceResponse::default()
                 .with_resource_type(r.resource_type)
                 .with_resource_name(r.resource_name.clone());
             let outcome = match r.resource_type {
-                TOPIC | BROKER => r
+                TOPIC | BROKER => match r
                     .configs
                     .iter()
                     .map(|c| match &c.value {
@@ -31,17 +30,19 @@ pub fn handle(broker: &Arc<Broker>, req: AlterConfigsRequest) -> AlterConfigsRes
                         ))),
                     })
                     .collect::<Result<Vec<_>, _>>()
-                    .and_then(|configs| {
-                        if r.resource_type == TOPIC {
-                            broker.alter_topic_configs(&r.resource_name, configs, req.validate_only)
-                        } else {
-                            broker.alter_broker_configs(
-                                &r.resource_name,
-                                configs,
-                                req.validate_only,
-                            )
-                        }
-                    }),
+                {
+                    Err(e) => Err(e),
+                    Ok(configs) if r.resource_type == TOPIC => {
+                        broker
+                            .alter_topic_configs(&r.resource_name, configs, req.validate_only)
+                            .await
+                    }
+                    Ok(configs) => {
+                        broker
+                            .alter_broker_configs(&r.resource_name, configs, req.validate_only)
+                            .await
+                    }
+                },
                 _ => Err(BrokerError::InvalidRequest(
                     "only TOPIC and BROKER resources are supported".into(),
                 )),
@@ -52,7 +53,7 @@ pub fn handle(broker: &Arc<Broker>, req: AlterConfigsRequest) -> AlterConfigsRes
                     .with_error_code(e.code())
                     .with_error_message(Some(sb(&e.to_string()))),
             }
-        })
-        .collect();
+        });
+    }
     AlterConfigsResponse::default().with_responses(responses)
 }

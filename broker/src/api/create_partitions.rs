@@ -10,29 +10,29 @@ use kafka_protocol::messages::{CreatePartitionsRequest, CreatePartitionsResponse
 use super::sb;
 use crate::broker::Broker;
 
-pub fn handle(broker: &Arc<Broker>, req: CreatePartitionsRequest) -> CreatePartitionsResponse {
-    let results = req
-        .topics
-        .iter()
-        .map(|t| {
+pub async fn handle(
+    broker: &Arc<Broker>,
+    req: CreatePartitionsRequest,
+) -> CreatePartitionsResponse {
+    let mut results = Vec::with_capacity(req.topics.len());
+    for t in &req.topics {
+        results.push({
             let assignments: Option<Vec<Vec<i32>>> = t.assignments.as_ref().map(|a| {
                 a.iter()
                     .map(|x| x.broker_ids.iter().map(|b| b.0).collect())
                     .collect()
             });
             let result = CreatePartitionsTopicResult::default().with_name(t.name.clone());
-            match broker.create_partitions(
-                &t.name,
-                t.count,
-                assignments.as_deref(),
-                req.validate_only,
-            ) {
+            match broker
+                .create_partitions(&t.name, t.count, assignments.as_deref(), req.validate_only)
+                .await
+            {
                 Ok(()) => result,
                 Err(e) => result
                     .with_error_code(e.code())
                     .with_error_message(Some(sb(&e.to_string()))),
             }
-        })
-        .collect();
+        });
+    }
     CreatePartitionsResponse::default().with_results(results)
 }

@@ -79,7 +79,7 @@ fn new_topic(
     })
 }
 
-pub fn handle(
+pub async fn handle(
     broker: &Arc<Broker>,
     header: &Header,
     req: CreateTopicsRequest,
@@ -87,11 +87,13 @@ pub fn handle(
     let mut results = Vec::with_capacity(req.topics.len());
     for t in &req.topics {
         let mut result = CreatableTopicResult::default().with_name(t.name.clone());
-        let outcome = new_topic(broker, t).and_then(|nt| {
-            broker
+        let outcome = match new_topic(broker, t) {
+            Ok(nt) => broker
                 .create_topic(&nt, req.validate_only)
-                .map(|img| (nt, img))
-        });
+                .await
+                .map(|img| (nt, img)),
+            Err(e) => Err(e),
+        };
         match outcome {
             Ok((nt, img)) => {
                 if !req.validate_only {

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::sb;
 use crate::broker::Broker;
 
-pub fn handle(
+pub async fn handle(
     broker: &Arc<Broker>,
     header: &Header,
     req: DeleteTopicsRequest,
@@ -27,9 +27,9 @@ pub fn handle(
             .map(|n| (Some(n.to_string()), Uuid::nil()))
             .collect()
     };
-    let responses = targets
-        .into_iter()
-        .map(|(name, id)| {
+    let mut responses = Vec::with_capacity(targets.len());
+    for (name, id) in targets {
+        responses.push({
             let name = match name {
                 Some(n) => Some(n),
                 None => broker.metadata().topic_by_id(&id).map(|t| t.name.clone()),
@@ -37,16 +37,16 @@ pub fn handle(
             let result = DeletableTopicResult::default()
                 .with_name(name.as_deref().map(|n| TopicName(sb(n))))
                 .with_topic_id(id);
-            let Some(name) = name else {
-                return result.with_error_code(ResponseError::UnknownTopicId.code());
-            };
-            match broker.delete_topic(&name) {
-                Ok(topic_id) => result.with_topic_id(topic_id),
-                Err(e) => result
-                    .with_error_code(e.code())
-                    .with_error_message(Some(sb(&e.to_string()))),
+            match name {
+                None => result.with_error_code(ResponseError::UnknownTopicId.code()),
+                Some(name) => match broker.delete_topic(&name).await {
+                    Ok(topic_id) => result.with_topic_id(topic_id),
+                    Err(e) => result
+                        .with_error_code(e.code())
+                        .with_error_message(Some(sb(&e.to_string()))),
+                },
             }
-        })
-        .collect();
+        });
+    }
     DeleteTopicsResponse::default().with_responses(responses)
 }

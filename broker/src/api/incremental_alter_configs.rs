@@ -111,14 +111,13 @@ fn apply(
     Ok(configs)
 }
 
-pub fn handle(
+pub async fn handle(
     broker: &Arc<Broker>,
     req: IncrementalAlterConfigsRequest,
 ) -> IncrementalAlterConfigsResponse {
-    let responses = req
-        .resources
-        .iter()
-        .map(|r| {
+    let mut responses = Vec::with_capacity(req.resources.len());
+    for r in &req.resources {
+        responses.push({
             let base = AlterConfigsResourceResponse::default()
                 .with_resource_type(r.resource_type)
                 .with_resource_name(r.resource_name.clone());
@@ -137,14 +136,18 @@ pub fn handle(
                         .collect();
                     match broker.metadata().topic(&r.resource_name) {
                         None => Err(BrokerError::UnknownTopicOrPartition),
-                        Some(t) => apply(&|k: &str| topic_key(broker, k), &t.configs, &ops)
-                            .and_then(|configs| {
-                                broker.alter_topic_configs(
-                                    &r.resource_name,
-                                    configs,
-                                    req.validate_only,
-                                )
-                            }),
+                        Some(t) => match apply(&|k: &str| topic_key(broker, k), &t.configs, &ops) {
+                            Ok(configs) => {
+                                broker
+                                    .alter_topic_configs(
+                                        &r.resource_name,
+                                        configs,
+                                        req.validate_only,
+                                    )
+                                    .await
+                            }
+                            Err(e) => Err(e),
+                        },
                     }
                 }
                 BROKER => {
@@ -160,9 +163,14 @@ pub fn handle(
                         })
                         .collect();
                     let current = broker.dynamic_broker_configs(&r.resource_name);
-                    apply(&|k: &str| broker_key(broker, k), &current, &ops).and_then(|configs| {
-                        broker.alter_broker_configs(&r.resource_name, configs, req.validate_only)
-                    })
+                    match apply(&|k: &str| broker_key(broker, k), &current, &ops) {
+                        Ok(configs) => {
+                            broker
+                                .alter_broker_configs(&r.resource_name, configs, req.validate_only)
+                                .await
+                        }
+                        Err(e) => Err(e),
+                    }
                 }
                 _ => Err(BrokerError::InvalidRequest(
                     "only TOPIC and BROKER resources are supported".into(),
@@ -174,7 +182,7 @@ pub fn handle(
                     .with_error_code(e.code())
                     .with_error_message(Some(sb(&e.to_string()))),
             }
-        })
-        .collect();
+        });
+    }
     IncrementalAlterConfigsResponse::default().with_responses(responses)
 }

@@ -11,7 +11,7 @@ use tracing::warn;
 
 use crate::broker::Broker;
 
-pub fn handle(broker: &Arc<Broker>, req: InitProducerIdRequest) -> InitProducerIdResponse {
+pub async fn handle(broker: &Arc<Broker>, req: InitProducerIdRequest) -> InitProducerIdResponse {
     let fail = |e: ResponseError| {
         InitProducerIdResponse::default()
             .with_error_code(e.code())
@@ -24,7 +24,7 @@ pub fn handle(broker: &Arc<Broker>, req: InitProducerIdRequest) -> InitProducerI
         // is told the request is not supported for this broker.
         return fail(ResponseError::UnsupportedVersion);
     }
-    match broker.allocate_producer_id() {
+    match broker.allocate_producer_id().await {
         Ok(id) => InitProducerIdResponse::default()
             .with_producer_id(ProducerId(id))
             .with_producer_epoch(0),

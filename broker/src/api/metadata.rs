@@ -48,7 +48,11 @@ fn topic_error(name: Option<&str>, id: Uuid, e: ResponseError) -> MetadataRespon
         .with_error_code(e.code())
 }
 
-pub fn handle(broker: &Arc<Broker>, header: &Header, req: MetadataRequest) -> MetadataResponse {
+pub async fn handle(
+    broker: &Arc<Broker>,
+    header: &Header,
+    req: MetadataRequest,
+) -> MetadataResponse {
     let allow_auto_create = header.version() < 4 || req.allow_auto_topic_creation;
     let mut topics = Vec::new();
     match &req.topics {
@@ -84,7 +88,7 @@ pub fn handle(broker: &Arc<Broker>, header: &Header, req: MetadataRequest) -> Me
                     replication_factor: broker.config.default_replication_factor,
                     configs: Vec::new(),
                 };
-                match broker.create_topic(&new, false) {
+                match broker.create_topic(&new, false).await {
                     Ok(t) => topics.push(topic_metadata(&t)),
                     Err(BrokerError::TopicAlreadyExists(_)) => match broker.metadata().topic(&name)
                     {

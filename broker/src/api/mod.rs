@@ -163,20 +163,20 @@ pub async fn dispatch(
         ),
         ApiKey::Metadata => respond(
             header,
-            &metadata::handle(broker, header, decode_body(header, body)?),
+            &metadata::handle(broker, header, decode_body(header, body)?).await,
         ),
         ApiKey::ApiVersions => api_versions::handle(broker, session, header, body),
         ApiKey::CreateTopics => respond(
             header,
-            &create_topics::handle(broker, header, decode_body(header, body)?),
+            &create_topics::handle(broker, header, decode_body(header, body)?).await,
         ),
         ApiKey::DeleteTopics => respond(
             header,
-            &delete_topics::handle(broker, header, decode_body(header, body)?),
+            &delete_topics::handle(broker, header, decode_body(header, body)?).await,
         ),
         ApiKey::InitProducerId => respond(
             header,
-            &init_producer_id::handle(broker, decode_body(header, body)?),
+            &init_producer_id::handle(broker, decode_body(header, body)?).await,
         ),
         ApiKey::DescribeCluster => respond(
             header,
@@ -184,7 +184,7 @@ pub async fn dispatch(
         ),
         ApiKey::CreatePartitions => respond(
             header,
-            &create_partitions::handle(broker, decode_body(header, body)?),
+            &create_partitions::handle(broker, decode_body(header, body)?).await,
         ),
         ApiKey::DescribeConfigs => respond(
             header,
@@ -192,11 +192,11 @@ pub async fn dispatch(
         ),
         ApiKey::AlterConfigs => respond(
             header,
-            &alter_configs::handle(broker, decode_body(header, body)?),
+            &alter_configs::handle(broker, decode_body(header, body)?).await,
         ),
         ApiKey::IncrementalAlterConfigs => respond(
             header,
-            &incremental_alter_configs::handle(broker, decode_body(header, body)?),
+            &incremental_alter_configs::handle(broker, decode_body(header, body)?).await,
         ),
         ApiKey::DeleteRecords => respond(
             header,
