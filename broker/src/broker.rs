@@ -31,6 +31,12 @@ use crate::group::{GroupCoordinator, OFFSETS_TOPIC};
 use crate::partition::{Partition, PartitionSettings, TopicPartitions};
 use crate::topic_config::{ConfigDef, TopicConfig, TOPIC_CONFIGS};
 
+fn replicas_unsupported(rf: i16) -> BrokerError {
+    BrokerError::InvalidReplicationFactor(format!(
+        "replication factor {rf}: partitions have a single copy until replication is implemented"
+    ))
+}
+
 /// Longest a metadata change waits for the quorum (elections included).
 const COMMIT_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -69,6 +75,59 @@ async fn import_legacy_metadata(quorum: &Quorum, meta_dir: &Path) -> Result<(), 
     Ok(())
 }
 
+/// The cluster id every node shares: the first node's `meta.properties` id
+/// is committed to the quorum; the others adopt it (rewriting their
+/// `meta.properties`), so clients see one cluster whichever node they ask.
+async fn adopt_cluster_id(
+    quorum: &Quorum,
+    local: String,
+    data_dir: &Path,
+    node_id: i32,
+) -> Result<String, BrokerError> {
+    if quorum.image().cluster_id().is_none() {
+        match quorum
+            .write(
+                vec![MetadataRecord::ClusterIdSet {
+                    cluster_id: local.clone(),
+                }],
+                COMMIT_TIMEOUT,
+            )
+            .await
+        {
+            Ok(()) | Err(QuorumError::Rejected(_)) => {}
+            Err(e) => return Err(quorum_error(e)),
+        }
+        quorum
+            .wait_applied(COMMIT_TIMEOUT)
+            .await
+            .map_err(quorum_error)?;
+    }
+    let Some(cluster) = quorum.image().cluster_id().map(str::to_string) else {
+        return Ok(local);
+    };
+    if cluster != local {
+        info!(cluster_id = %cluster, previous = %local, "joining the cluster's id");
+        write_meta_properties(data_dir, &cluster, node_id)?;
+    }
+    Ok(cluster)
+}
+
+/// Writes `meta.properties` (tmp file, fsync, rename).
+fn write_meta_properties(data_dir: &Path, id: &str, node_id: i32) -> Result<(), BrokerError> {
+    let path = data_dir.join("meta.properties");
+    let tmp = data_dir.join("meta.properties.tmp");
+    fs::write(
+        &tmp,
+        format!(
+            "#\n#{}\nversion=1\ncluster.id={id}\nnode.id={node_id}\n",
+            "Written by MemoryStreamer"
+        ),
+    )?;
+    fs::File::open(&tmp)?.sync_all()?;
+    fs::rename(&tmp, &path)?;
+    Ok(())
+}
+
 /// Producer ids are taken from the metadata quorum in blocks of this size.
 const PRODUCER_ID_BLOCK: i64 = 1000;
 
@@ -83,6 +142,8 @@ pub struct NewTopic {
     pub replication_factor: i16,
     /// Config overrides.
     pub configs: Vec<(String, String)>,
+    /// Replicas of each partition as the client assigned them, if it did.
+    pub assignments: Option<Vec<Vec<i32>>>,
 }
 
 struct ProducerIdBlock {
@@ -156,6 +217,7 @@ impl Broker {
             listen: config.controller_listener.clone(),
             voters: config.quorum_voters.clone(),
             heartbeat: Duration::from_millis(if single { 50 } else { 100 }),
+            session_timeout: config.broker_session_timeout,
         })
         .await
         .map_err(quorum_error)?;
@@ -170,6 +232,8 @@ impl Broker {
             info!(voters = ?config.quorum_voters, "waiting for the metadata quorum: {e}");
         }
         import_legacy_metadata(&quorum, &meta_dir).await?;
+        let cluster_id =
+            adopt_cluster_id(&quorum, cluster_id, &config.data_dir, config.node_id).await?;
         let groups = GroupCoordinator::new(config.group.clone(), config.offsets_topic_partitions);
         let effective = config.clone();
         let broker = Broker {
@@ -187,7 +251,12 @@ impl Broker {
             groups,
         };
         broker.sync_image()?;
-        broker.ensure_offsets_topic().await?;
+        broker.register().await?;
+        if broker.config.quorum_voters.len() == 1 {
+            // A multi-node cluster creates it on the first FindCoordinator,
+            // once the brokers are registered, so it spreads over them.
+            broker.ensure_offsets_topic().await?;
+        }
         broker.groups.load(&broker)?;
         let image = broker.metadata();
         info!(
@@ -275,6 +344,102 @@ impl Broker {
         }
     }
 
+    /// Registers this broker's advertised Kafka listener with the cluster
+    /// (again whenever it changed), which also unfences it.
+    async fn register(&self) -> Result<(), BrokerError> {
+        let Some(l) = self.config.advertised_listeners.first() else {
+            return Err(BrokerError::Config("no advertised listener".into()));
+        };
+        let node = self.config.node_id;
+        let current = self.metadata();
+        let up_to_date = current
+            .broker(node)
+            .is_some_and(|b| b.host == l.host && b.port == i32::from(l.port) && !b.fenced);
+        if !up_to_date {
+            self.commit(vec![MetadataRecord::BrokerRegistered {
+                node_id: node,
+                host: l.host.clone(),
+                port: i32::from(l.port),
+            }])
+            .await?;
+            info!(node_id = node, host = %l.host, port = l.port, "broker registered");
+        }
+        Ok(())
+    }
+
+    /// Live brokers as (node id, host, port): registered and not fenced.
+    pub fn live_brokers(&self) -> Vec<(i32, String, i32)> {
+        let image = self.metadata();
+        let live: Vec<(i32, String, i32)> = image
+            .brokers()
+            .filter(|b| !b.fenced)
+            .map(|b| (b.node_id, b.host.clone(), b.port))
+            .collect();
+        if live.is_empty() {
+            // Before the registration is committed: this node only.
+            return self
+                .config
+                .advertised_listeners
+                .first()
+                .map(|l| vec![(self.config.node_id, l.host.clone(), i32::from(l.port))])
+                .unwrap_or_default();
+        }
+        live
+    }
+
+    /// The active controller (the quorum leader), -1 when there is none.
+    pub fn controller_id(&self) -> i32 {
+        self.quorum
+            .leader()
+            .and_then(|l| i32::try_from(l).ok())
+            .unwrap_or(-1)
+    }
+
+    /// The leader of a partition as clients should see it: -1 when its
+    /// broker is fenced (with one replica the partition is offline until
+    /// that broker is back).
+    pub fn effective_leader(image: &MetadataImage, leader: i32) -> i32 {
+        match image.broker(leader) {
+            Some(b) if b.fenced => -1,
+            _ => leader,
+        }
+    }
+
+    /// The coordinator of `group`: the broker leading its
+    /// `__consumer_offsets` partition (created on first use in a cluster).
+    pub async fn group_coordinator(&self, group: &str) -> Result<(i32, String, i32), BrokerError> {
+        if self.metadata().topic(OFFSETS_TOPIC).is_none() {
+            self.ensure_offsets_topic().await?;
+        }
+        let image = self.metadata();
+        let partition = self.groups.partition_of(group);
+        let leader = image
+            .topic(OFFSETS_TOPIC)
+            .and_then(|t| {
+                usize::try_from(partition)
+                    .ok()
+                    .and_then(|i| t.partitions.get(i))
+            })
+            .map(|p| p.leader)
+            .ok_or(BrokerError::CoordinatorNotAvailable)?;
+        match image.broker(leader) {
+            Some(b) if !b.fenced => Ok((b.node_id, b.host.clone(), b.port)),
+            _ if leader == self.config.node_id => self
+                .config
+                .advertised_listeners
+                .first()
+                .map(|l| (leader, l.host.clone(), i32::from(l.port)))
+                .ok_or(BrokerError::CoordinatorNotAvailable),
+            _ => Err(BrokerError::CoordinatorNotAvailable),
+        }
+    }
+
+    /// True when this broker coordinates `group` (hosts its offsets partition).
+    pub fn is_coordinator(&self, group: &str) -> bool {
+        self.partition(OFFSETS_TOPIC, self.groups.partition_of(group))
+            .is_some()
+    }
+
     /// The metadata quorum member of this node.
     pub fn quorum(&self) -> &Quorum {
         &self.quorum
@@ -290,6 +455,7 @@ impl Broker {
             name: OFFSETS_TOPIC.to_string(),
             partitions: self.config.offsets_topic_partitions,
             replication_factor: 1,
+            assignments: None,
             configs: vec![
                 ("cleanup.policy".into(), "compact".into()),
                 (
@@ -378,7 +544,7 @@ impl Broker {
         };
         let settings = self.partition_settings(&tc);
         if let Some(t) = self.topic(name) {
-            for p in &t.partitions {
+            for p in t.partitions.iter().flatten() {
                 p.reconfigure(&settings, self.log_config(&tc));
             }
         }
@@ -449,14 +615,32 @@ impl Broker {
         usize::try_from(index)
             .ok()
             .and_then(|i| t.partitions.get(i))
-            .cloned()
+            .and_then(Option::clone)
+    }
+
+    /// A partition hosted here, or why not: NOT_LEADER_OR_FOLLOWER when the
+    /// topic has it on another broker (clients refresh metadata and go
+    /// there), UNKNOWN_TOPIC_OR_PARTITION when it does not exist.
+    pub fn local_partition(&self, topic: &str, index: i32) -> Result<Arc<Partition>, BrokerError> {
+        if let Some(p) = self.partition(topic, index) {
+            return Ok(p);
+        }
+        let image = self.metadata();
+        let exists = image
+            .topic(topic)
+            .is_some_and(|t| usize::try_from(index).is_ok_and(|i| i < t.partitions.len()));
+        Err(if exists {
+            BrokerError::NotLeaderOrFollower
+        } else {
+            BrokerError::UnknownTopicOrPartition
+        })
     }
 
     /// Every partition hosted here.
     pub fn all_partitions(&self) -> Vec<Arc<Partition>> {
         self.partitions
             .iter()
-            .flat_map(|t| t.partitions.clone())
+            .flat_map(|t| t.partitions.iter().flatten().cloned().collect::<Vec<_>>())
             .collect()
     }
 
@@ -542,18 +726,22 @@ impl Broker {
         &self,
         topic: &TopicImage,
         from: usize,
-    ) -> Result<Vec<Arc<Partition>>, BrokerError> {
+    ) -> Result<Vec<Option<Arc<Partition>>>, BrokerError> {
         let tc = TopicConfig::parse(&topic.configs)?;
         let settings = self.partition_settings(&tc);
         let metrics =
             crate::metrics::TopicMetrics::new(&topic.name, self.config.metrics_topic_labels);
         let mut partitions = Vec::with_capacity(topic.partitions.len().saturating_sub(from));
         for p in topic.partitions.iter().skip(from) {
+            if !p.replicas.contains(&self.config.node_id) {
+                partitions.push(None);
+                continue;
+            }
             let log = Log::open(
                 &self.partition_dir(&topic.name, p.partition),
                 self.log_config(&tc),
             )?;
-            partitions.push(Arc::new(Partition::new(
+            partitions.push(Some(Arc::new(Partition::new(
                 topic.name.clone(),
                 topic.topic_id,
                 p.partition,
@@ -561,7 +749,7 @@ impl Broker {
                 log,
                 settings.clone(),
                 metrics.clone(),
-            )));
+            ))));
         }
         Ok(partitions)
     }
@@ -666,7 +854,6 @@ impl Broker {
                 "number of partitions {count} is above the limit of 100000"
             )));
         }
-        let node = self.config.node_id;
         if let Some(a) = assignments {
             if a.len() as i32 != count - current {
                 return Err(BrokerError::InvalidReplicaAssignment(format!(
@@ -675,29 +862,22 @@ impl Broker {
                     count - current
                 )));
             }
-            for (i, replicas) in a.iter().enumerate() {
-                if replicas.is_empty() || replicas.len() as i16 != topic.replication_factor {
-                    return Err(BrokerError::InvalidReplicaAssignment(format!(
-                        "new partition {} must have {} replica(s)",
-                        current + i as i32,
-                        topic.replication_factor
-                    )));
-                }
-                if let Some(b) = replicas.iter().find(|b| **b != node) {
-                    return Err(BrokerError::InvalidReplicaAssignment(format!(
-                        "broker {b} does not exist"
-                    )));
-                }
-            }
         }
+        let placement = self.place(
+            &image,
+            current..count,
+            topic.replication_factor,
+            assignments,
+        )?;
         let records: Vec<MetadataRecord> = (current..count)
-            .map(|p| MetadataRecord::PartitionCreated {
+            .zip(placement)
+            .map(|(p, replicas)| MetadataRecord::PartitionCreated {
                 topic_id: topic.topic_id,
                 partition: p,
-                leader: node,
+                leader: replicas[0],
                 leader_epoch: 0,
-                replicas: vec![node],
-                isr: vec![node],
+                isr: replicas.clone(),
+                replicas,
             })
             .collect();
         image.apply_all(&records)?;
@@ -706,6 +886,69 @@ impl Broker {
         }
         self.commit(records).await?;
         Ok(())
+    }
+
+    /// Replicas for partitions `range`: the client's assignment (every
+    /// broker registered, `rf` distinct replicas each), or round-robin over
+    /// the live (registered, unfenced) brokers. Replication factors above 1
+    /// are refused until replication exists: a second copy that is never
+    /// written would be a lie about durability.
+    fn place(
+        &self,
+        image: &MetadataImage,
+        range: std::ops::Range<i32>,
+        rf: i16,
+        manual: Option<&[Vec<i32>]>,
+    ) -> Result<Vec<Vec<i32>>, BrokerError> {
+        if let Some(a) = manual {
+            for (i, replicas) in a.iter().enumerate() {
+                let p = range.start + i as i32;
+                if replicas.is_empty() || replicas.len() as i16 != rf {
+                    return Err(BrokerError::InvalidReplicaAssignment(format!(
+                        "partition {p} must have {rf} replica(s)"
+                    )));
+                }
+                if let Some(b) = replicas.iter().find(|b| image.broker(**b).is_none()) {
+                    return Err(BrokerError::InvalidReplicaAssignment(format!(
+                        "broker {b} of partition {p} does not exist"
+                    )));
+                }
+                let mut seen = replicas.clone();
+                seen.sort_unstable();
+                seen.dedup();
+                if seen.len() != replicas.len() {
+                    return Err(BrokerError::InvalidReplicaAssignment(format!(
+                        "partition {p} lists a broker twice"
+                    )));
+                }
+            }
+            if rf > 1 {
+                return Err(replicas_unsupported(rf));
+            }
+            return Ok(a.to_vec());
+        }
+        let mut live = image.live_brokers();
+        if live.is_empty() {
+            // Before this node's registration is committed (first start).
+            live.push(self.config.node_id);
+        }
+        if rf as usize > live.len() {
+            return Err(BrokerError::InvalidReplicationFactor(format!(
+                "replication factor: {rf} larger than available brokers: {}",
+                live.len()
+            )));
+        }
+        if rf > 1 {
+            return Err(replicas_unsupported(rf));
+        }
+        let n = live.len();
+        Ok(range
+            .map(|p| {
+                (0..rf as usize)
+                    .map(|i| live[(p as usize + i) % n])
+                    .collect()
+            })
+            .collect())
     }
 
     /// Creates a topic: validates, writes the metadata records, opens the
@@ -734,20 +977,19 @@ impl Broker {
                 t.replication_factor
             )));
         }
-        if t.replication_factor > 1 {
-            return Err(BrokerError::InvalidReplicationFactor(format!(
-                "replication factor: {} larger than available brokers: 1",
-                t.replication_factor
-            )));
-        }
         TopicConfig::parse(&t.configs)?;
         let _writes = self.metadata_writes.lock().await;
         let image = self.metadata();
         if image.topic(&t.name).is_some() {
             return Err(BrokerError::TopicAlreadyExists(t.name.clone()));
         }
+        let placement = self.place(
+            &image,
+            0..t.partitions,
+            t.replication_factor,
+            t.assignments.as_deref(),
+        )?;
         let topic_id = Uuid::new_v4();
-        let node = self.config.node_id;
         let mut records = vec![MetadataRecord::TopicCreated {
             topic_id,
             name: t.name.clone(),
@@ -755,13 +997,15 @@ impl Broker {
             replication_factor: t.replication_factor,
             configs: t.configs.clone(),
         }];
-        records.extend((0..t.partitions).map(|p| MetadataRecord::PartitionCreated {
-            topic_id,
-            partition: p,
-            leader: node,
-            leader_epoch: 0,
-            replicas: vec![node],
-            isr: vec![node],
+        records.extend((0..t.partitions).zip(placement).map(|(p, replicas)| {
+            MetadataRecord::PartitionCreated {
+                topic_id,
+                partition: p,
+                leader: replicas[0],
+                leader_epoch: 0,
+                isr: replicas.clone(),
+                replicas,
+            }
         }));
         let next = image.apply_all(&records)?;
         let created = next.topic(&t.name).cloned().ok_or_else(|| {
@@ -873,7 +1117,7 @@ impl Broker {
             let Some(parts) = self.topic(&topic.name) else {
                 continue;
             };
-            for p in &parts.partitions {
+            for p in parts.partitions.iter().flatten() {
                 match p.apply_retention(ms, bytes, now_ms) {
                     Ok(0) => {}
                     Ok(n) => {
@@ -908,7 +1152,7 @@ impl Broker {
             let Some(parts) = self.topic(&topic.name) else {
                 continue;
             };
-            for p in &parts.partitions {
+            for p in parts.partitions.iter().flatten() {
                 match p.compact(&cfg, now_ms) {
                     Ok(Some(st)) => {
                         crate::metrics::cleaner_pass(&st);

@@ -216,6 +216,8 @@ pub struct BrokerConfig {
     pub group: crate::group::protocol::GroupConfig,
     /// `controller.listener`: where the metadata-quorum listener binds.
     pub controller_listener: String,
+    /// `broker.session.timeout.ms`: a broker silent for this long is fenced.
+    pub broker_session_timeout: Duration,
     /// `controller.quorum.voters`: node id → controller address. Always
     /// holds at least this node (a single-node cluster by default).
     pub quorum_voters: std::collections::BTreeMap<u64, String>,
@@ -327,6 +329,7 @@ const KNOWN_KEYS: &[&str] = &[
     "group.max.session.timeout.ms",
     "metrics.addr",
     "controller.listener",
+    "broker.session.timeout.ms",
     "controller.quorum.voters",
     "metrics.topic.labels",
 ];
@@ -690,6 +693,11 @@ impl BrokerConfig {
                 }
             },
             controller_listener: String::new(),
+            broker_session_timeout: Duration::from_millis(
+                parse_num::<u64>(props, "broker.session.timeout.ms")?
+                    .unwrap_or(9_000)
+                    .max(100),
+            ),
             quorum_voters: std::collections::BTreeMap::new(),
             props: props.clone(),
             log_format_setting: log_format,

@@ -27,6 +27,12 @@ pub enum BrokerError {
     /// Topic or partition not hosted here.
     #[error("unknown topic or partition")]
     UnknownTopicOrPartition,
+    /// The partition is hosted by another broker.
+    #[error("this broker is not the leader of the partition")]
+    NotLeaderOrFollower,
+    /// No live coordinator for the group right now.
+    #[error("the group coordinator is not available")]
+    CoordinatorNotAvailable,
     /// Unknown topic id.
     #[error("unknown topic id")]
     UnknownTopicId,
@@ -89,6 +95,8 @@ impl BrokerError {
             },
             BrokerError::UnknownTopicOrPartition => E::UnknownTopicOrPartition,
             BrokerError::UnknownTopicId => E::UnknownTopicId,
+            BrokerError::NotLeaderOrFollower => E::NotLeaderOrFollower,
+            BrokerError::CoordinatorNotAvailable => E::CoordinatorNotAvailable,
             BrokerError::InvalidTopic(_) => E::InvalidTopicException,
             BrokerError::TopicAlreadyExists(_) => E::TopicAlreadyExists,
             BrokerError::InvalidPartitions(_) => E::InvalidPartitions,

@@ -6,7 +6,8 @@ use tracing_subscriber::EnvFilter;
 
 fn main() -> std::process::ExitCode {
     let args = Args::parse();
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,openraft=warn"));
     match args.log_format {
         LogFormat::Text => {
             use std::io::IsTerminal;

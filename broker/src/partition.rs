@@ -360,6 +360,6 @@ impl Partition {
 pub struct TopicPartitions {
     /// Topic id.
     pub topic_id: Uuid,
-    /// Partitions by index.
-    pub partitions: Vec<Arc<Partition>>,
+    /// Partitions by index; `None` where another broker hosts it.
+    pub partitions: Vec<Option<Arc<Partition>>>,
 }

@@ -87,7 +87,7 @@ impl Broker {
         format!("127.0.0.1:{}", self.port)
     }
 
-    fn spawn(&mut self) {
+    fn spawn_process(&mut self) {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -104,13 +104,17 @@ impl Broker {
             .env("NO_COLOR", "1")
             .env(
                 "RUST_LOG",
-                std::env::var("BROKER_LOG").unwrap_or_else(|_| "info".into()),
+                std::env::var("BROKER_LOG").unwrap_or_else(|_| "info,openraft=warn".into()),
             )
             .stdout(Stdio::from(log.try_clone().expect("clone log")))
             .stderr(Stdio::from(log))
             .spawn()
             .expect("start the broker binary");
         self.child = Some(child);
+    }
+
+    fn spawn(&mut self) {
+        self.spawn_process();
         self.wait_ready(Duration::from_secs(30));
     }
 
@@ -190,6 +194,50 @@ impl Drop for Broker {
     fn drop(&mut self) {
         self.kill9();
     }
+}
+
+/// Starts `n` brokers (node ids 1..=n) that form one cluster: each is a
+/// voter of the metadata quorum on its own loopback controller port, with
+/// `extra_args` added. All processes are started before any is awaited
+/// (a node serves Kafka only once the quorum has a leader).
+pub fn start_cluster(n: u32, extra_args: &[&str]) -> Vec<Broker> {
+    let controllers: Vec<u16> = (0..n).map(|_| free_port()).collect();
+    let voters = controllers
+        .iter()
+        .enumerate()
+        .map(|(i, p)| format!("{}@127.0.0.1:{p}", i + 1))
+        .collect::<Vec<_>>()
+        .join(",");
+    let mut brokers: Vec<Broker> = (0..n)
+        .map(|i| {
+            let tmp = tempfile::tempdir().expect("tempdir");
+            let mut args: Vec<String> = vec![
+                "--node-id".into(),
+                (i + 1).to_string(),
+                "--controller-listener".into(),
+                format!("127.0.0.1:{}", controllers[i as usize]),
+                "--controller-quorum-voters".into(),
+                voters.clone(),
+            ];
+            args.extend(extra_args.iter().map(|s| s.to_string()));
+            Broker {
+                child: None,
+                port: free_port(),
+                metrics_port: free_port(),
+                data_dir: tmp.path().join("data"),
+                log_path: tmp.path().join("broker.log"),
+                _tmp: Some(tmp),
+                extra_args: args,
+            }
+        })
+        .collect();
+    for b in &mut brokers {
+        b.spawn_process();
+    }
+    for b in &mut brokers {
+        b.wait_ready(Duration::from_secs(60));
+    }
+    brokers
 }
 
 /// The venv Python with the pinned clients (`compat-tests/.venv`), or

@@ -40,6 +40,19 @@ pub struct TopicImage {
     pub partitions: Vec<PartitionImage>,
 }
 
+/// A registered broker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokerImage {
+    /// Node id.
+    pub node_id: i32,
+    /// Advertised host.
+    pub host: String,
+    /// Advertised port.
+    pub port: i32,
+    /// Missed its session; leads nothing until it heartbeats again.
+    pub fenced: bool,
+}
+
 /// The whole cluster metadata at one point of the record sequence.
 #[derive(Debug, Clone, Default)]
 pub struct MetadataImage {
@@ -47,6 +60,8 @@ pub struct MetadataImage {
     names_by_id: HashMap<Uuid, String>,
     next_producer_id: i64,
     broker_configs: BTreeMap<String, Vec<(String, String)>>,
+    brokers: BTreeMap<i32, BrokerImage>,
+    cluster_id: Option<String>,
     /// Number of records applied.
     pub offset: u64,
 }
@@ -74,6 +89,30 @@ impl MetadataImage {
             .get(resource)
             .map(Vec::as_slice)
             .unwrap_or(&[])
+    }
+
+    /// The cluster id, once committed.
+    pub fn cluster_id(&self) -> Option<&str> {
+        self.cluster_id.as_deref()
+    }
+
+    /// Registered brokers by node id.
+    pub fn brokers(&self) -> impl Iterator<Item = &BrokerImage> {
+        self.brokers.values()
+    }
+
+    /// One registered broker.
+    pub fn broker(&self, node_id: i32) -> Option<&BrokerImage> {
+        self.brokers.get(&node_id)
+    }
+
+    /// Node ids of registered brokers that are not fenced, ascending.
+    pub fn live_brokers(&self) -> Vec<i32> {
+        self.brokers
+            .values()
+            .filter(|b| !b.fenced)
+            .map(|b| b.node_id)
+            .collect()
     }
 
     /// Records that rebuild this image from an empty one (a snapshot):
@@ -105,6 +144,21 @@ impl MetadataImage {
                 resource: resource.clone(),
                 configs: configs.clone(),
             });
+        }
+        if let Some(id) = &self.cluster_id {
+            out.push(MetadataRecord::ClusterIdSet {
+                cluster_id: id.clone(),
+            });
+        }
+        for b in self.brokers.values() {
+            out.push(MetadataRecord::BrokerRegistered {
+                node_id: b.node_id,
+                host: b.host.clone(),
+                port: b.port,
+            });
+            if b.fenced {
+                out.push(MetadataRecord::BrokerFenced { node_id: b.node_id });
+            }
         }
         if self.next_producer_id > 0 {
             out.push(MetadataRecord::ProducerIdsAllocated {
@@ -217,6 +271,37 @@ impl MetadataImage {
             }
             MetadataRecord::TopicConfigChanged { topic_id, configs } => {
                 self.topic_mut(topic_id)?.configs = configs.clone();
+            }
+            MetadataRecord::ClusterIdSet { cluster_id } => match &self.cluster_id {
+                Some(existing) if existing != cluster_id => {
+                    return Err(MetadataError::Invalid(format!(
+                        "the cluster id is already {existing}"
+                    )));
+                }
+                _ => self.cluster_id = Some(cluster_id.clone()),
+            },
+            MetadataRecord::BrokerRegistered {
+                node_id,
+                host,
+                port,
+            } => {
+                self.brokers.insert(
+                    *node_id,
+                    BrokerImage {
+                        node_id: *node_id,
+                        host: host.clone(),
+                        port: *port,
+                        fenced: false,
+                    },
+                );
+            }
+            MetadataRecord::BrokerFenced { node_id }
+            | MetadataRecord::BrokerUnfenced { node_id } => {
+                let fenced = matches!(rec, MetadataRecord::BrokerFenced { .. });
+                let b = self.brokers.get_mut(node_id).ok_or_else(|| {
+                    MetadataError::Invalid(format!("broker {node_id} is not registered"))
+                })?;
+                b.fenced = fenced;
             }
             MetadataRecord::BrokerConfigChanged { resource, configs } => {
                 if configs.is_empty() {

@@ -25,6 +25,6 @@ pub mod store;
 pub mod types;
 
 pub use error::MetadataError;
-pub use image::{MetadataImage, PartitionImage, TopicImage};
+pub use image::{BrokerImage, MetadataImage, PartitionImage, TopicImage};
 pub use records::MetadataRecord;
 pub use store::MetadataLog;

@@ -45,6 +45,11 @@ pub enum RpcRequest {
     InstallSnapshot(InstallSnapshotRequest<TypeConfig>),
     /// A metadata change forwarded to the leader.
     Write(MetadataRequest),
+    /// A broker's liveness heartbeat to the controller (the leader).
+    Heartbeat {
+        /// The sender's node id.
+        node_id: NodeId,
+    },
 }
 
 /// The answer to an [`RpcRequest`].
@@ -61,6 +66,8 @@ pub enum RpcResponse {
     /// Answer to a forwarded write: the state machine's response, or why the
     /// receiver could not commit it (for example, it is not the leader either).
     Write(Result<MetadataResponse, String>),
+    /// Answer to a heartbeat: whether the receiver leads (and counted it).
+    Heartbeat(bool),
 }
 
 /// Writes one frame.
@@ -256,6 +263,9 @@ pub async fn serve(listener: TcpListener, raft: Raft, writer: Arc<dyn WriteHandl
                         RpcResponse::InstallSnapshot(raft.install_snapshot(r).await)
                     }
                     RpcRequest::Write(r) => RpcResponse::Write(writer.write_local(r).await),
+                    RpcRequest::Heartbeat { node_id } => {
+                        RpcResponse::Heartbeat(writer.heartbeat(node_id))
+                    }
                 };
                 if write_frame(&mut stream, &resp).await.is_err() {
                     return;
@@ -268,6 +278,8 @@ pub async fn serve(listener: TcpListener, raft: Raft, writer: Arc<dyn WriteHandl
 /// What the server does with a forwarded write: commit it here if this node
 /// leads, else say why not.
 pub trait WriteHandler: Send + Sync + 'static {
+    /// Notes a broker heartbeat; true when this node leads.
+    fn heartbeat(&self, node_id: NodeId) -> bool;
     /// Commits `req` through this node's Raft (no further forwarding).
     fn write_local(
         &self,

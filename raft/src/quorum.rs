@@ -41,6 +41,9 @@ pub struct QuorumConfig {
     pub voters: BTreeMap<NodeId, String>,
     /// Heartbeat interval; election timeouts are 4–8 times it.
     pub heartbeat: Duration,
+    /// Broker liveness: a registered broker that has not heartbeated the
+    /// leader for this long is fenced (`broker.session.timeout.ms`).
+    pub session_timeout: Duration,
 }
 
 /// Why a quorum operation failed.
@@ -62,9 +65,27 @@ pub enum QuorumError {
 
 struct Local {
     raft: Raft,
+    node_id: NodeId,
+    /// Last heartbeat seen by this node, per broker (only meaningful while
+    /// this node leads).
+    last_seen: std::sync::Mutex<std::collections::HashMap<NodeId, Instant>>,
+}
+
+impl Local {
+    fn seen(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<NodeId, Instant>> {
+        self.last_seen.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 impl WriteHandler for Local {
+    fn heartbeat(&self, node_id: NodeId) -> bool {
+        let leads = self.raft.metrics().borrow().state == ServerState::Leader;
+        if leads {
+            self.seen().insert(node_id, Instant::now());
+        }
+        leads
+    }
+
     fn write_local(
         &self,
         req: MetadataRequest,
@@ -88,7 +109,83 @@ pub struct Quorum {
     sm: StateMachine,
     voters: BTreeMap<NodeId, String>,
     server: JoinHandle<()>,
+    liveness: Vec<JoinHandle<()>>,
     local_addr: std::net::SocketAddr,
+}
+
+/// Sends this node's heartbeat to the leader every `interval`.
+async fn send_heartbeats(
+    raft: Raft,
+    node_id: NodeId,
+    voters: BTreeMap<NodeId, String>,
+    interval: Duration,
+) {
+    let mut conn: Option<TcpStream> = None;
+    let mut conn_to = None;
+    loop {
+        tokio::time::sleep(interval).await;
+        let leader = raft.metrics().borrow().current_leader;
+        let Some(leader) = leader.filter(|l| *l != node_id) else {
+            continue;
+        };
+        let Some(addr) = voters.get(&leader) else {
+            continue;
+        };
+        if conn_to != Some(leader) {
+            conn = None;
+            conn_to = Some(leader);
+        }
+        let _ = exchange(
+            &mut conn,
+            addr,
+            &RpcRequest::Heartbeat { node_id },
+            interval,
+        )
+        .await;
+    }
+}
+
+/// On the leader: fences registered brokers that missed their session and
+/// unfences fenced ones that heartbeat again, by committing records.
+async fn fence_brokers(raft: Raft, sm: StateMachine, local: Arc<Local>, session: Duration) {
+    let mut leader_since: Option<Instant> = None;
+    loop {
+        tokio::time::sleep(session / 6).await;
+        let leads = raft.metrics().borrow().state == ServerState::Leader;
+        if !leads {
+            leader_since = None;
+            continue;
+        }
+        let since = *leader_since.get_or_insert_with(Instant::now);
+        let image = sm.image();
+        let mut records = Vec::new();
+        {
+            let seen = local.seen();
+            for b in image.brokers() {
+                let Ok(id) = NodeId::try_from(b.node_id) else {
+                    continue;
+                };
+                if id == local.node_id {
+                    continue;
+                }
+                let alive = seen.get(&id).is_some_and(|t| t.elapsed() < session);
+                if b.fenced && alive {
+                    records.push(MetadataRecord::BrokerUnfenced { node_id: b.node_id });
+                } else if !b.fenced && !alive && since.elapsed() >= session {
+                    records.push(MetadataRecord::BrokerFenced { node_id: b.node_id });
+                }
+            }
+        }
+        for rec in records {
+            info!(record = ?rec, "broker liveness changed");
+            if let Err(e) = raft
+                .client_write(MetadataRequest { records: vec![rec] })
+                .await
+            {
+                debug!(error = %e, "could not commit a liveness change");
+            }
+        }
+    }
 }
 
 impl Quorum {
@@ -115,11 +212,31 @@ impl Quorum {
             .map_err(|e| QuorumError::Raft(e.to_string()))?;
         let listener = TcpListener::bind(&cfg.listen).await?;
         let local_addr = listener.local_addr()?;
+        let local = Arc::new(Local {
+            raft: raft.clone(),
+            node_id: cfg.node_id,
+            last_seen: std::sync::Mutex::new(std::collections::HashMap::new()),
+        });
         let server = tokio::spawn(serve(
             listener,
             raft.clone(),
-            Arc::new(Local { raft: raft.clone() }),
+            Arc::clone(&local) as Arc<dyn WriteHandler>,
         ));
+        let beat = (cfg.session_timeout / 6).max(Duration::from_millis(10));
+        let liveness = vec![
+            tokio::spawn(send_heartbeats(
+                raft.clone(),
+                cfg.node_id,
+                cfg.voters.clone(),
+                beat,
+            )),
+            tokio::spawn(fence_brokers(
+                raft.clone(),
+                sm.clone(),
+                local,
+                cfg.session_timeout,
+            )),
+        ];
         if !raft
             .is_initialized()
             .await
@@ -145,6 +262,7 @@ impl Quorum {
             sm,
             voters: cfg.voters,
             server,
+            liveness,
             local_addr,
         })
     }
@@ -286,6 +404,9 @@ impl Quorum {
     /// Stops Raft and the controller listener.
     pub async fn shutdown(&self) {
         self.server.abort();
+        for t in &self.liveness {
+            t.abort();
+        }
         let _ = self.raft.shutdown().await;
     }
 }

@@ -72,6 +72,31 @@ pub enum MetadataRecord {
         /// Every dynamic config of the resource after the change.
         configs: Vec<(String, String)>,
     },
+    /// A broker (re)registered its Kafka listener; it is unfenced.
+    BrokerRegistered {
+        /// Node id.
+        node_id: i32,
+        /// Advertised host for clients.
+        host: String,
+        /// Advertised port for clients.
+        port: i32,
+    },
+    /// A broker missed its session: it leads nothing until it heartbeats.
+    BrokerFenced {
+        /// Node id.
+        node_id: i32,
+    },
+    /// A fenced broker heartbeated again.
+    BrokerUnfenced {
+        /// Node id.
+        node_id: i32,
+    },
+    /// The cluster's id (the first node to commit it wins; every node
+    /// adopts it).
+    ClusterIdSet {
+        /// Kafka-style cluster id.
+        cluster_id: String,
+    },
     /// Producer ids below `next_producer_id` have been handed out.
     ProducerIdsAllocated {
         /// First producer id not yet allocated.
@@ -209,6 +234,28 @@ impl MetadataRecord {
                 put_str(&mut out, resource);
                 put_configs(&mut out, configs);
             }
+            MetadataRecord::BrokerRegistered {
+                node_id,
+                host,
+                port,
+            } => {
+                out.push(7);
+                out.extend_from_slice(&node_id.to_be_bytes());
+                put_str(&mut out, host);
+                out.extend_from_slice(&port.to_be_bytes());
+            }
+            MetadataRecord::ClusterIdSet { cluster_id } => {
+                out.push(10);
+                put_str(&mut out, cluster_id);
+            }
+            MetadataRecord::BrokerFenced { node_id } => {
+                out.push(8);
+                out.extend_from_slice(&node_id.to_be_bytes());
+            }
+            MetadataRecord::BrokerUnfenced { node_id } => {
+                out.push(9);
+                out.extend_from_slice(&node_id.to_be_bytes());
+            }
         }
         out
     }
@@ -256,6 +303,16 @@ impl MetadataRecord {
                 resource: r.string()?,
                 configs: r.configs()?,
             },
+            7 => MetadataRecord::BrokerRegistered {
+                node_id: r.i32()?,
+                host: r.string()?,
+                port: r.i32()?,
+            },
+            8 => MetadataRecord::BrokerFenced { node_id: r.i32()? },
+            9 => MetadataRecord::BrokerUnfenced { node_id: r.i32()? },
+            10 => MetadataRecord::ClusterIdSet {
+                cluster_id: r.string()?,
+            },
             _ => return Err(MetadataError::Decode("unknown record type")),
         };
         if !r.0.is_empty() {
@@ -295,6 +352,16 @@ mod tests {
                 resource: String::new(),
                 configs: vec![("log.retention.ms".into(), "1000".into())],
             },
+            MetadataRecord::BrokerRegistered {
+                node_id: 2,
+                host: "127.0.0.1".into(),
+                port: 9092,
+            },
+            MetadataRecord::BrokerFenced { node_id: 2 },
+            MetadataRecord::ClusterIdSet {
+                cluster_id: "abc".into(),
+            },
+            MetadataRecord::BrokerUnfenced { node_id: 2 },
         ]
     }
 

@@ -45,6 +45,7 @@ fn config(id: u64, root: &Path, voters: &BTreeMap<u64, String>) -> QuorumConfig 
         listen: voters[&id].clone(),
         voters: voters.clone(),
         heartbeat: Duration::from_millis(50),
+        session_timeout: Duration::from_secs(3),
     }
 }
 
@@ -80,6 +81,19 @@ async fn three_voters_survive_losing_the_leader() {
         .find(|q| q.is_leader())
         .map(|q| q.node_id())
         .expect("leader");
+    for id in 1..=3 {
+        nodes[&id]
+            .write(
+                vec![MetadataRecord::BrokerRegistered {
+                    node_id: id as i32,
+                    host: "127.0.0.1".into(),
+                    port: 9092 + id as i32,
+                }],
+                WAIT,
+            )
+            .await
+            .expect("register");
+    }
     // A follower's write is forwarded to the leader.
     let follower = (1..=3).find(|i| *i != leader).expect("follower");
     nodes[&follower]
@@ -112,6 +126,16 @@ async fn three_voters_survive_losing_the_leader() {
         "failover took {:?}",
         killed_at.elapsed()
     );
+    // The dead broker misses its session and is fenced by the new leader.
+    let fenced = |q: &Quorum| q.image().broker(leader as i32).is_some_and(|b| b.fenced);
+    eventually("the dead broker to be fenced", || {
+        nodes.values().all(fenced)
+    })
+    .await;
+    assert!(!nodes[&survivor]
+        .image()
+        .live_brokers()
+        .contains(&(leader as i32)));
     // The old leader restarts on its data and catches up.
     nodes.insert(
         leader,
@@ -121,6 +145,10 @@ async fn three_voters_survive_losing_the_leader() {
     );
     eventually("the restarted node to catch up", || {
         has_topic(&nodes[&leader], "after-failover")
+    })
+    .await;
+    eventually("the restarted broker to be unfenced", || {
+        nodes.values().all(|q| !fenced(q))
     })
     .await;
     for q in nodes.values() {

@@ -49,7 +49,6 @@ fn new_topic(
                 "both num_partitions/replication_factor and replica assignments were given".into(),
             ));
         }
-        let node = broker.config.node_id;
         for (i, a) in t.assignments.iter().enumerate() {
             if a.partition_index != i as i32 {
                 return Err(BrokerError::InvalidReplicaAssignment(
@@ -61,21 +60,22 @@ fn new_topic(
                     "partition {i} has no replicas"
                 )));
             }
-            if let Some(b) = a.broker_ids.iter().find(|b| b.0 != node) {
-                return Err(BrokerError::InvalidReplicaAssignment(format!(
-                    "broker {} of partition {i} does not exist",
-                    b.0
-                )));
-            }
         }
         let rf = t.assignments[0].broker_ids.len() as i16;
         (t.assignments.len() as i32, rf)
     };
+    let assignments = (!t.assignments.is_empty()).then(|| {
+        t.assignments
+            .iter()
+            .map(|a| a.broker_ids.iter().map(|b| b.0).collect())
+            .collect()
+    });
     Ok(NewTopic {
         name: t.name.to_string(),
         partitions,
         replication_factor,
         configs,
+        assignments,
     })
 }
 

@@ -15,13 +15,15 @@ pub fn handle(broker: &Arc<Broker>, req: DeleteGroupsRequest) -> DeleteGroupsRes
         .map(|g| {
             DeletableGroupResult::default()
                 .with_group_id(g.clone())
-                .with_error_code(
+                .with_error_code(if broker.is_coordinator(g) {
                     broker
                         .groups
                         .delete(broker, g)
                         .map(|e| e.code())
-                        .unwrap_or(0),
-                )
+                        .unwrap_or(0)
+                } else {
+                    kafka_protocol::ResponseError::NotCoordinator.code()
+                })
         })
         .collect();
     DeleteGroupsResponse::default().with_results(results)

@@ -10,7 +10,6 @@ use kafka_protocol::messages::delete_records_response::{
 use kafka_protocol::messages::{DeleteRecordsRequest, DeleteRecordsResponse};
 
 use crate::broker::Broker;
-use crate::error::BrokerError;
 
 pub fn handle(broker: &Arc<Broker>, req: DeleteRecordsRequest) -> DeleteRecordsResponse {
     let topics = req
@@ -26,8 +25,7 @@ pub fn handle(broker: &Arc<Broker>, req: DeleteRecordsRequest) -> DeleteRecordsR
                             let r = DeleteRecordsPartitionResult::default()
                                 .with_partition_index(p.partition_index);
                             match broker
-                                .partition(&t.name, p.partition_index)
-                                .ok_or(BrokerError::UnknownTopicOrPartition)
+                                .local_partition(&t.name, p.partition_index)
                                 .and_then(|part| part.delete_records(p.offset))
                             {
                                 Ok(start) => r.with_low_watermark(start),

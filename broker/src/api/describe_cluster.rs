@@ -10,7 +10,6 @@ use super::sb;
 use crate::broker::Broker;
 
 pub fn handle(broker: &Arc<Broker>, req: DescribeClusterRequest) -> DescribeClusterResponse {
-    let node = broker.config.node_id;
     // endpoint_type 1 = brokers, 2 = controllers (KIP-919). A combined node
     // serves both from the same listener.
     if !matches!(req.endpoint_type, 1 | 2) {
@@ -22,19 +21,18 @@ pub fn handle(broker: &Arc<Broker>, req: DescribeClusterRequest) -> DescribeClus
             .with_endpoint_type(req.endpoint_type);
     }
     let brokers = broker
-        .config
-        .advertised_listeners
-        .first()
-        .map(|l| {
-            vec![DescribeClusterBroker::default()
-                .with_broker_id(BrokerId(node))
-                .with_host(sb(&l.host))
-                .with_port(i32::from(l.port))]
+        .live_brokers()
+        .into_iter()
+        .map(|(id, host, port)| {
+            DescribeClusterBroker::default()
+                .with_broker_id(BrokerId(id))
+                .with_host(sb(&host))
+                .with_port(port)
         })
-        .unwrap_or_default();
+        .collect();
     DescribeClusterResponse::default()
         .with_endpoint_type(req.endpoint_type)
         .with_cluster_id(sb(&broker.cluster_id))
-        .with_controller_id(BrokerId(node))
+        .with_controller_id(BrokerId(broker.controller_id()))
         .with_brokers(brokers)
 }

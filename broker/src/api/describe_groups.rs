@@ -21,6 +21,11 @@ pub fn handle(
         .groups
         .iter()
         .map(|id| {
+            if !broker.is_coordinator(id) {
+                return DescribedGroup::default()
+                    .with_group_id(id.clone())
+                    .with_error_code(kafka_protocol::ResponseError::NotCoordinator.code());
+            }
             broker.groups.with_group(id, |g| {
                 let base = DescribedGroup::default().with_group_id(id.clone());
                 let Some(g) = g else {

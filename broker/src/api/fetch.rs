@@ -66,9 +66,9 @@ fn resolve(
         for p in &t.partitions {
             let (found, error) = match &name {
                 None => (None, Some(ResponseError::UnknownTopicId)),
-                Some(n) => match broker.partition(n, p.partition) {
-                    Some(part) => (Some(part), None),
-                    None => (None, Some(ResponseError::UnknownTopicOrPartition)),
+                Some(n) => match broker.local_partition(n, p.partition) {
+                    Ok(part) => (Some(part), None),
+                    Err(e) => (None, Some(e.response_error())),
                 },
             };
             targets.push(Target {

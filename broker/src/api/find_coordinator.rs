@@ -15,58 +15,50 @@ use crate::broker::Broker;
 
 const GROUP: i8 = 0;
 
-pub fn handle(
+pub async fn handle(
     broker: &Arc<Broker>,
     header: &Header,
     req: FindCoordinatorRequest,
 ) -> FindCoordinatorResponse {
-    let (host, port) = broker
-        .config
-        .advertised_listeners
-        .first()
-        .map(|l| (l.host.clone(), i32::from(l.port)))
-        .unwrap_or_default();
-    let node = broker.config.node_id;
-    let answer = |key: &StrBytes| -> (Option<ResponseError>, String) {
+    let answer = |key: StrBytes| async move {
         if req.key_type != GROUP {
-            return (
-                Some(ResponseError::CoordinatorNotAvailable),
-                "transactions are not supported yet".into(),
-            );
+            return Err((
+                ResponseError::CoordinatorNotAvailable,
+                "transactions are not supported yet".to_string(),
+            ));
         }
         if key.is_empty() {
-            return (Some(ResponseError::InvalidRequest), "empty group id".into());
+            return Err((ResponseError::InvalidRequest, "empty group id".into()));
         }
-        (None, String::new())
+        broker
+            .group_coordinator(key.as_str())
+            .await
+            .map_err(|e| (e.response_error(), e.to_string()))
     };
     if header.version() >= 4 {
-        let coordinators = req
-            .coordinator_keys
-            .iter()
-            .map(|k| {
-                let (err, msg) = answer(k);
-                let c = Coordinator::default().with_key(k.clone());
-                match err {
-                    None => c
-                        .with_node_id(BrokerId(node))
-                        .with_host(sb(&host))
-                        .with_port(port),
-                    Some(e) => c
-                        .with_node_id(BrokerId(-1))
-                        .with_port(-1)
-                        .with_error_code(e.code())
-                        .with_error_message(Some(sb(&msg))),
-                }
-            })
-            .collect();
+        let mut coordinators = Vec::with_capacity(req.coordinator_keys.len());
+        for k in &req.coordinator_keys {
+            let c = Coordinator::default().with_key(k.clone());
+            coordinators.push(match answer(k.clone()).await {
+                Ok((node, host, port)) => c
+                    .with_node_id(BrokerId(node))
+                    .with_host(sb(&host))
+                    .with_port(port),
+                Err((e, msg)) => c
+                    .with_node_id(BrokerId(-1))
+                    .with_port(-1)
+                    .with_error_code(e.code())
+                    .with_error_message(Some(sb(&msg))),
+            });
+        }
         return FindCoordinatorResponse::default().with_coordinators(coordinators);
     }
-    match answer(&req.key) {
-        (None, _) => FindCoordinatorResponse::default()
+    match answer(req.key.clone()).await {
+        Ok((node, host, port)) => FindCoordinatorResponse::default()
             .with_node_id(BrokerId(node))
             .with_host(sb(&host))
             .with_port(port),
-        (Some(e), msg) => {
+        Err((e, msg)) => {
             let r = FindCoordinatorResponse::default()
                 .with_error_code(e.code())
                 .with_node_id(BrokerId(-1))

@@ -7,6 +7,10 @@ use kafka_protocol::messages::{HeartbeatRequest, HeartbeatResponse};
 use crate::broker::Broker;
 
 pub fn handle(broker: &Arc<Broker>, req: HeartbeatRequest) -> HeartbeatResponse {
+    if !broker.is_coordinator(&req.group_id) {
+        return HeartbeatResponse::default()
+            .with_error_code(kafka_protocol::ResponseError::NotCoordinator.code());
+    }
     let err = broker.groups.heartbeat(
         &req.group_id,
         &req.member_id,

@@ -51,6 +51,11 @@ pub async fn handle(
             .with_error_code(ResponseError::InvalidGroupId.code())
             .with_member_id(req.member_id);
     }
+    if !broker.is_coordinator(&req.group_id) {
+        return JoinGroupResponse::default()
+            .with_error_code(ResponseError::NotCoordinator.code())
+            .with_member_id(req.member_id);
+    }
     let jr = JoinRequest {
         member_id: req.member_id.to_string(),
         group_instance_id: req.group_instance_id.as_ref().map(|s| s.to_string()),

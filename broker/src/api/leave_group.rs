@@ -10,6 +10,10 @@ use memorystreamer_protocol_kafka::request::Header;
 use crate::broker::Broker;
 
 pub fn handle(broker: &Arc<Broker>, header: &Header, req: LeaveGroupRequest) -> LeaveGroupResponse {
+    if !broker.is_coordinator(&req.group_id) {
+        return LeaveGroupResponse::default()
+            .with_error_code(kafka_protocol::ResponseError::NotCoordinator.code());
+    }
     let batched = header.version() >= 3;
     let members: Vec<(String, Option<String>)> = if batched {
         req.members

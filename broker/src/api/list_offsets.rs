@@ -72,8 +72,7 @@ pub fn handle(
                     let resp = ListOffsetsPartitionResponse::default()
                         .with_partition_index(rp.partition_index);
                     let result = broker
-                        .partition(&t.name, rp.partition_index)
-                        .ok_or(BrokerError::UnknownTopicOrPartition)
+                        .local_partition(&t.name, rp.partition_index)
                         .and_then(|p| {
                             lookup(&p, rp.timestamp)
                                 .map(|r| (r, if with_epoch { p.leader_epoch } else { -1 }))

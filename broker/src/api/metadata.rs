@@ -13,7 +13,7 @@ use kafka_protocol::messages::metadata_response::{
 use kafka_protocol::messages::{BrokerId, MetadataRequest, MetadataResponse, TopicName};
 use kafka_protocol::ResponseError;
 use memorystreamer_protocol_kafka::request::Header;
-use memorystreamer_raft::TopicImage;
+use memorystreamer_raft::{MetadataImage, TopicImage};
 use tracing::debug;
 use uuid::Uuid;
 
@@ -21,7 +21,7 @@ use super::sb;
 use crate::broker::{Broker, NewTopic};
 use crate::error::BrokerError;
 
-fn topic_metadata(t: &TopicImage) -> MetadataResponseTopic {
+fn topic_metadata(image: &MetadataImage, t: &TopicImage) -> MetadataResponseTopic {
     MetadataResponseTopic::default()
         .with_name(Some(TopicName(sb(&t.name))))
         .with_topic_id(t.topic_id)
@@ -30,12 +30,18 @@ fn topic_metadata(t: &TopicImage) -> MetadataResponseTopic {
             t.partitions
                 .iter()
                 .map(|p| {
-                    MetadataResponsePartition::default()
+                    let leader = Broker::effective_leader(image, p.leader);
+                    let r = MetadataResponsePartition::default()
                         .with_partition_index(p.partition)
-                        .with_leader_id(BrokerId(p.leader))
+                        .with_leader_id(BrokerId(leader))
                         .with_leader_epoch(p.leader_epoch)
                         .with_replica_nodes(p.replicas.iter().map(|r| BrokerId(*r)).collect())
-                        .with_isr_nodes(p.isr.iter().map(|r| BrokerId(*r)).collect())
+                        .with_isr_nodes(p.isr.iter().map(|r| BrokerId(*r)).collect());
+                    if leader < 0 {
+                        r.with_error_code(ResponseError::LeaderNotAvailable.code())
+                    } else {
+                        r
+                    }
                 })
                 .collect(),
         )
@@ -57,7 +63,8 @@ pub async fn handle(
     let mut topics = Vec::new();
     match &req.topics {
         None => {
-            topics.extend(broker.metadata().topics().map(|t| topic_metadata(t)));
+            let image = broker.metadata();
+            topics.extend(image.topics().map(|t| topic_metadata(&image, t)));
         }
         Some(requested) => {
             for rt in requested {
@@ -65,13 +72,13 @@ pub async fn handle(
                 let Some(name) = rt.name.as_ref().map(|n| n.to_string()) else {
                     // Lookup by topic id (v10+).
                     topics.push(match image.topic_by_id(&rt.topic_id) {
-                        Some(t) => topic_metadata(t),
+                        Some(t) => topic_metadata(&image, t),
                         None => topic_error(None, rt.topic_id, ResponseError::UnknownTopicId),
                     });
                     continue;
                 };
                 if let Some(t) = image.topic(&name) {
-                    topics.push(topic_metadata(t));
+                    topics.push(topic_metadata(&image, t));
                     continue;
                 }
                 if !(allow_auto_create && broker.config.auto_create_topics) {
@@ -87,12 +94,13 @@ pub async fn handle(
                     partitions: broker.config.num_partitions,
                     replication_factor: broker.config.default_replication_factor,
                     configs: Vec::new(),
+                    assignments: None,
                 };
                 match broker.create_topic(&new, false).await {
-                    Ok(t) => topics.push(topic_metadata(&t)),
+                    Ok(t) => topics.push(topic_metadata(&broker.metadata(), &t)),
                     Err(BrokerError::TopicAlreadyExists(_)) => match broker.metadata().topic(&name)
                     {
-                        Some(t) => topics.push(topic_metadata(t)),
+                        Some(t) => topics.push(topic_metadata(&image, t)),
                         None => topics.push(topic_error(
                             Some(&name),
                             Uuid::nil(),
@@ -108,19 +116,18 @@ pub async fn handle(
         }
     }
     let brokers = broker
-        .config
-        .advertised_listeners
-        .first()
-        .map(|l| {
-            vec![MetadataResponseBroker::default()
-                .with_node_id(BrokerId(broker.config.node_id))
-                .with_host(sb(&l.host))
-                .with_port(i32::from(l.port))]
+        .live_brokers()
+        .into_iter()
+        .map(|(id, host, port)| {
+            MetadataResponseBroker::default()
+                .with_node_id(BrokerId(id))
+                .with_host(sb(&host))
+                .with_port(port)
         })
-        .unwrap_or_default();
+        .collect();
     MetadataResponse::default()
         .with_brokers(brokers)
         .with_cluster_id(Some(sb(&broker.cluster_id)))
-        .with_controller_id(BrokerId(broker.config.node_id))
+        .with_controller_id(BrokerId(broker.controller_id()))
         .with_topics(topics)
 }

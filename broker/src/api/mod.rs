@@ -216,7 +216,7 @@ pub async fn dispatch(
         ),
         ApiKey::FindCoordinator => respond(
             header,
-            &find_coordinator::handle(broker, header, decode_body(header, body)?),
+            &find_coordinator::handle(broker, header, decode_body(header, body)?).await,
         ),
         ApiKey::JoinGroup => respond(
             header,

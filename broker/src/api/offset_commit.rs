@@ -47,6 +47,8 @@ pub fn handle(
     }
     let results = if req.group_id.is_empty() {
         vec![Some(ResponseError::InvalidGroupId); entries.len()]
+    } else if !broker.is_coordinator(&req.group_id) {
+        vec![Some(ResponseError::NotCoordinator); entries.len()]
     } else {
         broker.groups.commit(
             broker,

@@ -20,6 +20,10 @@ pub fn handle(broker: &Arc<Broker>, req: OffsetDeleteRequest) -> OffsetDeleteRes
                 .map(move |p| (t.name.to_string(), p.partition_index))
         })
         .collect();
+    if !broker.is_coordinator(&req.group_id) {
+        return OffsetDeleteResponse::default()
+            .with_error_code(kafka_protocol::ResponseError::NotCoordinator.code());
+    }
     match broker
         .groups
         .delete_offsets(broker, &req.group_id, &partitions)

@@ -41,6 +41,16 @@ pub fn handle(
     let version = header.version();
     let with_epoch = version >= 5;
     if version < 8 {
+        // The top-level error code exists from v2 on; older clients see no
+        // offsets from a non-coordinator.
+        if !broker.is_coordinator(&req.group_id) {
+            let r = OffsetFetchResponse::default();
+            return if version >= 2 {
+                r.with_error_code(kafka_protocol::ResponseError::NotCoordinator.code())
+            } else {
+                r
+            };
+        }
         let wanted: Option<Vec<(String, i32)>> = req.topics.as_ref().map(|ts| {
             ts.iter()
                 .flat_map(|t| {
@@ -87,6 +97,11 @@ pub fn handle(
         .groups
         .iter()
         .map(|g| {
+            if !broker.is_coordinator(&g.group_id) {
+                return OffsetFetchResponseGroup::default()
+                    .with_group_id(g.group_id.clone())
+                    .with_error_code(kafka_protocol::ResponseError::NotCoordinator.code());
+            }
             let wanted: Option<Vec<(String, i32)>> = g.topics.as_ref().map(|ts| {
                 ts.iter()
                     .flat_map(|t| {

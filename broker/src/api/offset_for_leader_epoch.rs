@@ -29,11 +29,14 @@ pub fn handle(
                         .iter()
                         .map(|p| {
                             let r = EpochEndOffset::default().with_partition(p.partition);
-                            let Some(part) = broker.partition(&t.topic, p.partition) else {
-                                return r
-                                    .with_error_code(ResponseError::UnknownTopicOrPartition.code())
-                                    .with_leader_epoch(-1)
-                                    .with_end_offset(-1);
+                            let part = match broker.local_partition(&t.topic, p.partition) {
+                                Ok(part) => part,
+                                Err(e) => {
+                                    return r
+                                        .with_error_code(e.code())
+                                        .with_leader_epoch(-1)
+                                        .with_end_offset(-1)
+                                }
                             };
                             let epoch = part.leader_epoch;
                             if p.current_leader_epoch > epoch {

@@ -30,9 +30,7 @@ fn produce_partition(
     if !(-1..=1).contains(&acks) {
         return Err(BrokerError::InvalidRequiredAcks(acks));
     }
-    let partition = broker
-        .partition(topic, index)
-        .ok_or(BrokerError::UnknownTopicOrPartition)?;
+    let partition = broker.local_partition(topic, index)?;
     let records = records.unwrap_or(&[]);
     let max_message_bytes = broker.effective().message_max_bytes;
     if records.len() > max_message_bytes.saturating_mul(2).saturating_add(1 << 20) {

@@ -17,6 +17,10 @@ pub async fn handle(
     header: &Header,
     req: SyncGroupRequest,
 ) -> SyncGroupResponse {
+    if !broker.is_coordinator(&req.group_id) {
+        return SyncGroupResponse::default()
+            .with_error_code(kafka_protocol::ResponseError::NotCoordinator.code());
+    }
     let assignments = req
         .assignments
         .iter()

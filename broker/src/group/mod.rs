@@ -122,7 +122,7 @@ impl GroupCoordinator {
         let mut inner = self.lock();
         let now = Instant::now();
         let mut records = 0usize;
-        for p in &topic.partitions {
+        for p in topic.partitions.iter().flatten() {
             let mut offset = p.log_start_offset();
             while offset < p.high_watermark() {
                 let read = p.read(offset, 1 << 20, true)?;

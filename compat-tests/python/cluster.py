@@ -1,0 +1,172 @@
+#!/usr/bin/env python3
+"""A three-node cluster judged by confluent-kafka: topics spread over the
+nodes, produce and group-consume through one bootstrap node, the active
+controller lost, new topics on the survivors, the dead node rejoining with
+identical metadata everywhere.
+
+Each subcommand is one step; the Rust test kills and restarts processes in
+between. Waits poll with a deadline.
+"""
+import argparse
+import sys
+import time
+import uuid
+
+
+def fail(msg):
+    print("FAIL: " + msg, file=sys.stderr)
+    sys.exit(1)
+
+
+def wait_until(what, check, timeout=60):
+    deadline = time.time() + timeout
+    state = None
+    while time.time() < deadline:
+        done, state = check()
+        if done:
+            return state
+        time.sleep(0.25)
+    fail("timed out after %ds waiting for %s; last state: %r" % (timeout, what, state))
+
+
+_ADMIN = {}
+
+
+def admin(bootstrap):
+    from confluent_kafka.admin import AdminClient
+    if bootstrap not in _ADMIN:
+        _ADMIN[bootstrap] = AdminClient({"bootstrap.servers": bootstrap})
+    return _ADMIN[bootstrap]
+
+
+def brokers(bootstrap):
+    md = admin(bootstrap).list_topics(timeout=10)
+    return sorted(md.brokers.keys()), md
+
+
+def leaders(bootstrap, topic):
+    md = admin(bootstrap).list_topics(topic=topic, timeout=10)
+    t = md.topics.get(topic)
+    if t is None or t.error is not None:
+        return None
+    return {p.id: p.leader for p in t.partitions.values()}
+
+
+def controller(bootstrap):
+    return admin(bootstrap).describe_cluster().result(timeout=10).controller.id
+
+
+def produce_consume(bootstrap, topic, n, group=True):
+    """Produces n keyed records through `bootstrap`, then reads them all
+    back through the same bootstrap: with a consumer group, or (group=False)
+    by assigning every partition (a group's coordinator may be the dead
+    node: `__consumer_offsets` has one copy, as with Kafka's
+    offsets.topic.replication.factor=1)."""
+    from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
+    delivered = []
+    p = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5, "enable.idempotence": True})
+    for i in range(n):
+        p.produce(topic, key=b"k%d" % i, value=b"v%d" % i,
+                  on_delivery=lambda e, m: delivered.append((e, m.partition())))
+    if p.flush(60) != 0:
+        fail("produce did not finish")
+    errors = [e for e, _ in delivered if e is not None]
+    if errors or len(delivered) != n:
+        fail("produce errors: %r" % errors[:3])
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": "g-" + uuid.uuid4().hex,
+                  "auto.offset.reset": "earliest", "enable.auto.commit": True})
+    if group:
+        c.subscribe([topic])
+    else:
+        parts = leaders(bootstrap, topic) or {}
+        c.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in parts])
+    got = set()
+    deadline = time.time() + 60
+    while len(got) < n and time.time() < deadline:
+        m = c.poll(0.5)
+        if m is None or m.error():
+            continue
+        got.add(m.value())
+    c.close()
+    if len(got) != n:
+        fail("group consumer read %d of %d records" % (len(got), n))
+    return sorted({part for _, part in delivered})
+
+
+def formed(args):
+    from confluent_kafka.admin import NewTopic
+    nodes = wait_until("three brokers in metadata", lambda: (brokers(args.bootstrap)[0] == [1, 2, 3],
+                                                             brokers(args.bootstrap)[0]))
+    a = admin(args.bootstrap)
+    a.create_topics([NewTopic("spread", num_partitions=6, replication_factor=1)])["spread"].result(timeout=30)
+    ls = wait_until("leaders of spread", lambda: (leaders(args.bootstrap, "spread") is not None,
+                                                  leaders(args.bootstrap, "spread")))
+    per_node = {n: sorted(p for p, l in ls.items() if l == n) for n in nodes}
+    if any(len(ps) != 2 for ps in per_node.values()):
+        fail("6 partitions not spread 2-2-2 over the nodes: %r" % per_node)
+    parts = produce_consume(args.bootstrap, "spread", 600)
+    if parts != list(range(6)):
+        fail("records did not reach every partition: %r" % parts)
+    print("controller=%d" % controller(args.bootstrap))
+    print("formed: 3 brokers, spread %r, 600 records through one bootstrap" % per_node)
+
+
+def after_kill(args):
+    """Runs against a survivor after the controller was killed."""
+    from confluent_kafka.admin import NewTopic
+    dead = args.dead
+    start = time.time()
+    live = wait_until("the dead node to leave the metadata",
+                      lambda: (dead not in brokers(args.bootstrap)[0], brokers(args.bootstrap)[0]))
+    a = admin(args.bootstrap)
+    a.create_topics([NewTopic("after-kill", num_partitions=4, replication_factor=1)])["after-kill"].result(timeout=30)
+    elapsed = time.time() - start
+    ls = wait_until("leaders of after-kill", lambda: (leaders(args.bootstrap, "after-kill") is not None,
+                                                      leaders(args.bootstrap, "after-kill")))
+    if set(ls.values()) - set(live):
+        fail("partitions placed on a dead broker: %r (live %r)" % (ls, live))
+    produce_consume(args.bootstrap, "after-kill", 200, group=False)
+    new_controller = controller(args.bootstrap)
+    if new_controller == dead or new_controller < 0:
+        fail("no new controller: %r" % new_controller)
+    print("after kill: controller %d, topic created %.1fs after the kill was seen, leaders %r"
+          % (new_controller, elapsed, sorted(set(ls.values()))))
+
+
+def rejoined(args):
+    """Every node serves the same metadata once the dead node is back."""
+    boots = args.all.split(",")
+    for b in boots:
+        wait_until("three brokers seen by %s" % b, lambda b=b: (brokers(b)[0] == [1, 2, 3], brokers(b)[0]))
+
+    def view(b):
+        md = admin(b).list_topics(timeout=10)
+        topics = {name: sorted((p.id, p.leader) for p in t.partitions.values())
+                  for name, t in md.topics.items()}
+        return topics, controller(b)
+    wait_until("identical metadata on every node",
+               lambda: (len({repr(view(b)) for b in boots}) == 1, [view(b) for b in boots]))
+    topics, ctl = view(boots[0])
+    if "spread" not in topics or "after-kill" not in topics or ctl < 0:
+        fail("topics or controller missing after rejoin: %r controller %r" % (sorted(topics), ctl))
+    # The rejoined node serves its partitions again.
+    produce_consume(boots[0], "spread", 60)
+    print("rejoined: %d topics identical on %d nodes" % (len(view(boots[0])[0]), len(boots)))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("cmd")
+    ap.add_argument("--bootstrap", required=True)
+    ap.add_argument("--topic", default="")
+    ap.add_argument("--dead", type=int, default=0)
+    ap.add_argument("--all", default="")
+    args = ap.parse_args()
+    cmds = {"formed": formed, "after-kill": after_kill, "rejoined": rejoined}
+    if args.cmd not in cmds:
+        fail("unknown command %s" % args.cmd)
+    cmds[args.cmd](args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,57 @@
+//! Three nodes form one cluster (issue 6), judged by confluent-kafka through
+//! a single bootstrap node: partitions spread over the nodes, produce and
+//! group consumption, the active controller killed and a topic created on
+//! the survivors, the dead node restarted and metadata identical everywhere.
+
+use std::process::Command;
+use std::time::Duration;
+
+use memorystreamer_compat_tests::{python, run_ok, script, start_cluster, Broker};
+
+fn step(broker: &Broker, cmd: &str, extra: &[&str]) -> String {
+    let out = run_ok(
+        Command::new(python())
+            .arg(script("python/cluster.py"))
+            .arg(cmd)
+            .args(["--bootstrap", &broker.bootstrap()])
+            .args(extra),
+        Duration::from_secs(240),
+        &format!("cluster.py {cmd}\nbroker log tail:\n{}", tail(broker)),
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn tail(b: &Broker) -> String {
+    let log = b.log();
+    let lines: Vec<&str> = log.lines().collect();
+    lines[lines.len().saturating_sub(30)..].join("\n")
+}
+
+#[test]
+fn three_nodes_survive_losing_the_controller() {
+    let mut nodes = start_cluster(3, &["-o", "broker.session.timeout.ms=3000"]);
+    let out = step(&nodes[0], "formed", &[]);
+    assert!(out.contains("formed: 3 brokers"), "{out}");
+    let controller: usize = out
+        .lines()
+        .find_map(|l| l.strip_prefix("controller="))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("controller id printed");
+    assert!((1..=3).contains(&controller), "{out}");
+    nodes[controller - 1].kill9();
+    let survivor = if controller == 1 { 1 } else { 0 };
+    let out = step(
+        &nodes[survivor],
+        "after-kill",
+        &["--dead", &controller.to_string()],
+    );
+    assert!(out.contains("after kill:"), "{out}");
+    nodes[controller - 1].restart();
+    let all = nodes
+        .iter()
+        .map(Broker::bootstrap)
+        .collect::<Vec<_>>()
+        .join(",");
+    let out = step(&nodes[survivor], "rejoined", &["--all", &all]);
+    assert!(out.contains("identical on 3 nodes"), "{out}");
+}
