@@ -893,6 +893,11 @@ impl Broker {
     /// the live (registered, unfenced) brokers. Replication factors above 1
     /// are refused until replication exists: a second copy that is never
     /// written would be a lie about durability.
+    ///
+    /// Departure from DESIGN §4 (the controller decides placement): the
+    /// node that receives the request places from its own image and the
+    /// quorum leader commits it; the state machine re-validates the records,
+    /// so a stale view can only pick a broker fenced moments ago.
     fn place(
         &self,
         image: &MetadataImage,

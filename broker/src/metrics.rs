@@ -260,10 +260,29 @@ fn collect(broker: &Broker) {
     gauge!("memorystreamer_partitions").set(partitions as f64);
     gauge!("memorystreamer_log_segments").set(segments_total as f64);
     gauge!("memorystreamer_log_size_bytes").set(bytes_total as f64);
-    // One replica per partition on a single node: nothing can be under-
-    // replicated or offline. These become real with replication.
+    // One replica per partition: nothing is under-replicated (real with
+    // replication). Offline partitions (leader fenced) and fenced brokers
+    // are reported by the active controller only, as Kafka does.
     gauge!("memorystreamer_under_replicated_partitions").set(0.0);
-    gauge!("memorystreamer_offline_partitions").set(0.0);
+    let image = broker.metadata();
+    let quorum = broker.quorum();
+    let active = quorum.is_leader();
+    let (offline, fenced) = if active {
+        let offline = image
+            .topics()
+            .flat_map(|t| t.partitions.iter())
+            .filter(|p| crate::broker::Broker::effective_leader(&image, p.leader) < 0)
+            .count();
+        (offline, image.brokers().filter(|b| b.fenced).count())
+    } else {
+        (0, 0)
+    };
+    gauge!("memorystreamer_offline_partitions").set(offline as f64);
+    gauge!("memorystreamer_fenced_brokers").set(fenced as f64);
+    gauge!("memorystreamer_controller_active").set(if active { 1.0 } else { 0.0 });
+    gauge!("memorystreamer_raft_leader_id").set(quorum.leader().map_or(-1.0, |l| l as f64));
+    gauge!("memorystreamer_raft_last_applied_index")
+        .set(quorum.last_applied().map_or(-1.0, |i| i as f64));
     let groups = broker.groups.list();
     let mut by_state: HashMap<&'static str, u64> = HashMap::new();
     for g in &groups {

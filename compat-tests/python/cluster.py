@@ -29,6 +29,14 @@ def wait_until(what, check, timeout=60):
     fail("timed out after %ds waiting for %s; last state: %r" % (timeout, what, state))
 
 
+def wait_for(what, get, ok=lambda v: v is not None, timeout=60):
+    """Polls get() until ok(value); returns that same value."""
+    def check():
+        v = get()
+        return ok(v), v
+    return wait_until(what, check, timeout)
+
+
 _ADMIN = {}
 
 
@@ -95,12 +103,11 @@ def produce_consume(bootstrap, topic, n, group=True):
 
 def formed(args):
     from confluent_kafka.admin import NewTopic
-    nodes = wait_until("three brokers in metadata", lambda: (brokers(args.bootstrap)[0] == [1, 2, 3],
-                                                             brokers(args.bootstrap)[0]))
+    nodes = wait_for("three brokers in metadata", lambda: brokers(args.bootstrap)[0],
+                     lambda v: v == [1, 2, 3])
     a = admin(args.bootstrap)
     a.create_topics([NewTopic("spread", num_partitions=6, replication_factor=1)])["spread"].result(timeout=30)
-    ls = wait_until("leaders of spread", lambda: (leaders(args.bootstrap, "spread") is not None,
-                                                  leaders(args.bootstrap, "spread")))
+    ls = wait_for("leaders of spread", lambda: leaders(args.bootstrap, "spread"))
     per_node = {n: sorted(p for p, l in ls.items() if l == n) for n in nodes}
     if any(len(ps) != 2 for ps in per_node.values()):
         fail("6 partitions not spread 2-2-2 over the nodes: %r" % per_node)
@@ -116,13 +123,15 @@ def after_kill(args):
     from confluent_kafka.admin import NewTopic
     dead = args.dead
     start = time.time()
-    live = wait_until("the dead node to leave the metadata",
-                      lambda: (dead not in brokers(args.bootstrap)[0], brokers(args.bootstrap)[0]))
+    live = wait_for("the dead node to leave the metadata", lambda: brokers(args.bootstrap)[0],
+                    lambda v: dead not in v)
     a = admin(args.bootstrap)
     a.create_topics([NewTopic("after-kill", num_partitions=4, replication_factor=1)])["after-kill"].result(timeout=30)
     elapsed = time.time() - start
-    ls = wait_until("leaders of after-kill", lambda: (leaders(args.bootstrap, "after-kill") is not None,
-                                                      leaders(args.bootstrap, "after-kill")))
+    # Election plus broker.session.timeout.ms (3 s in the test) bound it.
+    if elapsed > 20:
+        fail("creating a topic took %.1fs after the controller died" % elapsed)
+    ls = wait_for("leaders of after-kill", lambda: leaders(args.bootstrap, "after-kill"))
     if set(ls.values()) - set(live):
         fail("partitions placed on a dead broker: %r (live %r)" % (ls, live))
     produce_consume(args.bootstrap, "after-kill", 200, group=False)
@@ -137,7 +146,7 @@ def rejoined(args):
     """Every node serves the same metadata once the dead node is back."""
     boots = args.all.split(",")
     for b in boots:
-        wait_until("three brokers seen by %s" % b, lambda b=b: (brokers(b)[0] == [1, 2, 3], brokers(b)[0]))
+        wait_for("three brokers seen by %s" % b, lambda b=b: brokers(b)[0], lambda v: v == [1, 2, 3])
 
     def view(b):
         md = admin(b).list_topics(timeout=10)

@@ -6,7 +6,16 @@
 use std::process::Command;
 use std::time::Duration;
 
-use memorystreamer_compat_tests::{python, run_ok, script, start_cluster, Broker};
+use memorystreamer_compat_tests::{http_get, python, run_ok, script, start_cluster, Broker};
+
+/// The value of an unlabelled gauge on a node's `/metrics`.
+fn gauge(b: &Broker, name: &str) -> Option<f64> {
+    http_get(b.metrics_port, "/metrics")?
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(name))
+        .and_then(|l| l.split_whitespace().last())
+        .and_then(|v| v.parse().ok())
+}
 
 fn step(broker: &Broker, cmd: &str, extra: &[&str]) -> String {
     let out = run_ok(
@@ -46,6 +55,20 @@ fn three_nodes_survive_losing_the_controller() {
         &["--dead", &controller.to_string()],
     );
     assert!(out.contains("after kill:"), "{out}");
+    // The new controller reports the fenced broker and its offline partitions.
+    let new_controller: usize = out
+        .split("after kill: controller ")
+        .nth(1)
+        .and_then(|r| r.split(',').next())
+        .and_then(|v| v.trim().parse().ok())
+        .expect("new controller printed");
+    let c = &nodes[new_controller - 1];
+    assert_eq!(gauge(c, "memorystreamer_controller_active"), Some(1.0));
+    assert_eq!(gauge(c, "memorystreamer_fenced_brokers"), Some(1.0));
+    assert!(
+        gauge(c, "memorystreamer_offline_partitions").unwrap_or(0.0) >= 2.0,
+        "the dead node's partitions are offline"
+    );
     nodes[controller - 1].restart();
     let all = nodes
         .iter()

@@ -2,15 +2,16 @@
 //! [`MetadataRecord`], records are appended to a durable log, and the
 //! current state is an immutable [`MetadataImage`] built by applying them.
 //!
-//! Two stores exist today. The broker still runs on the single-voter
-//! [`store::MetadataLog`]. The openraft quorum that replaces it is built and
-//! tested here but not yet wired into the broker (issue 6): the durable Raft
-//! log ([`log_store`]), the image as state machine with snapshots
+//! Records are committed through an openraft quorum: the durable Raft log
+//! ([`log_store`]), the image as state machine with snapshots
 //! ([`state_machine`]), the TCP transport between voters with write
-//! forwarding ([`network`]) and the member facade ([`quorum`]). The stores
-//! pass openraft's conformance suite (`tests/conformance.rs`); three voters on
-//! loopback survive losing their leader (`tests/quorum.rs`). This crate
-//! knows nothing about Kafka requests.
+//! forwarding and broker heartbeats ([`network`]) and the member facade
+//! with broker fencing ([`quorum`]). A single node is a one-voter quorum.
+//! The stores pass openraft's conformance suite (`tests/conformance.rs`);
+//! three voters on loopback survive losing their leader (`tests/quorum.rs`).
+//! [`store::MetadataLog`] is the pre-quorum single-voter file, kept only to
+//! import old data directories. This crate knows nothing about Kafka
+//! requests.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
