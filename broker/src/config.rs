@@ -408,6 +408,14 @@ fn quorum_settings(
     };
     if voters.is_empty() {
         voters.insert(me, listener.clone());
+    } else if let Some(own) = voters.get(&me) {
+        // The host may differ (bind 0.0.0.0, advertise a name); the port must not.
+        let port = |a: &str| a.rsplit_once(':').map(|(_, p)| p.to_string());
+        if port(own) != port(&listener) {
+            return Err(BrokerError::Config(format!(
+                "controller.listener {listener} does not use the port of this node's entry {own} in controller.quorum.voters"
+            )));
+        }
     }
     Ok((listener, voters))
 }
@@ -776,5 +784,58 @@ mod tests {
         p.insert("num.partitions".to_string(), "abc".to_string());
         assert!(BrokerConfig::from_properties(&p, LogFormat::Text).is_err());
         assert!(parse_properties("novalue").is_err());
+    }
+
+    #[test]
+    fn quorum_voters_and_controller_listener() {
+        let props = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        // No voters: a one-voter quorum of this node on an ephemeral port.
+        let c = BrokerConfig::from_properties(&props(&[("node.id", "4")]), LogFormat::Text)
+            .expect("single");
+        assert_eq!(c.controller_listener, "127.0.0.1:0");
+        assert_eq!(c.quorum_voters.keys().copied().collect::<Vec<_>>(), vec![4]);
+        let v = "1@127.0.0.1:9093,2@127.0.0.1:9193,3@127.0.0.1:9293";
+        let c = BrokerConfig::from_properties(
+            &props(&[("node.id", "2"), ("controller.quorum.voters", v)]),
+            LogFormat::Text,
+        )
+        .expect("voters");
+        assert_eq!(
+            c.controller_listener, "127.0.0.1:9193",
+            "defaults to own entry"
+        );
+        assert_eq!(c.quorum_voters.len(), 3);
+        let ok = props(&[
+            ("node.id", "2"),
+            ("controller.quorum.voters", v),
+            ("controller.listener", "0.0.0.0:9193"),
+        ]);
+        assert!(BrokerConfig::from_properties(&ok, LogFormat::Text).is_ok());
+        for bad in [
+            vec![("node.id", "5"), ("controller.quorum.voters", v)],
+            vec![("node.id", "1"), ("controller.quorum.voters", "1@nohost")],
+            vec![
+                ("node.id", "1"),
+                ("controller.quorum.voters", "x@127.0.0.1:1"),
+            ],
+            vec![
+                ("node.id", "1"),
+                ("controller.quorum.voters", "1@127.0.0.1:1,1@127.0.0.1:2"),
+            ],
+            vec![
+                ("node.id", "2"),
+                ("controller.quorum.voters", v),
+                ("controller.listener", "127.0.0.1:9093"),
+            ],
+        ] {
+            let e = BrokerConfig::from_properties(&props(&bad), LogFormat::Text)
+                .expect_err("invalid quorum settings");
+            assert!(e.to_string().contains("controller"), "{e}");
+        }
     }
 }
