@@ -31,6 +31,21 @@ use crate::group::{GroupCoordinator, OFFSETS_TOPIC};
 use crate::partition::{Partition, PartitionSettings, TopicPartitions};
 use crate::topic_config::{ConfigDef, TopicConfig, TOPIC_CONFIGS};
 
+/// Maps a placement the state machine refused to Kafka's error codes.
+fn placement_error(e: BrokerError) -> BrokerError {
+    match e {
+        BrokerError::InvalidRequest(m) if m.contains("replication factor") => {
+            BrokerError::InvalidReplicationFactor(m)
+        }
+        BrokerError::InvalidRequest(m)
+            if m.contains("does not exist") || m.contains("replicas") =>
+        {
+            BrokerError::InvalidReplicaAssignment(m)
+        }
+        other => other,
+    }
+}
+
 fn replicas_unsupported(rf: i16) -> BrokerError {
     BrokerError::InvalidReplicationFactor(format!(
         "replication factor {rf}: partitions have a single copy until replication is implemented"
@@ -863,42 +878,41 @@ impl Broker {
                 )));
             }
         }
-        let placement = self.place(
+        self.check_placement(
             &image,
             current..count,
             topic.replication_factor,
             assignments,
         )?;
-        let records: Vec<MetadataRecord> = (current..count)
-            .zip(placement)
-            .map(|(p, replicas)| MetadataRecord::PartitionCreated {
-                topic_id: topic.topic_id,
-                partition: p,
-                leader: replicas[0],
-                leader_epoch: 0,
-                isr: replicas.clone(),
-                replicas,
-            })
-            .collect();
+        let records = vec![MetadataRecord::PartitionsPlaced {
+            topic_id: topic.topic_id,
+            first: current,
+            count: count - current,
+            replication_factor: topic.replication_factor,
+            assignments: assignments.map(<[Vec<i32>]>::to_vec).unwrap_or_default(),
+            fallback: self.config.node_id,
+        }];
         image.apply_all(&records)?;
         if validate_only {
             return Ok(());
         }
-        self.commit(records).await?;
+        self.commit(records).await.map_err(placement_error)?;
         Ok(())
     }
 
-    /// Replicas for partitions `range`: the client's assignment (every
-    /// broker registered, `rf` distinct replicas each), or round-robin over
-    /// the live (registered, unfenced) brokers. Replication factors above 1
-    /// are refused until replication exists: a second copy that is never
-    /// written would be a lie about durability.
+    /// Checks a placement request against this node's image so that the
+    /// client gets Kafka's error codes: the client's assignment (every
+    /// broker registered, `rf` distinct replicas each) or enough live
+    /// brokers for `rf`. Replication factors above 1 are refused until
+    /// replication exists: a second copy that is never written would be a
+    /// lie about durability.
     ///
-    /// Departure from DESIGN §4 (the controller decides placement): the
-    /// node that receives the request places from its own image and the
-    /// quorum leader commits it; the state machine re-validates the records,
-    /// so a stale view can only pick a broker fenced moments ago.
-    fn place(
+    /// The placement itself is not decided here: the committed
+    /// `PartitionsPlaced` record is expanded by the state machine when the
+    /// log applies it (round-robin over the brokers live at that log
+    /// position), so every node computes the same replicas and a stale view
+    /// on the receiving node cannot place on a broker fenced meanwhile.
+    fn check_placement(
         &self,
         image: &MetadataImage,
         range: std::ops::Range<i32>,
@@ -988,7 +1002,7 @@ impl Broker {
         if image.topic(&t.name).is_some() {
             return Err(BrokerError::TopicAlreadyExists(t.name.clone()));
         }
-        let placement = self.place(
+        self.check_placement(
             &image,
             0..t.partitions,
             t.replication_factor,
@@ -1002,16 +1016,14 @@ impl Broker {
             replication_factor: t.replication_factor,
             configs: t.configs.clone(),
         }];
-        records.extend((0..t.partitions).zip(placement).map(|(p, replicas)| {
-            MetadataRecord::PartitionCreated {
-                topic_id,
-                partition: p,
-                leader: replicas[0],
-                leader_epoch: 0,
-                isr: replicas.clone(),
-                replicas,
-            }
-        }));
+        records.push(MetadataRecord::PartitionsPlaced {
+            topic_id,
+            first: 0,
+            count: t.partitions,
+            replication_factor: t.replication_factor,
+            assignments: t.assignments.clone().unwrap_or_default(),
+            fallback: self.config.node_id,
+        });
         let next = image.apply_all(&records)?;
         let created = next.topic(&t.name).cloned().ok_or_else(|| {
             BrokerError::InvalidRequest("topic vanished while being created".into())
@@ -1024,7 +1036,7 @@ impl Broker {
                 // Another node created it between our check and the commit.
                 return Err(BrokerError::TopicAlreadyExists(t.name.clone()));
             }
-            other => other?,
+            other => other.map_err(placement_error)?,
         }
         let created = self.metadata().topic(&t.name).cloned().unwrap_or(created);
         info!(topic = %t.name, partitions = t.partitions, %topic_id, "topic created");

@@ -115,6 +115,69 @@ impl MetadataImage {
             .collect()
     }
 
+    /// Replica lists for `count` new partitions starting at `first`: the
+    /// given assignments (registered brokers, `rf` distinct each) or
+    /// round-robin over the live brokers (`fallback` when none is
+    /// registered). Deterministic in the image, so every node agrees.
+    fn place(
+        &self,
+        first: i32,
+        count: i32,
+        rf: i16,
+        assignments: &[Vec<i32>],
+        fallback: i32,
+    ) -> Result<Vec<Vec<i32>>, MetadataError> {
+        if count < 1 || first < 0 || rf < 1 {
+            return Err(MetadataError::Invalid(format!(
+                "cannot place {count} partitions from {first} with {rf} replicas"
+            )));
+        }
+        if !assignments.is_empty() {
+            if assignments.len() != count as usize {
+                return Err(MetadataError::Invalid(format!(
+                    "{} assignments for {count} partitions",
+                    assignments.len()
+                )));
+            }
+            for (i, replicas) in assignments.iter().enumerate() {
+                let mut distinct = replicas.clone();
+                distinct.sort_unstable();
+                distinct.dedup();
+                if replicas.len() != rf as usize || distinct.len() != replicas.len() {
+                    return Err(MetadataError::Invalid(format!(
+                        "partition {} needs {rf} distinct replicas",
+                        first + i as i32
+                    )));
+                }
+                if let Some(b) = replicas.iter().find(|b| !self.brokers.contains_key(b)) {
+                    return Err(MetadataError::Invalid(format!(
+                        "broker {b} of partition {} does not exist",
+                        first + i as i32
+                    )));
+                }
+            }
+            return Ok(assignments.to_vec());
+        }
+        let mut live = self.live_brokers();
+        if live.is_empty() {
+            live.push(fallback);
+        }
+        if rf as usize > live.len() {
+            return Err(MetadataError::Invalid(format!(
+                "replication factor: {rf} larger than available brokers: {}",
+                live.len()
+            )));
+        }
+        let n = live.len();
+        Ok((first..first + count)
+            .map(|p| {
+                (0..rf as usize)
+                    .map(|i| live[(p as usize + i) % n])
+                    .collect()
+            })
+            .collect())
+    }
+
     /// Records that rebuild this image from an empty one (a snapshot):
     /// every topic with its partitions and configs, the dynamic broker
     /// configs and the producer-id high-water mark.
@@ -261,6 +324,34 @@ impl MetadataImage {
                         "partition {partition} of {} created out of order",
                         t.name
                     )));
+                }
+            }
+            MetadataRecord::PartitionsPlaced {
+                topic_id,
+                first,
+                count,
+                replication_factor,
+                assignments,
+                fallback,
+            } => {
+                let placed =
+                    self.place(*first, *count, *replication_factor, assignments, *fallback)?;
+                let t = self.topic_mut(topic_id)?;
+                if usize::try_from(*first).ok() != Some(t.partitions.len()) {
+                    return Err(MetadataError::Invalid(format!(
+                        "{} has {} partitions, not {first}",
+                        t.name,
+                        t.partitions.len()
+                    )));
+                }
+                for (i, replicas) in placed.into_iter().enumerate() {
+                    t.partitions.push(PartitionImage {
+                        partition: first + i as i32,
+                        leader: replicas[0],
+                        leader_epoch: 0,
+                        isr: replicas.clone(),
+                        replicas,
+                    });
                 }
             }
             MetadataRecord::TopicDeleted { topic_id } => {

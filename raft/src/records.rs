@@ -52,6 +52,26 @@ pub enum MetadataRecord {
         /// In-sync replica node ids.
         isr: Vec<i32>,
     },
+    /// Partitions `first..first + count` of a topic are to be created and
+    /// placed when this record is applied: on the client's `assignments`
+    /// (one replica list per partition) or, when empty, round-robin over the
+    /// brokers live at that point of the log (`fallback` when none is
+    /// registered yet). Placement is part of applying the log, so every node
+    /// computes the same `PartitionCreated` state, from the same view.
+    PartitionsPlaced {
+        /// Topic the partitions belong to.
+        topic_id: Uuid,
+        /// First new partition index (the topic's current count).
+        first: i32,
+        /// How many partitions.
+        count: i32,
+        /// Replicas per partition.
+        replication_factor: i16,
+        /// Replica lists given by the client, or empty.
+        assignments: Vec<Vec<i32>>,
+        /// The node to place on when no broker is registered (bootstrap).
+        fallback: i32,
+    },
     /// A topic and its partitions are gone.
     TopicDeleted {
         /// Topic id.
@@ -248,6 +268,27 @@ impl MetadataRecord {
                 out.push(10);
                 put_str(&mut out, cluster_id);
             }
+            MetadataRecord::PartitionsPlaced {
+                topic_id,
+                first,
+                count,
+                replication_factor,
+                assignments,
+                fallback,
+            } => {
+                out.push(11);
+                out.extend_from_slice(topic_id.as_bytes());
+                out.extend_from_slice(&first.to_be_bytes());
+                out.extend_from_slice(&count.to_be_bytes());
+                out.extend_from_slice(&replication_factor.to_be_bytes());
+                out.extend_from_slice(
+                    &(assignments.len().min(u16::MAX as usize) as u16).to_be_bytes(),
+                );
+                for a in assignments.iter().take(u16::MAX as usize) {
+                    put_i32s(&mut out, a);
+                }
+                out.extend_from_slice(&fallback.to_be_bytes());
+            }
             MetadataRecord::BrokerFenced { node_id } => {
                 out.push(8);
                 out.extend_from_slice(&node_id.to_be_bytes());
@@ -313,6 +354,22 @@ impl MetadataRecord {
             10 => MetadataRecord::ClusterIdSet {
                 cluster_id: r.string()?,
             },
+            11 => {
+                let topic_id = r.uuid()?;
+                let first = r.i32()?;
+                let count = r.i32()?;
+                let replication_factor = r.i16()?;
+                let n = r.u16()? as usize;
+                let assignments = (0..n).map(|_| r.i32s()).collect::<Result<_, _>>()?;
+                MetadataRecord::PartitionsPlaced {
+                    topic_id,
+                    first,
+                    count,
+                    replication_factor,
+                    assignments,
+                    fallback: r.i32()?,
+                }
+            }
             _ => return Err(MetadataError::Decode("unknown record type")),
         };
         if !r.0.is_empty() {
@@ -360,6 +417,14 @@ mod tests {
             MetadataRecord::BrokerFenced { node_id: 2 },
             MetadataRecord::ClusterIdSet {
                 cluster_id: "abc".into(),
+            },
+            MetadataRecord::PartitionsPlaced {
+                topic_id: id,
+                first: 3,
+                count: 2,
+                replication_factor: 1,
+                assignments: vec![vec![1], vec![2]],
+                fallback: 1,
             },
             MetadataRecord::BrokerUnfenced { node_id: 2 },
         ]

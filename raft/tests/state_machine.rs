@@ -118,3 +118,92 @@ async fn snapshot_rebuilds_the_image_on_another_node() {
     let reopened = StateMachine::open(other_dir.path()).expect("reopen");
     assert_eq!(reopened.image().to_records(), sm.image().to_records());
 }
+
+/// `PartitionsPlaced` is expanded by applying the log: round-robin over the
+/// brokers live at that position (fenced ones skipped), or the client's
+/// assignment checked against registered brokers.
+#[test]
+fn placement_is_decided_by_the_log() {
+    use memorystreamer_raft::MetadataImage;
+    let t = Uuid::from_u128(9);
+    let reg = |id: i32| MetadataRecord::BrokerRegistered {
+        node_id: id,
+        host: "h".into(),
+        port: 9000 + id,
+    };
+    let base = MetadataImage::default()
+        .apply_all(&[
+            reg(1),
+            reg(2),
+            reg(3),
+            MetadataRecord::BrokerFenced { node_id: 2 },
+            MetadataRecord::TopicCreated {
+                topic_id: t,
+                name: "t".into(),
+                partitions: 4,
+                replication_factor: 1,
+                configs: vec![],
+            },
+        ])
+        .expect("base");
+    let placed =
+        |first: i32, count: i32, assignments: Vec<Vec<i32>>| MetadataRecord::PartitionsPlaced {
+            topic_id: t,
+            first,
+            count,
+            replication_factor: 1,
+            assignments,
+            fallback: 1,
+        };
+    let img = base.apply(&placed(0, 4, vec![])).expect("auto placement");
+    let leaders: Vec<i32> = img
+        .topic("t")
+        .expect("t")
+        .partitions
+        .iter()
+        .map(|p| p.leader)
+        .collect();
+    assert_eq!(leaders, vec![1, 3, 1, 3], "fenced broker 2 skipped");
+    let img = img
+        .apply(&placed(4, 1, vec![vec![2]]))
+        .expect("manual placement");
+    assert_eq!(img.topic("t").expect("t").partitions[4].replicas, vec![2]);
+    assert!(
+        img.apply(&placed(5, 1, vec![vec![7]])).is_err(),
+        "unknown broker"
+    );
+    assert!(
+        img.apply(&placed(9, 1, vec![])).is_err(),
+        "gap in partition numbers"
+    );
+    let rf3 = MetadataRecord::PartitionsPlaced {
+        topic_id: t,
+        first: 5,
+        count: 1,
+        replication_factor: 3,
+        assignments: vec![],
+        fallback: 1,
+    };
+    assert!(img.apply(&rf3).is_err(), "more replicas than live brokers");
+    // No broker registered yet: the fallback node.
+    let empty = MetadataImage::default()
+        .apply_all(&[MetadataRecord::TopicCreated {
+            topic_id: t,
+            name: "t".into(),
+            partitions: 1,
+            replication_factor: 1,
+            configs: vec![],
+        }])
+        .expect("topic");
+    let img = empty
+        .apply(&MetadataRecord::PartitionsPlaced {
+            topic_id: t,
+            first: 0,
+            count: 1,
+            replication_factor: 1,
+            assignments: vec![],
+            fallback: 5,
+        })
+        .expect("fallback");
+    assert_eq!(img.topic("t").expect("t").partitions[0].leader, 5);
+}
