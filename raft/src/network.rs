@@ -176,6 +176,13 @@ impl PeerClient {
             })
     }
 
+    /// A peer's error answer; the connection is dropped so that the next
+    /// call reconnects (the peer may have restarted behind the address).
+    fn remote<E: std::error::Error>(&mut self, e: E) -> RPCError<NodeId, BasicNode, E> {
+        self.conn = None;
+        RPCError::RemoteError(RemoteError::new(self.target, e))
+    }
+
     fn unexpected<E: std::error::Error>(&self) -> RPCError<NodeId, BasicNode, E> {
         RPCError::Network(NetworkError::new(&std::io::Error::new(
             std::io::ErrorKind::InvalidData,
@@ -191,9 +198,7 @@ impl RaftNetwork<TypeConfig> for PeerClient {
         option: RPCOption,
     ) -> Result<AppendEntriesResponse<NodeId>, RPCError<NodeId, BasicNode, RaftError<NodeId>>> {
         match self.call(RpcRequest::AppendEntries(rpc), &option).await? {
-            RpcResponse::AppendEntries(r) => {
-                r.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e)))
-            }
+            RpcResponse::AppendEntries(r) => r.map_err(|e| self.remote(e)),
             _ => Err(self.unexpected()),
         }
     }
@@ -204,9 +209,7 @@ impl RaftNetwork<TypeConfig> for PeerClient {
         option: RPCOption,
     ) -> Result<VoteResponse<NodeId>, RPCError<NodeId, BasicNode, RaftError<NodeId>>> {
         match self.call(RpcRequest::Vote(rpc), &option).await? {
-            RpcResponse::Vote(r) => {
-                r.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e)))
-            }
+            RpcResponse::Vote(r) => r.map_err(|e| self.remote(e)),
             _ => Err(self.unexpected()),
         }
     }
@@ -220,18 +223,20 @@ impl RaftNetwork<TypeConfig> for PeerClient {
         RPCError<NodeId, BasicNode, RaftError<NodeId, InstallSnapshotError>>,
     > {
         match self.call(RpcRequest::InstallSnapshot(rpc), &option).await? {
-            RpcResponse::InstallSnapshot(r) => {
-                r.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e)))
-            }
+            RpcResponse::InstallSnapshot(r) => r.map_err(|e| self.remote(e)),
             _ => Err(self.unexpected()),
         }
     }
 }
 
 /// Serves peers on `listener` until the task is dropped: every connection
-/// is a loop of request frames answered in order.
+/// is a loop of request frames answered in order. Connection tasks belong
+/// to this task (a `JoinSet`), so stopping it closes every connection and
+/// peers reconnect to whatever serves the address next.
 pub async fn serve(listener: TcpListener, raft: Raft, writer: Arc<dyn WriteHandler>) {
+    let mut connections = tokio::task::JoinSet::new();
     loop {
+        while connections.try_join_next().is_some() {}
         let (mut stream, peer) = match listener.accept().await {
             Ok(x) => x,
             Err(e) => {
@@ -243,7 +248,7 @@ pub async fn serve(listener: TcpListener, raft: Raft, writer: Arc<dyn WriteHandl
         let _ = stream.set_nodelay(true);
         let raft = raft.clone();
         let writer = Arc::clone(&writer);
-        tokio::spawn(async move {
+        connections.spawn(async move {
             loop {
                 let req = match read_frame::<RpcRequest>(&mut stream).await {
                     Ok(r) => r,
