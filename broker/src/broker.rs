@@ -1226,16 +1226,7 @@ fn load_or_format(data_dir: &Path, node_id: i32) -> Result<String, BrokerError> 
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let id = new_cluster_id();
-            let tmp = data_dir.join("meta.properties.tmp");
-            fs::write(
-                &tmp,
-                format!(
-                    "#\n#{}\nversion=1\ncluster.id={id}\nnode.id={node_id}\n",
-                    "Written by MemoryStreamer"
-                ),
-            )?;
-            fs::File::open(&tmp)?.sync_all()?;
-            fs::rename(&tmp, &path)?;
+            write_meta_properties(data_dir, &id, node_id)?;
             info!(cluster_id = %id, dir = %data_dir.display(), "formatted new data directory");
             Ok(id)
         }

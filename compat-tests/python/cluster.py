@@ -8,25 +8,10 @@ Each subcommand is one step; the Rust test kills and restarts processes in
 between. Waits poll with a deadline.
 """
 import argparse
-import sys
 import time
 import uuid
 
-
-def fail(msg):
-    print("FAIL: " + msg, file=sys.stderr)
-    sys.exit(1)
-
-
-def wait_until(what, check, timeout=60):
-    deadline = time.time() + timeout
-    state = None
-    while time.time() < deadline:
-        done, state = check()
-        if done:
-            return state
-        time.sleep(0.25)
-    fail("timed out after %ds waiting for %s; last state: %r" % (timeout, what, state))
+from common import admin, fail, wait_until
 
 
 def wait_for(what, get, ok=lambda v: v is not None, timeout=60):
@@ -35,16 +20,6 @@ def wait_for(what, get, ok=lambda v: v is not None, timeout=60):
         v = get()
         return ok(v), v
     return wait_until(what, check, timeout)
-
-
-_ADMIN = {}
-
-
-def admin(bootstrap):
-    from confluent_kafka.admin import AdminClient
-    if bootstrap not in _ADMIN:
-        _ADMIN[bootstrap] = AdminClient({"bootstrap.servers": bootstrap})
-    return _ADMIN[bootstrap]
 
 
 def brokers(bootstrap):
@@ -154,7 +129,7 @@ def rejoined(args):
                   for name, t in md.topics.items()}
         return topics, controller(b)
     wait_until("identical metadata on every node",
-               lambda: (len({repr(view(b)) for b in boots}) == 1, [view(b) for b in boots]))
+               lambda: (len({repr(view(b)) for b in boots}) == 1, [view(b) for b in boots]), 60)
     topics, ctl = view(boots[0])
     if "spread" not in topics or "after-kill" not in topics or ctl < 0:
         fail("topics or controller missing after rejoin: %r controller %r" % (sorted(topics), ctl))

@@ -7,38 +7,19 @@ from what Apache Kafka would do is a non-zero exit with a message. Waits
 for background work (the log cleaner) poll with a deadline.
 """
 import argparse
-import sys
 import time
 import uuid
 
-
-def fail(msg):
-    print("FAIL: " + msg, file=sys.stderr)
-    sys.exit(1)
+import common
+from common import fail
 
 
 def wait_until(what, check, timeout=120):
-    """Polls check() -> (done, state) until done or the deadline passes."""
-    deadline = time.time() + timeout
-    state = None
-    while time.time() < deadline:
-        done, state = check()
-        if done:
-            return state
-        time.sleep(0.25)
-    fail("timed out after %ds waiting for %s; last state: %r" % (timeout, what, state))
-
-
-_ADMIN = {}
+    return common.wait_until(what, check, timeout)
 
 
 def admin(args):
-    """One confluent-kafka AdminClient per run (a handle destroyed while a
-    future is pending fails the future)."""
-    from confluent_kafka.admin import AdminClient
-    if args.bootstrap not in _ADMIN:
-        _ADMIN[args.bootstrap] = AdminClient({"bootstrap.servers": args.bootstrap})
-    return _ADMIN[args.bootstrap]
+    return common.admin(args.bootstrap)
 
 
 def create(args, topic, partitions=1, config=None):

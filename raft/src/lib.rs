@@ -16,6 +16,7 @@
 #![warn(missing_docs)]
 
 pub mod error;
+mod frame;
 pub mod image;
 pub mod log_store;
 pub mod network;

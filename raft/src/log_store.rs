@@ -23,7 +23,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::fs::{self, File, OpenOptions};
-use std::io::{Read, Write};
+use std::io::Write;
 use std::ops::RangeBounds;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -31,7 +31,6 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use openraft::storage::{LogFlushed, LogState, RaftLogStorage};
 use openraft::{ErrorSubject, ErrorVerb, OptionalSend, RaftLogReader};
 use serde::{Deserialize, Serialize};
-use tracing::warn;
 
 use crate::types::{Entry, LogId, StorageError, TypeConfig, Vote};
 
@@ -98,9 +97,7 @@ fn io_err(subject: ErrorSubject<u64>, verb: ErrorVerb, e: std::io::Error) -> Sto
 fn encode(op: &Op) -> std::io::Result<Vec<u8>> {
     let payload = serde_json::to_vec(op).map_err(std::io::Error::other)?;
     let mut frame = Vec::with_capacity(payload.len() + 8);
-    frame.extend_from_slice(&(payload.len() as u32).to_be_bytes());
-    frame.extend_from_slice(&crc32c::crc32c(&payload).to_be_bytes());
-    frame.extend_from_slice(&payload);
+    crate::frame::put(&mut frame, &payload);
     Ok(frame)
 }
 
@@ -112,43 +109,17 @@ impl LogStore {
     /// Opens (or creates) the log in `dir`, replaying it.
     pub fn open(dir: &Path) -> std::io::Result<Self> {
         fs::create_dir_all(dir)?;
-        let path = dir.join(LOG_FILE);
-        let mut file = OpenOptions::new()
-            .read(true)
-            .append(true)
-            .create(true)
-            .open(&path)?;
-        let mut bytes = Vec::new();
-        file.read_to_end(&mut bytes)?;
         let mut state = State::default();
-        let mut pos = 0usize;
-        while bytes.len() - pos >= 8 {
-            let len =
-                u32::from_be_bytes([bytes[pos], bytes[pos + 1], bytes[pos + 2], bytes[pos + 3]]);
-            let crc = u32::from_be_bytes([
-                bytes[pos + 4],
-                bytes[pos + 5],
-                bytes[pos + 6],
-                bytes[pos + 7],
-            ]);
-            if len > MAX_FRAME || bytes.len() - pos - 8 < len as usize {
-                break;
-            }
-            let payload = &bytes[pos + 8..pos + 8 + len as usize];
-            if crc32c::crc32c(payload) != crc {
-                break;
-            }
-            match serde_json::from_slice::<Op>(payload) {
-                Ok(op) => state.apply(op),
-                Err(_) => break,
-            }
-            pos += 8 + len as usize;
-        }
-        if pos < bytes.len() {
-            warn!(path = %path.display(), valid = pos, dropped = bytes.len() - pos, "cutting torn tail of the raft log");
-            file.set_len(pos as u64)?;
-            file.sync_all()?;
-        }
+        let (file, _) =
+            crate::frame::open_replay(&dir.join(LOG_FILE), MAX_FRAME, "raft log", |payload| {
+                match serde_json::from_slice::<Op>(payload) {
+                    Ok(op) => {
+                        state.apply(op);
+                        true
+                    }
+                    Err(_) => false,
+                }
+            })?;
         Ok(LogStore {
             inner: Arc::new(Mutex::new(Inner {
                 dir: dir.to_path_buf(),

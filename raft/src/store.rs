@@ -9,15 +9,13 @@
 //! are rare and must never be lost. On open, frames are replayed until the
 //! first torn or corrupt one, and the file is cut there.
 //!
-//! This is the storage the openraft log store will replace when the
-//! multi-voter quorum lands; callers only see "append records, replay
-//! records", which is what a Raft-backed store offers too.
+//! The openraft quorum replaced it; the broker reads it only to import a
+//! data directory written before the quorum existed. Framing and replay
+//! are [`crate::frame`]'s, shared with the Raft log store.
 
-use std::fs::{File, OpenOptions};
-use std::io::{Read, Write};
+use std::fs::File;
+use std::io::Write;
 use std::path::Path;
-
-use tracing::warn;
 
 use crate::error::MetadataError;
 use crate::records::MetadataRecord;
@@ -38,63 +36,24 @@ impl MetadataLog {
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)?;
         }
-        let mut file = OpenOptions::new()
-            .read(true)
-            .append(true)
-            .create(true)
-            .open(path)?;
-        let mut bytes = Vec::new();
-        file.read_to_end(&mut bytes)?;
         let mut records = Vec::new();
-        let mut pos = 0usize;
-        while bytes.len() - pos >= 8 {
-            let len =
-                u32::from_be_bytes([bytes[pos], bytes[pos + 1], bytes[pos + 2], bytes[pos + 3]]);
-            let crc = u32::from_be_bytes([
-                bytes[pos + 4],
-                bytes[pos + 5],
-                bytes[pos + 6],
-                bytes[pos + 7],
-            ]);
-            if len > MAX_FRAME || bytes.len() - pos - 8 < len as usize {
-                break;
-            }
-            let payload = &bytes[pos + 8..pos + 8 + len as usize];
-            if crc32c::crc32c(payload) != crc {
-                break;
-            }
+        let (file, len) = crate::frame::open_replay(path, MAX_FRAME, "metadata log", |payload| {
             match MetadataRecord::decode(payload) {
-                Ok(r) => records.push(r),
-                Err(_) => break,
+                Ok(r) => {
+                    records.push(r);
+                    true
+                }
+                Err(_) => false,
             }
-            pos += 8 + len as usize;
-        }
-        if pos < bytes.len() {
-            warn!(
-                path = %path.display(),
-                dropped_bytes = bytes.len() - pos,
-                "truncating torn tail of metadata log"
-            );
-            file.set_len(pos as u64)?;
-            file.sync_all()?;
-        }
-        Ok((
-            MetadataLog {
-                file,
-                len: pos as u64,
-            },
-            records,
-        ))
+        })?;
+        Ok((MetadataLog { file, len }, records))
     }
 
     /// Appends records in one write and fsyncs.
     pub fn append(&mut self, records: &[MetadataRecord]) -> Result<(), MetadataError> {
         let mut buf = Vec::new();
         for r in records {
-            let payload = r.encode();
-            buf.extend_from_slice(&(payload.len() as u32).to_be_bytes());
-            buf.extend_from_slice(&crc32c::crc32c(&payload).to_be_bytes());
-            buf.extend_from_slice(&payload);
+            crate::frame::put(&mut buf, &r.encode());
         }
         if let Err(e) = self
             .file

@@ -2,6 +2,8 @@
 //! writes through any member, survive the leader's death, let it rejoin,
 //! and end with identical images; one voter restarts from its snapshot.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -18,24 +20,7 @@ fn free_addr() -> String {
 }
 
 fn topic(name: &str) -> Vec<MetadataRecord> {
-    let id = Uuid::new_v4();
-    vec![
-        MetadataRecord::TopicCreated {
-            topic_id: id,
-            name: name.into(),
-            partitions: 1,
-            replication_factor: 1,
-            configs: vec![],
-        },
-        MetadataRecord::PartitionCreated {
-            topic_id: id,
-            partition: 0,
-            leader: 1,
-            leader_epoch: 0,
-            replicas: vec![1],
-            isr: vec![1],
-        },
-    ]
+    common::topic(Uuid::new_v4(), name)
 }
 
 fn config(id: u64, root: &Path, voters: &BTreeMap<u64, String>) -> QuorumConfig {

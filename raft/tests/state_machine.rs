@@ -2,6 +2,8 @@
 //! give the same image on every node, a rejected request changes nothing
 //! anywhere, and a snapshot rebuilds the same image elsewhere.
 
+mod common;
+
 use memorystreamer_raft::state_machine::StateMachine;
 use memorystreamer_raft::types::{Entry, MetadataRequest, TypeConfig};
 use memorystreamer_raft::MetadataRecord;
@@ -16,25 +18,7 @@ fn entry(index: u64, records: Vec<MetadataRecord>) -> Entry {
     }
 }
 
-fn topic(id: Uuid, name: &str) -> Vec<MetadataRecord> {
-    vec![
-        MetadataRecord::TopicCreated {
-            topic_id: id,
-            name: name.into(),
-            partitions: 1,
-            replication_factor: 1,
-            configs: vec![],
-        },
-        MetadataRecord::PartitionCreated {
-            topic_id: id,
-            partition: 0,
-            leader: 1,
-            leader_epoch: 0,
-            replicas: vec![1],
-            isr: vec![1],
-        },
-    ]
-}
+use common::topic;
 
 fn entries() -> Vec<Entry> {
     let a = Uuid::from_u128(1);

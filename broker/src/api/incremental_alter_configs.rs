@@ -121,47 +121,30 @@ pub async fn handle(
             let base = AlterConfigsResourceResponse::default()
                 .with_resource_type(r.resource_type)
                 .with_resource_name(r.resource_name.clone());
+            let ops: Vec<(String, i8, Option<String>)> = r
+                .configs
+                .iter()
+                .map(|c| {
+                    (
+                        c.name.to_string(),
+                        c.config_operation,
+                        c.value.as_ref().map(|v| v.to_string()),
+                    )
+                })
+                .collect();
             let outcome = match r.resource_type {
-                TOPIC => {
-                    let ops: Vec<(String, i8, Option<String>)> = r
-                        .configs
-                        .iter()
-                        .map(|c| {
-                            (
-                                c.name.to_string(),
-                                c.config_operation,
-                                c.value.as_ref().map(|v| v.to_string()),
-                            )
-                        })
-                        .collect();
-                    match broker.metadata().topic(&r.resource_name) {
-                        None => Err(BrokerError::UnknownTopicOrPartition),
-                        Some(t) => match apply(&|k: &str| topic_key(broker, k), &t.configs, &ops) {
-                            Ok(configs) => {
-                                broker
-                                    .alter_topic_configs(
-                                        &r.resource_name,
-                                        configs,
-                                        req.validate_only,
-                                    )
-                                    .await
-                            }
-                            Err(e) => Err(e),
-                        },
-                    }
-                }
+                TOPIC => match broker.metadata().topic(&r.resource_name) {
+                    None => Err(BrokerError::UnknownTopicOrPartition),
+                    Some(t) => match apply(&|k: &str| topic_key(broker, k), &t.configs, &ops) {
+                        Ok(configs) => {
+                            broker
+                                .alter_topic_configs(&r.resource_name, configs, req.validate_only)
+                                .await
+                        }
+                        Err(e) => Err(e),
+                    },
+                },
                 BROKER => {
-                    let ops: Vec<(String, i8, Option<String>)> = r
-                        .configs
-                        .iter()
-                        .map(|c| {
-                            (
-                                c.name.to_string(),
-                                c.config_operation,
-                                c.value.as_ref().map(|v| v.to_string()),
-                            )
-                        })
-                        .collect();
                     let current = broker.dynamic_broker_configs(&r.resource_name);
                     match apply(&|k: &str| broker_key(broker, k), &current, &ops) {
                         Ok(configs) => {
