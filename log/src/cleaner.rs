@@ -48,8 +48,12 @@
 //!   refuses them on compacted topics, so they exist only in topics switched
 //!   from `delete` to `compact`.
 //!
-//! Not here: aborted-transaction removal (transactions are issue 7; control
-//! batches and transactional data are kept as they are).
+//! Transactions: the dirty section never reaches past the segment holding
+//! the first open transaction's first offset (undecided records are not
+//! compacted, as in Kafka). Records of aborted transactions are left out of
+//! the key map (an aborted write never supersedes a committed one) and
+//! removed; control batches are kept, and the replaced segments'
+//! `.txnindex` entries are carried into the cleaned segment.
 
 use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;
@@ -153,6 +157,8 @@ pub struct CleanPlan {
     index_interval_bytes: u64,
     config: CompactionConfig,
     now_ms: i64,
+    /// Aborted transactions that began before `end`.
+    aborted: Vec<crate::txn::AbortedTxn>,
 }
 
 /// A cleaned group waiting to be swapped in.
@@ -251,13 +257,25 @@ fn sync_dir(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-fn segment_file_names(base: i64) -> [String; 3] {
+fn segment_file_names(base: i64) -> [String; 4] {
     let stem = file_stem(base);
     [
         format!("{stem}.log"),
         format!("{stem}.index"),
         format!("{stem}.timeindex"),
+        format!("{stem}.txnindex"),
     ]
+}
+
+/// True when `h` holds records of a transaction that was aborted.
+fn is_aborted(h: &BatchHeader, aborted: &[crate::txn::AbortedTxn]) -> bool {
+    h.is_transactional()
+        && !h.is_control()
+        && aborted.iter().any(|e| {
+            e.producer_id == h.producer_id
+                && e.first_offset <= h.base_offset
+                && h.base_offset < e.last_offset
+        })
 }
 
 /// Finishes a committed swap in `dir`: retires the replaced segments' files
@@ -377,11 +395,17 @@ impl Log {
         let (checkpoint, oldest_tombstone) = checkpoint;
         let dirty_start = checkpoint.clamp(first, active_base);
         let lag_horizon = now_ms.saturating_sub(config.min_compaction_lag_ms);
-        let end = sealed
+        let mut end = sealed
             .iter()
             .filter(|s| s.base_offset() >= dirty_start)
             .find(|s| config.min_compaction_lag_ms > 0 && s.max_timestamp() > lag_horizon)
             .map_or(active_base, |s| s.base_offset());
+        if let Some(unstable) = self.open_transactions().first().map(|(o, _)| *o) {
+            // Not past the segment holding the oldest undecided record.
+            if let Some(s) = sealed.iter().rev().find(|s| s.base_offset() <= unstable) {
+                end = end.min(s.base_offset());
+            }
+        }
         let (mut clean, mut dirty) = (0u64, 0u64);
         for s in sealed {
             if s.base_offset() < dirty_start {
@@ -432,6 +456,12 @@ impl Log {
             index_interval_bytes: cfg.index_interval_bytes,
             config: config.clone(),
             now_ms,
+            aborted: self
+                .aborted_all()
+                .iter()
+                .filter(|e| e.first_offset < end.max(dirty_start))
+                .copied()
+                .collect(),
         })
     }
 
@@ -510,7 +540,7 @@ impl CleanPlan {
             let before = map.len();
             let mut segment_map = HashMap::new();
             for_each_batch(&view.slice, throttle, |h, batch| {
-                if h.is_control() {
+                if h.is_control() || is_aborted(h, &self.aborted) {
                     return Ok(());
                 }
                 let section = records_section(h, batch, self.config.max_decompressed_bytes)?;
@@ -587,6 +617,8 @@ impl CleanPlan {
             for_each_batch(&view.slice, throttle, |h, batch| {
                 if h.is_control() {
                     pending.extend_from_slice(batch);
+                } else if is_aborted(h, &self.aborted) {
+                    stats.records_removed += h.records_count.max(0) as u64;
                 } else {
                     let section = records_section(h, batch, self.config.max_decompressed_bytes)?;
                     let records = parse_records(h, &section)?;
@@ -635,6 +667,12 @@ impl CleanPlan {
         }
         out.seal()?;
         out.flush()?;
+        let mut entries = Vec::new();
+        for v in views {
+            entries.extend(crate::txn::read_index(&self.dir, v.base)?);
+        }
+        crate::txn::write_index(&tmp, first.base, &entries)?;
+        crate::txn::sync_index(&tmp, first.base)?;
         stats.segments_in += views.len();
         stats.segments_out += 1;
         stats.bytes_in += views.iter().map(|v| v.size).sum::<u64>();

@@ -19,9 +19,12 @@ mod mmap;
 pub mod producer_state;
 pub mod records;
 pub mod segment;
+pub mod txn;
 
 pub use crate::batch::BatchHeader;
 pub use crate::cleaner::{compact, CleanStats, CompactionConfig};
 pub use crate::error::{LogError, Result};
 pub use crate::log::{AppendInfo, Log, LogConfig, Removed};
+pub use crate::producer_state::ProducerInfo;
 pub use crate::segment::FileSlice;
+pub use crate::txn::{AbortedTxn, ControlType};

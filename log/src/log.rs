@@ -11,7 +11,13 @@
 //! (written at each roll) plus the batches after it.
 //!
 //! Retention (`take_expired`) and DeleteRecords (`delete_records_before`)
-//! live here; compaction is in [`crate::cleaner`]. Not here: transactions.
+//! live here; compaction is in [`crate::cleaner`].
+//!
+//! Transactions: the log tracks open transactions through producer state,
+//! which gives the last stable offset ([`Log::last_stable_offset`]), and
+//! keeps the aborted-transaction index ([`crate::txn`]) that
+//! `read_committed` fetches query with [`Log::aborted_transactions`].
+//! Control batches are appended like any batch; the log reads their type.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -22,8 +28,9 @@ use tracing::{debug, info, warn};
 
 use crate::batch::{assign_offset, BatchHeader, Batches};
 use crate::error::{LogError, Result};
-use crate::producer_state::ProducerStateManager;
+use crate::producer_state::{ProducerInfo, ProducerStateManager};
 use crate::segment::{FileSlice, Segment};
+use crate::txn::{self, AbortedTxn, ControlType};
 
 /// File in a partition directory holding the log start offset when
 /// DeleteRecords moved it inside a segment.
@@ -115,6 +122,8 @@ pub struct Log {
     unflushed_messages: u64,
     last_flush: std::time::Instant,
     producers: ProducerStateManager,
+    /// Aborted transactions, by marker offset (ascending).
+    aborted: Vec<AbortedTxn>,
 }
 
 impl Log {
@@ -173,6 +182,7 @@ impl Log {
             unflushed_messages: 0,
             last_flush: std::time::Instant::now(),
             producers: ProducerStateManager::default(),
+            aborted: Vec::new(),
         };
         log.rebuild_producer_state()?;
         Ok(log)
@@ -202,14 +212,69 @@ impl Log {
                 }
             }
         }
-        for seg in self.segments.values().filter(|s| s.next_offset() > from) {
-            seg.for_each_header(|h| {
-                if h.base_offset >= from {
-                    producers.update(h)
+        // Aborted-transaction entries: from the files for what the snapshot
+        // covers, rebuilt from the markers for the replayed tail.
+        let mut aborted = Vec::new();
+        let mut rewrite = Vec::new();
+        for seg in self.segments.values() {
+            let base = seg.base_offset();
+            let mut entries: Vec<AbortedTxn> = if base < from {
+                txn::read_index(&self.dir, base)?
+                    .into_iter()
+                    .filter(|e| e.last_offset < from)
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            if seg.next_offset() > from {
+                let on_disk = txn::read_index(&self.dir, base)?;
+                seg.for_each_header_at(|pos, h| {
+                    if h.base_offset < from {
+                        return;
+                    }
+                    if !h.is_control() {
+                        producers.update(h);
+                        return;
+                    }
+                    let hh = *h;
+                    {
+                        match seg
+                            .slice(pos)
+                            .read_batches(hh.total_len(), true)
+                            .and_then(|b| txn::control_type(&hh, &b))
+                        {
+                            Ok(Some(kind)) => {
+                                let lso_before = producers.first_unstable_offset();
+                                if let Some(first) = producers.complete_txn(&hh, -1) {
+                                    if kind == ControlType::Abort {
+                                        entries.push(AbortedTxn {
+                                            producer_id: hh.producer_id,
+                                            first_offset: first,
+                                            last_offset: hh.base_offset,
+                                            last_stable_offset: lso_before
+                                                .unwrap_or(hh.base_offset),
+                                        });
+                                    }
+                                }
+                            }
+                            Ok(None) => {}
+                            Err(e) => {
+                                warn!(dir = %self.dir.display(), offset = hh.base_offset, error = %e, "unreadable control batch")
+                            }
+                        }
+                    }
+                })?;
+                if entries != on_disk {
+                    rewrite.push((base, entries.clone()));
                 }
-            })?;
+            }
+            aborted.extend(entries);
+        }
+        for (base, entries) in rewrite {
+            txn::write_index(&self.dir, base, &entries)?;
         }
         self.producers = producers;
+        self.aborted = aborted;
         Ok(())
     }
 
@@ -314,7 +379,13 @@ impl Log {
                 "records are not whole batches",
             ));
         }
-        for (h, _) in &headers {
+        let mut kinds = Vec::with_capacity(headers.len());
+        for (h, range) in &headers {
+            kinds.push(if h.is_control() {
+                txn::control_type(h, &batches[range.clone()])?
+            } else {
+                None
+            });
             if let Err(e) = self.producers.check(h) {
                 if headers.len() > 1 && matches!(e, LogError::DuplicateSequence { .. }) {
                     return Err(LogError::InvalidBatchLayout(
@@ -336,8 +407,24 @@ impl Log {
             records += h.records_count.max(0) as u64;
         }
         self.active_mut().append(batches)?;
-        for (h, _) in &headers {
-            self.producers.update(h);
+        for ((h, _), kind) in headers.iter().zip(kinds) {
+            if !h.is_control() {
+                self.producers.update(h);
+                continue;
+            }
+            let lso_before = self.producers.first_unstable_offset();
+            let first = self.producers.complete_txn(h, -1);
+            if let (Some(first), Some(ControlType::Abort)) = (first, kind) {
+                let entry = AbortedTxn {
+                    producer_id: h.producer_id,
+                    first_offset: first,
+                    last_offset: h.base_offset,
+                    last_stable_offset: lso_before.unwrap_or(h.base_offset),
+                };
+                self.aborted.push(entry);
+                let base = self.active().base_offset();
+                txn::append_index(&self.dir, base, &entry)?;
+            }
         }
         self.unflushed_messages += records;
         let mut flushed = None;
@@ -383,6 +470,7 @@ impl Log {
             return Ok(());
         }
         self.active_mut().flush()?;
+        txn::sync_index(&self.dir, self.active().base_offset())?;
         self.active_mut().seal()?;
         if let Err(e) = self.write_snapshot() {
             // Not fatal: the next open replays more of the log instead.
@@ -585,6 +673,7 @@ impl Log {
                     }
                 }
             }
+            self.prune_aborted();
         }
         Ok((
             self.log_start_offset,
@@ -599,6 +688,50 @@ impl Log {
         if let Some(first) = self.segments.keys().next() {
             self.log_start_offset = self.log_start_offset.max(*first);
         }
+        self.prune_aborted();
+    }
+
+    /// Drops aborted-transaction entries whose marker left the log.
+    fn prune_aborted(&mut self) {
+        if let Some(first) = self.segments.keys().next().copied() {
+            self.aborted.retain(|e| e.last_offset >= first);
+        }
+    }
+
+    /// The last stable offset: `read_committed` consumers read below it. It
+    /// is the first offset of the oldest open transaction, else the log end
+    /// (with one replica the high watermark).
+    pub fn last_stable_offset(&self) -> i64 {
+        self.producers
+            .first_unstable_offset()
+            .unwrap_or_else(|| self.log_end_offset())
+    }
+
+    /// Aborted transactions a `read_committed` fetch of `[from, upper)`
+    /// must report: those whose marker is at or after `from` and that began
+    /// before `upper`.
+    pub fn aborted_transactions(&self, from: i64, upper: i64) -> Vec<AbortedTxn> {
+        let start = self.aborted.partition_point(|e| e.last_offset < from);
+        self.aborted[start..]
+            .iter()
+            .filter(|e| e.first_offset < upper)
+            .copied()
+            .collect()
+    }
+
+    /// Every aborted transaction still in the log (for the cleaner).
+    pub(crate) fn aborted_all(&self) -> &[AbortedTxn] {
+        &self.aborted
+    }
+
+    /// Producers of this partition (DescribeProducers).
+    pub fn producers(&self) -> Vec<ProducerInfo> {
+        self.producers.describe()
+    }
+
+    /// Open transactions as (first offset, producer id), oldest first.
+    pub fn open_transactions(&self) -> Vec<(i64, i64)> {
+        self.producers.open_transactions()
     }
 
     /// The segments, oldest first (the last is the active one).

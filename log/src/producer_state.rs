@@ -9,15 +9,24 @@
 //!
 //! The state is snapshotted when a segment rolls ([`ProducerStateManager::encode`],
 //! written by the log as `<offset>.snapshot`) so that opening a log replays
-//! only the batches after the newest snapshot, not the whole log. It does
-//! not know about transactions yet.
+//! only the batches after the newest snapshot, not the whole log.
+//!
+//! Transactions: the first offset of each producer's open transaction is
+//! tracked here (the smallest one bounds the last stable offset), and a
+//! control batch (commit/abort marker) ends it, adopting the marker's epoch
+//! (a coordinator that bumped the epoch to abort fences the old producer).
 //!
 //! ```text
-//! snapshot = magic:u32 ("MSPS") version:u16 (=1) count:u32 entry* crc32c(all before):u32
-//! entry    = producer_id:i64 epoch:i16 n:u8 (first_seq:i32 last_seq:i32 base_offset:i64)*n
+//! snapshot = magic:u32 ("MSPS") version:u16 (=2) count:u32 entry* crc32c(all before):u32
+//! entry    = producer_id:i64 epoch:i16 txn_first_offset:i64 (-1: none)
+//!            last_timestamp:i64 coordinator_epoch:i32
+//!            n:u8 (first_seq:i32 last_seq:i32 base_offset:i64)*n
 //! ```
+//!
+//! Version 1 snapshots (written before transactions existed) lack the three
+//! transaction fields and are still read.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use crate::batch::BatchHeader;
 use crate::error::{LogError, Result};
@@ -36,16 +45,53 @@ struct BatchMeta {
     base_offset: i64,
 }
 
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Clone)]
 struct ProducerEntry {
     epoch: i16,
     batches: VecDeque<BatchMeta>,
+    /// First offset of the open transaction in this partition.
+    txn_first_offset: Option<i64>,
+    /// Max timestamp of the producer's last batch.
+    last_timestamp: i64,
+    /// Coordinator epoch of the last marker (-1: none yet).
+    coordinator_epoch: i32,
+}
+
+impl Default for ProducerEntry {
+    fn default() -> Self {
+        ProducerEntry {
+            epoch: 0,
+            batches: VecDeque::new(),
+            txn_first_offset: None,
+            last_timestamp: -1,
+            coordinator_epoch: -1,
+        }
+    }
+}
+
+/// One producer as DescribeProducers shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProducerInfo {
+    /// Producer id.
+    pub producer_id: i64,
+    /// Current epoch.
+    pub epoch: i16,
+    /// Last sequence appended (-1 none).
+    pub last_sequence: i32,
+    /// Max timestamp of its last batch (-1 none).
+    pub last_timestamp: i64,
+    /// Coordinator epoch of the last marker (-1 none).
+    pub coordinator_epoch: i32,
+    /// First offset of its open transaction (-1 none).
+    pub current_txn_start_offset: i64,
 }
 
 /// Sequence and epoch state of every idempotent producer of one partition.
 #[derive(Debug, Default, Clone)]
 pub struct ProducerStateManager {
     producers: HashMap<i64, ProducerEntry>,
+    /// Open transactions: first offset -> producer id.
+    ongoing: BTreeMap<i64, i64>,
 }
 
 fn in_sequence(last: i32, next: i32) -> bool {
@@ -56,7 +102,19 @@ impl ProducerStateManager {
     /// Checks a batch (before offsets are assigned). `Ok(())` means it may be
     /// appended; a duplicate yields [`LogError::DuplicateSequence`].
     pub fn check(&self, h: &BatchHeader) -> Result<()> {
-        if !h.has_producer_id() || h.is_control() {
+        if h.is_control() {
+            // A marker from an older epoch than the producer's is a zombie
+            // coordinator's: fenced. Newer epochs are adopted on update.
+            return match self.producers.get(&h.producer_id) {
+                Some(e) if h.producer_epoch < e.epoch => Err(LogError::ProducerFenced {
+                    producer_id: h.producer_id,
+                    current: e.epoch,
+                    got: h.producer_epoch,
+                }),
+                _ => Ok(()),
+            };
+        }
+        if !h.has_producer_id() {
             return Ok(());
         }
         let Some(entry) = self.producers.get(&h.producer_id) else {
@@ -120,13 +178,66 @@ impl ProducerStateManager {
             last_seq: h.last_sequence(),
             base_offset: h.base_offset,
         });
+        entry.last_timestamp = h.max_timestamp;
+        if h.is_transactional() && entry.txn_first_offset.is_none() {
+            entry.txn_first_offset = Some(h.base_offset);
+            self.ongoing.insert(h.base_offset, h.producer_id);
+        }
+    }
+
+    /// Records an appended control batch (its header carries the assigned
+    /// offset): ends the producer's open transaction, adopting the marker's
+    /// epoch. Returns the first offset of the transaction it ended (None
+    /// when the producer had no records in it here).
+    pub fn complete_txn(&mut self, h: &BatchHeader, coordinator_epoch: i32) -> Option<i64> {
+        let entry = self.producers.entry(h.producer_id).or_default();
+        if h.producer_epoch > entry.epoch {
+            entry.epoch = h.producer_epoch;
+            entry.batches.clear();
+        }
+        entry.coordinator_epoch = coordinator_epoch;
+        entry.last_timestamp = h.max_timestamp;
+        let first = entry.txn_first_offset.take();
+        if let Some(f) = first {
+            self.ongoing.remove(&f);
+        }
+        first
+    }
+
+    /// First offset of the oldest open transaction: the last stable offset
+    /// cannot pass it.
+    pub fn first_unstable_offset(&self) -> Option<i64> {
+        self.ongoing.keys().next().copied()
+    }
+
+    /// Open transactions as (first offset, producer id), oldest first.
+    pub fn open_transactions(&self) -> Vec<(i64, i64)> {
+        self.ongoing.iter().map(|(o, p)| (*o, *p)).collect()
+    }
+
+    /// Every producer, for DescribeProducers.
+    pub fn describe(&self) -> Vec<ProducerInfo> {
+        let mut out: Vec<ProducerInfo> = self
+            .producers
+            .iter()
+            .map(|(id, e)| ProducerInfo {
+                producer_id: *id,
+                epoch: e.epoch,
+                last_sequence: e.batches.back().map_or(-1, |b| b.last_seq),
+                last_timestamp: e.last_timestamp,
+                coordinator_epoch: e.coordinator_epoch,
+                current_txn_start_offset: e.txn_first_offset.unwrap_or(-1),
+            })
+            .collect();
+        out.sort_by_key(|p| p.producer_id);
+        out
     }
 
     /// Serialises the state (see the module docs for the layout).
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(14 + self.producers.len() * 32);
         out.extend_from_slice(SNAPSHOT_MAGIC);
-        out.extend_from_slice(&1u16.to_be_bytes());
+        out.extend_from_slice(&2u16.to_be_bytes());
         out.extend_from_slice(&(self.producers.len() as u32).to_be_bytes());
         let mut ids: Vec<_> = self.producers.keys().copied().collect();
         ids.sort_unstable();
@@ -134,6 +245,9 @@ impl ProducerStateManager {
             let e = &self.producers[&id];
             out.extend_from_slice(&id.to_be_bytes());
             out.extend_from_slice(&e.epoch.to_be_bytes());
+            out.extend_from_slice(&e.txn_first_offset.unwrap_or(-1).to_be_bytes());
+            out.extend_from_slice(&e.last_timestamp.to_be_bytes());
+            out.extend_from_slice(&e.coordinator_epoch.to_be_bytes());
             out.push(e.batches.len() as u8);
             for b in &e.batches {
                 out.extend_from_slice(&b.first_seq.to_be_bytes());
@@ -161,7 +275,8 @@ impl ProducerStateManager {
         if crc32c::crc32c(body) != u32::from_be_bytes([crc[0], crc[1], crc[2], crc[3]]) {
             return Err(bad("checksum mismatch"));
         }
-        if u16::from_be_bytes([body[4], body[5]]) != 1 {
+        let version = u16::from_be_bytes([body[4], body[5]]);
+        if !(1..=2).contains(&version) {
             return Err(bad("unknown snapshot version"));
         }
         let count = u32::from_be_bytes([body[6], body[7], body[8], body[9]]) as usize;
@@ -172,9 +287,22 @@ impl ProducerStateManager {
             Ok(s)
         };
         let mut producers = HashMap::new();
+        let mut ongoing = BTreeMap::new();
         for _ in 0..count {
             let id = i64::from_be_bytes(take(8)?.try_into().map_err(|_| bad("truncated"))?);
             let epoch = i16::from_be_bytes(take(2)?.try_into().map_err(|_| bad("truncated"))?);
+            let mut entry = ProducerEntry {
+                epoch,
+                ..ProducerEntry::default()
+            };
+            if version >= 2 {
+                let first = i64::from_be_bytes(take(8)?.try_into().map_err(|_| bad("truncated"))?);
+                entry.txn_first_offset = (first >= 0).then_some(first);
+                entry.last_timestamp =
+                    i64::from_be_bytes(take(8)?.try_into().map_err(|_| bad("truncated"))?);
+                entry.coordinator_epoch =
+                    i32::from_be_bytes(take(4)?.try_into().map_err(|_| bad("truncated"))?);
+            }
             let n = take(1)?[0] as usize;
             if n > RETAINED_BATCHES {
                 return Err(bad("too many batches for a producer"));
@@ -190,9 +318,13 @@ impl ProducerStateManager {
                     ]),
                 });
             }
-            producers.insert(id, ProducerEntry { epoch, batches });
+            entry.batches = batches;
+            if let Some(f) = entry.txn_first_offset {
+                ongoing.insert(f, id);
+            }
+            producers.insert(id, entry);
         }
-        Ok(ProducerStateManager { producers })
+        Ok(ProducerStateManager { producers, ongoing })
     }
 
     /// Number of producers tracked.

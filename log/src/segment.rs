@@ -266,8 +266,17 @@ impl Segment {
     /// which `pred` holds.
     pub fn scan_from(
         &self,
-        mut position: u64,
+        position: u64,
         mut pred: impl FnMut(&BatchHeader) -> bool,
+    ) -> Result<Option<(u64, BatchHeader)>> {
+        self.scan_from_at(position, |_, h| pred(h))
+    }
+
+    /// Like [`Segment::scan_from`], with each batch's position passed to `pred`.
+    pub fn scan_from_at(
+        &self,
+        mut position: u64,
+        mut pred: impl FnMut(u64, &BatchHeader) -> bool,
     ) -> Result<Option<(u64, BatchHeader)>> {
         const CHUNK: usize = 64 * 1024;
         while position < self.size {
@@ -280,7 +289,7 @@ impl Segment {
             let mut consumed = 0u64;
             for item in crate::batch::Batches::new(&buf) {
                 let (h, range) = item?;
-                if pred(&h) {
+                if pred(position + range.start as u64, &h) {
                     return Ok(Some((position + range.start as u64, h)));
                 }
                 consumed = range.end as u64;
@@ -288,7 +297,7 @@ impl Segment {
             if consumed == 0 {
                 // One batch larger than the chunk: step over it by its header.
                 let h = BatchHeader::parse(&buf)?;
-                if pred(&h) {
+                if pred(position, &h) {
                     return Ok(Some((position, h)));
                 }
                 consumed = h.total_len() as u64;
@@ -314,10 +323,10 @@ impl Segment {
         self.scan_from(u64::from(pos), |h| h.max_timestamp >= timestamp)
     }
 
-    /// Iterates over every batch header in the segment.
-    pub fn for_each_header(&self, mut f: impl FnMut(&BatchHeader)) -> Result<()> {
-        self.scan_from(0, |h| {
-            f(h);
+    /// Iterates over every batch header in the segment with its position.
+    pub fn for_each_header_at(&self, mut f: impl FnMut(u64, &BatchHeader)) -> Result<()> {
+        self.scan_from_at(0, |pos, h| {
+            f(pos, h);
             false
         })?;
         Ok(())
@@ -351,6 +360,7 @@ impl Segment {
             self.log_path.clone(),
             self.index.0.path().to_path_buf(),
             self.time_index.0.path().to_path_buf(),
+            self.log_path.with_extension("txnindex"),
         ];
         drop(self);
         for p in paths {
