@@ -30,6 +30,7 @@ use crate::error::BrokerError;
 use crate::group::{GroupCoordinator, OFFSETS_TOPIC};
 use crate::partition::{Partition, PartitionSettings, TopicPartitions};
 use crate::topic_config::{ConfigDef, TopicConfig, TOPIC_CONFIGS};
+use crate::txn::{TxnCoordinator, TXN_TOPIC};
 
 /// Maps a placement the state machine refused to Kafka's error codes.
 fn placement_error(e: BrokerError) -> BrokerError {
@@ -185,6 +186,8 @@ pub struct Broker {
     producer_ids: tokio::sync::Mutex<ProducerIdBlock>,
     /// The group coordinator.
     pub groups: GroupCoordinator,
+    /// The transaction coordinator.
+    txn: TxnCoordinator,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -250,6 +253,7 @@ impl Broker {
         let cluster_id =
             adopt_cluster_id(&quorum, cluster_id, &config.data_dir, config.node_id).await?;
         let groups = GroupCoordinator::new(config.group.clone(), config.offsets_topic_partitions);
+        let txn = TxnCoordinator::new(config.txn.state_log_partitions, config.txn.max_timeout_ms);
         let effective = config.clone();
         let broker = Broker {
             config,
@@ -264,6 +268,7 @@ impl Broker {
             // partly used before a restart is abandoned.
             producer_ids: tokio::sync::Mutex::new(ProducerIdBlock { next: 0, end: 0 }),
             groups,
+            txn,
         };
         broker.sync_image()?;
         broker.register().await?;
@@ -273,6 +278,7 @@ impl Broker {
             broker.ensure_offsets_topic().await?;
         }
         broker.groups.load(&broker)?;
+        broker.txn.load(&broker)?;
         let image = broker.metadata();
         info!(
             cluster_id = %broker.cluster_id,
@@ -426,10 +432,40 @@ impl Broker {
         if self.metadata().topic(OFFSETS_TOPIC).is_none() {
             self.ensure_offsets_topic().await?;
         }
+        self.leader_address(OFFSETS_TOPIC, self.groups.partition_of(group))
+    }
+
+    /// The transaction coordinator.
+    pub fn txn(&self) -> &TxnCoordinator {
+        &self.txn
+    }
+
+    /// The coordinator of `transactional_id`: the broker leading its
+    /// `__transaction_state` partition (the topic is created on first use).
+    pub async fn txn_coordinator(
+        &self,
+        transactional_id: &str,
+    ) -> Result<(i32, String, i32), BrokerError> {
+        if self.metadata().topic(TXN_TOPIC).is_none() {
+            self.ensure_internal_topic(
+                TXN_TOPIC,
+                self.config.txn.state_log_partitions,
+                self.config.txn.state_log_segment_bytes,
+            )
+            .await?;
+        }
+        self.leader_address(TXN_TOPIC, self.txn.partition_of(transactional_id))
+    }
+
+    /// Host and port of the leader of a partition (for coordinators).
+    fn leader_address(
+        &self,
+        topic: &str,
+        partition: i32,
+    ) -> Result<(i32, String, i32), BrokerError> {
         let image = self.metadata();
-        let partition = self.groups.partition_of(group);
         let leader = image
-            .topic(OFFSETS_TOPIC)
+            .topic(topic)
             .and_then(|t| {
                 usize::try_from(partition)
                     .ok()
@@ -449,6 +485,139 @@ impl Broker {
         }
     }
 
+    /// Writes a COMMIT or ABORT marker for `producer_id` into a local
+    /// partition, and lets the group coordinator settle transactional
+    /// offset commits when it is an offsets partition.
+    pub fn write_txn_marker(
+        &self,
+        topic: &str,
+        partition: i32,
+        producer_id: i64,
+        epoch: i16,
+        commit: bool,
+        coordinator_epoch: i32,
+    ) -> Result<(), BrokerError> {
+        let p = self.local_partition(topic, partition)?;
+        let kind = if commit {
+            memorystreamer_log::ControlType::Commit
+        } else {
+            memorystreamer_log::ControlType::Abort
+        };
+        let batch = memorystreamer_log::txn::marker_batch(
+            producer_id,
+            epoch,
+            kind,
+            coordinator_epoch,
+            crate::txn::now_ms(),
+        );
+        p.append_control(&batch)?;
+        if topic == OFFSETS_TOPIC {
+            self.groups.complete_txn(partition, producer_id, commit);
+        }
+        Ok(())
+    }
+
+    /// Writes the markers of a transaction to every partition in it: local
+    /// ones directly, the others with WriteTxnMarkers to their leaders.
+    /// Partitions of deleted topics are skipped.
+    pub async fn write_txn_markers(
+        &self,
+        producer_id: i64,
+        epoch: i16,
+        commit: bool,
+        partitions: &std::collections::BTreeSet<(String, i32)>,
+    ) -> Result<(), BrokerError> {
+        use kafka_protocol::messages::write_txn_markers_request::{
+            WritableTxnMarker, WritableTxnMarkerTopic,
+        };
+        use kafka_protocol::messages::{
+            ApiKey, TopicName, WriteTxnMarkersRequest, WriteTxnMarkersResponse,
+        };
+        let image = self.metadata();
+        let mut remote: std::collections::BTreeMap<i32, Vec<(String, i32)>> =
+            std::collections::BTreeMap::new();
+        for (topic, index) in partitions {
+            let Some(t) = image.topic(topic) else {
+                continue;
+            };
+            let Some(leader) = usize::try_from(*index)
+                .ok()
+                .and_then(|i| t.partitions.get(i))
+                .map(|p| p.leader)
+            else {
+                continue;
+            };
+            if leader == self.config.node_id {
+                match self.write_txn_marker(
+                    topic,
+                    *index,
+                    producer_id,
+                    epoch,
+                    commit,
+                    crate::txn::COORDINATOR_EPOCH,
+                ) {
+                    Ok(()) => {}
+                    Err(BrokerError::UnknownTopicOrPartition) => {}
+                    Err(e) => return Err(e),
+                }
+            } else {
+                remote
+                    .entry(leader)
+                    .or_default()
+                    .push((topic.clone(), *index));
+            }
+        }
+        for (node, parts) in remote {
+            let b = image
+                .broker(node)
+                .filter(|b| !b.fenced)
+                .ok_or(BrokerError::NotLeaderOrFollower)?;
+            let topics = crate::txn::by_topic(&parts.iter().cloned().collect())
+                .into_iter()
+                .map(|(t, ps)| {
+                    WritableTxnMarkerTopic::default()
+                        .with_name(TopicName(crate::api::sb(&t)))
+                        .with_partition_indexes(ps)
+                })
+                .collect();
+            let req =
+                WriteTxnMarkersRequest::default().with_markers(vec![WritableTxnMarker::default()
+                    .with_producer_id(kafka_protocol::messages::ProducerId(producer_id))
+                    .with_producer_epoch(epoch)
+                    .with_transaction_result(commit)
+                    .with_coordinator_epoch(crate::txn::COORDINATOR_EPOCH)
+                    .with_topics(topics)]);
+            let resp: WriteTxnMarkersResponse = crate::interbroker::call(
+                &b.host,
+                b.port,
+                ApiKey::WriteTxnMarkers,
+                1,
+                &req,
+                Duration::from_secs(10),
+            )
+            .await?;
+            for m in &resp.markers {
+                for t in &m.topics {
+                    for p in &t.partitions {
+                        let e = kafka_protocol::ResponseError::try_from_code(p.error_code);
+                        match e {
+                            None | Some(kafka_protocol::ResponseError::UnknownTopicOrPartition) => {
+                            }
+                            Some(e) => {
+                                return Err(BrokerError::InvalidRequest(format!(
+                                    "WriteTxnMarkers to node {node} failed for {}-{}: {e:?}",
+                                    t.name.as_str(),
+                                    p.partition_index
+                                )))
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// True when this broker coordinates `group` (hosts its offsets partition).
     pub fn is_coordinator(&self, group: &str) -> bool {
         self.partition(OFFSETS_TOPIC, self.groups.partition_of(group))
@@ -463,20 +632,32 @@ impl Broker {
     /// Creates `__consumer_offsets` (compacted, `offsets.topic.num.partitions`)
     /// on first start.
     async fn ensure_offsets_topic(&self) -> Result<(), BrokerError> {
-        if self.metadata().topic(OFFSETS_TOPIC).is_some() {
+        self.ensure_internal_topic(
+            OFFSETS_TOPIC,
+            self.config.offsets_topic_partitions,
+            self.config.offsets_topic_segment_bytes,
+        )
+        .await
+    }
+
+    /// Creates an internal compacted topic unless it exists.
+    async fn ensure_internal_topic(
+        &self,
+        name: &str,
+        partitions: i32,
+        segment_bytes: u64,
+    ) -> Result<(), BrokerError> {
+        if self.metadata().topic(name).is_some() {
             return Ok(());
         }
         let t = NewTopic {
-            name: OFFSETS_TOPIC.to_string(),
-            partitions: self.config.offsets_topic_partitions,
+            name: name.to_string(),
+            partitions,
             replication_factor: 1,
             assignments: None,
             configs: vec![
                 ("cleanup.policy".into(), "compact".into()),
-                (
-                    "segment.bytes".into(),
-                    self.config.offsets_topic_segment_bytes.to_string(),
-                ),
+                ("segment.bytes".into(), segment_bytes.to_string()),
                 ("compression.type".into(), "producer".into()),
             ],
         };

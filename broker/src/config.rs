@@ -207,6 +207,8 @@ pub struct BrokerConfig {
     /// `offsets.topic.segment.bytes`: segment size of `__consumer_offsets`
     /// (small segments let the cleaner compact it sooner).
     pub offsets_topic_segment_bytes: u64,
+    /// Transaction coordinator settings (`transaction.*` keys).
+    pub txn: TxnConfig,
     /// `metrics.addr`: where `/metrics` is served; None when "off".
     pub metrics_addr: Option<std::net::SocketAddr>,
     /// `metrics.topic.labels`: label traffic counters by topic (true) or
@@ -225,6 +227,21 @@ pub struct BrokerConfig {
     pub props: BTreeMap<String, String>,
     /// The output format the configuration was built with.
     pub log_format_setting: LogFormat,
+}
+
+/// Transaction coordinator settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TxnConfig {
+    /// `transaction.state.log.num.partitions` (default 50).
+    pub state_log_partitions: i32,
+    /// `transaction.state.log.segment.bytes` (default 100 MiB).
+    pub state_log_segment_bytes: u64,
+    /// `transaction.max.timeout.ms`: largest `transaction.timeout.ms` a
+    /// producer may ask for (default 900000).
+    pub max_timeout_ms: i32,
+    /// `transaction.abort.timed.out.transaction.cleanup.interval.ms`: how
+    /// often expired transactions are looked for (default 10000).
+    pub abort_check_interval: Duration,
 }
 
 /// Broker keys that can change at run time (IncrementalAlterConfigs /
@@ -324,6 +341,13 @@ const KNOWN_KEYS: &[&str] = &[
     "offsets.topic.num.partitions",
     "offsets.topic.replication.factor",
     "offsets.topic.segment.bytes",
+    "transaction.state.log.num.partitions",
+    "transaction.state.log.replication.factor",
+    "transaction.state.log.segment.bytes",
+    "transaction.state.log.min.isr",
+    "transaction.max.timeout.ms",
+    "transaction.abort.timed.out.transaction.cleanup.interval.ms",
+    "transaction.partition.verification.enable",
     "group.initial.rebalance.delay.ms",
     "group.min.session.timeout.ms",
     "group.max.session.timeout.ms",
@@ -699,6 +723,52 @@ impl BrokerConfig {
                         "offsets.topic.segment.bytes must be at least 14".into(),
                     ))
                 }
+            },
+            txn: TxnConfig {
+                state_log_partitions: match parse_num::<i32>(
+                    props,
+                    "transaction.state.log.num.partitions",
+                )?
+                .unwrap_or(50)
+                {
+                    n if n >= 1 => n,
+                    _ => {
+                        return Err(BrokerError::Config(
+                            "transaction.state.log.num.partitions must be at least 1".into(),
+                        ))
+                    }
+                },
+                state_log_segment_bytes: match parse_num::<u64>(
+                    props,
+                    "transaction.state.log.segment.bytes",
+                )?
+                .unwrap_or(104_857_600)
+                {
+                    n if n >= 14 => n,
+                    _ => {
+                        return Err(BrokerError::Config(
+                            "transaction.state.log.segment.bytes must be at least 14".into(),
+                        ))
+                    }
+                },
+                max_timeout_ms: match parse_num::<i32>(props, "transaction.max.timeout.ms")?
+                    .unwrap_or(900_000)
+                {
+                    n if n >= 1 => n,
+                    _ => {
+                        return Err(BrokerError::Config(
+                            "transaction.max.timeout.ms must be at least 1".into(),
+                        ))
+                    }
+                },
+                abort_check_interval: Duration::from_millis(
+                    parse_num::<u64>(
+                        props,
+                        "transaction.abort.timed.out.transaction.cleanup.interval.ms",
+                    )?
+                    .unwrap_or(10_000)
+                    .max(10),
+                ),
             },
             controller_listener: String::new(),
             broker_session_timeout: Duration::from_millis(

@@ -74,6 +74,10 @@ pub enum BrokerError {
     /// A request the broker understands but cannot serve as asked.
     #[error("invalid request: {0}")]
     InvalidRequest(String),
+
+    /// A transaction request refused by the coordinator or a partition.
+    #[error("{0}")]
+    Txn(#[from] crate::txn::state::TxnError),
 }
 
 impl BrokerError {
@@ -108,12 +112,28 @@ impl BrokerError {
             BrokerError::InvalidRequest(_) => E::InvalidRequest,
             BrokerError::InvalidRecord(_) => E::InvalidRecord,
             BrokerError::Quorum(_) => E::RequestTimedOut,
+            BrokerError::Txn(t) => txn_error(*t),
         }
     }
 
     /// The numeric Kafka error code.
     pub fn code(&self) -> i16 {
         self.response_error().code()
+    }
+}
+
+fn txn_error(e: crate::txn::state::TxnError) -> ResponseError {
+    use crate::txn::state::TxnError as T;
+    use ResponseError as E;
+    match e {
+        T::ConcurrentTransactions => E::ConcurrentTransactions,
+        T::ProducerFenced => E::ProducerFenced,
+        T::InvalidProducerIdMapping => E::InvalidProducerIdMapping,
+        T::InvalidTxnState => E::InvalidTxnState,
+        T::InvalidTransactionTimeout => E::InvalidTransactionTimeout,
+        T::NotCoordinator => E::NotCoordinator,
+        T::CoordinatorLoadInProgress => E::CoordinatorLoadInProgress,
+        T::TransactionalIdNotFound => E::TransactionalIdNotFound,
     }
 }
 

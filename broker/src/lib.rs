@@ -15,10 +15,12 @@ pub mod config;
 pub mod connection;
 pub mod error;
 pub mod group;
+pub mod interbroker;
 pub mod metrics;
 pub mod partition;
 pub mod server;
 pub mod topic_config;
+pub mod txn;
 
 use std::sync::Arc;
 

@@ -11,7 +11,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
 use memorystreamer_log::records::{parse_records, rebuild_batch, records_section};
-use memorystreamer_log::{AppendInfo, BatchHeader, CleanStats, CompactionConfig, Log, LogError};
+use memorystreamer_log::{
+    AbortedTxn, AppendInfo, BatchHeader, CleanStats, CompactionConfig, Log, LogError, ProducerInfo,
+};
 use tokio::sync::Notify;
 use uuid::Uuid;
 
@@ -70,6 +72,11 @@ pub struct ReadResult {
     pub high_watermark: i64,
     /// Log start offset when the read was planned.
     pub log_start_offset: i64,
+    /// Last stable offset when the read was planned.
+    pub last_stable_offset: i64,
+    /// For `read_committed` reads: the aborted transactions overlapping the
+    /// records returned.
+    pub aborted: Vec<AbortedTxn>,
 }
 
 /// One partition of a topic.
@@ -89,6 +96,7 @@ pub struct Partition {
     compression: AtomicI16,
     log: Mutex<Log>,
     high_watermark: AtomicI64,
+    last_stable_offset: AtomicI64,
     log_start_offset: AtomicI64,
     appended: Notify,
     /// Traffic counters of this partition's topic.
@@ -107,6 +115,7 @@ impl Partition {
         metrics: TopicMetrics,
     ) -> Self {
         let hw = log.log_end_offset();
+        let lso = log.last_stable_offset();
         let start = log.log_start_offset();
         Partition {
             topic,
@@ -119,6 +128,7 @@ impl Partition {
             compression: AtomicI16::new(settings.compression.unwrap_or(-1)),
             log: Mutex::new(log),
             high_watermark: AtomicI64::new(hw),
+            last_stable_offset: AtomicI64::new(lso),
             log_start_offset: AtomicI64::new(start),
             appended: Notify::new(),
             metrics,
@@ -135,6 +145,11 @@ impl Partition {
     /// Offset of the next record; on a single node also the high watermark.
     pub fn high_watermark(&self) -> i64 {
         self.high_watermark.load(Ordering::Acquire)
+    }
+
+    /// The last stable offset: `read_committed` consumers read below it.
+    pub fn last_stable_offset(&self) -> i64 {
+        self.last_stable_offset.load(Ordering::Acquire)
     }
 
     /// First offset in the log.
@@ -161,8 +176,7 @@ impl Partition {
             let mut log = self.lock();
             let r = log.append(&mut buf, self.leader_epoch);
             if r.is_ok() {
-                self.high_watermark
-                    .store(log.log_end_offset(), Ordering::Release);
+                self.publish_offsets(&log);
             }
             r
         };
@@ -184,6 +198,37 @@ impl Partition {
             }),
             Err(e) => Err(e.into()),
         }
+    }
+
+    fn publish_offsets(&self, log: &Log) {
+        self.last_stable_offset
+            .store(log.last_stable_offset(), Ordering::Release);
+        self.high_watermark
+            .store(log.log_end_offset(), Ordering::Release);
+    }
+
+    /// Appends a control batch (a transaction marker written by the
+    /// coordinator): no topic-level rewriting, never compressed.
+    pub fn append_control(&self, batch: &[u8]) -> Result<AppendInfo, BrokerError> {
+        let mut buf = batch.to_vec();
+        let info = {
+            let mut log = self.lock();
+            let info = log.append(&mut buf, self.leader_epoch)?;
+            self.publish_offsets(&log);
+            info
+        };
+        self.appended.notify_waiters();
+        Ok(info)
+    }
+
+    /// True when `producer_id` has an open transaction in this partition.
+    pub fn has_open_txn(&self, producer_id: i64) -> bool {
+        self.lock().has_open_txn(producer_id)
+    }
+
+    /// The producers of this partition (DescribeProducers).
+    pub fn producers(&self) -> Vec<ProducerInfo> {
+        self.lock().producers()
     }
 
     /// The bytes to store for a produced batch: checked for keys on a
@@ -241,26 +286,55 @@ impl Partition {
 
     /// Reads whole batches starting with the one containing `offset`, at most
     /// `max_bytes` unless `at_least_one` lets a single larger batch through
-    /// (KIP-74). Only data below the high watermark is returned.
+    /// (KIP-74). Only data below the high watermark is returned; with
+    /// `read_committed`, only data below the last stable offset, plus the
+    /// aborted transactions the client must filter out.
     pub fn read(
         &self,
         offset: i64,
         max_bytes: usize,
         at_least_one: bool,
+        read_committed: bool,
     ) -> Result<ReadResult, BrokerError> {
-        let (slice, hw, start) = {
+        let (slice, hw, lso, start) = {
             let log = self.lock();
             let slice = log.read(offset)?;
-            (slice, self.high_watermark(), log.log_start_offset())
+            (
+                slice,
+                self.high_watermark(),
+                self.last_stable_offset(),
+                log.log_start_offset(),
+            )
         };
-        let records = match slice {
-            Some(s) if offset < hw => Bytes::from(s.read_batches(max_bytes, at_least_one)?),
+        let limit = if read_committed { lso } else { hw };
+        let mut records = match slice {
+            Some(s) if offset < limit => Bytes::from(s.read_batches(max_bytes, at_least_one)?),
             _ => Bytes::new(),
         };
+        let mut aborted = Vec::new();
+        if read_committed && !records.is_empty() {
+            // Cut at the first batch at or past the LSO.
+            let mut keep = 0usize;
+            let mut last = offset;
+            for item in memorystreamer_log::batch::Batches::new(&records) {
+                let Ok((h, range)) = item else { break };
+                if h.base_offset >= limit {
+                    break;
+                }
+                keep = range.end;
+                last = h.last_offset();
+            }
+            records.truncate(keep);
+            if !records.is_empty() {
+                aborted = self.lock().aborted_transactions(offset, last + 1);
+            }
+        }
         Ok(ReadResult {
             records,
             high_watermark: hw,
             log_start_offset: start,
+            last_stable_offset: lso,
+            aborted,
         })
     }
 

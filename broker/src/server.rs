@@ -107,6 +107,23 @@ pub async fn run(
         });
     }
     {
+        // Transaction coordinator: aborts transactions past their timeout and
+        // finishes completions left unfinished by a restart (the first tick
+        // runs at once).
+        let broker = Arc::clone(&broker);
+        let mut shutdown = shutdown_rx.clone();
+        tasks.spawn(async move {
+            let mut tick = tokio::time::interval(broker.config.txn.abort_check_interval);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => broker.txn().tick(&broker),
+                    _ = shutdown.changed() => break,
+                }
+            }
+        });
+    }
+    {
         // Retention: whole segments past retention.ms / retention.bytes.
         let broker = Arc::clone(&broker);
         let mut shutdown = shutdown_rx.clone();

@@ -127,6 +127,11 @@ impl ProducerStateManager {
                 got: h.producer_epoch,
             });
         }
+        if h.base_sequence < 0 {
+            // No sequence (a coordinator's transactional offset commit):
+            // only the epoch is checked, as Kafka does for non-client writes.
+            return Ok(());
+        }
         if h.producer_epoch > entry.epoch {
             if h.base_sequence != 0 {
                 return Err(LogError::OutOfOrderSequence {
@@ -170,14 +175,16 @@ impl ProducerStateManager {
             entry.epoch = h.producer_epoch;
             entry.batches.clear();
         }
-        if entry.batches.len() == RETAINED_BATCHES {
-            entry.batches.pop_front();
+        if h.base_sequence >= 0 {
+            if entry.batches.len() == RETAINED_BATCHES {
+                entry.batches.pop_front();
+            }
+            entry.batches.push_back(BatchMeta {
+                first_seq: h.base_sequence,
+                last_seq: h.last_sequence(),
+                base_offset: h.base_offset,
+            });
         }
-        entry.batches.push_back(BatchMeta {
-            first_seq: h.base_sequence,
-            last_seq: h.last_sequence(),
-            base_offset: h.base_offset,
-        });
         entry.last_timestamp = h.max_timestamp;
         if h.is_transactional() && entry.txn_first_offset.is_none() {
             entry.txn_first_offset = Some(h.base_offset);
@@ -208,6 +215,13 @@ impl ProducerStateManager {
     /// cannot pass it.
     pub fn first_unstable_offset(&self) -> Option<i64> {
         self.ongoing.keys().next().copied()
+    }
+
+    /// True when `producer_id` has an open transaction here.
+    pub fn has_open_txn(&self, producer_id: i64) -> bool {
+        self.producers
+            .get(&producer_id)
+            .is_some_and(|e| e.txn_first_offset.is_some())
     }
 
     /// Open transactions as (first offset, producer id), oldest first.

@@ -8,6 +8,10 @@
 //! progress. A fetch offset in the middle of a batch returns that whole
 //! batch. `records` is empty bytes, never null, when there is nothing.
 //!
+//! `read_committed` (isolation level 1) stops at the last stable offset and
+//! lists the aborted transactions overlapping the returned records, so the
+//! client drops their records; control batches are returned as stored.
+//!
 //! Fetch sessions (KIP-227) are answered with session id 0 ("no session"),
 //! which every client handles by sending full fetches. Reads come from the
 //! page cache with `pread` on the connection's task; there is no
@@ -19,8 +23,10 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::future::select_all;
-use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
-use kafka_protocol::messages::{FetchRequest, FetchResponse, TopicName};
+use kafka_protocol::messages::fetch_response::{
+    AbortedTransaction, FetchableTopicResponse, PartitionData,
+};
+use kafka_protocol::messages::{FetchRequest, FetchResponse, ProducerId, TopicName};
 use kafka_protocol::ResponseError;
 use memorystreamer_protocol_kafka::request::Header;
 use memorystreamer_protocol_kafka::ProtocolError;
@@ -85,7 +91,11 @@ fn resolve(
 }
 
 /// Reads every target once; returns per-target data and the byte total.
-fn read_all(targets: &[Target], max_bytes: usize) -> (Vec<PartitionData>, usize, bool) {
+fn read_all(
+    targets: &[Target],
+    max_bytes: usize,
+    read_committed: bool,
+) -> (Vec<PartitionData>, usize, bool) {
     let mut out = Vec::with_capacity(targets.len());
     let mut total = 0usize;
     let mut any_error = false;
@@ -110,13 +120,24 @@ fn read_all(targets: &[Target], max_bytes: usize) -> (Vec<PartitionData>, usize,
         };
         let budget = t.max_bytes.min(max_bytes.saturating_sub(total));
         let at_least_one = total == 0;
-        match p.read(t.fetch_offset, budget, at_least_one) {
+        match p.read(t.fetch_offset, budget, at_least_one, read_committed) {
             Ok(r) => {
                 total += r.records.len();
+                let aborted = read_committed.then(|| {
+                    r.aborted
+                        .iter()
+                        .map(|a| {
+                            AbortedTransaction::default()
+                                .with_producer_id(ProducerId(a.producer_id))
+                                .with_first_offset(a.first_offset)
+                        })
+                        .collect()
+                });
                 out.push(
                     pd.with_high_watermark(r.high_watermark)
-                        .with_last_stable_offset(r.high_watermark)
+                        .with_last_stable_offset(r.last_stable_offset)
                         .with_log_start_offset(r.log_start_offset)
+                        .with_aborted_transactions(aborted)
                         .with_records(Some(r.records)),
                 );
             }
@@ -125,7 +146,7 @@ fn read_all(targets: &[Target], max_bytes: usize) -> (Vec<PartitionData>, usize,
                 out.push(
                     pd.with_error_code(e.code())
                         .with_high_watermark(p.high_watermark())
-                        .with_last_stable_offset(p.high_watermark())
+                        .with_last_stable_offset(p.last_stable_offset())
                         .with_log_start_offset(p.log_start_offset()),
                 );
             }
@@ -152,6 +173,7 @@ pub async fn handle(
     let min_bytes = usize::try_from(req.min_bytes).unwrap_or(0).max(1);
     let wait = Duration::from_millis(u64::try_from(req.max_wait_ms).unwrap_or(0)).min(MAX_WAIT_CAP);
     let deadline = Instant::now() + wait;
+    let read_committed = req.isolation_level == 1;
     let watched: Vec<Arc<Partition>> = targets.iter().filter_map(|t| t.found.clone()).collect();
     let data = loop {
         // Register for wake-ups before reading, so an append between the
@@ -163,7 +185,7 @@ pub async fn handle(
         for n in &mut notified {
             n.as_mut().enable();
         }
-        let (data, total, any_error) = read_all(&targets, max_bytes);
+        let (data, total, any_error) = read_all(&targets, max_bytes, read_committed);
         if total >= min_bytes || any_error || notified.is_empty() || Instant::now() >= deadline {
             break data;
         }
@@ -171,7 +193,7 @@ pub async fn handle(
             .await
             .is_err()
         {
-            break read_all(&targets, max_bytes).0;
+            break read_all(&targets, max_bytes, read_committed).0;
         }
     };
     let mut responses: Vec<FetchableTopicResponse> = topics

@@ -1,6 +1,7 @@
-//! FindCoordinator (key 10): this node coordinates every group (single
-//! node). v0–3 carry one key; v4+ a batch (`coordinator_keys`). Transaction
-//! coordinators (key type 1) do not exist yet: COORDINATOR_NOT_AVAILABLE.
+//! FindCoordinator (key 10): the broker leading the key's partition of
+//! `__consumer_offsets` (key type 0, groups) or `__transaction_state` (key
+//! type 1, transactional ids); the internal topic is created on first use.
+//! v0–3 carry one key; v4+ a batch (`coordinator_keys`).
 
 use std::sync::Arc;
 
@@ -14,6 +15,7 @@ use super::sb;
 use crate::broker::Broker;
 
 const GROUP: i8 = 0;
+const TRANSACTION: i8 = 1;
 
 pub async fn handle(
     broker: &Arc<Broker>,
@@ -21,19 +23,23 @@ pub async fn handle(
     req: FindCoordinatorRequest,
 ) -> FindCoordinatorResponse {
     let answer = |key: StrBytes| async move {
-        if req.key_type != GROUP {
+        if key.is_empty() {
             return Err((
-                ResponseError::CoordinatorNotAvailable,
-                "transactions are not supported yet".to_string(),
+                ResponseError::InvalidRequest,
+                "empty coordinator key".into(),
             ));
         }
-        if key.is_empty() {
-            return Err((ResponseError::InvalidRequest, "empty group id".into()));
-        }
-        broker
-            .group_coordinator(key.as_str())
-            .await
-            .map_err(|e| (e.response_error(), e.to_string()))
+        let found = match req.key_type {
+            GROUP => broker.group_coordinator(key.as_str()).await,
+            TRANSACTION => broker.txn_coordinator(key.as_str()).await,
+            other => {
+                return Err((
+                    ResponseError::InvalidRequest,
+                    format!("unknown coordinator key type {other}"),
+                ))
+            }
+        };
+        found.map_err(|e| (e.response_error(), e.to_string()))
     };
     if header.version() >= 4 {
         let mut coordinators = Vec::with_capacity(req.coordinator_keys.len());

@@ -1,28 +1,57 @@
-//! InitProducerId (key 22) for idempotent producers: a new producer id from
-//! the durable id blocks, epoch 0. Requests with a transactional id need the
-//! transaction coordinator, which does not exist yet; they are refused with
-//! UNSUPPORTED_VERSION (see the handler).
+//! InitProducerId (key 22).
+//!
+//! Without a transactional id: a new producer id from the durable id blocks,
+//! epoch 0 (idempotent producers). With one: the transaction coordinator
+//! assigns or bumps the id's epoch, fencing older instances and aborting
+//! their open transaction first (answered CONCURRENT_TRANSACTIONS until that
+//! abort is done; clients retry), with KIP-360's recovery when the request
+//! names the producer id and epoch it already has (v3+).
 
 use std::sync::Arc;
 
 use kafka_protocol::messages::{InitProducerIdRequest, InitProducerIdResponse, ProducerId};
 use kafka_protocol::ResponseError;
-use tracing::warn;
+use memorystreamer_protocol_kafka::request::Header;
+use tracing::{debug, warn};
 
 use crate::broker::Broker;
+use crate::error::BrokerError;
+use crate::txn::state::TxnError;
 
-pub async fn handle(broker: &Arc<Broker>, req: InitProducerIdRequest) -> InitProducerIdResponse {
-    let fail = |e: ResponseError| {
+pub async fn handle(
+    broker: &Arc<Broker>,
+    header: &Header,
+    req: InitProducerIdRequest,
+) -> InitProducerIdResponse {
+    let fail = |code: i16| {
         InitProducerIdResponse::default()
-            .with_error_code(e.code())
+            .with_error_code(code)
             .with_producer_id(ProducerId(-1))
             .with_producer_epoch(-1)
     };
-    if req.transactional_id.is_some() {
-        // No transaction coordinator yet: FindCoordinator is not advertised,
-        // so clients fail before getting here; a client that sends it anyway
-        // is told the request is not supported for this broker.
-        return fail(ResponseError::UnsupportedVersion);
+    if let Some(txn_id) = req.transactional_id.as_ref().filter(|t| !t.is_empty()) {
+        let expected = (header.version() >= 3 && req.producer_id.0 >= 0)
+            .then_some((req.producer_id.0, req.producer_epoch));
+        return match broker
+            .txn()
+            .init_producer_id(broker, txn_id, req.transaction_timeout_ms, expected)
+            .await
+        {
+            Ok((pid, epoch)) => InitProducerIdResponse::default()
+                .with_producer_id(ProducerId(pid))
+                .with_producer_epoch(epoch),
+            Err(e) => {
+                debug!(transactional_id = %txn_id.as_str(), error = %e, "InitProducerId refused");
+                let code = match e {
+                    // KIP-588: older clients know only INVALID_PRODUCER_EPOCH.
+                    BrokerError::Txn(TxnError::ProducerFenced) if header.version() < 4 => {
+                        ResponseError::InvalidProducerEpoch.code()
+                    }
+                    e => e.code(),
+                };
+                fail(code)
+            }
+        };
     }
     match broker.allocate_producer_id().await {
         Ok(id) => InitProducerIdResponse::default()
@@ -30,7 +59,7 @@ pub async fn handle(broker: &Arc<Broker>, req: InitProducerIdRequest) -> InitPro
             .with_producer_epoch(0),
         Err(e) => {
             warn!(error = %e, "cannot allocate producer id");
-            fail(e.response_error())
+            fail(e.response_error().code())
         }
     }
 }

@@ -29,8 +29,9 @@ const EARLIEST_LOCAL: i64 = -4;
 const LATEST_TIERED: i64 = -5;
 
 /// (timestamp, offset) for one lookup.
-fn lookup(p: &Partition, timestamp: i64) -> Result<(i64, i64), BrokerError> {
+fn lookup(p: &Partition, timestamp: i64, read_committed: bool) -> Result<(i64, i64), BrokerError> {
     Ok(match timestamp {
+        LATEST if read_committed => (-1, p.last_stable_offset()),
         LATEST => (-1, p.high_watermark()),
         EARLIEST | EARLIEST_LOCAL => (-1, p.log_start_offset()),
         LATEST_TIERED => (-1, -1),
@@ -74,7 +75,7 @@ pub fn handle(
                     let result = broker
                         .local_partition(&t.name, rp.partition_index)
                         .and_then(|p| {
-                            lookup(&p, rp.timestamp)
+                            lookup(&p, rp.timestamp, req.isolation_level == 1)
                                 .map(|r| (r, if with_epoch { p.leader_epoch } else { -1 }))
                         });
                     match result {

@@ -44,6 +44,7 @@ mod offset_fetch;
 mod offset_for_leader_epoch;
 mod produce;
 mod sync_group;
+mod transactions;
 
 /// Supported APIs: (key, min version, max version). Maxima are those of the
 /// Kafka release `kafka-protocol` 0.18 describes (Kafka 4.1). Produce keeps
@@ -78,6 +79,14 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::OffsetForLeaderEpoch, 2, 4),
     (ApiKey::DescribeLogDirs, 1, 4),
     (ApiKey::DescribeTopicPartitions, 0, 0),
+    (ApiKey::AddPartitionsToTxn, 0, 5),
+    (ApiKey::AddOffsetsToTxn, 0, 4),
+    (ApiKey::EndTxn, 0, 5),
+    (ApiKey::WriteTxnMarkers, 1, 1),
+    (ApiKey::TxnOffsetCommit, 0, 5),
+    (ApiKey::DescribeProducers, 0, 0),
+    (ApiKey::DescribeTransactions, 0, 0),
+    (ApiKey::ListTransactions, 0, 2),
 ];
 
 /// The supported-API table in codec form.
@@ -155,7 +164,7 @@ pub async fn dispatch(
     body: Bytes,
 ) -> Result<Reply, ProtocolError> {
     match header.api_key {
-        ApiKey::Produce => produce::handle(broker, header, decode_body(header, body)?),
+        ApiKey::Produce => produce::handle(broker, header, decode_body(header, body)?).await,
         ApiKey::Fetch => fetch::handle(broker, header, decode_body(header, body)?).await,
         ApiKey::ListOffsets => respond(
             header,
@@ -176,7 +185,7 @@ pub async fn dispatch(
         ),
         ApiKey::InitProducerId => respond(
             header,
-            &init_producer_id::handle(broker, decode_body(header, body)?).await,
+            &init_producer_id::handle(broker, header, decode_body(header, body)?).await,
         ),
         ApiKey::DescribeCluster => respond(
             header,
@@ -257,6 +266,38 @@ pub async fn dispatch(
         ApiKey::OffsetDelete => respond(
             header,
             &offset_delete::handle(broker, decode_body(header, body)?),
+        ),
+        ApiKey::AddPartitionsToTxn => respond(
+            header,
+            &transactions::add_partitions(broker, header, decode_body(header, body)?),
+        ),
+        ApiKey::AddOffsetsToTxn => respond(
+            header,
+            &transactions::add_offsets(broker, header, decode_body(header, body)?).await,
+        ),
+        ApiKey::EndTxn => respond(
+            header,
+            &transactions::end_txn(broker, header, decode_body(header, body)?).await,
+        ),
+        ApiKey::WriteTxnMarkers => respond(
+            header,
+            &transactions::write_markers(broker, decode_body(header, body)?),
+        ),
+        ApiKey::TxnOffsetCommit => respond(
+            header,
+            &transactions::txn_offset_commit(broker, header, decode_body(header, body)?),
+        ),
+        ApiKey::DescribeProducers => respond(
+            header,
+            &transactions::describe_producers(broker, decode_body(header, body)?),
+        ),
+        ApiKey::DescribeTransactions => respond(
+            header,
+            &transactions::describe_transactions(broker, decode_body(header, body)?),
+        ),
+        ApiKey::ListTransactions => respond(
+            header,
+            &transactions::list_transactions(broker, header, decode_body(header, body)?),
         ),
         other => Err(ProtocolError::UnsupportedVersion {
             api_key: other,

@@ -1,7 +1,9 @@
 //! OffsetFetch (key 9): committed offsets with their metadata, for listed
 //! partitions or (topics = null) every committed partition; v8+ asks for
 //! several groups at once; v10 names topics by id. A partition without a
-//! commit answers offset -1.
+//! commit answers offset -1. With `require_stable` (KIP-447, v7+), a
+//! partition with a transactional commit still undecided answers
+//! UNSTABLE_OFFSET_COMMIT, and the client retries.
 
 use std::sync::Arc;
 
@@ -63,16 +65,31 @@ pub fn handle(
         let rows = broker
             .groups
             .fetch_offsets(&req.group_id, wanted.as_deref());
+        let pending = if req.require_stable {
+            broker.groups.pending_partitions(&req.group_id)
+        } else {
+            Default::default()
+        };
         let topics = by_topic(rows)
             .into_iter()
             .map(|(t, ps)| {
+                let unstable: Vec<bool> = ps
+                    .iter()
+                    .map(|(p, _)| pending.contains(&(t.clone(), *p)))
+                    .collect();
                 OffsetFetchResponseTopic::default()
                     .with_name(TopicName(sb(&t)))
                     .with_partitions(
                         ps.into_iter()
-                            .map(|(p, v)| {
+                            .zip(unstable)
+                            .map(|((p, v), unstable)| {
                                 let r =
                                     OffsetFetchResponsePartition::default().with_partition_index(p);
+                                if unstable {
+                                    return r.with_committed_offset(-1).with_error_code(
+                                        kafka_protocol::ResponseError::UnstableOffsetCommit.code(),
+                                    );
+                                }
                                 match v {
                                     Some(v) => r
                                         .with_committed_offset(v.offset)
@@ -118,18 +135,34 @@ pub fn handle(
                     .collect()
             });
             let rows = broker.groups.fetch_offsets(&g.group_id, wanted.as_deref());
+            let pending = if req.require_stable {
+                broker.groups.pending_partitions(&g.group_id)
+            } else {
+                Default::default()
+            };
             let topics = by_topic(rows)
                 .into_iter()
                 .map(|(t, ps)| {
+                    let unstable: Vec<bool> = ps
+                        .iter()
+                        .map(|(p, _)| pending.contains(&(t.clone(), *p)))
+                        .collect();
                     let id = image.topic(&t).map(|x| x.topic_id).unwrap_or(Uuid::nil());
                     OffsetFetchResponseTopics::default()
                         .with_name(TopicName(sb(&t)))
                         .with_topic_id(id)
                         .with_partitions(
                             ps.into_iter()
-                                .map(|(p, v)| {
+                                .zip(unstable)
+                                .map(|((p, v), unstable)| {
                                     let r = OffsetFetchResponsePartitions::default()
                                         .with_partition_index(p);
+                                    if unstable {
+                                        return r.with_committed_offset(-1).with_error_code(
+                                            kafka_protocol::ResponseError::UnstableOffsetCommit
+                                                .code(),
+                                        );
+                                    }
                                     match v {
                                         Some(v) => r
                                             .with_committed_offset(v.offset)

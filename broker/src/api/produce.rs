@@ -5,6 +5,14 @@
 //! hand-off to another thread. Records are never decoded. `acks=0` gets no
 //! response at all; `acks=1` and `acks=-1` are answered after the write
 //! (one replica: the high watermark is the log end).
+//!
+//! Transactional batches (KIP-98) need the request's transactional id. The
+//! first batch of a transaction in a partition is verified with the
+//! transaction coordinator (KIP-890 part 1): the partition must have been
+//! added to the producer's open transaction, so a late or zombie write
+//! cannot open a transaction nobody will end. A remote coordinator is asked
+//! with AddPartitionsToTxn v4 `verify_only`. Control batches come only from
+//! coordinators (WriteTxnMarkers); a client sending one is refused.
 
 use std::sync::Arc;
 
@@ -20,12 +28,13 @@ use crate::broker::Broker;
 use crate::error::BrokerError;
 use crate::partition::AppendOutcome;
 
-fn produce_partition(
-    broker: &Broker,
+async fn produce_partition(
+    broker: &Arc<Broker>,
     topic: &str,
     index: i32,
     records: Option<&[u8]>,
     acks: i16,
+    transactional_id: Option<&str>,
 ) -> Result<AppendOutcome, BrokerError> {
     if !(-1..=1).contains(&acks) {
         return Err(BrokerError::InvalidRequiredAcks(acks));
@@ -41,19 +50,104 @@ fn produce_partition(
         });
     }
     let h = validate_produce_records(records)?;
-    if h.is_transactional() {
-        return Err(BrokerError::InvalidRequest(
-            "transactional produce is not supported yet".into(),
+    if h.is_control() {
+        return Err(BrokerError::InvalidRecord(
+            "clients cannot write control batches".into(),
         ));
+    }
+    if h.is_transactional() {
+        let Some(txn_id) = transactional_id.filter(|t| !t.is_empty()) else {
+            return Err(BrokerError::InvalidRecord(
+                "transactional batch without a transactional id".into(),
+            ));
+        };
+        if !partition.has_open_txn(h.producer_id) {
+            verify_in_transaction(
+                broker,
+                txn_id,
+                h.producer_id,
+                h.producer_epoch,
+                topic,
+                index,
+            )
+            .await?;
+        }
     }
     partition.append(records)
 }
 
-pub fn handle(
+/// KIP-890: asks the coordinator whether `topic-index` is in the open
+/// transaction of this producer.
+async fn verify_in_transaction(
+    broker: &Arc<Broker>,
+    txn_id: &str,
+    producer_id: i64,
+    epoch: i16,
+    topic: &str,
+    index: i32,
+) -> Result<(), BrokerError> {
+    use kafka_protocol::messages::add_partitions_to_txn_request::{
+        AddPartitionsToTxnTopic, AddPartitionsToTxnTransaction,
+    };
+    use kafka_protocol::messages::{
+        AddPartitionsToTxnRequest, AddPartitionsToTxnResponse, ApiKey, ProducerId, TopicName,
+        TransactionalId,
+    };
+    let tp = (topic.to_string(), index);
+    let (node, host, port) = broker.txn_coordinator(txn_id).await?;
+    if node == broker.config.node_id {
+        return broker.txn().verify(broker, txn_id, producer_id, epoch, &tp);
+    }
+    let req = AddPartitionsToTxnRequest::default().with_transactions(vec![
+        AddPartitionsToTxnTransaction::default()
+            .with_transactional_id(TransactionalId(super::sb(txn_id)))
+            .with_producer_id(ProducerId(producer_id))
+            .with_producer_epoch(epoch)
+            .with_verify_only(true)
+            .with_topics(vec![AddPartitionsToTxnTopic::default()
+                .with_name(TopicName(super::sb(topic)))
+                .with_partitions(vec![index])]),
+    ]);
+    let resp: AddPartitionsToTxnResponse = crate::interbroker::call(
+        &host,
+        port,
+        ApiKey::AddPartitionsToTxn,
+        4,
+        &req,
+        std::time::Duration::from_secs(10),
+    )
+    .await?;
+    let code = resp
+        .results_by_transaction
+        .iter()
+        .flat_map(|t| &t.topic_results)
+        .flat_map(|t| &t.results_by_partition)
+        .map(|p| p.partition_error_code)
+        .find(|c| *c != 0)
+        .unwrap_or(resp.error_code);
+    match kafka_protocol::ResponseError::try_from_code(code) {
+        None => Ok(()),
+        Some(kafka_protocol::ResponseError::ProducerFenced)
+        | Some(kafka_protocol::ResponseError::InvalidProducerEpoch) => {
+            Err(crate::txn::state::TxnError::ProducerFenced.into())
+        }
+        Some(kafka_protocol::ResponseError::InvalidProducerIdMapping) => {
+            Err(crate::txn::state::TxnError::InvalidProducerIdMapping.into())
+        }
+        Some(kafka_protocol::ResponseError::NotCoordinator)
+        | Some(kafka_protocol::ResponseError::CoordinatorNotAvailable) => {
+            Err(BrokerError::NotLeaderOrFollower)
+        }
+        Some(_) => Err(crate::txn::state::TxnError::InvalidTxnState.into()),
+    }
+}
+
+pub async fn handle(
     broker: &Arc<Broker>,
     header: &Header,
     req: ProduceRequest,
 ) -> Result<Reply, ProtocolError> {
+    let txn_id = req.transactional_id.as_deref().map(|s| s.to_string());
     let mut responses = Vec::with_capacity(req.topic_data.len());
     for td in &req.topic_data {
         // v13 (KIP-516) names topics by id.
@@ -72,7 +166,15 @@ pub fn handle(
             let outcome = if name.is_empty() && header.version() >= 13 {
                 Err(BrokerError::UnknownTopicId)
             } else {
-                produce_partition(broker, &name, pd.index, pd.records.as_deref(), req.acks)
+                produce_partition(
+                    broker,
+                    &name,
+                    pd.index,
+                    pd.records.as_deref(),
+                    req.acks,
+                    txn_id.as_deref(),
+                )
+                .await
             };
             partitions.push(match outcome {
                 Ok(AppendOutcome::Appended(info, append_time)) => resp

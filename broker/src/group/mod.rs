@@ -9,8 +9,15 @@
 //! lock is held across an await); waits for rebalances are one-shot channels
 //! awaited outside it.
 //!
-//! Not here: KIP-848 (ConsumerGroupHeartbeat), transactional offset commits,
-//! offset retention (`offsets.retention.minutes`).
+//! Transactional offset commits (TxnOffsetCommit, KIP-447) are appended as
+//! transactional records of the producer and held as *pending* until the
+//! transaction coordinator's marker reaches the offsets partition: COMMIT
+//! makes them the group's committed offsets, ABORT drops them. Replay does
+//! the same with the markers in the log, so an undecided transaction at a
+//! crash stays pending until its coordinator finishes it.
+//!
+//! Not here: KIP-848 (ConsumerGroupHeartbeat), offset retention
+//! (`offsets.retention.minutes`).
 
 pub mod protocol;
 pub mod records;
@@ -38,10 +45,16 @@ use crate::error::BrokerError;
 /// Name of the internal offsets topic.
 pub const OFFSETS_TOPIC: &str = "__consumer_offsets";
 
+/// Transactional offsets of one producer waiting for their marker:
+/// (group, topic, partition) -> offset.
+type PendingOffsets = BTreeMap<(String, String, i32), OffsetValue>;
+
 #[derive(Default)]
 struct Inner {
     groups: HashMap<String, Group>,
     offsets: HashMap<String, BTreeMap<(String, i32), OffsetValue>>,
+    /// Undecided transactional commits by producer id.
+    pending: HashMap<i64, PendingOffsets>,
 }
 
 /// One offset to commit.
@@ -125,7 +138,7 @@ impl GroupCoordinator {
         for p in topic.partitions.iter().flatten() {
             let mut offset = p.log_start_offset();
             while offset < p.high_watermark() {
-                let read = p.read(offset, 1 << 20, true)?;
+                let read = p.read(offset, 1 << 20, true, false)?;
                 if read.records.is_empty() {
                     break;
                 }
@@ -137,7 +150,17 @@ impl GroupCoordinator {
                     for r in set.records {
                         offset = offset.max(r.offset + 1);
                         records += 1;
-                        apply_record(&mut inner, &r, now);
+                        if r.control {
+                            // Control record key: version:i16 type:i16 (0 abort, 1 commit).
+                            if let Some(k) = r.key.as_ref().filter(|k| k.len() >= 4) {
+                                let commit = i16::from_be_bytes([k[2], k[3]]) == 1;
+                                self.settle(&mut inner, p.index, r.producer_id, commit);
+                            }
+                        } else if r.transactional {
+                            apply_pending(&mut inner, &r);
+                        } else {
+                            apply_record(&mut inner, &r, now);
+                        }
                     }
                 }
             }
@@ -159,6 +182,18 @@ impl GroupCoordinator {
         group: &str,
         kvs: Vec<(Bytes, Option<Bytes>)>,
     ) -> Result<(), BrokerError> {
+        self.persist_as(broker, group, kvs, None)
+    }
+
+    /// Like `persist`; with a producer (id, epoch) the batch is that
+    /// producer's transactional batch (TxnOffsetCommit).
+    fn persist_as(
+        &self,
+        broker: &Broker,
+        group: &str,
+        kvs: Vec<(Bytes, Option<Bytes>)>,
+        producer: Option<(i64, i16)>,
+    ) -> Result<(), BrokerError> {
         if kvs.is_empty() {
             return Ok(());
         }
@@ -170,12 +205,12 @@ impl GroupCoordinator {
             .into_iter()
             .enumerate()
             .map(|(i, (key, value))| Record {
-                transactional: false,
+                transactional: producer.is_some(),
                 control: false,
                 delete_horizon: false,
                 partition_leader_epoch: 0,
-                producer_id: -1,
-                producer_epoch: -1,
+                producer_id: producer.map_or(-1, |p| p.0),
+                producer_epoch: producer.map_or(-1, |p| p.1),
                 timestamp_type: TimestampType::Creation,
                 offset: i as i64,
                 sequence: i as i32 - 1,
@@ -358,6 +393,133 @@ impl GroupCoordinator {
         results
     }
 
+    /// TxnOffsetCommit: appends the offsets as a transactional batch of the
+    /// producer and holds them as pending until the transaction's marker.
+    /// Member checks apply when the request names a generation or member
+    /// (KIP-447). Returns one error (or none) per entry.
+    #[allow(clippy::too_many_arguments)]
+    pub fn txn_commit(
+        &self,
+        broker: &Broker,
+        group_id: &str,
+        producer_id: i64,
+        producer_epoch: i16,
+        member_id: &str,
+        instance_id: Option<&str>,
+        generation: i32,
+        entries: &[CommitEntry],
+    ) -> Vec<Option<ResponseError>> {
+        let mut inner = self.lock();
+        if generation >= 0 || !member_id.is_empty() {
+            match inner.groups.get(group_id) {
+                Some(g) => {
+                    if let Err(e) = g.check_commit(member_id, instance_id, generation) {
+                        return vec![Some(e); entries.len()];
+                    }
+                }
+                None => return vec![Some(ResponseError::UnknownMemberId); entries.len()],
+            }
+        }
+        let ts = now_ms();
+        let mut results = Vec::with_capacity(entries.len());
+        let mut kvs = Vec::new();
+        let mut accepted = Vec::new();
+        for e in entries {
+            if e.metadata.len() > 4096 {
+                results.push(Some(ResponseError::OffsetMetadataTooLarge));
+                continue;
+            }
+            if broker.metadata().topic(&e.topic).is_none() {
+                results.push(Some(ResponseError::UnknownTopicOrPartition));
+                continue;
+            }
+            let value = OffsetValue {
+                offset: e.offset,
+                leader_epoch: e.leader_epoch,
+                metadata: e.metadata.clone(),
+                commit_timestamp: ts,
+            };
+            kvs.push((
+                offset_key(group_id, &e.topic, e.partition),
+                Some(value.encode()),
+            ));
+            accepted.push((results.len(), (e.topic.clone(), e.partition), value));
+            results.push(None);
+        }
+        if let Err(err) =
+            self.persist_as(broker, group_id, kvs, Some((producer_id, producer_epoch)))
+        {
+            warn!(group = group_id, error = %err, "transactional offset commit not written");
+            let code = err.response_error();
+            for (i, _, _) in &accepted {
+                results[*i] = Some(code);
+            }
+            return results;
+        }
+        inner
+            .groups
+            .entry(group_id.to_string())
+            .or_insert_with(|| Group::new(group_id));
+        let pending = inner.pending.entry(producer_id).or_default();
+        for (_, (topic, partition), value) in accepted {
+            pending.insert((group_id.to_string(), topic, partition), value);
+        }
+        results
+    }
+
+    /// A transaction marker reached offsets partition `partition`: the
+    /// producer's pending offsets of groups on that partition are committed
+    /// or dropped.
+    pub fn complete_txn(&self, partition: i32, producer_id: i64, commit: bool) {
+        let mut inner = self.lock();
+        self.settle(&mut inner, partition, producer_id, commit);
+    }
+
+    fn settle(&self, inner: &mut Inner, partition: i32, producer_id: i64, commit: bool) {
+        let Some(pending) = inner.pending.get_mut(&producer_id) else {
+            return;
+        };
+        let here: Vec<(String, String, i32)> = pending
+            .keys()
+            .filter(|(g, _, _)| self.partition_of(g) == partition)
+            .cloned()
+            .collect();
+        let mut settled = Vec::with_capacity(here.len());
+        for k in here {
+            if let Some(v) = pending.remove(&k) {
+                settled.push((k, v));
+            }
+        }
+        if pending.is_empty() {
+            inner.pending.remove(&producer_id);
+        }
+        if commit {
+            for ((group, topic, p), v) in settled {
+                inner
+                    .groups
+                    .entry(group.clone())
+                    .or_insert_with(|| Group::new(&group));
+                inner
+                    .offsets
+                    .entry(group)
+                    .or_default()
+                    .insert((topic, p), v);
+            }
+        }
+    }
+
+    /// Partitions of `group_id` with a transactional commit not yet decided.
+    pub fn pending_partitions(&self, group_id: &str) -> std::collections::HashSet<(String, i32)> {
+        let inner = self.lock();
+        inner
+            .pending
+            .values()
+            .flat_map(|m| m.keys())
+            .filter(|(g, _, _)| g == group_id)
+            .map(|(_, t, p)| (t.clone(), *p))
+            .collect()
+    }
+
     /// Committed offsets of a group: for the given partitions, or all.
     pub fn fetch_offsets(
         &self,
@@ -485,6 +647,32 @@ impl GroupCoordinator {
         for g in inner.groups.values_mut() {
             g.tick(now, &self.config);
             self.persist_group_if_dirty(broker, g);
+        }
+    }
+}
+
+/// A transactional offset commit read back from the log: pending until the
+/// producer's marker.
+fn apply_pending(inner: &mut Inner, r: &Record) {
+    let Some(key) = r.key.as_ref() else { return };
+    if let (
+        Ok(Some(OffsetsKey::Offset {
+            group,
+            topic,
+            partition,
+        })),
+        Some(v),
+    ) = (OffsetsKey::decode(key), r.value.as_ref())
+    {
+        match OffsetValue::decode(v) {
+            Ok(value) => {
+                inner
+                    .pending
+                    .entry(r.producer_id)
+                    .or_default()
+                    .insert((group, topic, partition), value);
+            }
+            Err(e) => warn!(error = %e, offset = r.offset, "skipping undecodable offset value"),
         }
     }
 }

@@ -93,14 +93,14 @@ pub struct GroupValue {
     pub members: Vec<StoredMember>,
 }
 
-fn put_str(b: &mut BytesMut, s: &str) {
+pub(crate) fn put_str(b: &mut BytesMut, s: &str) {
     let bytes = s.as_bytes();
     let n = bytes.len().min(i16::MAX as usize);
     b.put_i16(n as i16);
     b.put_slice(&bytes[..n]);
 }
 
-fn put_nullable_str(b: &mut BytesMut, s: Option<&str>) {
+pub(crate) fn put_nullable_str(b: &mut BytesMut, s: Option<&str>) {
     match s {
         Some(s) => put_str(b, s),
         None => b.put_i16(-1),
@@ -115,12 +115,13 @@ fn put_bytes(b: &mut BytesMut, v: &[u8]) {
 /// Error for undecodable `__consumer_offsets` records.
 #[derive(Debug, thiserror::Error)]
 #[error("undecodable __consumer_offsets record: {0}")]
-pub struct RecordError(&'static str);
+pub struct RecordError(pub(crate) &'static str);
 
-struct Reader<'a>(&'a [u8]);
+/// A cursor over a record key or value in the classic encoding.
+pub(crate) struct Reader<'a>(pub(crate) &'a [u8]);
 
 impl Reader<'_> {
-    fn take(&mut self, n: usize) -> Result<&[u8], RecordError> {
+    pub(crate) fn take(&mut self, n: usize) -> Result<&[u8], RecordError> {
         if self.0.len() < n {
             return Err(RecordError("truncated"));
         }
@@ -128,20 +129,23 @@ impl Reader<'_> {
         self.0 = b;
         Ok(a)
     }
-    fn i16(&mut self) -> Result<i16, RecordError> {
+    pub(crate) fn i8(&mut self) -> Result<i8, RecordError> {
+        Ok(self.take(1)?[0] as i8)
+    }
+    pub(crate) fn i16(&mut self) -> Result<i16, RecordError> {
         let b = self.take(2)?;
         Ok(i16::from_be_bytes([b[0], b[1]]))
     }
-    fn i32(&mut self) -> Result<i32, RecordError> {
+    pub(crate) fn i32(&mut self) -> Result<i32, RecordError> {
         let b = self.take(4)?;
         Ok(i32::from_be_bytes([b[0], b[1], b[2], b[3]]))
     }
-    fn i64(&mut self) -> Result<i64, RecordError> {
+    pub(crate) fn i64(&mut self) -> Result<i64, RecordError> {
         let mut a = [0u8; 8];
         a.copy_from_slice(self.take(8)?);
         Ok(i64::from_be_bytes(a))
     }
-    fn nullable_str(&mut self) -> Result<Option<String>, RecordError> {
+    pub(crate) fn nullable_str(&mut self) -> Result<Option<String>, RecordError> {
         let n = self.i16()?;
         if n < 0 {
             return Ok(None);
@@ -150,10 +154,10 @@ impl Reader<'_> {
             .map(Some)
             .map_err(|_| RecordError("bad utf-8"))
     }
-    fn str(&mut self) -> Result<String, RecordError> {
+    pub(crate) fn str(&mut self) -> Result<String, RecordError> {
         self.nullable_str()?.ok_or(RecordError("null string"))
     }
-    fn bytes(&mut self) -> Result<Bytes, RecordError> {
+    pub(crate) fn bytes(&mut self) -> Result<Bytes, RecordError> {
         let n = self.i32()?;
         if n < 0 {
             return Ok(Bytes::new());

@@ -1,0 +1,208 @@
+//! Kafka transactions (KIP-98, KIP-447) judged by real clients
+//! (`python/transactions.py`, `node/transactions.js`):
+//!
+//! - a confluent-kafka transactional producer commits, aborts and commits;
+//!   `read_committed` consumers see exactly the committed records, once, in
+//!   order, with positions past the control records, and `read_uncommitted`
+//!   sees everything; the end offsets count one marker per transaction and
+//!   partition;
+//! - an open transaction holds the last stable offset: neither its records
+//!   nor a later non-transactional record are visible to `read_committed`
+//!   until it commits (ListOffsets reports the LSO);
+//! - a second producer with the same `transactional.id` fences the first,
+//!   whose commit then fails fatally and whose records stay hidden;
+//! - consume-transform-produce with `send_offsets_to_transaction`: a run
+//!   that dies mid-transaction is fenced by its successor, and every input
+//!   is transformed exactly once (the dead run's outputs are in the log but
+//!   aborted, its pending offsets are discarded);
+//! - an open transaction survives `kill -9` of the broker: after the restart
+//!   it still holds the LSO, and the next producer with its id aborts it;
+//! - kafka-python's and KafkaJS's transactional producers and
+//!   `read_committed` consumers.
+
+use std::process::Command;
+use std::time::Duration;
+
+use memorystreamer_compat_tests::{node_dir, python, run_ok, script, Broker};
+
+const LIMIT: Duration = Duration::from_secs(300);
+
+/// The broker log's last lines.
+fn log_tail(broker: &Broker) -> String {
+    let log = broker.log();
+    let lines: Vec<&str> = log.lines().collect();
+    lines[lines.len().saturating_sub(80)..].join("\n")
+}
+
+/// Runs `cmd` (bounded); on failure panics with the client's output and the
+/// broker's log tail as it was after the failure. Returns stdout.
+fn run_judged(broker: &Broker, cmd: &mut Command, what: &str) -> String {
+    let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_ok(cmd, LIMIT, what)));
+    match run {
+        Ok(out) => String::from_utf8_lossy(&out.stdout).into_owned(),
+        Err(e) => {
+            let msg = e
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            panic!("{msg}\nbroker log tail:\n{}", log_tail(broker));
+        }
+    }
+}
+
+/// `python/transactions.py <cmd> --bootstrap <broker> <args…>`.
+fn txn(broker: &Broker, cmd: &str, args: &[&str]) -> String {
+    run_judged(
+        broker,
+        Command::new(python())
+            .arg(script("python/transactions.py"))
+            .arg(cmd)
+            .args(["--bootstrap", &broker.bootstrap()])
+            .args(args),
+        &format!("transactions.py {cmd} {}", args.join(" ")),
+    )
+}
+
+#[test]
+fn read_committed_sees_only_committed_transactions() {
+    let broker = Broker::start(&[]);
+    let out = txn(
+        &broker,
+        "commit-abort-commit",
+        &[
+            "--topic",
+            "txn-cac",
+            "--txn-id",
+            "cac-producer",
+            "--count",
+            "30",
+        ],
+    );
+    assert!(out.contains("commit-abort-commit ok"), "{out}");
+    let out = txn(
+        &broker,
+        "open-txn-blocks",
+        &[
+            "--topic",
+            "txn-open",
+            "--txn-id",
+            "open-producer",
+            "--count",
+            "5",
+        ],
+    );
+    assert!(out.contains("open-txn-blocks ok"), "{out}");
+}
+
+#[test]
+fn second_producer_with_the_same_transactional_id_fences_the_first() {
+    let broker = Broker::start(&[]);
+    let out = txn(
+        &broker,
+        "fence",
+        &[
+            "--topic",
+            "txn-fence",
+            "--txn-id",
+            "fenced-producer",
+            "--count",
+            "10",
+        ],
+    );
+    assert!(out.contains("zombie commit refused"), "{out}");
+    assert!(out.contains("fence ok"), "{out}");
+}
+
+#[test]
+fn consume_transform_produce_is_exactly_once_across_a_crashed_run() {
+    let broker = Broker::start(&[]);
+    let common = [
+        "--topic",
+        "ctp-in",
+        "--output",
+        "ctp-out",
+        "--partitions",
+        "3",
+        "--count",
+        "300",
+    ];
+    let with = |extra: &[&'static str]| -> Vec<&'static str> {
+        common.iter().chain(extra.iter()).copied().collect()
+    };
+    let out = txn(&broker, "ctp-setup", &common);
+    assert!(out.contains("300 records over 3 partitions"), "{out}");
+    let run_args = with(&[
+        "--txn-id",
+        "ctp-app",
+        "--group",
+        "ctp-group",
+        "--batch",
+        "20",
+    ]);
+
+    let mut dying = run_args.clone();
+    dying.extend(["--die-after", "3"]);
+    let out = txn(&broker, "ctp-run", &dying);
+    assert!(
+        out.contains("ctp-run died mid-transaction after 3 commits"),
+        "{out}"
+    );
+
+    let out = txn(&broker, "ctp-run", &run_args);
+    assert!(out.contains("ctp-run ok"), "{out}");
+
+    let out = txn(&broker, "ctp-verify", &with(&["--group", "ctp-group"]));
+    assert!(
+        out.contains("ctp-verify ok: 300 inputs transformed exactly once"),
+        "{out}"
+    );
+}
+
+#[test]
+fn open_transaction_survives_kill9_and_is_aborted_by_the_next_producer() {
+    let mut broker = Broker::start(&[]);
+    let args = [
+        "--topic",
+        "txn-kill9",
+        "--txn-id",
+        "kill9-producer",
+        "--count",
+        "12",
+    ];
+    let out = txn(&broker, "kill9-begin", &args);
+    assert!(out.contains("open txn flushed"), "{out}");
+    broker.kill9();
+    broker.restart();
+    let out = txn(&broker, "kill9-after", &args);
+    assert!(out.contains("kill9 ok"), "{out}");
+}
+
+#[test]
+fn kafka_python_and_kafkajs_transactions() {
+    let broker = Broker::start(&[]);
+    let out = txn(
+        &broker,
+        "kafka-python-txn",
+        &[
+            "--topic",
+            "txn-kafka-python",
+            "--txn-id",
+            "kafka-python-producer",
+            "--count",
+            "10",
+        ],
+    );
+    assert!(out.contains("kafka-python-txn ok"), "{out}");
+
+    let out = run_judged(
+        &broker,
+        Command::new("node")
+            .current_dir(node_dir())
+            .arg("transactions.js")
+            .arg(broker.bootstrap())
+            .args(["txn-kafkajs", "kafkajs-producer", "kafkajs-readers", "10"]),
+        "kafkajs transactions.js",
+    );
+    assert!(out.contains("kafkajs transactions ok"), "{out}");
+}
