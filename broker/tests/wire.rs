@@ -775,12 +775,243 @@ fn find_coordinator_single_and_batched() {
         .coordinators
         .iter()
         .all(|k| k.error_code == 0 && k.node_id.0 == 1));
-    // Transaction coordinators do not exist yet.
+    // Transaction coordinators: this node (the topic is created on demand).
     let req = FindCoordinatorRequest::default()
         .with_key_type(1)
         .with_coordinator_keys(vec![StrBytes::from_static_str("tx")]);
     let r: FindCoordinatorResponse = c.call(ApiKey::FindCoordinator, 4, &req);
-    assert_eq!(r.coordinators[0].error_code, 15);
+    assert_eq!(
+        (r.coordinators[0].error_code, r.coordinators[0].node_id.0),
+        (0, 1)
+    );
+    // An unknown key type is a bad request.
+    let req = FindCoordinatorRequest::default()
+        .with_key_type(7)
+        .with_coordinator_keys(vec![StrBytes::from_static_str("x")]);
+    let r: FindCoordinatorResponse = c.call(ApiKey::FindCoordinator, 4, &req);
+    assert_eq!(r.coordinators[0].error_code, 42);
+}
+
+/// A transactional batch (producer id, epoch, sequence from `seq`).
+fn txn_batch(values: &[&str], producer_id: i64, epoch: i16, seq: i32) -> Bytes {
+    let records: Vec<Record> = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| Record {
+            transactional: true,
+            control: false,
+            delete_horizon: false,
+            partition_leader_epoch: 0,
+            producer_id,
+            producer_epoch: epoch,
+            timestamp_type: TimestampType::Creation,
+            offset: i as i64,
+            sequence: seq + i as i32,
+            timestamp: 1_000,
+            key: None,
+            value: Some(Bytes::from(v.to_string())),
+            headers: Default::default(),
+        })
+        .collect();
+    let mut buf = BytesMut::new();
+    RecordBatchEncoder::encode(
+        &mut buf,
+        &records,
+        &RecordEncodeOptions {
+            version: 2,
+            compression: Compression::None,
+        },
+    )
+    .expect("encode");
+    buf.freeze()
+}
+
+#[test]
+fn transaction_apis_on_the_wire() {
+    let b = TestBroker::start(&[]);
+    let mut c = b.connect();
+    create_topic(&mut c, "tw", 2);
+    let tx = || TransactionalId(StrBytes::from_static_str("wire-tx"));
+    let find: FindCoordinatorResponse = c.call(
+        ApiKey::FindCoordinator,
+        3,
+        &FindCoordinatorRequest::default()
+            .with_key_type(1)
+            .with_key(StrBytes::from_static_str("wire-tx")),
+    );
+    assert_eq!(find.error_code, 0);
+    // transaction.timeout.ms above transaction.max.timeout.ms.
+    let init: InitProducerIdResponse = c.call(
+        ApiKey::InitProducerId,
+        4,
+        &InitProducerIdRequest::default()
+            .with_transactional_id(Some(tx()))
+            .with_transaction_timeout_ms(900_001)
+            .with_producer_id(ProducerId(-1))
+            .with_producer_epoch(-1),
+    );
+    assert_eq!(init.error_code, 50);
+    let init: InitProducerIdResponse = c.call(
+        ApiKey::InitProducerId,
+        4,
+        &InitProducerIdRequest::default()
+            .with_transactional_id(Some(tx()))
+            .with_transaction_timeout_ms(60_000)
+            .with_producer_id(ProducerId(-1))
+            .with_producer_epoch(-1),
+    );
+    assert_eq!(init.error_code, 0);
+    let (pid, epoch) = (init.producer_id, init.producer_epoch);
+
+    // A transactional batch for a partition not added: refused (KIP-890).
+    let mut req = produce_req("tw", 0, txn_batch(&["early"], pid.0, epoch, 0), -1);
+    req.transactional_id = Some(tx());
+    let resp: ProduceResponse = c.call(ApiKey::Produce, 9, &req);
+    assert_eq!(resp.responses[0].partition_responses[0].error_code, 48);
+
+    let add: AddPartitionsToTxnResponse = c.call(
+        ApiKey::AddPartitionsToTxn,
+        3,
+        &AddPartitionsToTxnRequest::default()
+            .with_v3_and_below_transactional_id(tx())
+            .with_v3_and_below_producer_id(pid)
+            .with_v3_and_below_producer_epoch(epoch)
+            .with_v3_and_below_topics(vec![
+                add_partitions_to_txn_request::AddPartitionsToTxnTopic::default()
+                    .with_name(topic_name("tw"))
+                    .with_partitions(vec![0]),
+            ]),
+    );
+    let code = add.results_by_topic_v3_and_below[0].results_by_partition[0].partition_error_code;
+    assert_eq!(code, 0);
+    let resp: ProduceResponse = c.call(ApiKey::Produce, 9, &req);
+    assert_eq!(resp.responses[0].partition_responses[0].error_code, 0);
+    // A transactional batch without the transactional id is refused.
+    let no_id = produce_req("tw", 0, txn_batch(&["x"], pid.0, epoch, 1), -1);
+    let resp: ProduceResponse = c.call(ApiKey::Produce, 9, &no_id);
+    assert_eq!(resp.responses[0].partition_responses[0].error_code, 87);
+
+    // Broker-style verification (v4): partition 0 is in, partition 1 not.
+    let verify: AddPartitionsToTxnResponse = c.call(
+        ApiKey::AddPartitionsToTxn,
+        4,
+        &AddPartitionsToTxnRequest::default().with_transactions(vec![
+            add_partitions_to_txn_request::AddPartitionsToTxnTransaction::default()
+                .with_transactional_id(tx())
+                .with_producer_id(pid)
+                .with_producer_epoch(epoch)
+                .with_verify_only(true)
+                .with_topics(vec![
+                    add_partitions_to_txn_request::AddPartitionsToTxnTopic::default()
+                        .with_name(topic_name("tw"))
+                        .with_partitions(vec![0, 1]),
+                ]),
+        ]),
+    );
+    let codes: Vec<i16> = verify.results_by_transaction[0].topic_results[0]
+        .results_by_partition
+        .iter()
+        .map(|p| p.partition_error_code)
+        .collect();
+    assert_eq!(codes, vec![0, 48]);
+
+    // Describe: the open transaction, at the coordinator and the partition.
+    let d: DescribeTransactionsResponse = c.call(
+        ApiKey::DescribeTransactions,
+        0,
+        &DescribeTransactionsRequest::default().with_transactional_ids(vec![
+            tx(),
+            TransactionalId(StrBytes::from_static_str("nobody")),
+        ]),
+    );
+    let s0 = &d.transaction_states[0];
+    assert_eq!(
+        (s0.error_code, s0.transaction_state.as_str(), s0.producer_id),
+        (0, "Ongoing", pid)
+    );
+    assert_eq!(s0.topics[0].partitions, vec![0]);
+    assert_eq!(d.transaction_states[1].error_code, 105);
+    let p: DescribeProducersResponse = c.call(
+        ApiKey::DescribeProducers,
+        0,
+        &DescribeProducersRequest::default().with_topics(vec![
+            describe_producers_request::TopicRequest::default()
+                .with_name(topic_name("tw"))
+                .with_partition_indexes(vec![0]),
+        ]),
+    );
+    let prod = &p.topics[0].partitions[0].active_producers[0];
+    assert_eq!(
+        (
+            prod.producer_id,
+            prod.current_txn_start_offset,
+            prod.last_sequence
+        ),
+        (pid, 0, 0)
+    );
+    let l: ListTransactionsResponse = c.call(
+        ApiKey::ListTransactions,
+        1,
+        &ListTransactionsRequest::default()
+            .with_state_filters(vec![
+                StrBytes::from_static_str("Ongoing"),
+                StrBytes::from_static_str("Bogus"),
+            ])
+            .with_duration_filter(-1),
+    );
+    assert_eq!(l.transaction_states.len(), 1);
+    assert_eq!(
+        l.unknown_state_filters,
+        vec![StrBytes::from_static_str("Bogus")]
+    );
+
+    // read_committed sees nothing yet and reports the LSO.
+    let mut f = fetch_req("tw", 0, 0, 1, 1 << 20);
+    f.isolation_level = 1;
+    let r: FetchResponse = c.call(ApiKey::Fetch, 12, &f);
+    let pd = &r.responses[0].partitions[0];
+    assert_eq!((pd.high_watermark, pd.last_stable_offset), (1, 0));
+    assert!(pd.records.as_ref().is_none_or(|r| r.is_empty()));
+
+    let end: EndTxnResponse = c.call(
+        ApiKey::EndTxn,
+        3,
+        &EndTxnRequest::default()
+            .with_transactional_id(tx())
+            .with_producer_id(pid)
+            .with_producer_epoch(epoch)
+            .with_committed(false),
+    );
+    assert_eq!(end.error_code, 0);
+    let r: FetchResponse = c.call(ApiKey::Fetch, 12, &f);
+    let pd = &r.responses[0].partitions[0];
+    assert_eq!((pd.high_watermark, pd.last_stable_offset), (2, 2));
+    let aborted = pd.aborted_transactions.clone().unwrap_or_default();
+    assert_eq!(aborted.len(), 1);
+    assert_eq!((aborted[0].producer_id, aborted[0].first_offset), (pid, 0));
+    // A new instance bumps the epoch; the old epoch is then fenced
+    // (PRODUCER_FENCED for EndTxn v2+).
+    let init2: InitProducerIdResponse = c.call(
+        ApiKey::InitProducerId,
+        4,
+        &InitProducerIdRequest::default()
+            .with_transactional_id(Some(tx()))
+            .with_transaction_timeout_ms(60_000)
+            .with_producer_id(ProducerId(-1))
+            .with_producer_epoch(-1),
+    );
+    assert_eq!((init2.error_code, init2.producer_id), (0, pid));
+    assert_eq!(init2.producer_epoch, epoch + 1);
+    let end: EndTxnResponse = c.call(
+        ApiKey::EndTxn,
+        3,
+        &EndTxnRequest::default()
+            .with_transactional_id(tx())
+            .with_producer_id(pid)
+            .with_producer_epoch(epoch)
+            .with_committed(true),
+    );
+    assert_eq!(end.error_code, 90);
 }
 
 #[test]

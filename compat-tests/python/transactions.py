@@ -243,7 +243,7 @@ def split(values, partitions):
 # ---------------------------------------------------------- commit/abort/commit
 
 def commit_abort_commit(args):
-    topic, parts, n = args.topic, 3, args.count
+    topic, parts, n = args.topic, args.partitions, args.count
     create_topic(args, topic, parts)
     p = txn_producer(args, args.txn_id or "cac-" + uuid.uuid4().hex)
     kafka_call("init_transactions", p.init_transactions, TXN_TIMEOUT)

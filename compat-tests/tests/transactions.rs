@@ -18,12 +18,16 @@
 //! - an open transaction survives `kill -9` of the broker: after the restart
 //!   it still holds the LSO, and the next producer with its id aborts it;
 //! - kafka-python's and KafkaJS's transactional producers and
-//!   `read_committed` consumers.
+//!   `read_committed` consumers;
+//! - the same commit/abort and consume-transform-produce runs on a
+//!   three-node cluster, where the coordinator writes markers to partitions
+//!   led by other nodes (WriteTxnMarkers) and partition leaders verify first
+//!   writes with a remote coordinator (AddPartitionsToTxn v4 verify-only).
 
 use std::process::Command;
 use std::time::Duration;
 
-use memorystreamer_compat_tests::{node_dir, python, run_ok, script, Broker};
+use memorystreamer_compat_tests::{node_dir, python, run_ok, script, start_cluster, Broker};
 
 const LIMIT: Duration = Duration::from_secs(300);
 
@@ -205,4 +209,59 @@ fn kafka_python_and_kafkajs_transactions() {
         "kafkajs transactions.js",
     );
     assert!(out.contains("kafkajs transactions ok"), "{out}");
+}
+
+#[test]
+fn transactions_span_a_three_node_cluster() {
+    let nodes = start_cluster(3, &[]);
+    let entry = &nodes[0];
+    let out = txn(
+        entry,
+        "commit-abort-commit",
+        &[
+            "--topic",
+            "txn-cluster",
+            "--txn-id",
+            "cluster-producer",
+            "--count",
+            "60",
+            "--partitions",
+            "6",
+        ],
+    );
+    assert!(out.contains("commit-abort-commit ok"), "{out}");
+    let ctp = [
+        "--topic",
+        "ctp-cluster-in",
+        "--output",
+        "ctp-cluster-out",
+        "--partitions",
+        "6",
+        "--count",
+        "240",
+    ];
+    let out = txn(entry, "ctp-setup", &ctp);
+    assert!(out.contains("240 records over 6 partitions"), "{out}");
+    let mut run: Vec<&str> = ctp.to_vec();
+    run.extend([
+        "--txn-id",
+        "ctp-cluster-app",
+        "--group",
+        "ctp-cluster-group",
+        "--batch",
+        "20",
+    ]);
+    let mut dying = run.clone();
+    dying.extend(["--die-after", "2"]);
+    let out = txn(entry, "ctp-run", &dying);
+    assert!(
+        out.contains("died mid-transaction after 2 commits"),
+        "{out}"
+    );
+    let out = txn(entry, "ctp-run", &run);
+    assert!(out.contains("ctp-run ok"), "{out}");
+    let mut verify: Vec<&str> = ctp.to_vec();
+    verify.extend(["--group", "ctp-cluster-group"]);
+    let out = txn(entry, "ctp-verify", &verify);
+    assert!(out.contains("240 inputs transformed exactly once"), "{out}");
 }

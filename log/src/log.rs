@@ -379,13 +379,12 @@ impl Log {
                 "records are not whole batches",
             ));
         }
-        let mut kinds = Vec::with_capacity(headers.len());
-        for (h, range) in &headers {
-            kinds.push(if h.is_control() {
-                txn::control_type(h, &batches[range.clone()])?
-            } else {
-                None
-            });
+        // Control batches (rare: transaction markers) are read for their type.
+        let mut kinds: Vec<(usize, Option<ControlType>)> = Vec::new();
+        for (i, (h, range)) in headers.iter().enumerate() {
+            if h.is_control() {
+                kinds.push((i, txn::control_type(h, &batches[range.clone()])?));
+            }
             if let Err(e) = self.producers.check(h) {
                 if headers.len() > 1 && matches!(e, LogError::DuplicateSequence { .. }) {
                     return Err(LogError::InvalidBatchLayout(
@@ -407,11 +406,12 @@ impl Log {
             records += h.records_count.max(0) as u64;
         }
         self.active_mut().append(batches)?;
-        for ((h, _), kind) in headers.iter().zip(kinds) {
+        for (i, (h, _)) in headers.iter().enumerate() {
             if !h.is_control() {
                 self.producers.update(h);
                 continue;
             }
+            let kind = kinds.iter().find(|(k, _)| *k == i).and_then(|(_, k)| *k);
             let lso_before = self.producers.first_unstable_offset();
             let first = self.producers.complete_txn(h, -1);
             if let (Some(first), Some(ControlType::Abort)) = (first, kind) {
