@@ -511,6 +511,7 @@ impl Broker {
             crate::txn::now_ms(),
         );
         p.append_control(&batch)?;
+        crate::metrics::txn_marker(commit);
         if topic == OFFSETS_TOPIC {
             self.groups.complete_txn(partition, producer_id, commit);
         }

@@ -170,6 +170,22 @@ pub fn log_flush(d: Duration) {
     tables().flush.record(d.as_secs_f64());
 }
 
+/// Counts a transaction marker written to a local partition (cold path:
+/// one per partition per transaction end).
+pub fn txn_marker(commit: bool) {
+    counter!(
+        "memorystreamer_txn_markers_written_total",
+        "result" => if commit { "commit" } else { "abort" }
+    )
+    .increment(1);
+}
+
+/// Counts a transaction aborted by its coordinator for exceeding
+/// `transaction.timeout.ms`.
+pub fn txn_timed_out() {
+    counter!("memorystreamer_txn_timed_out_total").increment(1);
+}
+
 /// Records one compaction pass (cold path: a few per minute at most).
 pub fn cleaner_pass(st: &memorystreamer_log::CleanStats) {
     counter!("memorystreamer_log_cleaner_passes_total").increment(1);
@@ -297,6 +313,11 @@ fn collect(broker: &Broker) {
     ] {
         gauge!("memorystreamer_consumer_groups", "state" => state)
             .set(by_state.get(state).copied().unwrap_or(0) as f64);
+    }
+    let txns = broker.txn().count_by_state();
+    for state in crate::txn::state::TxnState::ALL {
+        gauge!("memorystreamer_transactions", "state" => state.name())
+            .set(txns.get(&state).copied().unwrap_or(0) as f64);
     }
     for g in &groups {
         let mut lag = 0i64;

@@ -27,7 +27,9 @@
 use std::process::Command;
 use std::time::Duration;
 
-use memorystreamer_compat_tests::{node_dir, python, run_ok, script, start_cluster, Broker};
+use memorystreamer_compat_tests::{
+    http_get, node_dir, python, run_ok, script, start_cluster, Broker,
+};
 
 const LIMIT: Duration = Duration::from_secs(300);
 
@@ -84,6 +86,30 @@ fn read_committed_sees_only_committed_transactions() {
         ],
     );
     assert!(out.contains("commit-abort-commit ok"), "{out}");
+    // Two commits and one abort over three partitions, as counted on /metrics.
+    let metrics = http_get(broker.metrics_port, "/metrics").expect("scrape /metrics");
+    let sample = |name: &str| {
+        metrics
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(name))
+            .and_then(|l| l.split_whitespace().last())
+            .and_then(|v| v.parse::<f64>().ok())
+    };
+    assert_eq!(
+        sample("memorystreamer_txn_markers_written_total{result=\"commit\"}"),
+        Some(6.0),
+        "{metrics}"
+    );
+    assert_eq!(
+        sample("memorystreamer_txn_markers_written_total{result=\"abort\"}"),
+        Some(3.0),
+        "{metrics}"
+    );
+    assert_eq!(
+        sample("memorystreamer_transactions{state=\"CompleteCommit\"}"),
+        Some(1.0),
+        "{metrics}"
+    );
     let out = txn(
         &broker,
         "open-txn-blocks",

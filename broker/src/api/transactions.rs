@@ -41,7 +41,7 @@ use super::sb;
 use crate::broker::Broker;
 use crate::error::BrokerError;
 use crate::group::{CommitEntry, OFFSETS_TOPIC};
-use crate::txn::state::TxnError;
+use crate::txn::state::{TxnError, TxnState};
 
 /// The error code for `e` at this request version: PRODUCER_FENCED became
 /// its own code in KIP-588; older versions get INVALID_PRODUCER_EPOCH.
@@ -426,21 +426,11 @@ pub fn list_transactions(
     header: &Header,
     req: ListTransactionsRequest,
 ) -> ListTransactionsResponse {
-    const KNOWN: [&str; 8] = [
-        "Empty",
-        "Ongoing",
-        "PrepareCommit",
-        "PrepareAbort",
-        "CompleteCommit",
-        "CompleteAbort",
-        "Dead",
-        "PrepareEpochFence",
-    ];
     let (known, unknown): (Vec<String>, Vec<String>) = req
         .state_filters
         .iter()
         .map(|s| s.to_string())
-        .partition(|s| KNOWN.contains(&s.as_str()));
+        .partition(|s| TxnState::ALL.iter().any(|k| k.name() == s.as_str()));
     let pids: Vec<i64> = req.producer_id_filters.iter().map(|p| p.0).collect();
     let duration = if header.version() >= 1 {
         req.duration_filter

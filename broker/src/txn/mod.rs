@@ -437,7 +437,10 @@ impl TxnCoordinator {
                 );
                 let id = meta.transactional_id.clone();
                 match self.store(broker, &mut inner, meta) {
-                    Ok(()) => resume.push(id),
+                    Ok(()) => {
+                        crate::metrics::txn_timed_out();
+                        resume.push(id)
+                    }
                     Err(e) => {
                         warn!(transactional_id = %id, error = %e, "cannot abort expired transaction")
                     }
@@ -452,6 +455,15 @@ impl TxnCoordinator {
         for id in resume {
             self.spawn_completion(broker, &id);
         }
+    }
+
+    /// How many transactional ids this coordinator holds in each state.
+    pub fn count_by_state(&self) -> HashMap<TxnState, u64> {
+        let mut out = HashMap::new();
+        for m in self.lock().txns.values() {
+            *out.entry(m.state).or_default() += 1;
+        }
+        out
     }
 
     /// DescribeTransactions: the state of each id (None: unknown here).

@@ -44,6 +44,18 @@ pub enum TxnState {
 }
 
 impl TxnState {
+    /// Every state, in status-byte order.
+    pub const ALL: [TxnState; 8] = [
+        TxnState::Empty,
+        TxnState::Ongoing,
+        TxnState::PrepareCommit,
+        TxnState::PrepareAbort,
+        TxnState::CompleteCommit,
+        TxnState::CompleteAbort,
+        TxnState::Dead,
+        TxnState::PrepareEpochFence,
+    ];
+
     /// Kafka's status byte.
     pub fn code(self) -> i8 {
         match self {
