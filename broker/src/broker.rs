@@ -22,7 +22,7 @@ use dashmap::DashMap;
 use memorystreamer_log::{Log, LogConfig};
 use memorystreamer_raft::quorum::{Quorum, QuorumConfig, QuorumError};
 use memorystreamer_raft::{MetadataImage, MetadataLog, MetadataRecord, TopicImage};
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 use uuid::Uuid;
 
 use crate::config::BrokerConfig;
@@ -253,7 +253,11 @@ impl Broker {
         let cluster_id =
             adopt_cluster_id(&quorum, cluster_id, &config.data_dir, config.node_id).await?;
         let groups = GroupCoordinator::new(config.group.clone(), config.offsets_topic_partitions);
-        let txn = TxnCoordinator::new(config.txn.state_log_partitions, config.txn.max_timeout_ms);
+        let txn = TxnCoordinator::new(
+            config.txn.state_log_partitions,
+            config.txn.max_timeout_ms,
+            config.txn.transactional_id_expiration_ms,
+        );
         let effective = config.clone();
         let broker = Broker {
             config,
@@ -1292,6 +1296,14 @@ impl Broker {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_millis() as i64)
             .unwrap_or(0);
+        // Idle producers' deduplication state goes with the same timer.
+        let expiration = self.config.txn.producer_id_expiration_ms;
+        for p in self.all_partitions() {
+            let n = p.expire_producers(now_ms, expiration);
+            if n > 0 {
+                debug!(topic = %p.topic, partition = p.index, producers = n, "expired idle producer ids");
+            }
+        }
         let image = self.metadata();
         for topic in image.topics() {
             let tc = match TopicConfig::parse(&topic.configs) {

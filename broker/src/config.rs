@@ -242,6 +242,12 @@ pub struct TxnConfig {
     /// `transaction.abort.timed.out.transaction.cleanup.interval.ms`: how
     /// often expired transactions are looked for (default 10000).
     pub abort_check_interval: Duration,
+    /// `transactional.id.expiration.ms`: a transactional id with no
+    /// transaction for this long is forgotten (default 7 days).
+    pub transactional_id_expiration_ms: i64,
+    /// `producer.id.expiration.ms`: a producer id idle this long loses its
+    /// deduplication state in each partition (default 1 day).
+    pub producer_id_expiration_ms: i64,
 }
 
 /// Broker keys that can change at run time (IncrementalAlterConfigs /
@@ -348,6 +354,8 @@ const KNOWN_KEYS: &[&str] = &[
     "transaction.max.timeout.ms",
     "transaction.abort.timed.out.transaction.cleanup.interval.ms",
     "transaction.partition.verification.enable",
+    "transactional.id.expiration.ms",
+    "producer.id.expiration.ms",
     "group.initial.rebalance.delay.ms",
     "group.min.session.timeout.ms",
     "group.max.session.timeout.ms",
@@ -769,6 +777,32 @@ impl BrokerConfig {
                     .unwrap_or(10_000)
                     .max(10),
                 ),
+                transactional_id_expiration_ms: match parse_num::<i64>(
+                    props,
+                    "transactional.id.expiration.ms",
+                )?
+                .unwrap_or(604_800_000)
+                {
+                    n if n >= 1 => n,
+                    _ => {
+                        return Err(BrokerError::Config(
+                            "transactional.id.expiration.ms must be at least 1".into(),
+                        ))
+                    }
+                },
+                producer_id_expiration_ms: match parse_num::<i64>(
+                    props,
+                    "producer.id.expiration.ms",
+                )?
+                .unwrap_or(86_400_000)
+                {
+                    n if n >= 1 => n,
+                    _ => {
+                        return Err(BrokerError::Config(
+                            "producer.id.expiration.ms must be at least 1".into(),
+                        ))
+                    }
+                },
             },
             controller_listener: String::new(),
             broker_session_timeout: Duration::from_millis(
@@ -854,6 +888,34 @@ mod tests {
         p.insert("num.partitions".to_string(), "abc".to_string());
         assert!(BrokerConfig::from_properties(&p, LogFormat::Text).is_err());
         assert!(parse_properties("novalue").is_err());
+    }
+
+    #[test]
+    fn transaction_settings() {
+        let d = BrokerConfig::from_properties(&BTreeMap::new(), LogFormat::Text).expect("defaults");
+        assert_eq!(
+            (
+                d.txn.state_log_partitions,
+                d.txn.max_timeout_ms,
+                d.txn.transactional_id_expiration_ms,
+                d.txn.producer_id_expiration_ms
+            ),
+            (50, 900_000, 604_800_000, 86_400_000)
+        );
+        assert_eq!(d.txn.abort_check_interval, Duration::from_secs(10));
+        for key in [
+            "transaction.state.log.num.partitions",
+            "transaction.max.timeout.ms",
+            "transactional.id.expiration.ms",
+            "producer.id.expiration.ms",
+        ] {
+            let mut p = BTreeMap::new();
+            p.insert(key.to_string(), "0".to_string());
+            let e = BrokerConfig::from_properties(&p, LogFormat::Text)
+                .expect_err("zero refused")
+                .to_string();
+            assert!(e.contains(key), "{e}");
+        }
     }
 
     #[test]

@@ -221,6 +221,21 @@ impl Partition {
         Ok(info)
     }
 
+    /// A retried batch already in the log: the outcome to answer it with.
+    pub fn duplicate_of(&self, h: &BatchHeader) -> Option<AppendOutcome> {
+        let log = self.lock();
+        log.duplicate_of(h)
+            .map(|base_offset| AppendOutcome::Duplicate {
+                base_offset,
+                log_start_offset: log.log_start_offset(),
+            })
+    }
+
+    /// Forgets producers idle for `expiration_ms` (`producer.id.expiration.ms`).
+    pub fn expire_producers(&self, now_ms: i64, expiration_ms: i64) -> usize {
+        self.lock().expire_producers(now_ms, expiration_ms)
+    }
+
     /// True when `producer_id` has an open transaction in this partition.
     pub fn has_open_txn(&self, producer_id: i64) -> bool {
         self.lock().has_open_txn(producer_id)

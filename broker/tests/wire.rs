@@ -989,6 +989,16 @@ fn transaction_apis_on_the_wire() {
     let aborted = pd.aborted_transactions.clone().unwrap_or_default();
     assert_eq!(aborted.len(), 1);
     assert_eq!((aborted[0].producer_id, aborted[0].first_offset), (pid, 0));
+    // A late retry of the ended transaction's batch is answered as the
+    // duplicate it is, not refused by verification.
+    let resp: ProduceResponse = c.call(ApiKey::Produce, 9, &req);
+    let pr = &resp.responses[0].partition_responses[0];
+    assert_eq!((pr.error_code, pr.base_offset), (0, 0));
+    // A new batch for the ended transaction is refused (KIP-890).
+    let mut late = produce_req("tw", 0, txn_batch(&["late"], pid.0, epoch, 1), -1);
+    late.transactional_id = Some(tx());
+    let resp: ProduceResponse = c.call(ApiKey::Produce, 9, &late);
+    assert_eq!(resp.responses[0].partition_responses[0].error_code, 48);
     // A new instance bumps the epoch; the old epoch is then fenced
     // (PRODUCER_FENCED for EndTxn v2+).
     let init2: InitProducerIdResponse = c.call(

@@ -729,6 +729,20 @@ impl Log {
         self.producers.describe()
     }
 
+    /// The offset a batch was appended at the first time, when it repeats
+    /// one of its producer's last batches.
+    pub fn duplicate_of(&self, h: &BatchHeader) -> Option<i64> {
+        match self.producers.check(h) {
+            Err(LogError::DuplicateSequence { base_offset, .. }) => Some(base_offset),
+            _ => None,
+        }
+    }
+
+    /// Forgets idle producers (see [`ProducerStateManager::expire`]).
+    pub fn expire_producers(&mut self, now_ms: i64, expiration_ms: i64) -> usize {
+        self.producers.expire(now_ms, expiration_ms)
+    }
+
     /// True when `producer_id` has an open transaction in this log.
     pub fn has_open_txn(&self, producer_id: i64) -> bool {
         self.producers.has_open_txn(producer_id)

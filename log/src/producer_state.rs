@@ -217,6 +217,17 @@ impl ProducerStateManager {
         self.ongoing.keys().next().copied()
     }
 
+    /// Forgets producers idle for `expiration_ms` (by the max timestamp of
+    /// their last batch, as Kafka's `producer.id.expiration.ms`) that have
+    /// no open transaction. Returns how many were removed.
+    pub fn expire(&mut self, now_ms: i64, expiration_ms: i64) -> usize {
+        let before = self.producers.len();
+        let horizon = now_ms.saturating_sub(expiration_ms);
+        self.producers
+            .retain(|_, e| e.txn_first_offset.is_some() || e.last_timestamp >= horizon);
+        before - self.producers.len()
+    }
+
     /// True when `producer_id` has an open transaction here.
     pub fn has_open_txn(&self, producer_id: i64) -> bool {
         self.producers
@@ -427,6 +438,28 @@ mod tests {
         let mut flipped = bytes.clone();
         flipped[12] ^= 1;
         assert!(ProducerStateManager::decode(&flipped).is_err());
+    }
+
+    #[test]
+    fn idle_producers_expire_unless_a_transaction_is_open() {
+        let mut s = ProducerStateManager::default();
+        let mut idle = header(1, 0, 0, 1, 0);
+        idle.max_timestamp = 1_000;
+        s.update(&idle);
+        let mut open = header(2, 0, 0, 1, 1);
+        open.max_timestamp = 1_000;
+        open.attributes |= 0x10;
+        s.update(&open);
+        let mut fresh = header(3, 0, 0, 1, 2);
+        fresh.max_timestamp = 9_000;
+        s.update(&fresh);
+        assert_eq!(s.expire(10_000, 5_000), 1);
+        assert!(
+            s.check(&header(1, 0, 5, 1, 0)).is_ok(),
+            "forgotten: any sequence"
+        );
+        assert!(s.has_open_txn(2), "open transactions are kept");
+        assert_eq!(s.len(), 2);
     }
 
     #[test]

@@ -62,7 +62,7 @@ async fn produce_partition(
             ));
         };
         if !partition.has_open_txn(h.producer_id) {
-            verify_in_transaction(
+            let verified = verify_in_transaction(
                 broker,
                 txn_id,
                 h.producer_id,
@@ -70,7 +70,12 @@ async fn produce_partition(
                 topic,
                 index,
             )
-            .await?;
+            .await;
+            if let Err(e) = verified {
+                // A retry of a batch appended before its transaction ended
+                // is answered like any duplicate.
+                return partition.duplicate_of(&h).ok_or(e);
+            }
         }
     }
     partition.append(records)

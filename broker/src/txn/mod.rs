@@ -68,6 +68,7 @@ pub type TxnView = TxnMetadata;
 pub struct TxnCoordinator {
     partitions: i32,
     max_timeout_ms: i32,
+    id_expiration_ms: i64,
     inner: Mutex<Inner>,
     /// Fired whenever a transaction completes.
     completed: Notify,
@@ -83,10 +84,11 @@ pub fn now_ms() -> i64 {
 
 impl TxnCoordinator {
     /// A coordinator with no state; [`TxnCoordinator::load`] replays.
-    pub fn new(partitions: i32, max_timeout_ms: i32) -> Self {
+    pub fn new(partitions: i32, max_timeout_ms: i32, id_expiration_ms: i64) -> Self {
         TxnCoordinator {
             partitions,
             max_timeout_ms,
+            id_expiration_ms,
             inner: Mutex::new(Inner::default()),
             completed: Notify::new(),
         }
@@ -145,12 +147,34 @@ impl TxnCoordinator {
         Ok(())
     }
 
+    /// Writes the tombstone of an expired transactional id.
+    fn persist_tombstone(
+        &self,
+        broker: &Broker,
+        transactional_id: &str,
+    ) -> Result<(), BrokerError> {
+        self.append_record(broker, transactional_id, None)
+    }
+
     /// Appends `meta` to its state partition before the caller acts on it
     /// (durable like any append: through a process crash at once, through
     /// power loss per the flush settings).
     fn persist(&self, broker: &Broker, meta: &TxnMetadata) -> Result<(), BrokerError> {
+        self.append_record(
+            broker,
+            &meta.transactional_id,
+            Some(records::encode_value(meta)),
+        )
+    }
+
+    fn append_record(
+        &self,
+        broker: &Broker,
+        transactional_id: &str,
+        value: Option<bytes::Bytes>,
+    ) -> Result<(), BrokerError> {
         let partition = broker
-            .partition(TXN_TOPIC, self.partition_of(&meta.transactional_id))
+            .partition(TXN_TOPIC, self.partition_of(transactional_id))
             .ok_or(TxnError::NotCoordinator)?;
         let record = Record {
             transactional: false,
@@ -163,8 +187,8 @@ impl TxnCoordinator {
             offset: 0,
             sequence: -1,
             timestamp: now_ms(),
-            key: Some(records::encode_key(&meta.transactional_id)),
-            value: Some(records::encode_value(meta)),
+            key: Some(records::encode_key(transactional_id)),
+            value,
             headers: Default::default(),
         };
         let mut buf = BytesMut::new();
@@ -449,6 +473,36 @@ impl TxnCoordinator {
             for (id, m) in &inner.txns {
                 if m.state.is_prepare() && !inner.completing.contains(id) {
                     resume.push(id.clone());
+                }
+            }
+            // transactional.id.expiration.ms: ids idle without a transaction.
+            let horizon = now.saturating_sub(self.id_expiration_ms);
+            let expired: Vec<String> = inner
+                .txns
+                .values()
+                .filter(|m| {
+                    matches!(
+                        m.state,
+                        TxnState::Empty | TxnState::CompleteCommit | TxnState::CompleteAbort
+                    ) && m.update_ms < horizon
+                })
+                .map(|m| m.transactional_id.clone())
+                .collect();
+            for id in expired {
+                if broker
+                    .partition(TXN_TOPIC, self.partition_of(&id))
+                    .is_none()
+                {
+                    continue;
+                }
+                match self.persist_tombstone(broker, &id) {
+                    Ok(()) => {
+                        inner.txns.remove(&id);
+                        info!(transactional_id = %id, "transactional id expired");
+                    }
+                    Err(e) => {
+                        warn!(transactional_id = %id, error = %e, "cannot expire transactional id")
+                    }
                 }
             }
         }

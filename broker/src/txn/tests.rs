@@ -16,7 +16,14 @@ use crate::error::BrokerError;
 use crate::group::{CommitEntry, OFFSETS_TOPIC};
 
 async fn open(dir: &std::path::Path) -> Arc<Broker> {
+    open_with(dir, &[]).await
+}
+
+async fn open_with(dir: &std::path::Path, extra: &[(&str, &str)]) -> Arc<Broker> {
     let mut p = std::collections::BTreeMap::new();
+    for (k, v) in extra {
+        p.insert(k.to_string(), v.to_string());
+    }
     p.insert("log.dirs".to_string(), dir.display().to_string());
     p.insert(
         "listeners".to_string(),
@@ -215,6 +222,35 @@ async fn restart_between_commit_decision_and_markers_finishes_the_commit() {
     let read = part.read(0, 1 << 20, true, true).expect("read");
     assert!(!read.records.is_empty(), "committed record visible");
     assert!(read.aborted.is_empty());
+    close(broker).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_transactional_ids_expire_durably() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let props = [("transactional.id.expiration.ms", "1")];
+    let broker = open_with(dir.path(), &props).await;
+    setup(&broker).await;
+    let (pid, _) = broker
+        .txn()
+        .init_producer_id(&broker, "tx", 60_000, None)
+        .await
+        .expect("init");
+    let b = Arc::clone(&broker);
+    wait_for(&broker, "the id to expire", move || {
+        b.txn().describe("tx").is_none()
+    })
+    .await;
+    close(broker).await;
+    let broker = open_with(dir.path(), &props).await;
+    assert!(broker.txn().describe("tx").is_none(), "tombstone replayed");
+    let (again, epoch) = broker
+        .txn()
+        .init_producer_id(&broker, "tx", 60_000, None)
+        .await
+        .expect("init again");
+    assert_ne!(again, pid, "a forgotten id gets a new producer id");
+    assert_eq!(epoch, 0);
     close(broker).await;
 }
 
