@@ -514,7 +514,23 @@ impl Broker {
             coordinator_epoch,
             crate::txn::now_ms(),
         );
-        p.append_control(&batch)?;
+        match p.append_control(&batch) {
+            Ok(_) => {}
+            Err(BrokerError::Log(memorystreamer_log::LogError::ProducerFenced { .. })) => {
+                // A newer epoch already wrote here: this transaction was
+                // ended by a later marker; nothing is left to end (Kafka
+                // likewise stops sending on INVALID_PRODUCER_EPOCH).
+                warn!(
+                    topic,
+                    partition,
+                    producer_id,
+                    epoch,
+                    "transaction marker fenced by a newer epoch; skipped"
+                );
+                return Ok(());
+            }
+            Err(e) => return Err(e),
+        }
         crate::metrics::txn_marker(commit);
         if topic == OFFSETS_TOPIC {
             self.groups.complete_txn(partition, producer_id, commit);

@@ -157,6 +157,7 @@ fn log_error(e: &LogError) -> ResponseError {
         LogError::DuplicateSequence { .. } => E::DuplicateSequenceNumber,
         LogError::OutOfOrderSequence { .. } => E::OutOfOrderSequenceNumber,
         LogError::ProducerFenced { .. } => E::InvalidProducerEpoch,
+        LogError::InvalidTxnState { .. } => E::InvalidTxnState,
     }
 }
 

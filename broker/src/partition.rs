@@ -164,6 +164,32 @@ impl Partition {
 
     /// Appends one batch already validated by the codec (CRC, layout).
     pub fn append(&self, records: &[u8]) -> Result<AppendOutcome, BrokerError> {
+        self.append_guarded(records, None)
+    }
+
+    /// Starts a KIP-890 verification for a transactional producer: None
+    /// when it already has an open transaction here, else the token to pass
+    /// to [`Partition::append_verified`] once the coordinator said yes.
+    pub fn begin_verification(&self, producer_id: i64) -> Option<u64> {
+        self.lock().begin_verification(producer_id)
+    }
+
+    /// Appends a transactional batch: refused (INVALID_TXN_STATE) when its
+    /// producer has no open transaction here and `token` is not the
+    /// verification still current (a marker arrived since).
+    pub fn append_verified(
+        &self,
+        records: &[u8],
+        token: Option<u64>,
+    ) -> Result<AppendOutcome, BrokerError> {
+        self.append_guarded(records, Some(token))
+    }
+
+    fn append_guarded(
+        &self,
+        records: &[u8],
+        guard: Option<Option<u64>>,
+    ) -> Result<AppendOutcome, BrokerError> {
         let max = self.max_message_bytes.load(Ordering::Relaxed);
         if records.len() > max {
             return Err(BrokerError::MessageTooLarge {
@@ -174,7 +200,10 @@ impl Partition {
         let (mut buf, append_time) = self.prepare(records)?;
         let result = {
             let mut log = self.lock();
-            let r = log.append(&mut buf, self.leader_epoch);
+            let r = match guard {
+                Some(token) => log.append_verified(&mut buf, self.leader_epoch, token),
+                None => log.append(&mut buf, self.leader_epoch),
+            };
             if r.is_ok() {
                 self.publish_offsets(&log);
             }
@@ -379,6 +408,7 @@ impl Partition {
             let removed = log.take_expired(retention_ms, retention_bytes, now_ms);
             self.log_start_offset
                 .store(log.log_start_offset(), Ordering::Release);
+            self.publish_offsets(&log);
             removed
         };
         Ok(removed.delete_files()?)
@@ -394,6 +424,7 @@ impl Partition {
             let target = if offset == -1 { hw } else { offset };
             let r = log.delete_records_before(target)?;
             self.log_start_offset.store(r.0, Ordering::Release);
+            self.publish_offsets(&log);
             r
         };
         removed.delete_files()?;

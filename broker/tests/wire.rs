@@ -1022,6 +1022,59 @@ fn transaction_apis_on_the_wire() {
             .with_committed(true),
     );
     assert_eq!(end.error_code, 90);
+
+    // TxnOffsetCommit for a group whose offsets partition was not added to
+    // the transaction is refused (KIP-890 verification, as for produce).
+    let commit: TxnOffsetCommitResponse = c.call(
+        ApiKey::TxnOffsetCommit,
+        3,
+        &TxnOffsetCommitRequest::default()
+            .with_transactional_id(tx())
+            .with_group_id(GroupId(StrBytes::from_static_str("wire-group")))
+            .with_producer_id(pid)
+            .with_producer_epoch(init2.producer_epoch)
+            .with_generation_id(-1)
+            .with_topics(vec![
+                txn_offset_commit_request::TxnOffsetCommitRequestTopic::default()
+                    .with_name(topic_name("tw"))
+                    .with_partitions(vec![
+                        txn_offset_commit_request::TxnOffsetCommitRequestPartition::default()
+                            .with_partition_index(0)
+                            .with_committed_offset(1),
+                    ]),
+            ]),
+    );
+    assert_eq!(commit.topics[0].partitions[0].error_code, 48);
+
+    // A marker from an epoch older than one already written is skipped
+    // (answered without error, nothing appended), so a coordinator never
+    // retries it forever.
+    let marker = |epoch: i16| {
+        WriteTxnMarkersRequest::default().with_markers(vec![
+            write_txn_markers_request::WritableTxnMarker::default()
+                .with_producer_id(pid)
+                .with_producer_epoch(epoch)
+                .with_transaction_result(true)
+                .with_coordinator_epoch(0)
+                .with_topics(vec![
+                    write_txn_markers_request::WritableTxnMarkerTopic::default()
+                        .with_name(topic_name("tw"))
+                        .with_partition_indexes(vec![1]),
+                ]),
+        ])
+    };
+    let r: WriteTxnMarkersResponse = c.call(ApiKey::WriteTxnMarkers, 1, &marker(epoch + 5));
+    assert_eq!(r.markers[0].topics[0].partitions[0].error_code, 0);
+    let hw = |c: &mut Client| {
+        let mut f = fetch_req("tw", 0, 0, 1, 1 << 20);
+        f.topics[0].partitions[0].partition = 1;
+        let r: FetchResponse = c.call(ApiKey::Fetch, 12, &f);
+        r.responses[0].partitions[0].high_watermark
+    };
+    assert_eq!(hw(&mut c), 1, "the newer marker is written");
+    let r: WriteTxnMarkersResponse = c.call(ApiKey::WriteTxnMarkers, 1, &marker(epoch));
+    assert_eq!(r.markers[0].topics[0].partitions[0].error_code, 0);
+    assert_eq!(hw(&mut c), 1, "the fenced marker is not");
 }
 
 #[test]

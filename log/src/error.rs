@@ -71,6 +71,16 @@ pub enum LogError {
         /// Epoch in the batch.
         got: i16,
     },
+    /// A transactional batch that is not part of a transaction the
+    /// coordinator verified (KIP-890), or one whose epoch does not match the
+    /// producer's open transaction here.
+    #[error("producer {producer_id}: {reason}")]
+    InvalidTxnState {
+        /// Producer id of the batch.
+        producer_id: i64,
+        /// What does not fit.
+        reason: &'static str,
+    },
     /// A produce request with more than one batch for an idempotent producer,
     /// or an otherwise unusable batch layout.
     #[error("invalid record batch layout: {0}")]

@@ -124,6 +124,9 @@ pub struct Log {
     producers: ProducerStateManager,
     /// Aborted transactions, by marker offset (ascending).
     aborted: Vec<AbortedTxn>,
+    /// Segments whose `.txnindex` missed an entry (I/O error): rewritten
+    /// from memory at the next roll; no snapshot is written until they are.
+    dirty_txn_indexes: Vec<i64>,
 }
 
 impl Log {
@@ -183,6 +186,7 @@ impl Log {
             last_flush: std::time::Instant::now(),
             producers: ProducerStateManager::default(),
             aborted: Vec::new(),
+            dirty_txn_indexes: Vec::new(),
         };
         log.rebuild_producer_state()?;
         Ok(log)
@@ -367,6 +371,34 @@ impl Log {
     /// idempotent producers (Kafka enforces the same), so a duplicate mixed
     /// with new batches is rejected as a layout error.
     pub fn append(&mut self, batches: &mut [u8], leader_epoch: i32) -> Result<AppendInfo> {
+        self.append_inner(batches, leader_epoch, None)
+    }
+
+    /// Like [`Log::append`] for a client's or coordinator's transactional
+    /// write: a transactional data batch whose producer has no open
+    /// transaction here needs `token`, the verification begun with
+    /// [`Log::begin_verification`] and still current (no marker since).
+    pub fn append_verified(
+        &mut self,
+        batches: &mut [u8],
+        leader_epoch: i32,
+        token: Option<u64>,
+    ) -> Result<AppendInfo> {
+        self.append_inner(batches, leader_epoch, Some(token))
+    }
+
+    /// Starts a KIP-890 verification (see
+    /// [`ProducerStateManager::begin_verification`]).
+    pub fn begin_verification(&mut self, producer_id: i64) -> Option<u64> {
+        self.producers.begin_verification(producer_id)
+    }
+
+    fn append_inner(
+        &mut self,
+        batches: &mut [u8],
+        leader_epoch: i32,
+        guard: Option<Option<u64>>,
+    ) -> Result<AppendInfo> {
         let mut headers = Vec::new();
         let mut end = 0usize;
         for item in Batches::new(batches) {
@@ -392,6 +424,9 @@ impl Log {
                     ));
                 }
                 return Err(e);
+            }
+            if let Some(token) = guard {
+                self.producers.check_verified(h, token)?;
             }
         }
         self.maybe_roll(batches.len() as u64)?;
@@ -423,7 +458,14 @@ impl Log {
                 };
                 self.aborted.push(entry);
                 let base = self.active().base_offset();
-                txn::append_index(&self.dir, base, &entry)?;
+                if let Err(e) = txn::append_index(&self.dir, base, &entry) {
+                    // The marker is written: keep going and rewrite the
+                    // file from memory before the next snapshot covers it.
+                    warn!(dir = %self.dir.display(), error = %e, "cannot append to transaction index; rewriting it at the next roll");
+                    if !self.dirty_txn_indexes.contains(&base) {
+                        self.dirty_txn_indexes.push(base);
+                    }
+                }
             }
         }
         self.unflushed_messages += records;
@@ -470,9 +512,32 @@ impl Log {
             return Ok(());
         }
         self.active_mut().flush()?;
-        txn::sync_index(&self.dir, self.active().base_offset())?;
+        let base = self.active().base_offset();
+        let mut index_ok = txn::sync_index(&self.dir, base);
+        let dirty = std::mem::take(&mut self.dirty_txn_indexes);
+        for b in dirty {
+            let end = self
+                .segments
+                .range(b + 1..)
+                .next()
+                .map_or(i64::MAX, |(next, _)| *next);
+            let entries: Vec<AbortedTxn> = self
+                .aborted
+                .iter()
+                .filter(|e| e.last_offset >= b && e.last_offset < end)
+                .copied()
+                .collect();
+            if let Err(e) = txn::write_index(&self.dir, b, &entries) {
+                self.dirty_txn_indexes.push(b);
+                index_ok = Err(e);
+            }
+        }
         self.active_mut().seal()?;
-        if let Err(e) = self.write_snapshot() {
+        if let Err(e) = index_ok {
+            // Without the snapshot the next open replays this segment and
+            // rebuilds its transaction index from the markers.
+            warn!(dir = %self.dir.display(), error = %e, "transaction index not durable; skipping the producer snapshot");
+        } else if let Err(e) = self.write_snapshot() {
             // Not fatal: the next open replays more of the log instead.
             warn!(dir = %self.dir.display(), error = %e, "cannot write producer snapshot");
         }
@@ -705,6 +770,7 @@ impl Log {
         self.producers
             .first_unstable_offset()
             .unwrap_or_else(|| self.log_end_offset())
+            .max(self.log_start_offset)
     }
 
     /// Aborted transactions a `read_committed` fetch of `[from, upper)`

@@ -92,6 +92,11 @@ pub struct ProducerStateManager {
     producers: HashMap<i64, ProducerEntry>,
     /// Open transactions: first offset -> producer id.
     ongoing: BTreeMap<i64, i64>,
+    /// KIP-890 verification guards: producer id -> token handed out before
+    /// asking the coordinator; a marker removes it, so an append carrying a
+    /// stale token cannot reopen an ended transaction. Not persisted.
+    verifications: HashMap<i64, u64>,
+    next_token: u64,
 }
 
 fn in_sequence(last: i32, next: i32) -> bool {
@@ -120,6 +125,18 @@ impl ProducerStateManager {
         let Some(entry) = self.producers.get(&h.producer_id) else {
             return Ok(());
         };
+        if h.is_transactional()
+            && entry.txn_first_offset.is_some()
+            && h.producer_epoch > entry.epoch
+        {
+            // A newer instance cannot write while an older epoch's
+            // transaction is still undecided here: its coordinator ends
+            // that transaction (with markers) before handing out the epoch.
+            return Err(LogError::InvalidTxnState {
+                producer_id: h.producer_id,
+                reason: "newer epoch while a transaction of an older epoch is open",
+            });
+        }
         if h.producer_epoch < entry.epoch {
             return Err(LogError::ProducerFenced {
                 producer_id: h.producer_id,
@@ -189,6 +206,7 @@ impl ProducerStateManager {
         if h.is_transactional() && entry.txn_first_offset.is_none() {
             entry.txn_first_offset = Some(h.base_offset);
             self.ongoing.insert(h.base_offset, h.producer_id);
+            self.verifications.remove(&h.producer_id);
         }
     }
 
@@ -208,7 +226,41 @@ impl ProducerStateManager {
         if let Some(f) = first {
             self.ongoing.remove(&f);
         }
+        self.verifications.remove(&h.producer_id);
         first
+    }
+
+    /// Starts a KIP-890 verification for `producer_id`: None when it already
+    /// has an open transaction here (no verification needed), else a token
+    /// for [`ProducerStateManager::check_verified`].
+    pub fn begin_verification(&mut self, producer_id: i64) -> Option<u64> {
+        if self.has_open_txn(producer_id) {
+            return None;
+        }
+        // Concurrent produce requests of one producer share the token: the
+        // first append opens the transaction, the others then need none.
+        if let Some(t) = self.verifications.get(&producer_id) {
+            return Some(*t);
+        }
+        self.next_token = self.next_token.wrapping_add(1);
+        self.verifications.insert(producer_id, self.next_token);
+        Some(self.next_token)
+    }
+
+    /// May this transactional data batch be appended? Yes when its producer
+    /// has an open transaction here, or when `token` is the verification
+    /// still current for it (no marker since it was handed out).
+    pub fn check_verified(&self, h: &BatchHeader, token: Option<u64>) -> Result<()> {
+        if !h.is_transactional() || h.is_control() || self.has_open_txn(h.producer_id) {
+            return Ok(());
+        }
+        match (token, self.verifications.get(&h.producer_id)) {
+            (Some(t), Some(current)) if t == *current => Ok(()),
+            _ => Err(LogError::InvalidTxnState {
+                producer_id: h.producer_id,
+                reason: "the transaction ended before this batch was appended",
+            }),
+        }
     }
 
     /// First offset of the oldest open transaction: the last stable offset
@@ -349,7 +401,11 @@ impl ProducerStateManager {
             }
             producers.insert(id, entry);
         }
-        Ok(ProducerStateManager { producers, ongoing })
+        Ok(ProducerStateManager {
+            producers,
+            ongoing,
+            ..ProducerStateManager::default()
+        })
     }
 
     /// Number of producers tracked.

@@ -121,7 +121,7 @@ pub fn append_index(dir: &Path, base: i64, entry: &AbortedTxn) -> Result<()> {
 }
 
 /// Replaces the segment's `.txnindex` with `entries` (removing it when
-/// empty).
+/// empty), atomically.
 pub fn write_index(dir: &Path, base: i64, entries: &[AbortedTxn]) -> Result<()> {
     let path = index_path(dir, base);
     if entries.is_empty() {
@@ -135,7 +135,14 @@ pub fn write_index(dir: &Path, base: i64, entries: &[AbortedTxn]) -> Result<()> 
     for e in entries {
         buf.extend_from_slice(&e.encode());
     }
-    fs::write(&path, buf)?;
+    // Replaced whole: written aside, made durable, renamed over.
+    let tmp = path.with_extension("txnindex.tmp");
+    {
+        let mut f = fs::File::create(&tmp)?;
+        f.write_all(&buf)?;
+        f.sync_all()?;
+    }
+    fs::rename(&tmp, &path)?;
     Ok(())
 }
 

@@ -169,6 +169,61 @@ fn markers_from_an_older_epoch_are_fenced_and_newer_ones_fence_the_producer() {
 }
 
 #[test]
+fn a_marker_between_verification_and_append_refuses_the_batch() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut log = Log::open(dir.path(), LogConfig::default()).expect("open");
+    // Verified, appended: the transaction is open, later batches need no token.
+    let token = log.begin_verification(4);
+    assert!(token.is_some());
+    assert_eq!(
+        log.begin_verification(4),
+        token,
+        "concurrent requests share it"
+    );
+    log.append_verified(&mut txn_batch(&[rec("a", "1")], 4, 0, 0), 0, token)
+        .expect("verified append");
+    assert_eq!(log.begin_verification(4), None, "open: nothing to verify");
+    log.append_verified(&mut txn_batch(&[rec("a", "2")], 4, 0, 1), 0, None)
+        .expect("open transaction");
+    marker(&mut log, 4, 0, ControlType::Commit);
+    // A late batch of the ended transaction: unverified, refused.
+    assert!(matches!(
+        log.append_verified(&mut txn_batch(&[rec("a", "3")], 4, 0, 2), 0, None),
+        Err(LogError::InvalidTxnState { .. })
+    ));
+    // Verification begun, then a marker lands before the append: refused.
+    let stale = log.begin_verification(4);
+    marker(&mut log, 4, 0, ControlType::Abort);
+    assert!(matches!(
+        log.append_verified(&mut txn_batch(&[rec("a", "3")], 4, 0, 2), 0, stale),
+        Err(LogError::InvalidTxnState { .. })
+    ));
+    assert_eq!(
+        log.last_stable_offset(),
+        log.log_end_offset(),
+        "nothing hangs"
+    );
+    // A retry of an appended batch is still a duplicate, verified or not.
+    assert!(matches!(
+        log.append_verified(&mut txn_batch(&[rec("a", "2")], 4, 0, 1), 0, None),
+        Err(LogError::DuplicateSequence { base_offset: 1, .. })
+    ));
+}
+
+#[test]
+fn a_newer_epoch_cannot_write_over_an_open_transaction() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut log = Log::open(dir.path(), LogConfig::default()).expect("open");
+    append(&mut log, txn_batch(&[rec("a", "1")], 6, 0, 0));
+    let mut newer = txn_batch(&[rec("a", "2")], 6, 1, 0);
+    assert!(matches!(
+        log.append(&mut newer, 0),
+        Err(LogError::InvalidTxnState { .. })
+    ));
+    assert_eq!(log.open_transactions(), vec![(0, 6)]);
+}
+
+#[test]
 fn compaction_drops_aborted_records_and_keeps_the_committed_value() {
     let dir = tempfile::tempdir().expect("tempdir");
     let cfg = LogConfig {

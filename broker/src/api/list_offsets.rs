@@ -30,6 +30,21 @@ const LATEST_TIERED: i64 = -5;
 
 /// (timestamp, offset) for one lookup.
 fn lookup(p: &Partition, timestamp: i64, read_committed: bool) -> Result<(i64, i64), BrokerError> {
+    let found = lookup_any(p, timestamp, read_committed)?;
+    // read_committed never points past the last stable offset (Kafka answers
+    // "no offset" for a timestamp lookup that lands there).
+    let by_time = timestamp >= 0 || timestamp == MAX_TIMESTAMP;
+    if read_committed && by_time && found.1 >= p.last_stable_offset() {
+        return Ok((-1, -1));
+    }
+    Ok(found)
+}
+
+fn lookup_any(
+    p: &Partition,
+    timestamp: i64,
+    read_committed: bool,
+) -> Result<(i64, i64), BrokerError> {
     Ok(match timestamp {
         LATEST if read_committed => (-1, p.last_stable_offset()),
         LATEST => (-1, p.high_watermark()),

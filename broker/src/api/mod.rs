@@ -285,7 +285,7 @@ pub async fn dispatch(
         ),
         ApiKey::TxnOffsetCommit => respond(
             header,
-            &transactions::txn_offset_commit(broker, header, decode_body(header, body)?),
+            &transactions::txn_offset_commit(broker, header, decode_body(header, body)?).await,
         ),
         ApiKey::DescribeProducers => respond(
             header,

@@ -61,8 +61,9 @@ async fn produce_partition(
                 "transactional batch without a transactional id".into(),
             ));
         };
-        if !partition.has_open_txn(h.producer_id) {
-            let verified = verify_in_transaction(
+        let token = partition.begin_verification(h.producer_id);
+        if token.is_some() {
+            let verified = crate::txn::verify_in_transaction(
                 broker,
                 txn_id,
                 h.producer_id,
@@ -77,74 +78,10 @@ async fn produce_partition(
                 return partition.duplicate_of(&h).ok_or(e);
             }
         }
+        // Refused if a marker ended the transaction meanwhile.
+        return partition.append_verified(records, token);
     }
     partition.append(records)
-}
-
-/// KIP-890: asks the coordinator whether `topic-index` is in the open
-/// transaction of this producer.
-async fn verify_in_transaction(
-    broker: &Arc<Broker>,
-    txn_id: &str,
-    producer_id: i64,
-    epoch: i16,
-    topic: &str,
-    index: i32,
-) -> Result<(), BrokerError> {
-    use kafka_protocol::messages::add_partitions_to_txn_request::{
-        AddPartitionsToTxnTopic, AddPartitionsToTxnTransaction,
-    };
-    use kafka_protocol::messages::{
-        AddPartitionsToTxnRequest, AddPartitionsToTxnResponse, ApiKey, ProducerId, TopicName,
-        TransactionalId,
-    };
-    let tp = (topic.to_string(), index);
-    let (node, host, port) = broker.txn_coordinator(txn_id).await?;
-    if node == broker.config.node_id {
-        return broker.txn().verify(broker, txn_id, producer_id, epoch, &tp);
-    }
-    let req = AddPartitionsToTxnRequest::default().with_transactions(vec![
-        AddPartitionsToTxnTransaction::default()
-            .with_transactional_id(TransactionalId(super::sb(txn_id)))
-            .with_producer_id(ProducerId(producer_id))
-            .with_producer_epoch(epoch)
-            .with_verify_only(true)
-            .with_topics(vec![AddPartitionsToTxnTopic::default()
-                .with_name(TopicName(super::sb(topic)))
-                .with_partitions(vec![index])]),
-    ]);
-    let resp: AddPartitionsToTxnResponse = crate::interbroker::call(
-        &host,
-        port,
-        ApiKey::AddPartitionsToTxn,
-        4,
-        &req,
-        std::time::Duration::from_secs(10),
-    )
-    .await?;
-    let code = resp
-        .results_by_transaction
-        .iter()
-        .flat_map(|t| &t.topic_results)
-        .flat_map(|t| &t.results_by_partition)
-        .map(|p| p.partition_error_code)
-        .find(|c| *c != 0)
-        .unwrap_or(resp.error_code);
-    match kafka_protocol::ResponseError::try_from_code(code) {
-        None => Ok(()),
-        Some(kafka_protocol::ResponseError::ProducerFenced)
-        | Some(kafka_protocol::ResponseError::InvalidProducerEpoch) => {
-            Err(crate::txn::state::TxnError::ProducerFenced.into())
-        }
-        Some(kafka_protocol::ResponseError::InvalidProducerIdMapping) => {
-            Err(crate::txn::state::TxnError::InvalidProducerIdMapping.into())
-        }
-        Some(kafka_protocol::ResponseError::NotCoordinator)
-        | Some(kafka_protocol::ResponseError::CoordinatorNotAvailable) => {
-            Err(BrokerError::NotLeaderOrFollower)
-        }
-        Some(_) => Err(crate::txn::state::TxnError::InvalidTxnState.into()),
-    }
 }
 
 pub async fn handle(

@@ -266,8 +266,10 @@ pub fn write_markers(broker: &Arc<Broker>, req: WriteTxnMarkersRequest) -> Write
     WriteTxnMarkersResponse::default().with_markers(markers)
 }
 
-/// TxnOffsetCommit: offsets pending until the transaction's marker.
-pub fn txn_offset_commit(
+/// TxnOffsetCommit: offsets pending until the transaction's marker. The
+/// offsets partition must be in the producer's open transaction (KIP-890
+/// verification with the coordinator, as for produce).
+pub async fn txn_offset_commit(
     broker: &Arc<Broker>,
     header: &Header,
     req: TxnOffsetCommitRequest,
@@ -290,8 +292,31 @@ pub fn txn_offset_commit(
             })
         })
         .collect();
-    let results: Vec<Option<ResponseError>> = if !broker.is_coordinator(&req.group_id) {
+    let offsets = broker.partition(OFFSETS_TOPIC, broker.groups.partition_of(&req.group_id));
+    let token = offsets
+        .as_ref()
+        .and_then(|p| p.begin_verification(req.producer_id.0));
+    let verified = match (&offsets, token) {
+        (Some(p), Some(_)) => crate::txn::verify_in_transaction(
+            broker,
+            &req.transactional_id,
+            req.producer_id.0,
+            req.producer_epoch,
+            OFFSETS_TOPIC,
+            p.index,
+        )
+        .await
+        .map_err(|e| {
+            debug!(transactional_id = %req.transactional_id.as_str(), error = %e, "TxnOffsetCommit not in the transaction");
+            ResponseError::try_from_code(code_for(&e, version, 2))
+                .unwrap_or(ResponseError::InvalidTxnState)
+        }),
+        _ => Ok(()),
+    };
+    let results: Vec<Option<ResponseError>> = if offsets.is_none() {
         vec![Some(ResponseError::NotCoordinator); entries.len()]
+    } else if let Err(e) = verified {
+        vec![Some(e); entries.len()]
     } else {
         // KIP-447 (v3+) carries the member's generation; older requests
         // have only the producer's fencing.
@@ -313,6 +338,7 @@ pub fn txn_offset_commit(
             instance.as_deref(),
             generation,
             &entries,
+            token,
         )
     };
     let mut it = results.into_iter();

@@ -182,17 +182,19 @@ impl GroupCoordinator {
         group: &str,
         kvs: Vec<(Bytes, Option<Bytes>)>,
     ) -> Result<(), BrokerError> {
-        self.persist_as(broker, group, kvs, None)
+        self.persist_as(broker, group, kvs, None, None)
     }
 
     /// Like `persist`; with a producer (id, epoch) the batch is that
-    /// producer's transactional batch (TxnOffsetCommit).
+    /// producer's transactional batch (TxnOffsetCommit), appended under the
+    /// KIP-890 verification `token` (see `Partition::append_verified`).
     fn persist_as(
         &self,
         broker: &Broker,
         group: &str,
         kvs: Vec<(Bytes, Option<Bytes>)>,
         producer: Option<(i64, i16)>,
+        token: Option<u64>,
     ) -> Result<(), BrokerError> {
         if kvs.is_empty() {
             return Ok(());
@@ -230,7 +232,11 @@ impl GroupCoordinator {
             },
         )
         .map_err(|e| BrokerError::InvalidRequest(format!("cannot encode offsets batch: {e}")))?;
-        partition.append(&buf)?;
+        if producer.is_some() {
+            partition.append_verified(&buf, token)?;
+        } else {
+            partition.append(&buf)?;
+        }
         Ok(())
     }
 
@@ -386,6 +392,9 @@ impl GroupCoordinator {
             .groups
             .entry(group_id.to_string())
             .or_insert_with(|| Group::new(group_id));
+        for (_, (topic, partition), _) in &accepted {
+            drop_pending(&mut inner, group_id, topic, *partition);
+        }
         let map = inner.offsets.entry(group_id.to_string()).or_default();
         for (_, key, value) in accepted {
             map.insert(key, value);
@@ -396,7 +405,9 @@ impl GroupCoordinator {
     /// TxnOffsetCommit: appends the offsets as a transactional batch of the
     /// producer and holds them as pending until the transaction's marker.
     /// Member checks apply when the request names a generation or member
-    /// (KIP-447). Returns one error (or none) per entry.
+    /// (KIP-447). `token` is the KIP-890 verification of the offsets
+    /// partition (None when the producer's transaction is already open
+    /// there). Returns one error (or none) per entry.
     #[allow(clippy::too_many_arguments)]
     pub fn txn_commit(
         &self,
@@ -408,6 +419,7 @@ impl GroupCoordinator {
         instance_id: Option<&str>,
         generation: i32,
         entries: &[CommitEntry],
+        token: Option<u64>,
     ) -> Vec<Option<ResponseError>> {
         let mut inner = self.lock();
         if generation >= 0 || !member_id.is_empty() {
@@ -446,9 +458,13 @@ impl GroupCoordinator {
             accepted.push((results.len(), (e.topic.clone(), e.partition), value));
             results.push(None);
         }
-        if let Err(err) =
-            self.persist_as(broker, group_id, kvs, Some((producer_id, producer_epoch)))
-        {
+        if let Err(err) = self.persist_as(
+            broker,
+            group_id,
+            kvs,
+            Some((producer_id, producer_epoch)),
+            token,
+        ) {
             warn!(group = group_id, error = %err, "transactional offset commit not written");
             let code = err.response_error();
             for (i, _, _) in &accepted {
@@ -651,6 +667,16 @@ impl GroupCoordinator {
     }
 }
 
+/// A plain commit of a key is newer (later in the log) than any pending
+/// transactional commit of it, which therefore must not overwrite it when its
+/// transaction commits (Kafka compares log offsets to the same effect).
+fn drop_pending(inner: &mut Inner, group: &str, topic: &str, partition: i32) {
+    inner.pending.retain(|_, m| {
+        m.retain(|(g, t, p), _| !(g == group && t == topic && *p == partition));
+        !m.is_empty()
+    });
+}
+
 /// A transactional offset commit read back from the log: pending until the
 /// producer's marker.
 fn apply_pending(inner: &mut Inner, r: &Record) {
@@ -697,6 +723,7 @@ fn apply_record(inner: &mut Inner, r: &Record, now: Instant) {
             Some(v),
         ) => match OffsetValue::decode(v) {
             Ok(value) => {
+                drop_pending(inner, &group, &topic, partition);
                 inner
                     .groups
                     .entry(group.clone())

@@ -391,9 +391,19 @@ impl TxnCoordinator {
         tokio::spawn(async move {
             let mut backoff = Duration::from_millis(50);
             loop {
-                let meta = broker.txn().lock().txns.get(&id).cloned();
-                let Some(meta) = meta.filter(|m| m.state.is_prepare()) else {
-                    break;
+                // The task ends (and frees its slot) under the same lock that
+                // sees no Prepare state, so a Prepare stored later always
+                // finds the slot free and starts its own task.
+                let meta = {
+                    let coordinator = broker.txn();
+                    let mut inner = coordinator.lock();
+                    match inner.txns.get(&id).filter(|m| m.state.is_prepare()) {
+                        Some(m) => m.clone(),
+                        None => {
+                            inner.completing.remove(&id);
+                            break;
+                        }
+                    }
                 };
                 let commit = meta.state == TxnState::PrepareCommit;
                 match broker
@@ -414,7 +424,6 @@ impl TxnCoordinator {
                         match stored {
                             Ok(()) => {
                                 debug!(transactional_id = %id, commit, "transaction completed");
-                                break;
                             }
                             Err(e) => {
                                 warn!(transactional_id = %id, error = %e, "cannot store completed transaction; retrying");
@@ -429,7 +438,6 @@ impl TxnCoordinator {
                     }
                 }
             }
-            broker.txn().lock().completing.remove(&id);
             broker.txn().completed.notify_waiters();
         });
     }
@@ -584,4 +592,70 @@ pub fn by_topic(partitions: &BTreeSet<(String, i32)>) -> BTreeMap<String, Vec<i3
         out.entry(t.clone()).or_default().push(*p);
     }
     out
+}
+
+/// KIP-890: asks the coordinator whether `topic-index` is in the open
+/// transaction of this producer.
+pub async fn verify_in_transaction(
+    broker: &Arc<Broker>,
+    txn_id: &str,
+    producer_id: i64,
+    epoch: i16,
+    topic: &str,
+    index: i32,
+) -> Result<(), BrokerError> {
+    use kafka_protocol::messages::add_partitions_to_txn_request::{
+        AddPartitionsToTxnTopic, AddPartitionsToTxnTransaction,
+    };
+    use kafka_protocol::messages::{
+        AddPartitionsToTxnRequest, AddPartitionsToTxnResponse, ApiKey, ProducerId, TopicName,
+        TransactionalId,
+    };
+    let tp = (topic.to_string(), index);
+    let (node, host, port) = broker.txn_coordinator(txn_id).await?;
+    if node == broker.config.node_id {
+        return broker.txn().verify(broker, txn_id, producer_id, epoch, &tp);
+    }
+    let req = AddPartitionsToTxnRequest::default().with_transactions(vec![
+        AddPartitionsToTxnTransaction::default()
+            .with_transactional_id(TransactionalId(crate::api::sb(txn_id)))
+            .with_producer_id(ProducerId(producer_id))
+            .with_producer_epoch(epoch)
+            .with_verify_only(true)
+            .with_topics(vec![AddPartitionsToTxnTopic::default()
+                .with_name(TopicName(crate::api::sb(topic)))
+                .with_partitions(vec![index])]),
+    ]);
+    let resp: AddPartitionsToTxnResponse = crate::interbroker::call(
+        &host,
+        port,
+        ApiKey::AddPartitionsToTxn,
+        4,
+        &req,
+        std::time::Duration::from_secs(10),
+    )
+    .await?;
+    let code = resp
+        .results_by_transaction
+        .iter()
+        .flat_map(|t| &t.topic_results)
+        .flat_map(|t| &t.results_by_partition)
+        .map(|p| p.partition_error_code)
+        .find(|c| *c != 0)
+        .unwrap_or(resp.error_code);
+    match kafka_protocol::ResponseError::try_from_code(code) {
+        None => Ok(()),
+        Some(kafka_protocol::ResponseError::ProducerFenced)
+        | Some(kafka_protocol::ResponseError::InvalidProducerEpoch) => {
+            Err(TxnError::ProducerFenced.into())
+        }
+        Some(kafka_protocol::ResponseError::InvalidProducerIdMapping) => {
+            Err(TxnError::InvalidProducerIdMapping.into())
+        }
+        Some(kafka_protocol::ResponseError::NotCoordinator)
+        | Some(kafka_protocol::ResponseError::CoordinatorNotAvailable) => {
+            Err(BrokerError::NotLeaderOrFollower)
+        }
+        Some(_) => Err(TxnError::InvalidTxnState.into()),
+    }
 }

@@ -125,9 +125,13 @@ async fn commit_writes_markers_and_settles_transactional_offsets_across_restart(
         leader_epoch: -1,
         metadata: "m".into(),
     };
+    let token = broker
+        .local_partition(OFFSETS_TOPIC, offsets_partition)
+        .expect("offsets partition")
+        .begin_verification(pid);
     let r = broker
         .groups
-        .txn_commit(&broker, "g", pid, epoch, "", None, -1, &[entry]);
+        .txn_commit(&broker, "g", pid, epoch, "", None, -1, &[entry], token);
     assert_eq!(r, vec![None]);
     assert!(broker
         .groups
@@ -299,5 +303,59 @@ async fn timed_out_transaction_is_aborted_and_its_producer_fenced() {
         listed,
         vec![("tx".to_string(), pid, TxnState::CompleteAbort)]
     );
+    close(broker).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_later_plain_commit_wins_over_a_pending_transactional_one() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let broker = open(dir.path()).await;
+    setup(&broker).await;
+    let coordinator = broker.txn();
+    let (pid, epoch) = coordinator
+        .init_producer_id(&broker, "tx", 60_000, None)
+        .await
+        .expect("init");
+    let offsets_partition = broker.groups.partition_of("g");
+    coordinator
+        .add_partitions(
+            &broker,
+            "tx",
+            pid,
+            epoch,
+            &[(OFFSETS_TOPIC.into(), offsets_partition)],
+        )
+        .expect("add");
+    let at = |offset: i64| CommitEntry {
+        topic: "t".into(),
+        partition: 0,
+        offset,
+        leader_epoch: -1,
+        metadata: String::new(),
+    };
+    let token = broker
+        .local_partition(OFFSETS_TOPIC, offsets_partition)
+        .expect("offsets partition")
+        .begin_verification(pid);
+    let r = broker
+        .groups
+        .txn_commit(&broker, "g", pid, epoch, "", None, -1, &[at(5)], token);
+    assert_eq!(r, vec![None]);
+    let r = broker.groups.commit(&broker, "g", "", None, -1, &[at(9)]);
+    assert_eq!(r, vec![None]);
+    coordinator
+        .end_txn(&broker, "tx", pid, epoch, true)
+        .await
+        .expect("commit");
+    let offset = |b: &Broker| {
+        b.groups.fetch_offsets("g", None)[0]
+            .1
+            .as_ref()
+            .map(|v| v.offset)
+    };
+    assert_eq!(offset(&broker), Some(9));
+    close(broker).await;
+    let broker = open(dir.path()).await;
+    assert_eq!(offset(&broker), Some(9), "replay agrees");
     close(broker).await;
 }
