@@ -95,7 +95,7 @@ pub struct ProducerStateManager {
     /// KIP-890 verification guards: producer id -> token handed out before
     /// asking the coordinator; a marker removes it, so an append carrying a
     /// stale token cannot reopen an ended transaction. Not persisted.
-    verifications: HashMap<i64, u64>,
+    verifications: HashMap<i64, (u64, std::time::Instant)>,
     next_token: u64,
 }
 
@@ -239,11 +239,12 @@ impl ProducerStateManager {
         }
         // Concurrent produce requests of one producer share the token: the
         // first append opens the transaction, the others then need none.
-        if let Some(t) = self.verifications.get(&producer_id) {
+        if let Some((t, _)) = self.verifications.get(&producer_id) {
             return Some(*t);
         }
         self.next_token = self.next_token.wrapping_add(1);
-        self.verifications.insert(producer_id, self.next_token);
+        self.verifications
+            .insert(producer_id, (self.next_token, std::time::Instant::now()));
         Some(self.next_token)
     }
 
@@ -255,7 +256,7 @@ impl ProducerStateManager {
             return Ok(());
         }
         match (token, self.verifications.get(&h.producer_id)) {
-            (Some(t), Some(current)) if t == *current => Ok(()),
+            (Some(t), Some((current, _))) if t == *current => Ok(()),
             _ => Err(LogError::InvalidTxnState {
                 producer_id: h.producer_id,
                 reason: "the transaction ended before this batch was appended",
@@ -273,6 +274,11 @@ impl ProducerStateManager {
     /// their last batch, as Kafka's `producer.id.expiration.ms`) that have
     /// no open transaction. Returns how many were removed.
     pub fn expire(&mut self, now_ms: i64, expiration_ms: i64) -> usize {
+        // Verifications that never led to an append (the coordinator said
+        // no, or the client went away) are dropped after a while; a real
+        // one completes within a request timeout.
+        self.verifications
+            .retain(|_, (_, at)| at.elapsed() < std::time::Duration::from_secs(900));
         let before = self.producers.len();
         let horizon = now_ms.saturating_sub(expiration_ms);
         self.producers
