@@ -1,6 +1,8 @@
 //! The Rust `rdkafka` crate (bundled librdkafka) against the real binary:
 //! idempotent production with keys and headers to an auto-created topic,
-//! consumption from the beginning and from the middle of a batch.
+//! consumption from the beginning and from the middle of a batch; a
+//! transactional producer committing, aborting and committing, read back with
+//! `read_committed` (committed records only) and `read_uncommitted` (all).
 
 use std::time::Duration;
 
@@ -101,4 +103,90 @@ async fn rdkafka_idempotent_produce_and_consume() {
         .await
         .expect("consume task");
     assert_eq!(mid[0], expected[251]);
+}
+
+/// Every value a `read_committed` or `read_uncommitted` consumer reads from
+/// partition 0 of `topic` up to its end (`end` = high watermark).
+fn read_values(bootstrap: &str, topic: &str, isolation: &str, end: i64) -> Vec<String> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", "rdkafka-txn-reader")
+        .set("enable.auto.commit", "false")
+        .set("isolation.level", isolation)
+        .create()
+        .expect("consumer");
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset(topic, 0, Offset::Beginning)
+        .expect("offset");
+    consumer.assign(&tpl).expect("assign");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let mut out = Vec::new();
+    loop {
+        let position = consumer
+            .position()
+            .ok()
+            .and_then(|p| p.find_partition(topic, 0).and_then(|e| e.offset().to_raw()));
+        if position.is_some_and(|p| p >= end) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{isolation}: position {position:?} never reached {end}; read {out:?}"
+        );
+        if let Some(m) = consumer.poll(Duration::from_millis(200)) {
+            let m = m.expect("message");
+            out.push(String::from_utf8_lossy(m.payload().unwrap_or_default()).into_owned());
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rdkafka_transactions_commit_and_abort() {
+    use rdkafka::producer::Producer;
+    let broker = Broker::start(&["-o", "num.partitions=1"]);
+    let bootstrap = broker.bootstrap();
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", &bootstrap)
+        .set("transactional.id", "rust-txn")
+        .create()
+        .expect("producer");
+    let topic = "rust-txn";
+    let timeout = Duration::from_secs(30);
+    producer.init_transactions(timeout).expect("init");
+    for (round, commit) in [(1, true), (2, false), (3, true)] {
+        producer.begin_transaction().expect("begin");
+        for i in 0..5 {
+            let value = format!("r{round}-{i}");
+            let rec = FutureRecord::<(), _>::to(topic)
+                .partition(0)
+                .payload(&value);
+            producer
+                .send(rec, timeout)
+                .await
+                .unwrap_or_else(|(e, _)| panic!("delivery failed: {e}"));
+        }
+        if commit {
+            producer.commit_transaction(timeout).expect("commit");
+        } else {
+            producer.abort_transaction(timeout).expect("abort");
+        }
+    }
+    // 15 records and three markers.
+    let end = 18;
+    let bs = bootstrap.clone();
+    let committed =
+        tokio::task::spawn_blocking(move || read_values(&bs, topic, "read_committed", end))
+            .await
+            .expect("reader");
+    let want: Vec<String> = [1, 3]
+        .iter()
+        .flat_map(|r| (0..5).map(move |i| format!("r{r}-{i}")))
+        .collect();
+    assert_eq!(committed, want);
+    let bs = bootstrap.clone();
+    let all = tokio::task::spawn_blocking(move || read_values(&bs, topic, "read_uncommitted", end))
+        .await
+        .expect("reader");
+    assert_eq!(all.len(), 15, "{all:?}");
 }
