@@ -439,6 +439,14 @@ impl Broker {
         self.leader_address(OFFSETS_TOPIC, self.groups.partition_of(group))
     }
 
+    /// True when the cluster has partition `index` of `topic`, wherever it
+    /// is hosted (what OffsetCommit and AddPartitionsToTxn accept).
+    pub fn partition_exists(&self, topic: &str, index: i32) -> bool {
+        self.metadata()
+            .topic(topic)
+            .is_some_and(|t| usize::try_from(index).is_ok_and(|i| i < t.partitions.len()))
+    }
+
     /// The transaction coordinator.
     pub fn txn(&self) -> &TxnCoordinator {
         &self.txn

@@ -72,6 +72,13 @@ def produce_consume(bootstrap, topic, n, group=True):
         if m is None or m.error():
             continue
         got.add(m.value())
+    if group and len(got) == n:
+        # The group's coordinator commits offsets of partitions other nodes
+        # lead; every partition must be accepted.
+        done = c.commit(asynchronous=False)
+        bad = [(tp.partition, tp.error) for tp in done if tp.error is not None]
+        if bad or len(done) != len(set(part for _, part in delivered)):
+            fail("group commit failed for %r (committed %d partitions)" % (bad, len(done)))
     c.close()
     if len(got) != n:
         fail("group consumer read %d of %d records" % (len(got), n))

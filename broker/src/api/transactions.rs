@@ -85,12 +85,7 @@ pub fn add_partitions(
         // OPERATION_NOT_ATTEMPTED, as Kafka does.
         let unknown: Vec<(String, i32)> = partitions
             .iter()
-            .filter(|(t, p)| {
-                !broker
-                    .metadata()
-                    .topic(t)
-                    .is_some_and(|x| usize::try_from(*p).is_ok_and(|i| i < x.partitions.len()))
-            })
+            .filter(|(t, p)| !broker.partition_exists(t, *p))
             .cloned()
             .collect();
         let per_partition: Vec<((String, i32), i16)> = if !unknown.is_empty() {

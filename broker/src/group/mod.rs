@@ -363,7 +363,7 @@ impl GroupCoordinator {
                 results.push(Some(ResponseError::OffsetMetadataTooLarge));
                 continue;
             }
-            if broker.partition(&e.topic, e.partition).is_none() {
+            if !broker.partition_exists(&e.topic, e.partition) {
                 results.push(Some(ResponseError::UnknownTopicOrPartition));
                 continue;
             }
@@ -441,7 +441,7 @@ impl GroupCoordinator {
                 results.push(Some(ResponseError::OffsetMetadataTooLarge));
                 continue;
             }
-            if broker.metadata().topic(&e.topic).is_none() {
+            if !broker.partition_exists(&e.topic, e.partition) {
                 results.push(Some(ResponseError::UnknownTopicOrPartition));
                 continue;
             }
