@@ -520,7 +520,7 @@ impl Broker {
             epoch,
             kind,
             coordinator_epoch,
-            crate::txn::now_ms(),
+            crate::now_ms(),
         );
         match p.append_control(&batch) {
             Ok(_) => {}
@@ -1316,10 +1316,7 @@ impl Broker {
     /// One retention pass over every partition (topic `retention.ms` /
     /// `retention.bytes`, else the broker's `log.retention.*`).
     pub fn apply_retention(&self) {
-        let now_ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0);
+        let now_ms = crate::now_ms();
         // Idle producers' deduplication state goes with the same timer.
         let expiration = self.config.txn.producer_id_expiration_ms;
         for p in self.all_partitions() {
@@ -1371,10 +1368,7 @@ impl Broker {
     /// when its own dirty ratio, lag or tombstones call for it). Runs on the
     /// blocking pool; appends and fetches continue meanwhile.
     pub fn apply_compaction(&self) {
-        let now_ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0);
+        let now_ms = crate::now_ms();
         let image = self.metadata();
         for topic in image.topics() {
             let Ok(tc) = TopicConfig::parse(&topic.configs) else {

@@ -9,6 +9,14 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+/// Wall-clock milliseconds since the Unix epoch (Kafka's timestamps).
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
 pub mod api;
 pub mod broker;
 pub mod config;
@@ -16,6 +24,7 @@ pub mod connection;
 pub mod error;
 pub mod group;
 pub mod interbroker;
+pub mod internal_topic;
 pub mod metrics;
 pub mod partition;
 pub mod server;

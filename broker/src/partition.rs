@@ -40,14 +40,6 @@ pub struct PartitionSettings {
     pub compression: Option<i16>,
 }
 
-/// Milliseconds since the Unix epoch.
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
-
 /// What a produce to this partition did.
 #[derive(Debug, Clone, Copy)]
 pub enum AppendOutcome {
@@ -311,7 +303,7 @@ impl Partition {
         }
         let mut append_time = None;
         if self.log_append_time.load(Ordering::Relaxed) {
-            let now = now_ms();
+            let now = crate::now_ms();
             memorystreamer_log::batch::set_log_append_time(&mut buf, now);
             append_time = Some(now);
         }

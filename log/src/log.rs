@@ -222,16 +222,15 @@ impl Log {
         let mut rewrite = Vec::new();
         for seg in self.segments.values() {
             let base = seg.base_offset();
-            let mut entries: Vec<AbortedTxn> = if base < from {
-                txn::read_index(&self.dir, base)?
-                    .into_iter()
-                    .filter(|e| e.last_offset < from)
-                    .collect()
-            } else {
-                Vec::new()
-            };
+            let on_disk = txn::read_index(&self.dir, base)?;
+            // Entries the snapshot covers come from the file; the rest are
+            // rebuilt from the markers replayed below.
+            let mut entries: Vec<AbortedTxn> = on_disk
+                .iter()
+                .filter(|e| e.last_offset < from)
+                .copied()
+                .collect();
             if seg.next_offset() > from {
-                let on_disk = txn::read_index(&self.dir, base)?;
                 seg.for_each_header_at(|pos, h| {
                     if h.base_offset < from {
                         return;
@@ -240,31 +239,14 @@ impl Log {
                         producers.update(h);
                         return;
                     }
-                    let hh = *h;
-                    {
-                        match seg
-                            .slice(pos)
-                            .read_batches(hh.total_len(), true)
-                            .and_then(|b| txn::control_type(&hh, &b))
-                        {
-                            Ok(Some(kind)) => {
-                                let lso_before = producers.first_unstable_offset();
-                                if let Some(first) = producers.complete_txn(&hh, -1) {
-                                    if kind == ControlType::Abort {
-                                        entries.push(AbortedTxn {
-                                            producer_id: hh.producer_id,
-                                            first_offset: first,
-                                            last_offset: hh.base_offset,
-                                            last_stable_offset: lso_before
-                                                .unwrap_or(hh.base_offset),
-                                        });
-                                    }
-                                }
-                            }
-                            Ok(None) => {}
-                            Err(e) => {
-                                warn!(dir = %self.dir.display(), offset = hh.base_offset, error = %e, "unreadable control batch")
-                            }
+                    let kind = seg
+                        .slice(pos)
+                        .read_batches(h.total_len(), true)
+                        .and_then(|b| txn::control_type(h, &b));
+                    match kind {
+                        Ok(kind) => entries.extend(producers.apply_marker(h, kind)),
+                        Err(e) => {
+                            warn!(dir = %self.dir.display(), offset = h.base_offset, error = %e, "unreadable control batch")
                         }
                     }
                 })?;
@@ -447,15 +429,7 @@ impl Log {
                 continue;
             }
             let kind = kinds.iter().find(|(k, _)| *k == i).and_then(|(_, k)| *k);
-            let lso_before = self.producers.first_unstable_offset();
-            let first = self.producers.complete_txn(h, -1);
-            if let (Some(first), Some(ControlType::Abort)) = (first, kind) {
-                let entry = AbortedTxn {
-                    producer_id: h.producer_id,
-                    first_offset: first,
-                    last_offset: h.base_offset,
-                    last_stable_offset: lso_before.unwrap_or(h.base_offset),
-                };
+            if let Some(entry) = self.producers.apply_marker(h, kind) {
                 self.aborted.push(entry);
                 let base = self.active().base_offset();
                 if let Err(e) = txn::append_index(&self.dir, base, &entry) {

@@ -264,6 +264,25 @@ impl ProducerStateManager {
         }
     }
 
+    /// Applies an appended COMMIT or ABORT marker ([`Self::complete_txn`]);
+    /// for an ABORT that ended records here, the aborted-transaction entry
+    /// to index. Control batches of other types end nothing.
+    pub fn apply_marker(
+        &mut self,
+        h: &BatchHeader,
+        kind: Option<crate::txn::ControlType>,
+    ) -> Option<crate::txn::AbortedTxn> {
+        let kind = kind?;
+        let lso_before = self.first_unstable_offset();
+        let first = self.complete_txn(h, -1)?;
+        (kind == crate::txn::ControlType::Abort).then(|| crate::txn::AbortedTxn {
+            producer_id: h.producer_id,
+            first_offset: first,
+            last_offset: h.base_offset,
+            last_stable_offset: lso_before.unwrap_or(h.base_offset),
+        })
+    }
+
     /// First offset of the oldest open transaction: the last stable offset
     /// cannot pass it.
     pub fn first_unstable_offset(&self) -> Option<i64> {

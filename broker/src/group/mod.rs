@@ -29,10 +29,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
-use bytes::{Bytes, BytesMut};
-use kafka_protocol::records::{
-    Compression, Record, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
-};
+use bytes::Bytes;
+use kafka_protocol::records::Record;
 use kafka_protocol::ResponseError;
 use tracing::{info, warn};
 
@@ -90,14 +88,6 @@ pub struct GroupCoordinator {
     inner: Mutex<Inner>,
 }
 
-/// Wall-clock milliseconds since the epoch (Kafka's record timestamps).
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
-
 /// The `__consumer_offsets` key of one committed offset.
 fn offset_key(group: &str, topic: &str, partition: i32) -> Bytes {
     OffsetsKey::Offset {
@@ -136,34 +126,19 @@ impl GroupCoordinator {
         let now = Instant::now();
         let mut records = 0usize;
         for p in topic.partitions.iter().flatten() {
-            let mut offset = p.log_start_offset();
-            while offset < p.high_watermark() {
-                let read = p.read(offset, 1 << 20, true, false)?;
-                if read.records.is_empty() {
-                    break;
-                }
-                let mut buf = read.records.clone();
-                while !buf.is_empty() {
-                    let set = RecordBatchDecoder::decode(&mut buf).map_err(|e| {
-                        BrokerError::InvalidRequest(format!("corrupt {OFFSETS_TOPIC} batch: {e}"))
-                    })?;
-                    for r in set.records {
-                        offset = offset.max(r.offset + 1);
-                        records += 1;
-                        if r.control {
-                            // Control record key: version:i16 type:i16 (0 abort, 1 commit).
-                            if let Some(k) = r.key.as_ref().filter(|k| k.len() >= 4) {
-                                let commit = i16::from_be_bytes([k[2], k[3]]) == 1;
-                                self.settle(&mut inner, p.index, r.producer_id, commit);
-                            }
-                        } else if r.transactional {
-                            apply_pending(&mut inner, &r);
-                        } else {
-                            apply_record(&mut inner, &r, now);
-                        }
+            records += crate::internal_topic::replay(p, |r| {
+                if r.control {
+                    // Control record key: version:i16 type:i16 (0 abort, 1 commit).
+                    if let Some(k) = r.key.as_ref().filter(|k| k.len() >= 4) {
+                        let commit = i16::from_be_bytes([k[2], k[3]]) == 1;
+                        self.settle(&mut inner, p.index, r.producer_id, commit);
                     }
+                } else if r.transactional {
+                    apply_pending(&mut inner, r);
+                } else {
+                    apply_record(&mut inner, r, now);
                 }
-            }
+            })?;
         }
         if records > 0 {
             info!(
@@ -202,36 +177,7 @@ impl GroupCoordinator {
         let partition = broker
             .partition(OFFSETS_TOPIC, self.partition_of(group))
             .ok_or(BrokerError::UnknownTopicOrPartition)?;
-        let ts = now_ms();
-        let records: Vec<Record> = kvs
-            .into_iter()
-            .enumerate()
-            .map(|(i, (key, value))| Record {
-                transactional: producer.is_some(),
-                control: false,
-                delete_horizon: false,
-                partition_leader_epoch: 0,
-                producer_id: producer.map_or(-1, |p| p.0),
-                producer_epoch: producer.map_or(-1, |p| p.1),
-                timestamp_type: TimestampType::Creation,
-                offset: i as i64,
-                sequence: i as i32 - 1,
-                timestamp: ts,
-                key: Some(key),
-                value,
-                headers: Default::default(),
-            })
-            .collect();
-        let mut buf = BytesMut::new();
-        RecordBatchEncoder::encode(
-            &mut buf,
-            &records,
-            &RecordEncodeOptions {
-                version: 2,
-                compression: Compression::None,
-            },
-        )
-        .map_err(|e| BrokerError::InvalidRequest(format!("cannot encode offsets batch: {e}")))?;
+        let buf = crate::internal_topic::encode_batch(OFFSETS_TOPIC, kvs, producer)?;
         if producer.is_some() {
             partition.append_verified(&buf, token)?;
         } else {
@@ -354,52 +300,7 @@ impl GroupCoordinator {
         } else if generation >= 0 || !member_id.is_empty() {
             return vec![Some(ResponseError::UnknownMemberId); entries.len()];
         }
-        let ts = now_ms();
-        let mut results = Vec::with_capacity(entries.len());
-        let mut kvs = Vec::new();
-        let mut accepted = Vec::new();
-        for e in entries {
-            if e.metadata.len() > 4096 {
-                results.push(Some(ResponseError::OffsetMetadataTooLarge));
-                continue;
-            }
-            if !broker.partition_exists(&e.topic, e.partition) {
-                results.push(Some(ResponseError::UnknownTopicOrPartition));
-                continue;
-            }
-            let value = OffsetValue {
-                offset: e.offset,
-                leader_epoch: e.leader_epoch,
-                metadata: e.metadata.clone(),
-                commit_timestamp: ts,
-            };
-            kvs.push((
-                offset_key(group_id, &e.topic, e.partition),
-                Some(value.encode()),
-            ));
-            accepted.push((results.len(), (e.topic.clone(), e.partition), value));
-            results.push(None);
-        }
-        if let Err(err) = self.persist(broker, group_id, kvs) {
-            warn!(group = group_id, error = %err, "offset commit not durable");
-            let code = err.response_error();
-            for (i, _, _) in &accepted {
-                results[*i] = Some(code);
-            }
-            return results;
-        }
-        inner
-            .groups
-            .entry(group_id.to_string())
-            .or_insert_with(|| Group::new(group_id));
-        for (_, (topic, partition), _) in &accepted {
-            drop_pending(&mut inner, group_id, topic, *partition);
-        }
-        let map = inner.offsets.entry(group_id.to_string()).or_default();
-        for (_, key, value) in accepted {
-            map.insert(key, value);
-        }
-        results
+        self.write_offsets(broker, &mut inner, group_id, entries, None)
     }
 
     /// TxnOffsetCommit: appends the offsets as a transactional batch of the
@@ -432,7 +333,28 @@ impl GroupCoordinator {
                 None => return vec![Some(ResponseError::UnknownMemberId); entries.len()],
             }
         }
-        let ts = now_ms();
+        self.write_offsets(
+            broker,
+            &mut inner,
+            group_id,
+            entries,
+            Some((producer_id, producer_epoch, token)),
+        )
+    }
+
+    /// Checks and appends `entries` to the group's offsets partition, then
+    /// applies them: as committed offsets, or (with a transaction's
+    /// producer id, epoch and verification token) as that producer's
+    /// pending offsets. Returns one error (or none) per entry.
+    fn write_offsets(
+        &self,
+        broker: &Broker,
+        inner: &mut Inner,
+        group_id: &str,
+        entries: &[CommitEntry],
+        txn: Option<(i64, i16, Option<u64>)>,
+    ) -> Vec<Option<ResponseError>> {
+        let ts = crate::now_ms();
         let mut results = Vec::with_capacity(entries.len());
         let mut kvs = Vec::new();
         let mut accepted = Vec::new();
@@ -458,14 +380,10 @@ impl GroupCoordinator {
             accepted.push((results.len(), (e.topic.clone(), e.partition), value));
             results.push(None);
         }
-        if let Err(err) = self.persist_as(
-            broker,
-            group_id,
-            kvs,
-            Some((producer_id, producer_epoch)),
-            token,
-        ) {
-            warn!(group = group_id, error = %err, "transactional offset commit not written");
+        let producer = txn.map(|(id, epoch, _)| (id, epoch));
+        let token = txn.and_then(|(_, _, token)| token);
+        if let Err(err) = self.persist_as(broker, group_id, kvs, producer, token) {
+            warn!(group = group_id, transactional = txn.is_some(), error = %err, "offset commit not written");
             let code = err.response_error();
             for (i, _, _) in &accepted {
                 results[*i] = Some(code);
@@ -476,9 +394,22 @@ impl GroupCoordinator {
             .groups
             .entry(group_id.to_string())
             .or_insert_with(|| Group::new(group_id));
-        let pending = inner.pending.entry(producer_id).or_default();
-        for (_, (topic, partition), value) in accepted {
-            pending.insert((group_id.to_string(), topic, partition), value);
+        match producer {
+            None => {
+                for (_, (topic, partition), _) in &accepted {
+                    drop_pending(inner, group_id, topic, *partition);
+                }
+                let map = inner.offsets.entry(group_id.to_string()).or_default();
+                for (_, key, value) in accepted {
+                    map.insert(key, value);
+                }
+            }
+            Some((producer_id, _)) => {
+                let pending = inner.pending.entry(producer_id).or_default();
+                for (_, (topic, partition), value) in accepted {
+                    pending.insert((group_id.to_string(), topic, partition), value);
+                }
+            }
         }
         results
     }

@@ -22,11 +22,11 @@ use bytes::Bytes;
 use kafka_protocol::ResponseError;
 use tokio::sync::oneshot;
 
-use super::now_ms;
 use super::protocol::{
     GroupConfig, GroupState, JoinMember, JoinRequest, JoinResult, Reply, SyncResult,
 };
 use super::records::{GroupValue, StoredMember};
+use crate::now_ms;
 
 /// One member of a group.
 #[derive(Debug)]

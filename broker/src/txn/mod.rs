@@ -32,10 +32,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use bytes::BytesMut;
-use kafka_protocol::records::{
-    Compression, Record, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
-};
+use kafka_protocol::records::Record;
 use tokio::sync::Notify;
 use tracing::{debug, info, warn};
 
@@ -43,6 +40,7 @@ use self::state::{EndDecision, InitDecision, TxnError, TxnMetadata, TxnState};
 use crate::broker::Broker;
 use crate::error::BrokerError;
 use crate::group::records::partition_for;
+use crate::now_ms;
 
 /// Name of the internal transaction state topic.
 pub const TXN_TOPIC: &str = "__transaction_state";
@@ -72,14 +70,6 @@ pub struct TxnCoordinator {
     inner: Mutex<Inner>,
     /// Fired whenever a transaction completes.
     completed: Notify,
-}
-
-/// Wall-clock milliseconds since the epoch.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 impl TxnCoordinator {
@@ -116,24 +106,7 @@ impl TxnCoordinator {
         let mut inner = self.lock();
         let mut records = 0usize;
         for p in topic.partitions.iter().flatten() {
-            let mut offset = p.log_start_offset();
-            while offset < p.high_watermark() {
-                let read = p.read(offset, 1 << 20, true, false)?;
-                if read.records.is_empty() {
-                    break;
-                }
-                let mut buf = read.records.clone();
-                while !buf.is_empty() {
-                    let set = RecordBatchDecoder::decode(&mut buf).map_err(|e| {
-                        BrokerError::InvalidRequest(format!("corrupt {TXN_TOPIC} batch: {e}"))
-                    })?;
-                    for r in set.records {
-                        offset = offset.max(r.offset + 1);
-                        records += 1;
-                        apply_record(&mut inner, &r);
-                    }
-                }
-            }
+            records += crate::internal_topic::replay(p, |r| apply_record(&mut inner, r))?;
         }
         if records > 0 {
             let pending = inner.txns.values().filter(|m| m.state.is_prepare()).count();
@@ -176,33 +149,11 @@ impl TxnCoordinator {
         let partition = broker
             .partition(TXN_TOPIC, self.partition_of(transactional_id))
             .ok_or(TxnError::NotCoordinator)?;
-        let record = Record {
-            transactional: false,
-            control: false,
-            delete_horizon: false,
-            partition_leader_epoch: 0,
-            producer_id: -1,
-            producer_epoch: -1,
-            timestamp_type: TimestampType::Creation,
-            offset: 0,
-            sequence: -1,
-            timestamp: now_ms(),
-            key: Some(records::encode_key(transactional_id)),
-            value,
-            headers: Default::default(),
-        };
-        let mut buf = BytesMut::new();
-        RecordBatchEncoder::encode(
-            &mut buf,
-            &[record],
-            &RecordEncodeOptions {
-                version: 2,
-                compression: Compression::None,
-            },
-        )
-        .map_err(|e| {
-            BrokerError::InvalidRequest(format!("cannot encode {TXN_TOPIC} batch: {e}"))
-        })?;
+        let buf = crate::internal_topic::encode_batch(
+            TXN_TOPIC,
+            vec![(records::encode_key(transactional_id), value)],
+            None,
+        )?;
         partition.append(&buf)?;
         Ok(())
     }
