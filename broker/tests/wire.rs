@@ -840,26 +840,26 @@ fn transaction_apis_on_the_wire() {
             .with_key(StrBytes::from_static_str("wire-tx")),
     );
     assert_eq!(find.error_code, 0);
+    // InitProducerId v4 for a new instance of "wire-tx".
+    let init_req = |timeout_ms: i32| {
+        InitProducerIdRequest::default()
+            .with_transactional_id(Some(tx()))
+            .with_transaction_timeout_ms(timeout_ms)
+            .with_producer_id(ProducerId(-1))
+            .with_producer_epoch(-1)
+    };
+    // EndTxn v3 for (producer id, epoch).
+    let end_req = |pid: ProducerId, epoch: i16, committed: bool| {
+        EndTxnRequest::default()
+            .with_transactional_id(tx())
+            .with_producer_id(pid)
+            .with_producer_epoch(epoch)
+            .with_committed(committed)
+    };
     // transaction.timeout.ms above transaction.max.timeout.ms.
-    let init: InitProducerIdResponse = c.call(
-        ApiKey::InitProducerId,
-        4,
-        &InitProducerIdRequest::default()
-            .with_transactional_id(Some(tx()))
-            .with_transaction_timeout_ms(900_001)
-            .with_producer_id(ProducerId(-1))
-            .with_producer_epoch(-1),
-    );
+    let init: InitProducerIdResponse = c.call(ApiKey::InitProducerId, 4, &init_req(900_001));
     assert_eq!(init.error_code, 50);
-    let init: InitProducerIdResponse = c.call(
-        ApiKey::InitProducerId,
-        4,
-        &InitProducerIdRequest::default()
-            .with_transactional_id(Some(tx()))
-            .with_transaction_timeout_ms(60_000)
-            .with_producer_id(ProducerId(-1))
-            .with_producer_epoch(-1),
-    );
+    let init: InitProducerIdResponse = c.call(ApiKey::InitProducerId, 4, &init_req(60_000));
     assert_eq!(init.error_code, 0);
     let (pid, epoch) = (init.producer_id, init.producer_epoch);
 
@@ -973,15 +973,7 @@ fn transaction_apis_on_the_wire() {
     assert_eq!((pd.high_watermark, pd.last_stable_offset), (1, 0));
     assert!(pd.records.as_ref().is_none_or(|r| r.is_empty()));
 
-    let end: EndTxnResponse = c.call(
-        ApiKey::EndTxn,
-        3,
-        &EndTxnRequest::default()
-            .with_transactional_id(tx())
-            .with_producer_id(pid)
-            .with_producer_epoch(epoch)
-            .with_committed(false),
-    );
+    let end: EndTxnResponse = c.call(ApiKey::EndTxn, 3, &end_req(pid, epoch, false));
     assert_eq!(end.error_code, 0);
     let r: FetchResponse = c.call(ApiKey::Fetch, 12, &f);
     let pd = &r.responses[0].partitions[0];
@@ -1001,26 +993,10 @@ fn transaction_apis_on_the_wire() {
     assert_eq!(resp.responses[0].partition_responses[0].error_code, 48);
     // A new instance bumps the epoch; the old epoch is then fenced
     // (PRODUCER_FENCED for EndTxn v2+).
-    let init2: InitProducerIdResponse = c.call(
-        ApiKey::InitProducerId,
-        4,
-        &InitProducerIdRequest::default()
-            .with_transactional_id(Some(tx()))
-            .with_transaction_timeout_ms(60_000)
-            .with_producer_id(ProducerId(-1))
-            .with_producer_epoch(-1),
-    );
+    let init2: InitProducerIdResponse = c.call(ApiKey::InitProducerId, 4, &init_req(60_000));
     assert_eq!((init2.error_code, init2.producer_id), (0, pid));
     assert_eq!(init2.producer_epoch, epoch + 1);
-    let end: EndTxnResponse = c.call(
-        ApiKey::EndTxn,
-        3,
-        &EndTxnRequest::default()
-            .with_transactional_id(tx())
-            .with_producer_id(pid)
-            .with_producer_epoch(epoch)
-            .with_committed(true),
-    );
+    let end: EndTxnResponse = c.call(ApiKey::EndTxn, 3, &end_req(pid, epoch, true));
     assert_eq!(end.error_code, 90);
 
     // TxnOffsetCommit for a group whose offsets partition was not added to

@@ -123,6 +123,22 @@ def flush(p, what):
         fail("%s: %d records still undelivered after %ds" % (what, left, WAIT))
 
 
+def transaction(p, topic, values, parts, what, end):
+    """One transaction of `values` (see produce_values): begun, produced and
+    flushed, so its records are in the log; then ended with end="commit" or
+    "abort", or left open (end="open"). Returns the checked deliveries."""
+    kafka_call("%s begin_transaction" % what, p.begin_transaction)
+    d = Deliveries()
+    produce_values(p, topic, values, parts, d)
+    flush(p, what)
+    d.check(what)
+    if end == "commit":
+        kafka_call("%s commit_transaction" % what, p.commit_transaction, TXN_TIMEOUT)
+    elif end == "abort":
+        kafka_call("%s abort_transaction" % what, p.abort_transaction, TXN_TIMEOUT)
+    return d
+
+
 def reader(args, isolation, group=None):
     from confluent_kafka import Consumer
     return Consumer({"bootstrap.servers": args.bootstrap,
@@ -249,16 +265,7 @@ def commit_abort_commit(args):
     kafka_call("init_transactions", p.init_transactions, TXN_TIMEOUT)
     batches = {t: ["t%d-%d" % (t, i) for i in range(n)] for t in (1, 2, 3)}
     for t, values in batches.items():
-        d = Deliveries()
-        kafka_call("begin_transaction %d" % t, p.begin_transaction)
-        produce_values(p, topic, values, parts, d)
-        # Flushed first so that the aborted records really are in the log.
-        flush(p, "txn %d" % t)
-        d.check("txn %d" % t)
-        if t == 2:
-            kafka_call("abort_transaction", p.abort_transaction, TXN_TIMEOUT)
-        else:
-            kafka_call("commit_transaction %d" % t, p.commit_transaction, TXN_TIMEOUT)
+        transaction(p, topic, values, parts, "txn %d" % t, "abort" if t == 2 else "commit")
     ends = settled_ends(args, topic, parts)
     per_part = split(list(range(n)), parts)
     # Each transaction leaves one control record on every partition it wrote.
@@ -356,12 +363,8 @@ def fence(args):
     txn_id = args.txn_id or "fence-" + uuid.uuid4().hex
     a = txn_producer(args, txn_id)
     kafka_call("A init_transactions", a.init_transactions, TXN_TIMEOUT)
-    kafka_call("A begin_transaction", a.begin_transaction)
-    ad = Deliveries()
     a_values = ["a-%d" % i for i in range(n)]
-    produce_values(a, topic, a_values, parts, ad)
-    flush(a, "A")
-    ad.check("A")
+    transaction(a, topic, a_values, parts, "A", "open")
 
     b = txn_producer(args, txn_id)
     # Must abort A's open transaction and bump the epoch.
@@ -378,12 +381,8 @@ def fence(args):
     else:
         fail("zombie producer A committed after B took over its transactional.id")
 
-    kafka_call("B begin_transaction", b.begin_transaction)
-    bd = Deliveries()
     b_values = ["b-%d" % i for i in range(n)]
-    produce_values(b, topic, b_values, parts, bd)
-    kafka_call("B commit_transaction", b.commit_transaction, TXN_TIMEOUT)
-    bd.check("B")
+    transaction(b, topic, b_values, parts, "B", "commit")
     ends = settled_ends(args, topic, parts)
     committed = values_of(read_all(args, topic, ends, "read_committed"))
     expect_values("read_committed after fencing", committed, split(b_values, parts))
@@ -535,16 +534,9 @@ def kill9_begin(args):
     # transaction on its own before kill9-after runs.
     p = txn_producer(args, args.txn_id, **{"transaction.timeout.ms": 300000})
     kafka_call("init_transactions", p.init_transactions, TXN_TIMEOUT)
-    kafka_call("begin_transaction", p.begin_transaction)
-    d = Deliveries()
-    produce_values(p, topic, ["committed-%d" % i for i in range(n)], parts, d)
-    kafka_call("commit_transaction", p.commit_transaction, TXN_TIMEOUT)
-    d.check("committed transaction")
-    kafka_call("begin_transaction", p.begin_transaction)
-    d = Deliveries()
-    produce_values(p, topic, ["open-%d" % i for i in range(n)], parts, d)
-    flush(p, "open transaction")
-    d.check("open transaction")
+    transaction(p, topic, ["committed-%d" % i for i in range(n)], parts, "committed transaction",
+                "commit")
+    d = transaction(p, topic, ["open-%d" % i for i in range(n)], parts, "open transaction", "open")
     print("open txn flushed: %s" % sorted(d.offsets.values()), flush=True)
     os._exit(0)
 
@@ -587,12 +579,8 @@ def kill9_after(args):
     p = txn_producer(args, args.txn_id)
     # Fences the dead producer and aborts its transaction.
     kafka_call("init_transactions after restart", p.init_transactions, TXN_TIMEOUT)
-    kafka_call("begin_transaction", p.begin_transaction)
-    d = Deliveries()
     after_values = ["after-%d" % i for i in range(n)]
-    produce_values(p, topic, after_values, parts, d)
-    kafka_call("commit_transaction", p.commit_transaction, TXN_TIMEOUT)
-    d.check("after transaction")
+    transaction(p, topic, after_values, parts, "after transaction", "commit")
     ends = settled_ends(args, topic, parts)
     committed = values_of(read_all(args, topic, ends, "read_committed"))
     want = {q: split(committed_values, parts).get(q, []) + split(after_values, parts).get(q, [])

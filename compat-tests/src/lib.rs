@@ -147,6 +147,13 @@ impl Broker {
         s
     }
 
+    /// The last `n` lines of the broker's log.
+    pub fn log_tail(&self, n: usize) -> String {
+        let log = self.log();
+        let lines: Vec<&str> = log.lines().collect();
+        lines[lines.len().saturating_sub(n)..].join("\n")
+    }
+
     /// SIGKILL: no flush, no graceful anything.
     pub fn kill9(&mut self) {
         if let Some(mut c) = self.child.take() {
@@ -377,20 +384,17 @@ pub fn http_get(port: u16, path_and_query: &str) -> Option<String> {
         .or_else(|| head.starts_with("HTTP/1.0 200").then(|| body.to_string()))
 }
 
-/// Runs `python/<script> <cmd> --bootstrap … --topic <topic>` against
-/// `broker`; on failure panics with the client's output and the broker's log
-/// tail as it was after the failure. Returns stdout.
-pub fn python_scenario(broker: &Broker, script_name: &str, cmd: &str, topic: &str) -> String {
-    let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        run_ok(
-            Command::new(python())
-                .arg(script(&format!("python/{script_name}")))
-                .arg(cmd)
-                .args(["--bootstrap", &broker.bootstrap(), "--topic", topic]),
-            Duration::from_secs(300),
-            &format!("{script_name} {cmd}"),
-        )
-    }));
+/// Runs `cmd` (bounded by `limit`); on failure panics with the client's
+/// output and the last `tail` lines of the broker's log as it was after the
+/// failure. Returns stdout.
+pub fn run_judged(
+    broker: &Broker,
+    cmd: &mut Command,
+    limit: Duration,
+    tail: usize,
+    what: &str,
+) -> String {
+    let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_ok(cmd, limit, what)));
     match run {
         Ok(out) => String::from_utf8_lossy(&out.stdout).into_owned(),
         Err(e) => {
@@ -399,10 +403,23 @@ pub fn python_scenario(broker: &Broker, script_name: &str, cmd: &str, topic: &st
                 .cloned()
                 .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
                 .unwrap_or_default();
-            let log = broker.log();
-            let lines: Vec<&str> = log.lines().collect();
-            let tail = lines[lines.len().saturating_sub(60)..].join("\n");
-            panic!("{msg}\nbroker log tail:\n{tail}");
+            panic!("{msg}\nbroker log tail:\n{}", broker.log_tail(tail));
         }
     }
+}
+
+/// Runs `python/<script> <cmd> --bootstrap … --topic <topic>` against
+/// `broker`; on failure panics with the client's output and the broker's log
+/// tail as it was after the failure. Returns stdout.
+pub fn python_scenario(broker: &Broker, script_name: &str, cmd: &str, topic: &str) -> String {
+    run_judged(
+        broker,
+        Command::new(python())
+            .arg(script(&format!("python/{script_name}")))
+            .arg(cmd)
+            .args(["--bootstrap", &broker.bootstrap(), "--topic", topic]),
+        Duration::from_secs(300),
+        60,
+        &format!("{script_name} {cmd}"),
+    )
 }

@@ -25,15 +25,12 @@ fn step(broker: &Broker, cmd: &str, extra: &[&str]) -> String {
             .args(["--bootstrap", &broker.bootstrap()])
             .args(extra),
         Duration::from_secs(240),
-        &format!("cluster.py {cmd}\nbroker log tail:\n{}", tail(broker)),
+        &format!(
+            "cluster.py {cmd}\nbroker log tail:\n{}",
+            broker.log_tail(30)
+        ),
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn tail(b: &Broker) -> String {
-    let log = b.log();
-    let lines: Vec<&str> = log.lines().collect();
-    lines[lines.len().saturating_sub(30)..].join("\n")
 }
 
 #[test]

@@ -28,34 +28,10 @@ use std::process::Command;
 use std::time::Duration;
 
 use memorystreamer_compat_tests::{
-    http_get, node_dir, python, run_ok, script, start_cluster, Broker,
+    http_get, node_dir, python, run_judged, script, start_cluster, Broker,
 };
 
 const LIMIT: Duration = Duration::from_secs(300);
-
-/// The broker log's last lines.
-fn log_tail(broker: &Broker) -> String {
-    let log = broker.log();
-    let lines: Vec<&str> = log.lines().collect();
-    lines[lines.len().saturating_sub(80)..].join("\n")
-}
-
-/// Runs `cmd` (bounded); on failure panics with the client's output and the
-/// broker's log tail as it was after the failure. Returns stdout.
-fn run_judged(broker: &Broker, cmd: &mut Command, what: &str) -> String {
-    let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_ok(cmd, LIMIT, what)));
-    match run {
-        Ok(out) => String::from_utf8_lossy(&out.stdout).into_owned(),
-        Err(e) => {
-            let msg = e
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_default();
-            panic!("{msg}\nbroker log tail:\n{}", log_tail(broker));
-        }
-    }
-}
 
 /// `python/transactions.py <cmd> --bootstrap <broker> <args…>`.
 fn txn(broker: &Broker, cmd: &str, args: &[&str]) -> String {
@@ -66,6 +42,8 @@ fn txn(broker: &Broker, cmd: &str, args: &[&str]) -> String {
             .arg(cmd)
             .args(["--bootstrap", &broker.bootstrap()])
             .args(args),
+        LIMIT,
+        80,
         &format!("transactions.py {cmd} {}", args.join(" ")),
     )
 }
@@ -232,6 +210,8 @@ fn kafka_python_and_kafkajs_transactions() {
             .arg("transactions.js")
             .arg(broker.bootstrap())
             .args(["txn-kafkajs", "kafkajs-producer", "kafkajs-readers", "10"]),
+        LIMIT,
+        80,
         "kafkajs transactions.js",
     );
     assert!(out.contains("kafkajs transactions ok"), "{out}");

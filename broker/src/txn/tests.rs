@@ -80,6 +80,36 @@ async fn setup(broker: &Arc<Broker>) {
     assert!(broker.topic(TXN_TOPIC).is_some());
 }
 
+/// InitProducerId for "tx" (with `timeout_ms`), then AddPartitionsToTxn.
+async fn begin(broker: &Arc<Broker>, timeout_ms: i32, partitions: &[(String, i32)]) -> (i64, i16) {
+    let (pid, epoch) = broker
+        .txn()
+        .init_producer_id(broker, "tx", timeout_ms, None)
+        .await
+        .expect("init");
+    broker
+        .txn()
+        .add_partitions(broker, "tx", pid, epoch, partitions)
+        .expect("add partitions");
+    (pid, epoch)
+}
+
+/// TxnOffsetCommit of `entry` for group "g", verified as the handler does.
+fn txn_commit(
+    broker: &Broker,
+    pid: i64,
+    epoch: i16,
+    entry: CommitEntry,
+) -> Vec<Option<kafka_protocol::ResponseError>> {
+    let token = broker
+        .local_partition(OFFSETS_TOPIC, broker.groups.partition_of("g"))
+        .expect("offsets partition")
+        .begin_verification(pid);
+    broker
+        .groups
+        .txn_commit(broker, "g", pid, epoch, "", None, -1, &[entry], token)
+}
+
 /// Polls `done`, running the coordinator's timer work, until it holds.
 async fn wait_for(broker: &Arc<Broker>, what: &str, mut done: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -96,20 +126,13 @@ async fn commit_writes_markers_and_settles_transactional_offsets_across_restart(
     let broker = open(dir.path()).await;
     setup(&broker).await;
     let coordinator = broker.txn();
-    let (pid, epoch) = coordinator
-        .init_producer_id(&broker, "tx", 60_000, None)
-        .await
-        .expect("init");
     let offsets_partition = broker.groups.partition_of("g");
-    coordinator
-        .add_partitions(
-            &broker,
-            "tx",
-            pid,
-            epoch,
-            &[("t".into(), 0), (OFFSETS_TOPIC.into(), offsets_partition)],
-        )
-        .expect("add partitions");
+    let (pid, epoch) = begin(
+        &broker,
+        60_000,
+        &[("t".into(), 0), (OFFSETS_TOPIC.into(), offsets_partition)],
+    )
+    .await;
     let part = broker.local_partition("t", 0).expect("partition");
     part.append(&txn_batch(pid, epoch, 0, &["a", "b"]))
         .expect("append");
@@ -125,14 +148,7 @@ async fn commit_writes_markers_and_settles_transactional_offsets_across_restart(
         leader_epoch: -1,
         metadata: "m".into(),
     };
-    let token = broker
-        .local_partition(OFFSETS_TOPIC, offsets_partition)
-        .expect("offsets partition")
-        .begin_verification(pid);
-    let r = broker
-        .groups
-        .txn_commit(&broker, "g", pid, epoch, "", None, -1, &[entry], token);
-    assert_eq!(r, vec![None]);
+    assert_eq!(txn_commit(&broker, pid, epoch, entry), vec![None]);
     assert!(broker
         .groups
         .pending_partitions("g")
@@ -187,13 +203,7 @@ async fn restart_between_commit_decision_and_markers_finishes_the_commit() {
     let broker = open(dir.path()).await;
     setup(&broker).await;
     let coordinator = broker.txn();
-    let (pid, epoch) = coordinator
-        .init_producer_id(&broker, "tx", 60_000, None)
-        .await
-        .expect("init");
-    coordinator
-        .add_partitions(&broker, "tx", pid, epoch, &[("t".into(), 0)])
-        .expect("add");
+    let (pid, epoch) = begin(&broker, 60_000, &[("t".into(), 0)]).await;
     let part = broker.local_partition("t", 0).expect("partition");
     part.append(&txn_batch(pid, epoch, 0, &["x"]))
         .expect("append");
@@ -270,13 +280,7 @@ async fn timed_out_transaction_is_aborted_and_its_producer_fenced() {
             .await,
         Err(BrokerError::Txn(TxnError::InvalidTransactionTimeout))
     ));
-    let (pid, epoch) = coordinator
-        .init_producer_id(&broker, "tx", 1, None)
-        .await
-        .expect("init");
-    coordinator
-        .add_partitions(&broker, "tx", pid, epoch, &[("t".into(), 0)])
-        .expect("add");
+    let (pid, epoch) = begin(&broker, 1, &[("t".into(), 0)]).await;
     let part = broker.local_partition("t", 0).expect("partition");
     part.append(&txn_batch(pid, epoch, 0, &["doomed"]))
         .expect("append");
@@ -312,20 +316,13 @@ async fn a_later_plain_commit_wins_over_a_pending_transactional_one() {
     let broker = open(dir.path()).await;
     setup(&broker).await;
     let coordinator = broker.txn();
-    let (pid, epoch) = coordinator
-        .init_producer_id(&broker, "tx", 60_000, None)
-        .await
-        .expect("init");
     let offsets_partition = broker.groups.partition_of("g");
-    coordinator
-        .add_partitions(
-            &broker,
-            "tx",
-            pid,
-            epoch,
-            &[(OFFSETS_TOPIC.into(), offsets_partition)],
-        )
-        .expect("add");
+    let (pid, epoch) = begin(
+        &broker,
+        60_000,
+        &[(OFFSETS_TOPIC.into(), offsets_partition)],
+    )
+    .await;
     let at = |offset: i64| CommitEntry {
         topic: "t".into(),
         partition: 0,
@@ -333,14 +330,7 @@ async fn a_later_plain_commit_wins_over_a_pending_transactional_one() {
         leader_epoch: -1,
         metadata: String::new(),
     };
-    let token = broker
-        .local_partition(OFFSETS_TOPIC, offsets_partition)
-        .expect("offsets partition")
-        .begin_verification(pid);
-    let r = broker
-        .groups
-        .txn_commit(&broker, "g", pid, epoch, "", None, -1, &[at(5)], token);
-    assert_eq!(r, vec![None]);
+    assert_eq!(txn_commit(&broker, pid, epoch, at(5)), vec![None]);
     let r = broker.groups.commit(&broker, "g", "", None, -1, &[at(9)]);
     assert_eq!(r, vec![None]);
     coordinator
