@@ -563,7 +563,7 @@ impl Broker {
             ApiKey, TopicName, WriteTxnMarkersRequest, WriteTxnMarkersResponse,
         };
         let image = self.metadata();
-        let mut remote: std::collections::BTreeMap<i32, Vec<(String, i32)>> =
+        let mut remote: std::collections::BTreeMap<i32, std::collections::BTreeSet<(String, i32)>> =
             std::collections::BTreeMap::new();
         for (topic, index) in partitions {
             let Some(t) = image.topic(topic) else {
@@ -593,7 +593,7 @@ impl Broker {
                 remote
                     .entry(leader)
                     .or_default()
-                    .push((topic.clone(), *index));
+                    .insert((topic.clone(), *index));
             }
         }
         for (node, parts) in remote {
@@ -601,7 +601,7 @@ impl Broker {
                 .broker(node)
                 .filter(|b| !b.fenced)
                 .ok_or(BrokerError::NotLeaderOrFollower)?;
-            let topics = crate::txn::by_topic(&parts.iter().cloned().collect())
+            let topics = crate::txn::by_topic(&parts)
                 .into_iter()
                 .map(|(t, ps)| {
                     WritableTxnMarkerTopic::default()

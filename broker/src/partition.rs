@@ -257,11 +257,6 @@ impl Partition {
         self.lock().expire_producers(now_ms, expiration_ms)
     }
 
-    /// True when `producer_id` has an open transaction in this partition.
-    pub fn has_open_txn(&self, producer_id: i64) -> bool {
-        self.lock().has_open_txn(producer_id)
-    }
-
     /// The producers of this partition (DescribeProducers).
     pub fn producers(&self) -> Vec<ProducerInfo> {
         self.lock().producers()

@@ -783,11 +783,6 @@ impl Log {
         self.producers.expire(now_ms, expiration_ms)
     }
 
-    /// True when `producer_id` has an open transaction in this log.
-    pub fn has_open_txn(&self, producer_id: i64) -> bool {
-        self.producers.has_open_txn(producer_id)
-    }
-
     /// Open transactions as (first offset, producer id), oldest first.
     pub fn open_transactions(&self) -> Vec<(i64, i64)> {
         self.producers.open_transactions()

@@ -59,9 +59,6 @@ struct Inner {
     completing: HashSet<String>,
 }
 
-/// One transaction as DescribeTransactions shows it.
-pub type TxnView = TxnMetadata;
-
 /// The coordinator of the transactional ids whose state partition is here.
 pub struct TxnCoordinator {
     partitions: i32,
@@ -480,7 +477,7 @@ impl TxnCoordinator {
     }
 
     /// DescribeTransactions: the state of each id (None: unknown here).
-    pub fn describe(&self, transactional_id: &str) -> Option<TxnView> {
+    pub fn describe(&self, transactional_id: &str) -> Option<TxnMetadata> {
         self.lock().txns.get(transactional_id).cloned()
     }
 
