@@ -141,9 +141,11 @@ fn log_error(e: &LogError) -> ResponseError {
     use ResponseError as E;
     match e {
         LogError::Io(_) | LogError::Corrupt { .. } => E::KafkaStorageError,
-        LogError::CrcMismatch { .. } | LogError::Truncated { .. } | LogError::InvalidLength(_) => {
-            E::CorruptMessage
-        }
+        // A batch damaged on disk: Kafka's CorruptRecordException.
+        LogError::CrcMismatch { .. }
+        | LogError::Truncated { .. }
+        | LogError::InvalidLength(_)
+        | LogError::CorruptBatch { .. } => E::CorruptMessage,
         // Kafka answers a v3+ produce with a magic 0/1 batch (or a malformed
         // layout) with INVALID_RECORD (ProduceRequest.validateRecords).
         LogError::Codec(_) => E::CorruptMessage,

@@ -7,13 +7,23 @@
 //! .timeindex  entry = timestamp:i64      relativeOffset:u32    (12 bytes)
 //! ```
 //!
-//! The active segment's index files are preallocated (sparse) to their
-//! maximum size and mapped; unused entries are zero. A valid entry is never
-//! all zero (the first offset-index entry is written only after
-//! `index.interval.bytes` of data, so its position is > 0; time-index entries
-//! with a non-positive timestamp are not written), so the entry count of a file
-//! left preallocated by a crash is the length of its non-zero prefix. When a
-//! segment rolls, its index files are trimmed to their entries.
+//! An index file holds its entries followed by zeroed room for more; the
+//! whole file is mapped. A valid entry is never all zero (the first
+//! offset-index entry is written only after `index.interval.bytes` of data, so
+//! its position is > 0; time-index entries with a non-positive timestamp are
+//! not written), so the entry count is the length of the non-zero prefix.
+//!
+//! Full disks: the room is reserved by writing it ([`crate::mmap::allocate`])
+//! in growing steps (4 KiB, doubling, up to `segment.index.bytes`) when an
+//! entry does not fit, never by a sparse `set_len`, so no mapped page is ever
+//! a hole that would have to be allocated on access (a `SIGBUS` on a full file
+//! system). Opening counts the entries with `pread` and cuts the file back to
+//! them before mapping it (files written by older versions were preallocated
+//! sparse to the maximum size), so opening needs no space at all and a broker
+//! starts on a full disk. When the room cannot be grown, the entry is skipped
+//! and logged: the index is sparse by design, lookups then scan a little
+//! further, and nothing is lost. When a segment rolls, its index files are
+//! trimmed to their entries.
 //!
 //! This module does not know about batches; [`crate::segment`] decides when to
 //! add entries.
@@ -21,8 +31,41 @@
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
 
-use crate::error::Result;
+use std::os::unix::fs::FileExt;
+
+use tracing::warn;
+
+use crate::error::{LogError, Result};
 use crate::mmap::IndexMap;
+
+/// Number of entries in an index file of `len` bytes: the length of its
+/// non-zero prefix, found with `pread` (a binary search; one read when the
+/// file is full, as sealed segments' are) so that no hole is ever mapped.
+fn count_entries(file: &File, len: u64, entry_size: usize) -> Result<usize> {
+    let cap = (len / entry_size as u64) as usize;
+    let mut buf = vec![0u8; entry_size];
+    let mut zero_at = |i: usize| -> Result<bool> {
+        file.read_exact_at(&mut buf, (i * entry_size) as u64)?;
+        Ok(buf.iter().all(|b| *b == 0))
+    };
+    if cap == 0 || !zero_at(cap - 1)? {
+        return Ok(cap);
+    }
+    let (mut lo, mut hi) = (0usize, cap - 1);
+    // Invariant: entries [0, lo) are non-zero, entries [hi, cap) are zero.
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if zero_at(mid)? {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    Ok(lo)
+}
+
+/// First step by which an index file grows.
+const GROW_MIN: u64 = 4096;
 
 /// One memory-mapped index file of fixed-size entries.
 pub struct Index {
@@ -31,11 +74,13 @@ pub struct Index {
     map: IndexMap,
     entry_size: usize,
     entries: usize,
+    /// Most entries the file may hold (`segment.index.bytes`).
+    max_entries: usize,
 }
 
 impl Index {
-    /// Opens (creating if needed) an index file, preallocating it to
-    /// `max_bytes` so that entries can be appended through the map.
+    /// Opens (creating if needed) an index file that may grow to
+    /// `max_bytes`. Needs no free space (see the module docs).
     pub fn open(path: &Path, entry_size: usize, max_bytes: u64) -> Result<Self> {
         let file = OpenOptions::new()
             .read(true)
@@ -44,38 +89,25 @@ impl Index {
             .truncate(false)
             .open(path)?;
         let len = file.metadata()?.len();
-        let max = (max_bytes / entry_size as u64).max(1) * entry_size as u64;
-        if len < max {
-            file.set_len(max)?;
+        let entries = count_entries(&file, len, entry_size)?;
+        let used = (entries * entry_size) as u64;
+        if len > used {
+            // Drop the (possibly sparse) room past the entries: shrinking
+            // needs no space, and what stays mapped is all written data.
+            file.set_len(used)?;
         }
         let map = IndexMap::map(&file)?;
-        let mut index = Index {
+        Ok(Index {
             path: path.to_path_buf(),
             file,
             map,
             entry_size,
-            entries: 0,
-        };
-        index.entries = index.count_entries();
-        Ok(index)
+            entries,
+            max_entries: (max_bytes / entry_size as u64).max(1) as usize,
+        })
     }
 
-    /// Number of entries in the file: the length of the non-zero prefix.
-    fn count_entries(&self) -> usize {
-        let cap = self.capacity();
-        let (mut lo, mut hi) = (0usize, cap);
-        // Invariant: entries [0, lo) are non-zero, entries [hi, cap) are zero.
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            if self.raw(mid).iter().all(|b| *b == 0) {
-                hi = mid;
-            } else {
-                lo = mid + 1;
-            }
-        }
-        lo
-    }
-
+    /// Room for entries in the mapped file.
     fn capacity(&self) -> usize {
         self.map.bytes().len() / self.entry_size
     }
@@ -85,6 +117,22 @@ impl Index {
         &self.map.bytes()[at..at + self.entry_size]
     }
 
+    /// Makes room for at least one more entry by writing zeros past the
+    /// mapped length (doubling, up to the maximum) and remapping.
+    fn grow(&mut self) -> Result<()> {
+        let step = self.entry_size as u64;
+        let cur = self.map.bytes().len() as u64;
+        let max = self.max_entries as u64 * step;
+        let want = (cur.saturating_mul(2).max(GROW_MIN).min(max) / step) * step;
+        let needed = (self.entries as u64 + 1) * step;
+        let to = want.max(needed);
+        // Unmapping keeps dirty pages in the page cache: no flush needed.
+        self.map.unmap();
+        let grown = crate::mmap::allocate(&self.file, cur, to);
+        self.map = IndexMap::map(&self.file)?;
+        grown?;
+        Ok(())
+    }
     /// Number of entries.
     pub fn len(&self) -> usize {
         self.entries
@@ -95,15 +143,32 @@ impl Index {
         self.entries == 0
     }
 
-    /// True when no further entry fits.
+    /// True when no further entry fits (`segment.index.bytes` reached).
     pub fn is_full(&self) -> bool {
-        self.entries >= self.capacity()
+        self.entries >= self.max_entries
     }
 
-    /// Appends one encoded entry; returns false when the index is full.
+    /// Appends one encoded entry; returns false when the index is full or
+    /// cannot grow (a full disk, logged; the entry is skipped).
     fn push(&mut self, entry: &[u8]) -> bool {
         if self.is_full() {
             return false;
+        }
+        if self.entries >= self.capacity() {
+            if let Err(e) = self.grow() {
+                match &e {
+                    LogError::Io(io) if crate::error::is_no_space(io) => {
+                        crate::error::note_write_error(&self.path, "index entry", io)
+                    }
+                    _ => {
+                        warn!(path = %self.path.display(), error = %e, "cannot grow index; entry skipped")
+                    }
+                }
+                return false;
+            }
+            if self.entries >= self.capacity() {
+                return false;
+            }
         }
         let at = self.entries * self.entry_size;
         self.map.bytes_mut()[at..at + self.entry_size].copy_from_slice(entry);

@@ -231,7 +231,7 @@ impl Log {
                 .copied()
                 .collect();
             if seg.next_offset() > from {
-                seg.for_each_header_at(|pos, h| {
+                let scanned = seg.for_each_header_at(|pos, h| {
                     if h.base_offset < from {
                         return;
                     }
@@ -249,7 +249,16 @@ impl Log {
                             warn!(dir = %self.dir.display(), offset = h.base_offset, error = %e, "unreadable control batch")
                         }
                     }
-                })?;
+                });
+                match scanned {
+                    Ok(()) => {}
+                    // A damaged batch in a sealed segment must not stop the
+                    // log from opening: reads serve what is before it.
+                    Err(e @ LogError::CorruptBatch { .. }) => {
+                        warn!(dir = %self.dir.display(), base_offset = base, error = %e, "producer state rebuilt from the batches before a corrupt one")
+                    }
+                    Err(e) => return Err(e),
+                }
                 if entries != on_disk {
                     rewrite.push((base, entries.clone()));
                 }

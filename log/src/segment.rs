@@ -56,25 +56,45 @@ impl FileSlice {
     /// Reads whole batches from the slice, at most `max_bytes` of them unless
     /// the first batch alone is larger and `at_least_one` is set (KIP-74).
     /// Returns the bytes of the batches; empty when nothing fits.
+    ///
+    /// A batch whose header is damaged (bytes corrupted on disk) ends the
+    /// read: the intact batches before it are returned, as Kafka serves
+    /// them; a read that starts at it fails with [`LogError::CorruptBatch`]
+    /// (Kafka answers CORRUPT_MESSAGE). CRCs are not checked here: like
+    /// Kafka's, consumers check them.
     pub fn read_batches(&self, max_bytes: usize, at_least_one: bool) -> Result<Vec<u8>> {
         let available = (self.end - self.position) as usize;
         let want = available.min(max_bytes.max(HEADER_LEN));
         let mut buf = vec![0u8; want];
         self.file.read_exact_at(&mut buf, self.position)?;
         let mut complete = 0usize;
+        let mut corrupt = None;
         for item in crate::batch::Batches::new(&buf) {
-            let (_, range) = item?;
-            if range.end > max_bytes {
-                break;
+            match item {
+                Ok((_, range)) => {
+                    if range.end > max_bytes {
+                        break;
+                    }
+                    complete = range.end;
+                }
+                Err(e) => {
+                    corrupt = Some(e);
+                    break;
+                }
             }
-            complete = range.end;
         }
-        if complete == 0 && at_least_one {
-            let h = BatchHeader::parse(&buf)?;
+        if let Some(e) = corrupt {
+            let position = self.position + complete as u64;
+            if complete == 0 {
+                return Err(corrupt_batch(position, &e));
+            }
+            warn!(position, error = %e, "corrupt batch in segment; serving the batches before it");
+        } else if complete == 0 && at_least_one {
+            let h = BatchHeader::parse(&buf).map_err(|e| corrupt_batch(self.position, &e))?;
             let total = h.total_len();
             if total > available {
-                return Err(LogError::Corrupt {
-                    path: String::from("segment"),
+                return Err(LogError::CorruptBatch {
+                    position: self.position,
                     reason: format!("batch of {total} bytes runs past the segment end"),
                 });
             }
@@ -86,6 +106,14 @@ impl FileSlice {
         }
         buf.truncate(complete);
         Ok(buf)
+    }
+}
+
+/// The error for a batch header that does not parse at `position`.
+fn corrupt_batch(position: u64, e: &LogError) -> LogError {
+    LogError::CorruptBatch {
+        position,
+        reason: e.to_string(),
     }
 }
 
@@ -228,9 +256,12 @@ impl Segment {
     pub fn append(&mut self, batches: &[u8]) -> Result<()> {
         let position = self.size;
         if let Err(e) = (&*self.file).write_all(batches) {
+            // Cutting back needs no space, even on a full disk.
             let _ = self.file.set_len(position);
+            crate::error::note_write_error(&self.log_path, "record batches", &e);
             return Err(e.into());
         }
+        crate::error::note_write_ok(&self.log_path);
         self.size += batches.len() as u64;
         let mut at = position;
         for item in crate::batch::Batches::new(batches) {
@@ -287,8 +318,11 @@ impl Segment {
                 return Ok(None);
             }
             let mut consumed = 0u64;
-            for item in crate::batch::Batches::new(&buf) {
-                let (h, range) = item?;
+            let mut batches = crate::batch::Batches::new(&buf);
+            loop {
+                let at = position + batches.position() as u64;
+                let Some(item) = batches.next() else { break };
+                let (h, range) = item.map_err(|e| corrupt_batch(at, &e))?;
                 if pred(position + range.start as u64, &h) {
                     return Ok(Some((position + range.start as u64, h)));
                 }
@@ -296,7 +330,7 @@ impl Segment {
             }
             if consumed == 0 {
                 // One batch larger than the chunk: step over it by its header.
-                let h = BatchHeader::parse(&buf)?;
+                let h = BatchHeader::parse(&buf).map_err(|e| corrupt_batch(position, &e))?;
                 if pred(position, &h) {
                     return Ok(Some((position, h)));
                 }
