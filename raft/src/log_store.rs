@@ -13,9 +13,36 @@
 //! reported done, so a vote is durable before openraft acts on it and an
 //! entry is durable before the `LogFlushed` callback fires. Opening replays
 //! the frames into memory (entries live in a `BTreeMap`; metadata logs are
-//! small and snapshots purge them) and cuts a torn tail. A purge rewrites
-//! the file with only what is still live (tmp file, fsync, rename, fsync of
-//! the directory), so the file does not grow without bound.
+//! small and snapshots purge them). A purge rewrites the file with only
+//! what is still live (tmp file, fsync, rename, fsync of the directory), so
+//! the file does not grow without bound and is never empty once written.
+//!
+//! # Torn tail or damage
+//!
+//! A frame is *intact* when its length is 1..=64 MiB, its payload is wholly
+//! in the file and matches its CRC32C. Replay applies intact frames until
+//! the first one that is not intact, then:
+//!
+//! * if no intact frame starts anywhere after it, the rest of the file is
+//!   the last append, cut by a crash before its fsync returned (a partial
+//!   header, a length running past the end of the file, a checksum
+//!   mismatch, zeros where the file was extended but not written): it was
+//!   never acknowledged, so it is truncated with a warning;
+//! * if an intact frame follows (a flipped block in the middle, a length
+//!   that now points into later frames or past the end of the file while
+//!   later frames are whole), the file is damaged: opening fails with
+//!   [`MetadataError::Damaged`] naming the file and byte offset, and the
+//!   file is left untouched for the operator;
+//! * an intact frame whose payload does not decode (damage that kept the
+//!   CRC, or a file from a newer version) is damage too, never cut.
+//!
+//! Damage confined to the very last frame cannot be told from a torn
+//! append and is cut like one. JSON payloads are printable text, so their
+//! bytes never look like a frame header with a length under 64 MiB and do
+//! not fake an intact frame.
+//!
+//! [`LogStore::inspect`] applies the same rules read-only, so the broker
+//! can check a data directory before it changes anything in it.
 //!
 //! JSON is chosen over a hand-rolled encoding because metadata changes are
 //! rare and readable files help operators; the hot path never touches this.
@@ -32,6 +59,7 @@ use openraft::storage::{LogFlushed, LogState, RaftLogStorage};
 use openraft::{ErrorSubject, ErrorVerb, OptionalSend, RaftLogReader};
 use serde::{Deserialize, Serialize};
 
+use crate::error::MetadataError;
 use crate::types::{Entry, LogId, StorageError, TypeConfig, Vote};
 
 /// Largest frame accepted on replay (guards against garbage lengths).
@@ -105,20 +133,36 @@ fn sync_dir(dir: &Path) -> std::io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
+/// What [`LogStore::inspect`] found in a `raft.log`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LogSummary {
+    /// Intact frames (durable writes) in the file.
+    pub frames: usize,
+    /// Bytes of torn tail that opening will cut.
+    pub torn_bytes: usize,
+    /// Entries the log holds after replay.
+    pub entries: usize,
+    /// Everything up to this log id was purged (it lives in the snapshot).
+    pub last_purged: Option<LogId>,
+    /// Index of the last entry, or of the last purged one.
+    pub last_index: Option<u64>,
+}
+
+fn decode_op(payload: &[u8]) -> Result<Op, String> {
+    serde_json::from_slice::<Op>(payload).map_err(|e| e.to_string())
+}
+
 impl LogStore {
-    /// Opens (or creates) the log in `dir`, replaying it.
-    pub fn open(dir: &Path) -> std::io::Result<Self> {
+    /// Opens (or creates) the log in `dir`, replaying it. A torn tail is
+    /// cut; damage is [`MetadataError::Damaged`] and leaves the file as it
+    /// is (see the module docs for the rule).
+    pub fn open(dir: &Path) -> Result<Self, MetadataError> {
         fs::create_dir_all(dir)?;
         let mut state = State::default();
         let (file, _) =
             crate::frame::open_replay(&dir.join(LOG_FILE), MAX_FRAME, "raft log", |payload| {
-                match serde_json::from_slice::<Op>(payload) {
-                    Ok(op) => {
-                        state.apply(op);
-                        true
-                    }
-                    Err(_) => false,
-                }
+                state.apply(decode_op(payload)?);
+                Ok(())
             })?;
         Ok(LogStore {
             inner: Arc::new(Mutex::new(Inner {
@@ -127,6 +171,31 @@ impl LogStore {
                 state,
             })),
         })
+    }
+
+    /// Reads and checks the log in `dir` without modifying anything:
+    /// `Ok(None)` when there is no log file, its summary when it replays
+    /// (a torn tail included), [`MetadataError::Damaged`] when it does not.
+    pub fn inspect(dir: &Path) -> Result<Option<LogSummary>, MetadataError> {
+        let mut state = State::default();
+        let mut frames = 0usize;
+        let found = crate::frame::inspect(&dir.join(LOG_FILE), MAX_FRAME, |payload| {
+            state.apply(decode_op(payload)?);
+            frames += 1;
+            Ok(())
+        })?;
+        Ok(found.map(|(valid, len)| LogSummary {
+            frames,
+            torn_bytes: len - valid,
+            entries: state.entries.len(),
+            last_purged: state.last_purged,
+            last_index: state
+                .entries
+                .keys()
+                .next_back()
+                .copied()
+                .or(state.last_purged.map(|p| p.index)),
+        }))
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {

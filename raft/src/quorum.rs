@@ -21,11 +21,13 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tracing::{debug, info};
 
+use crate::error::MetadataError;
 use crate::image::MetadataImage;
-use crate::log_store::LogStore;
+use crate::log_store::{LogStore, LOG_FILE};
 use crate::network::{exchange, serve, Network, RpcRequest, RpcResponse, WriteHandler};
 use crate::records::MetadataRecord;
-use crate::state_machine::StateMachine;
+use crate::state_machine::{StateMachine, SNAPSHOT_FILE};
+use crate::store::MetadataLog;
 use crate::types::{MetadataRequest, MetadataResponse, NodeId, Raft};
 
 /// How a quorum member starts.
@@ -52,6 +54,9 @@ pub enum QuorumError {
     /// Files or sockets.
     #[error("metadata quorum I/O: {0}")]
     Io(#[from] std::io::Error),
+    /// The stored metadata is damaged (see [`Quorum::check_dir`]).
+    #[error(transparent)]
+    Metadata(#[from] MetadataError),
     /// openraft refused to start or stopped.
     #[error("metadata quorum: {0}")]
     Raft(String),
@@ -100,6 +105,21 @@ impl WriteHandler for Local {
                 .map_err(|e| e.to_string())
         })
     }
+}
+
+/// File name of the pre-quorum metadata log (imported once, then renamed).
+pub const LEGACY_LOG_FILE: &str = "metadata.log";
+
+/// What [`Quorum::check_dir`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetadataDir {
+    /// No metadata yet: a first start (the quorum will be initialised or
+    /// receive its log from the other voters).
+    New,
+    /// Intact metadata (a torn tail of `raft.log` may still be cut on open).
+    Existing,
+    /// Only a pre-quorum `metadata.log`, to import.
+    Legacy,
 }
 
 /// A running quorum member.
@@ -189,6 +209,75 @@ async fn fence_brokers(raft: Raft, sm: StateMachine, local: Arc<Local>, session:
 }
 
 impl Quorum {
+    /// Checks the metadata directory `dir` before anything opens it, and
+    /// changes nothing in it. `formatted` says the data directory around it
+    /// has been used (it has `meta.properties` or partition directories),
+    /// so its metadata must exist.
+    ///
+    /// Refused with [`MetadataError::Damaged`]: a damaged `raft.log`,
+    /// `snapshot.json` or `metadata.log` (whatever `formatted` says); and,
+    /// when `formatted`, a missing `dir`, a missing or empty `raft.log`
+    /// (a written one is never empty; entries after the snapshot would be
+    /// lost) unless a pre-quorum `metadata.log` with records is there to
+    /// import, and a `raft.log` purged past what `snapshot.json` holds.
+    pub fn check_dir(dir: &std::path::Path, formatted: bool) -> Result<MetadataDir, MetadataError> {
+        if !dir.is_dir() {
+            if formatted {
+                return Err(MetadataError::damaged(
+                    dir,
+                    "the metadata directory is missing, but the data directory holds \
+                     meta.properties or partition directories",
+                ));
+            }
+            return Ok(MetadataDir::New);
+        }
+        let snapshot = StateMachine::inspect(dir)?;
+        let legacy = MetadataLog::inspect(&dir.join(LEGACY_LOG_FILE))?;
+        let log = LogStore::inspect(dir)?;
+        let log_path = dir.join(LOG_FILE);
+        let Some(summary) = log.filter(|l| l.frames > 0) else {
+            if legacy.is_some_and(|n| n > 0) {
+                return Ok(MetadataDir::Legacy);
+            }
+            if !formatted && snapshot.is_none() {
+                return Ok(MetadataDir::New);
+            }
+            let what = if log_path.exists() {
+                "is empty (no intact write)"
+            } else {
+                "is missing"
+            };
+            let snap = match snapshot {
+                Some(id) => format!(
+                    "; {SNAPSHOT_FILE} covers the log up to index {} but the entries after it are lost",
+                    id.map_or(0, |l| l.index)
+                ),
+                None => String::new(),
+            };
+            return Err(MetadataError::damaged(
+                &log_path,
+                format!("{what}, but the data directory was formatted{snap}"),
+            ));
+        };
+        if let Some(purged) = summary.last_purged {
+            let covered = snapshot.flatten().map(|l| l.index);
+            if covered.is_none_or(|c| c < purged.index) {
+                return Err(MetadataError::damaged(
+                    &dir.join(SNAPSHOT_FILE),
+                    format!(
+                        "{LOG_FILE} was compacted up to index {} but the snapshot {}",
+                        purged.index,
+                        match covered {
+                            Some(c) => format!("ends at index {c}"),
+                            None => "is missing".into(),
+                        }
+                    ),
+                ));
+            }
+        }
+        Ok(MetadataDir::Existing)
+    }
+
     /// Opens the stores, binds the controller listener, starts Raft and
     /// initialises the cluster if this node's log is empty.
     pub async fn start(cfg: QuorumConfig) -> Result<Quorum, QuorumError> {

@@ -24,6 +24,7 @@ use openraft::{
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
+use crate::error::MetadataError;
 use crate::image::MetadataImage;
 use crate::records::MetadataRecord;
 use crate::types::{
@@ -87,7 +88,35 @@ fn persist(dir: &Path, snap: &StoredSnapshot) -> std::io::Result<()> {
     fs::File::open(dir)?.sync_all()
 }
 
+/// Reads and checks `snapshot.json` in `dir`: None when there is none; a
+/// snapshot that does not parse or rebuild an image is
+/// [`MetadataError::Damaged`] (never ignored).
+fn read_snapshot(dir: &Path) -> Result<Option<(StoredSnapshot, MetadataImage)>, MetadataError> {
+    let path = dir.join(SNAPSHOT_FILE);
+    let bytes = match fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(MetadataError::damaged(
+                &path,
+                format!("cannot be read: {e}"),
+            ))
+        }
+    };
+    let snap: StoredSnapshot = serde_json::from_slice(&bytes)
+        .map_err(|e| MetadataError::damaged(&path, format!("does not parse: {e}")))?;
+    let image = image_from(&snap.data)
+        .map_err(|e| MetadataError::damaged(&path, format!("does not rebuild an image: {e}")))?;
+    Ok(Some((snap, image)))
+}
+
 impl StateMachine {
+    /// Checks the snapshot in `dir` without modifying anything: None when
+    /// there is none, else the last log id it covers.
+    pub fn inspect(dir: &Path) -> Result<Option<Option<LogId>>, MetadataError> {
+        Ok(read_snapshot(dir)?.map(|(snap, _)| snap.meta.last_log_id))
+    }
+
     /// Opens the state machine in `dir`, starting from its snapshot if any.
     pub fn open(dir: &Path) -> std::io::Result<Self> {
         fs::create_dir_all(dir)?;
@@ -99,18 +128,11 @@ impl StateMachine {
             snapshot: None,
             snapshot_seq: 0,
         };
-        match fs::read(dir.join(SNAPSHOT_FILE)) {
-            Ok(bytes) => {
-                let snap: StoredSnapshot =
-                    serde_json::from_slice(&bytes).map_err(std::io::Error::other)?;
-                let image = image_from(&snap.data).map_err(std::io::Error::other)?;
-                inner.last_applied = snap.meta.last_log_id;
-                inner.membership = snap.meta.last_membership.clone();
-                inner.image = Arc::new(image);
-                inner.snapshot = Some(snap);
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(e),
+        if let Some((snap, image)) = read_snapshot(dir).map_err(std::io::Error::other)? {
+            inner.last_applied = snap.meta.last_log_id;
+            inner.membership = snap.meta.last_membership.clone();
+            inner.image = Arc::new(image);
+            inner.snapshot = Some(snap);
         }
         let (tx, _) = watch::channel(Arc::clone(&inner.image));
         Ok(StateMachine {

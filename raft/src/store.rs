@@ -6,8 +6,10 @@
 //! ```
 //!
 //! Every append is written and fsynced before it returns: metadata changes
-//! are rare and must never be lost. On open, frames are replayed until the
-//! first torn or corrupt one, and the file is cut there.
+//! are rare and must never be lost. On open, frames are replayed with the
+//! Raft log's rule ([`crate::log_store`]): a torn tail is cut, damage in the
+//! middle or an undecodable intact record fails the open and leaves the
+//! file untouched.
 //!
 //! The openraft quorum replaced it; the broker reads it only to import a
 //! data directory written before the quorum existed. Framing and replay
@@ -38,15 +40,23 @@ impl MetadataLog {
         }
         let mut records = Vec::new();
         let (file, len) = crate::frame::open_replay(path, MAX_FRAME, "metadata log", |payload| {
-            match MetadataRecord::decode(payload) {
-                Ok(r) => {
-                    records.push(r);
-                    true
-                }
-                Err(_) => false,
-            }
+            records.push(MetadataRecord::decode(payload).map_err(|e| e.to_string())?);
+            Ok(())
         })?;
         Ok((MetadataLog { file, len }, records))
+    }
+
+    /// Checks the log at `path` without modifying it: `Ok(None)` when
+    /// there is no file, else how many records it replays;
+    /// [`MetadataError::Damaged`] when it is damaged.
+    pub fn inspect(path: &Path) -> Result<Option<usize>, MetadataError> {
+        let mut records = 0usize;
+        let found = crate::frame::inspect(path, MAX_FRAME, |payload| {
+            MetadataRecord::decode(payload).map_err(|e| e.to_string())?;
+            records += 1;
+            Ok(())
+        })?;
+        Ok(found.map(|_| records))
     }
 
     /// Appends records in one write and fsyncs.

@@ -21,7 +21,11 @@ impl StoreBuilder<TypeConfig, LogStore, StateMachine, tempfile::TempDir> for Bui
             )
         })?;
         let log = LogStore::open(&dir.path().join("log")).map_err(|e| {
-            StorageError::from_io_error(openraft::ErrorSubject::Logs, openraft::ErrorVerb::Read, e)
+            StorageError::from_io_error(
+                openraft::ErrorSubject::Logs,
+                openraft::ErrorVerb::Read,
+                std::io::Error::other(e),
+            )
         })?;
         let sm = StateMachine::open(&dir.path().join("sm")).map_err(|e| {
             StorageError::from_io_error(
