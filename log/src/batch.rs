@@ -6,8 +6,8 @@
 //! producer's bytes unchanged, apart from the base offset and the partition
 //! leader epoch, which sit *before* the CRC-covered region.
 //!
-//! It is not a record decoder; code that needs individual records (ListOffsets
-//! by timestamp, compaction) uses the Kafka codec in `protocol-kafka`.
+//! It is not a record decoder; code that needs individual records (produce
+//! validation, ListOffsets by timestamp, compaction) uses [`crate::records`].
 //!
 //! ```text
 //! offset  size  field

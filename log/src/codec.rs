@@ -2,9 +2,11 @@
 //!
 //! Kafka's codec ids (the low three attribute bits): 0 none, 1 gzip,
 //! 2 snappy (xerial-framed as the Java client writes it; raw snappy is also
-//! read), 3 lz4 (LZ4 frame), 4 zstd. Only the rare paths use this module:
-//! compaction, `compression.type` recompression and key checks on compacted
-//! topics. The produce and fetch paths never decompress.
+//! read), 3 lz4 (LZ4 frame), 4 zstd. Produce validation streams every
+//! compressed batch through [`CappedReader`] once (as Kafka's log validator
+//! does) without keeping the decompressed records; compaction and
+//! `compression.type` recompression decompress whole sections. Fetch never
+//! decompresses.
 //!
 //! Every decompression is bounded by a caller-given cap so that a small
 //! hostile batch cannot make the broker allocate gigabytes (a "zip bomb"):
@@ -136,6 +138,157 @@ pub fn decompress(codec: i16, data: &[u8], cap: usize) -> Result<Vec<u8>> {
         other => Err(LogError::Codec(format!(
             "unknown compression codec {other}"
         ))),
+    }
+}
+
+/// A streaming decompressor over a compressed records section: yields at
+/// most `cap` bytes in total (more is an error, never an allocation), and
+/// holds at most one snappy block in memory. Produce validation and
+/// ListOffsets walk records through it without materialising the section.
+pub struct CappedReader<'a> {
+    codec: i16,
+    inner: Inner<'a>,
+    remaining: usize,
+    cap: usize,
+}
+
+enum Inner<'a> {
+    Stream(Box<dyn Read + 'a>),
+    /// Snappy: the xerial blocks still to decode (or one raw block), and the
+    /// current decoded block with a read position.
+    Snappy {
+        rest: &'a [u8],
+        xerial: bool,
+        block: Vec<u8>,
+        pos: usize,
+    },
+}
+
+impl<'a> CappedReader<'a> {
+    /// A reader of the decompressed form of `data` compressed with `codec`
+    /// (which must not be [`NONE`]: uncompressed sections are read in place).
+    pub fn new(codec: i16, data: &'a [u8], cap: usize) -> Result<Self> {
+        let inner = match codec {
+            GZIP => Inner::Stream(Box::new(flate2::read::GzDecoder::new(data))),
+            SNAPPY => {
+                let (rest, xerial) = match data.strip_prefix(&XERIAL_MAGIC[..]) {
+                    Some(rest) => (rest, true),
+                    None => (data, false),
+                };
+                Inner::Snappy {
+                    rest,
+                    xerial,
+                    block: Vec::new(),
+                    pos: 0,
+                }
+            }
+            LZ4 => Inner::Stream(Box::new(
+                lz4::Decoder::new(data)
+                    .map_err(|e| codec_error(codec, format_args!("bad frame: {e}")))?,
+            )),
+            ZSTD => Inner::Stream(Box::new(
+                zstd::stream::read::Decoder::with_buffer(data)
+                    .map_err(|e| codec_error(codec, format_args!("bad frame: {e}")))?,
+            )),
+            other => {
+                return Err(LogError::Codec(format!(
+                    "unknown compression codec {other}"
+                )))
+            }
+        };
+        Ok(CappedReader {
+            codec,
+            inner,
+            remaining: cap,
+            cap,
+        })
+    }
+
+    /// Fills `buf` completely; `Ok(false)` when the stream ended before any
+    /// byte was read, an error when it ended part-way.
+    pub fn fill(&mut self, buf: &mut [u8]) -> Result<bool> {
+        let mut done = 0;
+        while done < buf.len() {
+            let n = self.read_some(&mut buf[done..])?;
+            if n == 0 {
+                if done == 0 {
+                    return Ok(false);
+                }
+                return Err(codec_error(self.codec, "data ends inside a record"));
+            }
+            done += n;
+        }
+        Ok(true)
+    }
+
+    /// True when no decompressed byte is left.
+    pub fn at_end(&mut self) -> Result<bool> {
+        let mut one = [0u8; 1];
+        Ok(self.read_some(&mut one)? == 0)
+    }
+
+    fn read_some(&mut self, buf: &mut [u8]) -> Result<usize> {
+        let codec = self.codec;
+        let n = match &mut self.inner {
+            Inner::Stream(r) => {
+                // One byte past the budget is enough to know it was exceeded.
+                let want = buf.len().min(self.remaining.saturating_add(1));
+                loop {
+                    match r.read(&mut buf[..want]) {
+                        Ok(n) => break n,
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                        Err(e) => {
+                            return Err(codec_error(
+                                codec,
+                                format_args!("decompression failed: {e}"),
+                            ))
+                        }
+                    }
+                }
+            }
+            Inner::Snappy {
+                rest,
+                xerial,
+                block,
+                pos,
+            } => {
+                while *pos == block.len() {
+                    if rest.is_empty() {
+                        return Ok(0);
+                    }
+                    let chunk = if *xerial {
+                        if rest.len() < 4 {
+                            return Err(codec_error(SNAPPY, "truncated block length"));
+                        }
+                        let len = u32::from_be_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
+                        let chunk = rest
+                            .get(4..4usize.saturating_add(len))
+                            .ok_or_else(|| codec_error(SNAPPY, "truncated block"))?;
+                        *rest = &rest[4 + len..];
+                        chunk
+                    } else {
+                        std::mem::take(rest)
+                    };
+                    block.clear();
+                    *pos = 0;
+                    // The block's declared size is checked against what is
+                    // left of the budget before anything is allocated.
+                    snappy_block(SNAPPY, chunk, block, self.remaining)?;
+                }
+                let n = buf.len().min(block.len() - *pos);
+                buf[..n].copy_from_slice(&block[*pos..*pos + n]);
+                *pos += n;
+                n
+            }
+        };
+        if n > self.remaining {
+            return Err(codec_error(
+                codec,
+                format_args!("data decompresses to more than {} bytes", self.cap),
+            ));
+        }
+        self.remaining -= n;
+        Ok(n)
     }
 }
 

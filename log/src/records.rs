@@ -1,5 +1,7 @@
-//! Individual records inside a RecordBatch v2, for the few paths that need
-//! them: compaction, recompression and key checks on compacted topics.
+//! Individual records inside a RecordBatch v2: produce validation (every
+//! record of every produced batch is walked, as Kafka's log validator does),
+//! key checks on compacted topics, ListOffsets by timestamp, compaction and
+//! recompression.
 //!
 //! Records are parsed only as far as those paths need (offset and timestamp
 //! deltas, key, value) and otherwise kept as their original bytes, so a
@@ -17,7 +19,7 @@
 use std::borrow::Cow;
 
 use crate::batch::{BatchHeader, CRC_START, HEADER_LEN, LOG_OVERHEAD};
-use crate::codec;
+use crate::codec::{self, CappedReader};
 use crate::error::{LogError, Result};
 
 /// One record of a batch, borrowed from the (decompressed) records section.
@@ -160,6 +162,149 @@ pub fn parse_records<'a>(h: &BatchHeader, data: &'a [u8]) -> Result<Vec<RawRecor
         return Err(bad("record offset delta beyond the batch's last offset"));
     }
     Ok(out)
+}
+
+/// Reads a record's length prefix (a zigzag varint of at most 5 bytes) from
+/// a decompressing reader into `prefix`; `Ok(None)` at the end of the data.
+fn read_length_prefix(reader: &mut CappedReader<'_>, prefix: &mut Vec<u8>) -> Result<Option<i32>> {
+    prefix.clear();
+    let mut byte = [0u8; 1];
+    loop {
+        if !reader.fill(&mut byte)? {
+            return if prefix.is_empty() {
+                Ok(None)
+            } else {
+                Err(bad("truncated varint"))
+            };
+        }
+        prefix.push(byte[0]);
+        if byte[0] & 0x80 == 0 {
+            let mut pos = 0;
+            return read_varint(prefix, &mut pos).map(Some);
+        }
+        if prefix.len() == 5 {
+            return Err(bad("varint too long"));
+        }
+    }
+}
+
+/// Chunk in which a compressed record's bytes are read, so that a declared
+/// record length is never allocated before the bytes are there.
+const READ_CHUNK: usize = 64 * 1024;
+
+/// Visits every record of the whole batch `batch` (header `h`) in order,
+/// checking each record's structure, that the batch holds exactly
+/// `records_count` records and that nothing follows the last one.
+///
+/// Nothing proportional to a declared count or length is allocated:
+/// uncompressed records are read in place; compressed ones stream through
+/// a [`CappedReader`] (at most `cap` decompressed bytes in total), one
+/// record at a time into a scratch buffer grown as bytes arrive. This is
+/// the decoder for untrusted batches (produce validation, ListOffsets by
+/// timestamp); [`parse_records`] is for batches whose section is already
+/// in memory. Returns the number of records.
+pub fn for_each_record(
+    h: &BatchHeader,
+    batch: &[u8],
+    cap: usize,
+    mut visit: impl FnMut(usize, &RawRecord<'_>) -> Result<()>,
+) -> Result<usize> {
+    let count = usize::try_from(h.records_count).map_err(|_| bad("negative record count"))?;
+    let payload = batch
+        .get(HEADER_LEN..h.total_len())
+        .ok_or(LogError::Truncated {
+            needed: h.total_len(),
+            available: batch.len(),
+        })?;
+    let too_many =
+        || LogError::InvalidRecord(format!("batch declares {count} records but holds more"));
+    let too_few =
+        |n: usize| LogError::InvalidRecord(format!("batch declares {count} records but holds {n}"));
+    if h.compression() == codec::NONE {
+        let mut pos = 0usize;
+        let mut n = 0usize;
+        while pos < payload.len() {
+            if n == count {
+                return Err(too_many());
+            }
+            let start = pos;
+            let len = read_varint(payload, &mut pos)?;
+            if len < 0 {
+                return Err(bad("negative record length"));
+            }
+            let end = pos
+                .checked_add(len as usize)
+                .filter(|e| *e <= payload.len())
+                .ok_or_else(|| bad("record runs past the batch"))?;
+            let record = parse_one(&payload[start..end], pos - start)?;
+            visit(n, &record)?;
+            n += 1;
+            pos = end;
+        }
+        if n != count {
+            return Err(too_few(n));
+        }
+        return Ok(n);
+    }
+    let mut reader = CappedReader::new(h.compression(), payload, cap)?;
+    let mut scratch = Vec::new();
+    for n in 0..count {
+        let Some(len) = read_length_prefix(&mut reader, &mut scratch)? else {
+            return Err(too_few(n));
+        };
+        let len = usize::try_from(len).map_err(|_| bad("negative record length"))?;
+        let body_start = scratch.len();
+        let end = body_start
+            .checked_add(len)
+            .filter(|_| len <= cap)
+            .ok_or_else(|| bad("record longer than the batch may decompress to"))?;
+        while scratch.len() < end {
+            let from = scratch.len();
+            let to = end.min(from + READ_CHUNK);
+            scratch.resize(to, 0);
+            if !reader.fill(&mut scratch[from..to])? {
+                return Err(bad("record runs past the batch"));
+            }
+        }
+        let record = parse_one(&scratch, body_start)?;
+        visit(n, &record)?;
+    }
+    if !reader.at_end()? {
+        return Err(too_many());
+    }
+    Ok(count)
+}
+
+/// Kafka's log-validator checks on a batch a client produced (DESIGN §2),
+/// after the header and CRC were checked: `records_count` equals
+/// `last_offset_delta + 1` and is positive, every record is well formed and
+/// has the offset delta of its position, and the batch holds exactly
+/// `records_count` records and nothing after them (for compressed batches,
+/// after a streaming decompression capped at `cap` bytes).
+///
+/// Returns the positions of the records that have no key (a compacted topic
+/// refuses those, naming each one, KIP-467).
+pub fn validate_produced(h: &BatchHeader, batch: &[u8], cap: usize) -> Result<Vec<i32>> {
+    if h.records_count <= 0 || i64::from(h.records_count) != i64::from(h.last_offset_delta) + 1 {
+        return Err(LogError::InvalidRecord(format!(
+            "inconsistent batch: {} records but last offset delta {}",
+            h.records_count, h.last_offset_delta
+        )));
+    }
+    let mut keyless = Vec::new();
+    for_each_record(h, batch, cap, |i, r| {
+        if r.offset_delta as usize != i {
+            return Err(LogError::InvalidRecord(format!(
+                "record {i} has offset delta {}",
+                r.offset_delta
+            )));
+        }
+        if r.key.is_none() {
+            keyless.push(i as i32);
+        }
+        Ok(())
+    })?;
+    Ok(keyless)
 }
 
 /// The uncompressed records section of the whole batch `batch`
@@ -351,6 +496,166 @@ mod tests {
             assert_eq!(nr[1].value, Some(&b"2"[..]));
             assert_eq!(nr[1].timestamp(&nh), 103);
         }
+    }
+
+    /// A batch rebuilt with its header fields replaced and its CRC fixed, the
+    /// way a hostile client would craft one.
+    fn forge(
+        b: &[u8],
+        count: Option<i32>,
+        last_delta: Option<i32>,
+        payload: Option<Vec<u8>>,
+    ) -> Vec<u8> {
+        let mut out = b[..HEADER_LEN].to_vec();
+        match payload {
+            Some(p) => out.extend_from_slice(&p),
+            None => out.extend_from_slice(&b[HEADER_LEN..]),
+        }
+        let len = (out.len() - LOG_OVERHEAD) as i32;
+        out[8..12].copy_from_slice(&len.to_be_bytes());
+        if let Some(c) = count {
+            out[57..61].copy_from_slice(&c.to_be_bytes());
+        }
+        if let Some(d) = last_delta {
+            out[23..27].copy_from_slice(&d.to_be_bytes());
+        }
+        let crc = crc32c::crc32c(&out[CRC_START..]);
+        out[17..21].copy_from_slice(&crc.to_be_bytes());
+        out
+    }
+
+    fn three(c: i16) -> Vec<u8> {
+        batch(
+            &[
+                rec("a", Some("1"), 1),
+                rec("b", Some("2"), 2),
+                Rec {
+                    key: None,
+                    value: Some(b"v".to_vec()),
+                    timestamp: 3,
+                },
+            ],
+            c,
+            -1,
+            -1,
+        )
+    }
+
+    #[test]
+    fn produced_batches_validate_and_report_keyless_records() {
+        for c in [
+            codec::NONE,
+            codec::GZIP,
+            codec::SNAPPY,
+            codec::LZ4,
+            codec::ZSTD,
+        ] {
+            let b = three(c);
+            let h = BatchHeader::validate(&b).expect("valid");
+            assert_eq!(
+                validate_produced(&h, &b, 1 << 20).expect(codec::name(c)),
+                vec![2]
+            );
+        }
+    }
+
+    #[test]
+    fn lying_counts_are_refused_without_allocating_for_them() {
+        for c in [
+            codec::NONE,
+            codec::GZIP,
+            codec::SNAPPY,
+            codec::LZ4,
+            codec::ZSTD,
+        ] {
+            let b = three(c);
+            for (count, delta) in [(i32::MAX, i32::MAX - 1), (2, 2), (4, 3), (0, -1), (-5, 2)] {
+                let f = forge(&b, Some(count), Some(delta), None);
+                let h = BatchHeader::parse(&f).expect("header");
+                let e = validate_produced(&h, &f, 1 << 20).expect_err("lying count");
+                assert!(
+                    matches!(e, LogError::InvalidRecord(_)),
+                    "{}: {e}",
+                    codec::name(c)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn garbage_records_trailing_bytes_and_bad_deltas_are_refused() {
+        let b = three(codec::NONE);
+        let section = b[HEADER_LEN..].to_vec();
+        let mut trailing = section.clone();
+        trailing.extend_from_slice(&[0, 0, 0]);
+        let mut garbage = section.clone();
+        garbage[1] = 0x7f; // attributes stay, timestamp delta becomes huge varint start
+        garbage[3..9].copy_from_slice(&[0xff; 6]);
+        for (name, payload) in [("trailing", trailing), ("garbage", garbage)] {
+            let f = forge(&b, None, None, Some(payload));
+            let h = BatchHeader::validate(&f).expect("crc fixed");
+            assert!(validate_produced(&h, &f, 1 << 20).is_err(), "{name}");
+        }
+        // Offset deltas 0, 0, 1 instead of 0, 1, 2.
+        let recs =
+            parse_records(&BatchHeader::validate(&b).expect("valid"), &section).expect("records");
+        let mut bad_delta = Vec::new();
+        for (i, r) in recs.iter().enumerate() {
+            let mut bytes = r.bytes.to_vec();
+            // body: len varint (1 byte), attributes, ts delta (1 byte), offset delta
+            bytes[3] = (i.saturating_sub(1) as u8) << 1;
+            bad_delta.extend_from_slice(&bytes);
+        }
+        let f = forge(&b, None, None, Some(bad_delta));
+        let h = BatchHeader::validate(&f).expect("crc fixed");
+        let e = validate_produced(&h, &f, 1 << 20).expect_err("bad deltas");
+        assert!(e.to_string().contains("offset delta"), "{e}");
+    }
+
+    #[test]
+    fn undecodable_and_oversized_compressed_sections_are_refused() {
+        let b = three(codec::GZIP);
+        let f = forge(&b, None, None, Some(b"definitely not gzip".to_vec()));
+        let h = BatchHeader::validate(&f).expect("crc fixed");
+        assert!(matches!(
+            validate_produced(&h, &f, 1 << 20),
+            Err(LogError::Codec(_))
+        ));
+        // A record whose declared length is far beyond the cap.
+        let mut section = Vec::new();
+        build_put_len(&mut section, 1 << 30);
+        section.extend_from_slice(&[0u8; 16]);
+        for c in [codec::GZIP, codec::ZSTD, codec::LZ4, codec::SNAPPY] {
+            let payload = codec::compress(c, &section).expect("compress");
+            let f = forge(&three(c), Some(1), Some(0), Some(payload));
+            let h = BatchHeader::validate(&f).expect("crc fixed");
+            assert!(
+                validate_produced(&h, &f, 1 << 20).is_err(),
+                "{}",
+                codec::name(c)
+            );
+        }
+        // A small batch that decompresses past the cap.
+        let big: Vec<u8> = vec![0u8; 4 << 20];
+        for c in [codec::GZIP, codec::ZSTD, codec::LZ4, codec::SNAPPY] {
+            let payload = codec::compress(c, &big).expect("compress");
+            let f = forge(&three(c), None, None, Some(payload));
+            let h = BatchHeader::validate(&f).expect("crc fixed");
+            assert!(
+                validate_produced(&h, &f, 1 << 20).is_err(),
+                "{}",
+                codec::name(c)
+            );
+        }
+    }
+
+    fn build_put_len(out: &mut Vec<u8>, v: i64) {
+        let mut u = ((v << 1) ^ (v >> 63)) as u64;
+        while u >= 0x80 {
+            out.push((u as u8) | 0x80);
+            u >>= 7;
+        }
+        out.push(u as u8);
     }
 
     #[test]

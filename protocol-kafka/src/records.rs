@@ -1,13 +1,14 @@
 //! Produced record sets: validation of the RecordBatch v2 bytes a producer
 //! sends, and record-level lookups for the rare paths that need them.
 //!
-//! Validation looks only at batch headers and the CRC (DESIGN §2); the
-//! record-level helpers decode with `kafka-protocol` (decompressing as
-//! needed, both framed and unframed snappy) and are for ListOffsets only,
-//! never the produce or fetch path.
+//! Validation here looks at the batch header, the CRC and the batch
+//! boundaries; the partition then walks every record
+//! (`memorystreamer_log::records::validate_produced`), as Kafka's log
+//! validator does. The record-level lookups for ListOffsets use the log's
+//! capped walker too: nothing here hands untrusted batches to
+//! `kafka-protocol`'s record decoder, which trusts declared counts.
 
-use bytes::Bytes;
-use kafka_protocol::records::RecordBatchDecoder;
+use memorystreamer_log::records::for_each_record;
 use memorystreamer_log::BatchHeader;
 
 use crate::error::ProtocolError;
@@ -37,11 +38,21 @@ pub fn validate_produce_records(records: &[u8]) -> Result<BatchHeader, ProtocolE
     Ok(h)
 }
 
-fn decode(batch: &[u8]) -> Result<Vec<kafka_protocol::records::Record>, ProtocolError> {
-    let mut buf = Bytes::copy_from_slice(batch);
-    let set = RecordBatchDecoder::decode(&mut buf)
-        .map_err(|e| ProtocolError::RecordDecode(e.to_string()))?;
-    Ok(set.records)
+/// Largest decompressed records section ListOffsets walks through in one
+/// stored batch (as the produce path caps what it accepts).
+pub const MAX_DECOMPRESSED_BYTES: usize = 64 << 20;
+
+/// Each record of a stored batch as (offset, timestamp), through the log's
+/// capped walker: a hostile record count or a decompression bomb is an
+/// error, never an allocation.
+fn visit_records(batch: &[u8], mut visit: impl FnMut(i64, i64)) -> Result<(), ProtocolError> {
+    let h = BatchHeader::parse(batch)?;
+    for_each_record(&h, batch, MAX_DECOMPRESSED_BYTES, |_, r| {
+        visit(r.offset(&h), r.timestamp(&h));
+        Ok(())
+    })
+    .map_err(ProtocolError::InvalidRecords)?;
+    Ok(())
 }
 
 /// Offset of the first record in `batch` whose timestamp is >= `timestamp`
@@ -51,19 +62,22 @@ pub fn first_offset_at_or_after(
     timestamp: i64,
     min_offset: i64,
 ) -> Result<Option<(i64, i64)>, ProtocolError> {
-    Ok(decode(batch)?
-        .into_iter()
-        .find(|r| r.timestamp >= timestamp && r.offset >= min_offset)
-        .map(|r| (r.offset, r.timestamp)))
+    let mut found = None;
+    visit_records(batch, |offset, ts| {
+        if found.is_none() && ts >= timestamp && offset >= min_offset {
+            found = Some((offset, ts));
+        }
+    })?;
+    Ok(found)
 }
 
 /// Offset and timestamp of the first record holding the largest timestamp.
 pub fn offset_of_max_timestamp(batch: &[u8]) -> Result<Option<(i64, i64)>, ProtocolError> {
     let mut best: Option<(i64, i64)> = None;
-    for r in decode(batch)? {
-        if best.is_none_or(|(_, ts)| r.timestamp > ts) {
-            best = Some((r.offset, r.timestamp));
+    visit_records(batch, |offset, ts| {
+        if best.is_none_or(|(_, b)| ts > b) {
+            best = Some((offset, ts));
         }
-    }
+    })?;
     Ok(best)
 }
