@@ -10,7 +10,9 @@ use std::sync::atomic::{AtomicBool, AtomicI16, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
-use memorystreamer_log::records::{parse_records, rebuild_batch, records_section};
+use memorystreamer_log::records::{
+    parse_records, rebuild_batch, records_section, validate_produced,
+};
 use memorystreamer_log::{
     AbortedTxn, AppendInfo, BatchHeader, CleanStats, CompactionConfig, Log, LogError, ProducerInfo,
 };
@@ -262,8 +264,8 @@ impl Partition {
         self.lock().producers()
     }
 
-    /// The bytes to store for a produced batch: checked for keys on a
-    /// compacted topic, recompressed when the topic's `compression.type`
+    /// The bytes to store for a produced batch: every record checked,
+    /// checked for keys on a compacted topic, recompressed when the topic's `compression.type`
     /// names another codec, stamped with the broker's time under
     /// LogAppendTime (attributes, max timestamp and CRC only, as Kafka
     /// does). The common case (none of these) is one copy and no decoding.
@@ -271,21 +273,28 @@ impl Partition {
         let compacted = self.compacted.load(Ordering::Relaxed);
         let target = self.compression.load(Ordering::Relaxed);
         let h = BatchHeader::parse(records)?;
+        // Every record is walked (decompressing as a stream, capped), as
+        // Kafka's log validator does: a CRC-valid batch of garbage is refused
+        // here, never stored for consumers to stall on.
+        let keyless = validate_produced(&h, records, MAX_DECOMPRESSED_BYTES)?;
+        if compacted && !keyless.is_empty() {
+            let why = format!(
+                "Compacted topic cannot accept message without key in topic partition {}-{}.",
+                self.topic, self.index
+            );
+            return Err(BrokerError::RecordErrors {
+                message: format!(
+                    "One or more records have been rejected due to {} record errors in total: {why}",
+                    keyless.len()
+                ),
+                records: keyless.into_iter().map(|i| (i, why.clone())).collect(),
+            });
+        }
         let recompress = target >= 0 && target != h.compression();
-        let mut buf = if compacted || recompress {
+        let mut buf = if recompress {
             let section = records_section(&h, records, MAX_DECOMPRESSED_BYTES)?;
             let parsed = parse_records(&h, &section)?;
-            if compacted && parsed.iter().any(|r| r.key.is_none()) {
-                return Err(BrokerError::InvalidRecord(format!(
-                    "compacted topic cannot accept a record without a key (topic {}, partition {})",
-                    self.topic, self.index
-                )));
-            }
-            if recompress {
-                rebuild_batch(&h, &parsed, target)?
-            } else {
-                records.to_vec()
-            }
+            rebuild_batch(&h, &parsed, target)?
         } else {
             records.to_vec()
         };

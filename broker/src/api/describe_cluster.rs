@@ -33,6 +33,14 @@ pub fn handle(broker: &Arc<Broker>, req: DescribeClusterRequest) -> DescribeClus
     DescribeClusterResponse::default()
         .with_endpoint_type(req.endpoint_type)
         .with_cluster_id(sb(&broker.cluster_id))
-        .with_controller_id(BrokerId(broker.controller_id()))
+        .with_controller_id(BrokerId(if req.endpoint_type == 2 {
+            broker.active_controller_id()
+        } else {
+            broker.controller_id()
+        }))
+        .with_cluster_authorized_operations(crate::authorizer::if_requested(
+            req.include_cluster_authorized_operations,
+            crate::authorizer::cluster_operations,
+        ))
         .with_brokers(brokers)
 }

@@ -17,7 +17,7 @@ pub fn handle(
     header: &Header,
     req: DescribeGroupsRequest,
 ) -> DescribeGroupsResponse {
-    let groups = req
+    let groups: Vec<DescribedGroup> = req
         .groups
         .iter()
         .map(|id| {
@@ -55,6 +55,20 @@ pub fn handle(
                     .with_protocol_data(sb(g.protocol.as_deref().unwrap_or("")))
                     .with_members(members)
             })
+        })
+        .collect();
+    let ops = crate::authorizer::if_requested(
+        req.include_authorized_operations,
+        crate::authorizer::group_operations,
+    );
+    let groups = groups
+        .into_iter()
+        .map(|g: DescribedGroup| {
+            if g.error_code == 0 {
+                g.with_authorized_operations(ops)
+            } else {
+                g
+            }
         })
         .collect();
     DescribeGroupsResponse::default().with_groups(groups)

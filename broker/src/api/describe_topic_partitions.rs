@@ -1,6 +1,6 @@
 //! DescribeTopicPartitions (key 75, KIP-966): topics with their partitions,
-//! paginated by `response_partition_limit` and a cursor. No eligible leader
-//! replicas exist on one node (null ELR fields).
+//! paginated by `response_partition_limit` and a cursor. Eligible leader
+//! replicas (KIP-966) are empty lists, as Kafka sends without ELR enabled.
 
 use std::sync::Arc;
 
@@ -14,7 +14,6 @@ use kafka_protocol::ResponseError;
 
 use super::sb;
 use crate::broker::Broker;
-use crate::group::OFFSETS_TOPIC;
 
 pub fn handle(
     broker: &Arc<Broker>,
@@ -77,15 +76,18 @@ pub fn handle(
                     .with_leader_epoch(p.leader_epoch)
                     .with_replica_nodes(p.replicas.iter().map(|r| BrokerId(*r)).collect())
                     .with_isr_nodes(p.isr.iter().map(|r| BrokerId(*r)).collect())
-                    .with_eligible_leader_replicas(None)
-                    .with_last_known_elr(None),
+                    // Kafka always sends lists here; null crashes the Java
+                    // Admin client's describeTopics().
+                    .with_eligible_leader_replicas(Some(Vec::new()))
+                    .with_last_known_elr(Some(Vec::new())),
             );
         }
         topics.push(
             DescribeTopicPartitionsResponseTopic::default()
                 .with_name(Some(TopicName(sb(&name))))
                 .with_topic_id(t.topic_id)
-                .with_is_internal(name == OFFSETS_TOPIC)
+                .with_is_internal(crate::broker::is_internal(&name))
+                .with_topic_authorized_operations(crate::authorizer::topic_operations())
                 .with_partitions(partitions),
         );
         if next_cursor.is_some() {

@@ -25,7 +25,7 @@ fn topic_metadata(image: &MetadataImage, t: &TopicImage) -> MetadataResponseTopi
     MetadataResponseTopic::default()
         .with_name(Some(TopicName(sb(&t.name))))
         .with_topic_id(t.topic_id)
-        .with_is_internal(t.name == crate::group::OFFSETS_TOPIC)
+        .with_is_internal(crate::broker::is_internal(&t.name))
         .with_partitions(
             t.partitions
                 .iter()
@@ -125,7 +125,19 @@ pub async fn handle(
                 .with_port(port)
         })
         .collect();
+    // KIP-430: without an authorizer every supported operation is allowed.
+    let topic_ops = crate::authorizer::if_requested(
+        req.include_topic_authorized_operations,
+        crate::authorizer::topic_operations,
+    );
+    for t in topics.iter_mut().filter(|t| t.error_code == 0) {
+        t.topic_authorized_operations = topic_ops;
+    }
     MetadataResponse::default()
+        .with_cluster_authorized_operations(crate::authorizer::if_requested(
+            req.include_cluster_authorized_operations,
+            crate::authorizer::cluster_operations,
+        ))
         .with_brokers(brokers)
         .with_cluster_id(Some(sb(&broker.cluster_id)))
         .with_controller_id(BrokerId(broker.controller_id()))

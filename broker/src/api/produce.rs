@@ -1,8 +1,11 @@
-//! Produce (key 0): validate each partition's single RecordBatch v2 header
-//! and CRC, append it unchanged apart from offset and leader epoch, answer.
+//! Produce (key 0): validate each partition's single RecordBatch v2 (header,
+//! CRC, then every record, as Kafka's log validator does), append it
+//! unchanged apart from offset and leader epoch, answer. Records a topic
+//! refuses individually (no key on a compacted topic) are named in
+//! `record_errors` (KIP-467) so the client fails only those.
 //!
 //! The task that decoded the request appends and answers it (DESIGN §2): no
-//! hand-off to another thread. Records are never decoded. `acks=0` gets no
+//! hand-off to another thread. Records are walked, never re-encoded. `acks=0` gets no
 //! response at all; `acks=1` and `acks=-1` are answered after the write
 //! (one replica: the high watermark is the log end).
 //!
@@ -16,7 +19,9 @@
 
 use std::sync::Arc;
 
-use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
+use kafka_protocol::messages::produce_response::{
+    BatchIndexAndErrorMessage, PartitionProduceResponse, TopicProduceResponse,
+};
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
 use memorystreamer_protocol_kafka::records::validate_produce_records;
 use memorystreamer_protocol_kafka::request::Header;
@@ -38,6 +43,14 @@ async fn produce_partition(
 ) -> Result<AppendOutcome, BrokerError> {
     if !(-1..=1).contains(&acks) {
         return Err(BrokerError::InvalidRequiredAcks(acks));
+    }
+    if crate::broker::is_internal(topic) {
+        // Only the coordinators write internal topics (Kafka: "Cannot
+        // append to internal topic"); a crafted client batch there would be
+        // replayed at every start.
+        return Err(BrokerError::InvalidTopic(format!(
+            "cannot append to internal topic {topic}"
+        )));
     }
     let partition = broker.local_partition(topic, index)?;
     let records = records.unwrap_or(&[]);
@@ -137,7 +150,19 @@ pub async fn handle(
                         .with_base_offset(-1)
                         .with_log_start_offset(-1);
                     if header.version() >= 8 {
+                        let record_errors = match &e {
+                            BrokerError::RecordErrors { records, .. } => records
+                                .iter()
+                                .map(|(i, why)| {
+                                    BatchIndexAndErrorMessage::default()
+                                        .with_batch_index(*i)
+                                        .with_batch_index_error_message(Some(sb(why)))
+                                })
+                                .collect(),
+                            _ => Vec::new(),
+                        };
                         resp.with_error_message(Some(sb(&e.to_string())))
+                            .with_record_errors(record_errors)
                     } else {
                         resp
                     }
