@@ -139,3 +139,74 @@ fn huge_array_length_is_an_error() {
     let h = decode_header(&mut frame, &table()).expect("header");
     assert!(decode_body::<MetadataRequest>(&h, frame).is_err());
 }
+
+/// The patched paths of the vendored `kafka-protocol` record decoder
+/// (third_party/kafka-protocol/PATCHES.md): a lying record count reserves
+/// nothing it cannot justify, and every codec's output is capped.
+mod vendored_record_decoder {
+    use bytes::{Bytes, BytesMut};
+    use kafka_protocol::records::{
+        Compression, Record, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions,
+        TimestampType,
+    };
+
+    fn batch(values: Vec<Bytes>, compression: Compression) -> BytesMut {
+        let records: Vec<Record> = values
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| Record {
+                transactional: false,
+                control: false,
+                delete_horizon: false,
+                partition_leader_epoch: 0,
+                producer_id: -1,
+                producer_epoch: -1,
+                timestamp_type: TimestampType::Creation,
+                offset: i as i64,
+                sequence: i as i32 - 1,
+                timestamp: 1,
+                key: None,
+                value: Some(v),
+                headers: Default::default(),
+            })
+            .collect();
+        let mut buf = BytesMut::new();
+        RecordBatchEncoder::encode(
+            &mut buf,
+            &records,
+            &RecordEncodeOptions {
+                version: 2,
+                compression,
+            },
+        )
+        .expect("encode");
+        buf
+    }
+
+    #[test]
+    fn a_lying_record_count_is_an_error_not_an_allocation() {
+        let mut b = batch(vec![Bytes::from_static(b"v")], Compression::None);
+        b[57..61].copy_from_slice(&i32::MAX.to_be_bytes());
+        assert!(RecordBatchDecoder::decode(&mut b.freeze()).is_err());
+    }
+
+    #[test]
+    fn every_codec_caps_its_output() {
+        // 80 MiB of zeros compresses to little and exceeds the 64 MiB cap.
+        let big = Bytes::from(vec![0u8; 80 << 20]);
+        for c in [
+            Compression::Gzip,
+            Compression::Snappy,
+            Compression::Lz4,
+            Compression::Zstd,
+        ] {
+            let b = batch(vec![big.clone()], c);
+            assert!(b.len() < 8 << 20, "{c:?} compressed to {}", b.len());
+            let e = RecordBatchDecoder::decode(&mut b.freeze()).expect_err("over the cap");
+            assert!(format!("{e:#}").contains("more than"), "{c:?}: {e:#}");
+        }
+        let small = batch(vec![Bytes::from_static(b"fits")], Compression::Zstd);
+        let set = RecordBatchDecoder::decode(&mut small.freeze()).expect("small batch");
+        assert_eq!(set.records.len(), 1);
+    }
+}

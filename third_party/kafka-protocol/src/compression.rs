@@ -36,6 +36,23 @@ pub trait Compressor<B: ByteBufMut> {
         F: FnOnce(&mut Self::BufMut) -> Result<R>;
 }
 
+/// MemoryStreamer patch: the most bytes one record batch may decompress to.
+/// Output beyond it is an error, never an allocation (a small hostile batch
+/// could otherwise expand into gigabytes).
+pub const MAX_DECOMPRESSED_BYTES: usize = 64 << 20;
+
+/// MemoryStreamer patch: reads `reader` to the end into `out`, failing once
+/// more than [`MAX_DECOMPRESSED_BYTES`] come out.
+pub(crate) fn read_capped<R: std::io::Read>(reader: R, out: &mut impl std::io::Write, what: &str) -> Result<()> {
+    use anyhow::Context;
+    let n = std::io::copy(&mut reader.take(MAX_DECOMPRESSED_BYTES as u64 + 1), out)
+        .with_context(|| format!("Failed to decompress {what}"))?;
+    if n > MAX_DECOMPRESSED_BYTES as u64 {
+        anyhow::bail!("{what} data decompresses to more than {MAX_DECOMPRESSED_BYTES} bytes");
+    }
+    Ok(())
+}
+
 /// A trait for record decompression algorithms.
 pub trait Decompressor<B: ByteBuf> {
     /// Target buffer type for decompression.

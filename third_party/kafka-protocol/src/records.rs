@@ -514,7 +514,11 @@ impl RecordBatchDecoder {
         version: i8,
         records: &mut Vec<Record>,
     ) -> Result<()> {
-        records.reserve(batch_decode_info.record_count as usize);
+        // MemoryStreamer patch: the declared count is untrusted; a record
+        // takes at least 7 bytes, so reserve no more than the input allows.
+        records.reserve(
+            (batch_decode_info.record_count.max(0) as usize).min(bytes::Buf::remaining(buf) / 7 + 1),
+        );
         for _ in 0..batch_decode_info.record_count {
             records.push(Record::decode_new(buf, batch_decode_info, version)?);
         }

@@ -48,7 +48,8 @@ impl<B: ByteBuf> Decompressor<B> for Lz4 {
         let buf = buf.copy_to_bytes(buf.remaining());
 
         let mut decoder = Decoder::new(buf.reader()).context("Failed to decompress lz4")?;
-        io::copy(&mut decoder, &mut tmp).context("Failed to decompress lz4")?;
+        // MemoryStreamer patch: capped output.
+        super::read_capped(&mut decoder, &mut tmp, "lz4")?;
 
         f(&mut tmp.into_inner().into())
     }
