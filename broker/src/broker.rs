@@ -61,6 +61,7 @@ fn quorum_error(e: QuorumError) -> BrokerError {
     match e {
         QuorumError::Rejected(m) => BrokerError::InvalidRequest(m),
         QuorumError::Io(e) => BrokerError::Io(e),
+        QuorumError::Metadata(e) => BrokerError::Metadata(e),
         other => BrokerError::Quorum(other.to_string()),
     }
 }
@@ -92,14 +93,10 @@ async fn import_legacy_metadata(quorum: &Quorum, meta_dir: &Path) -> Result<(), 
 }
 
 /// The cluster id every node shares: the first node's `meta.properties` id
-/// is committed to the quorum; the others adopt it (rewriting their
-/// `meta.properties`), so clients see one cluster whichever node they ask.
-async fn adopt_cluster_id(
-    quorum: &Quorum,
-    local: String,
-    data_dir: &Path,
-    node_id: i32,
-) -> Result<String, BrokerError> {
+/// is committed to the quorum; the others adopt it (the caller rewrites
+/// their `meta.properties`), so clients see one cluster whichever node they
+/// ask.
+async fn adopt_cluster_id(quorum: &Quorum, local: String) -> Result<String, BrokerError> {
     if quorum.image().cluster_id().is_none() {
         match quorum
             .write(
@@ -123,7 +120,6 @@ async fn adopt_cluster_id(
     };
     if cluster != local {
         info!(cluster_id = %cluster, previous = %local, "joining the cluster's id");
-        write_meta_properties(data_dir, &cluster, node_id)?;
     }
     Ok(cluster)
 }
@@ -221,11 +217,20 @@ pub fn validate_topic_name(name: &str) -> Result<(), BrokerError> {
 impl Broker {
     /// Opens the data directory (formatting it on first start), replays the
     /// metadata log and opens every partition log (recovering torn tails).
+    ///
+    /// A used data directory whose metadata is damaged or missing is
+    /// refused before anything in it changes ([`Quorum::check_dir`]): it is
+    /// never silently replaced by an empty one. `meta.properties` is
+    /// written only once the quorum holds the cluster id, so a first start
+    /// that crashes early is simply a first start again.
     pub async fn open(config: BrokerConfig) -> Result<Self, BrokerError> {
         fs::create_dir_all(&config.data_dir)?;
-        let cluster_id = load_or_format(&config.data_dir, config.node_id)?;
-        remove_leftover_deletions(&config.data_dir);
         let meta_dir = config.data_dir.join("__cluster_metadata-0");
+        let stored_id = read_meta_properties(&config.data_dir, config.node_id)?;
+        let formatted = stored_id.is_some() || has_partition_dirs(&config.data_dir)?;
+        Quorum::check_dir(&meta_dir, formatted)?;
+        let cluster_id = stored_id.clone().unwrap_or_else(new_cluster_id);
+        remove_leftover_deletions(&config.data_dir);
         let node_id = u64::try_from(config.node_id)
             .map_err(|_| BrokerError::Config("node.id must not be negative".into()))?;
         let single = config.quorum_voters.len() == 1;
@@ -250,8 +255,13 @@ impl Broker {
             info!(voters = ?config.quorum_voters, "waiting for the metadata quorum: {e}");
         }
         import_legacy_metadata(&quorum, &meta_dir).await?;
-        let cluster_id =
-            adopt_cluster_id(&quorum, cluster_id, &config.data_dir, config.node_id).await?;
+        let cluster_id = adopt_cluster_id(&quorum, cluster_id).await?;
+        if stored_id.as_deref() != Some(cluster_id.as_str()) {
+            write_meta_properties(&config.data_dir, &cluster_id, config.node_id)?;
+            if stored_id.is_none() {
+                info!(cluster_id = %cluster_id, dir = %config.data_dir.display(), "formatted new data directory");
+            }
+        }
         let groups = GroupCoordinator::new(config.group.clone(), config.offsets_topic_partitions);
         let txn = TxnCoordinator::new(
             config.txn.state_log_partitions,
@@ -1415,10 +1425,29 @@ impl Broker {
     }
 }
 
-/// Reads `meta.properties` (Kafka's file), or writes it with a new cluster
-/// id when the directory is new. A node id that differs from the one the
-/// directory was formatted with is refused.
-fn load_or_format(data_dir: &Path, node_id: i32) -> Result<String, BrokerError> {
+/// True when `data_dir` holds a partition directory (`<name>-<n>`, the
+/// metadata directory aside): it has been used, so its metadata must exist.
+fn has_partition_dirs(data_dir: &Path) -> Result<bool, BrokerError> {
+    for e in fs::read_dir(data_dir)? {
+        let e = e?;
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        if name == "__cluster_metadata-0" || !e.file_type()?.is_dir() {
+            continue;
+        }
+        if let Some((topic, index)) = name.rsplit_once('-') {
+            if !topic.is_empty() && !index.is_empty() && index.bytes().all(|b| b.is_ascii_digit()) {
+                return Ok(true);
+            }
+        }
+    }
+    Ok(false)
+}
+
+/// Reads the cluster id from `meta.properties` (Kafka's file), None when
+/// the directory was never formatted. A node id that differs from the one
+/// the directory was formatted with is refused.
+fn read_meta_properties(data_dir: &Path, node_id: i32) -> Result<Option<String>, BrokerError> {
     let path = data_dir.join("meta.properties");
     match fs::read_to_string(&path) {
         Ok(text) => {
@@ -1434,14 +1463,9 @@ fn load_or_format(data_dir: &Path, node_id: i32) -> Result<String, BrokerError> 
                     )));
                 }
             }
-            Ok(id)
+            Ok(Some(id))
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let id = new_cluster_id();
-            write_meta_properties(data_dir, &id, node_id)?;
-            info!(cluster_id = %id, dir = %data_dir.display(), "formatted new data directory");
-            Ok(id)
-        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e.into()),
     }
 }
