@@ -271,7 +271,9 @@ impl GroupValue {
         let leader = r.nullable_str()?;
         let current_state_timestamp = if version >= 2 { r.i64()? } else { -1 };
         let n = r.i32()?;
-        if n < 0 || n as usize > r.0.len() {
+        // A member takes at least 18 bytes (three empty strings, a session
+        // timeout and two empty byte arrays): never reserve for more.
+        if n < 0 || n as usize > r.0.len() / 18 {
             return Err(RecordError("bad member count"));
         }
         let mut members = Vec::with_capacity(n as usize);
