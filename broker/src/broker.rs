@@ -332,7 +332,9 @@ impl Broker {
         let mut first_error = None;
         for t in old.topics() {
             if new.topic(&t.name).is_none_or(|n| n.topic_id != t.topic_id) {
-                self.retire_topic(t);
+                if let Err(e) = self.retire_topic(t) {
+                    first_error.get_or_insert(e);
+                }
             }
         }
         let mut reconfigure = Vec::new();
@@ -805,18 +807,22 @@ impl Broker {
     }
 
     /// Takes a deleted topic's partitions out of service and deletes their
-    /// data in the background.
-    fn retire_topic(&self, topic: &TopicImage) {
+    /// data in the background: each directory is renamed to a delete
+    /// directory (see [`delete_dir_name`]) and removed by a thread. When the
+    /// rename fails the directory is removed in place; when that fails too
+    /// the error is returned (the client sees it) so that old data is never
+    /// silently left for a re-created topic of the same name to pick up.
+    fn retire_topic(&self, topic: &TopicImage) -> Result<(), BrokerError> {
         let name = &topic.name;
         let topic_id = topic.topic_id;
         self.partitions.remove(name);
+        let mut first_error = None;
         for p in &topic.partitions {
             let dir = self.partition_dir(name, p.partition);
-            let doomed = self.config.data_dir.join(format!(
-                "{name}-{}.{}-delete",
-                p.partition,
-                topic_id.simple()
-            ));
+            let doomed = self
+                .config
+                .data_dir
+                .join(delete_dir_name(name, p.partition, topic_id));
             match fs::rename(&dir, &doomed) {
                 Ok(()) => {
                     std::thread::spawn(move || {
@@ -827,11 +833,19 @@ impl Broker {
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => {
-                    warn!(dir = %dir.display(), error = %e, "could not move deleted partition away")
+                    warn!(dir = %dir.display(), error = %e, "could not move deleted partition away; removing it in place");
+                    if let Err(e) = fs::remove_dir_all(&dir) {
+                        warn!(dir = %dir.display(), error = %e, "could not remove deleted partition");
+                        first_error.get_or_insert(BrokerError::Io(e));
+                    }
                 }
             }
         }
         info!(topic = %name, %topic_id, "topic deleted");
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
     }
 
     /// The current metadata image.
@@ -1217,6 +1231,7 @@ impl Broker {
             )));
         }
         TopicConfig::parse(&t.configs)?;
+        check_free_space(&self.config.data_dir)?;
         let _writes = self.metadata_writes.lock().await;
         let image = self.metadata();
         if image.topic(&t.name).is_some() {
@@ -1492,6 +1507,37 @@ fn new_cluster_id() -> String {
     out
 }
 
+/// Refuses to create topics while the data directory's file system is full
+/// (or has less than 64 KiB free): writes and removes a probe file, so the
+/// answer is the file system's own `ENOSPC` (KAFKA_STORAGE_ERROR), before
+/// anything is committed. A new partition needs no space to open (its files
+/// start empty), so without this a topic would be created that cannot take
+/// a record.
+fn check_free_space(data_dir: &Path) -> Result<(), BrokerError> {
+    const PROBE_BYTES: usize = 64 * 1024;
+    let probe = data_dir.join(".free-space-probe");
+    let written = fs::write(&probe, vec![0u8; PROBE_BYTES]);
+    let _ = fs::remove_file(&probe);
+    written.map_err(|e| {
+        warn!(dir = %data_dir.display(), error = %e, "refusing to create a topic: no space in the data directory");
+        BrokerError::Io(e)
+    })
+}
+
+/// Name of the directory a deleted partition's data is moved to before it is
+/// removed: `<topic>-<partition>.<topic id>-delete`, with the topic cut short
+/// so that the name fits in 255 bytes (as Kafka's `logDeleteDirName` does;
+/// a legal topic name can be 249 characters). Start-up removes every entry
+/// ending in `-delete` (a partition directory ends in its number).
+fn delete_dir_name(topic: &str, partition: i32, topic_id: Uuid) -> String {
+    let suffix = format!("-{partition}.{}-delete", topic_id.simple());
+    let mut keep = topic.len().min(255usize.saturating_sub(suffix.len()));
+    while !topic.is_char_boundary(keep) {
+        keep -= 1;
+    }
+    format!("{}{suffix}", &topic[..keep])
+}
+
 fn remove_leftover_deletions(data_dir: &Path) {
     let Ok(entries) = fs::read_dir(data_dir) else {
         return;
@@ -1517,6 +1563,17 @@ mod tests {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
         assert_ne!(id, new_cluster_id());
+    }
+
+    #[test]
+    fn delete_dir_names_fit_in_255_bytes() {
+        let id = Uuid::new_v4();
+        let short = delete_dir_name("orders", 3, id);
+        assert_eq!(short, format!("orders-3.{}-delete", id.simple()));
+        let long = "t".repeat(249);
+        let name = delete_dir_name(&long, 2_000_000_000, id);
+        assert_eq!(name.len(), 255);
+        assert!(name.ends_with(&format!("-2000000000.{}-delete", id.simple())));
     }
 
     #[test]
