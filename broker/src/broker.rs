@@ -737,6 +737,8 @@ impl Broker {
                 "unknown broker '{resource}' (this is node {node})"
             )));
         }
+        // Kafka's rules, shared by AlterConfigs and IncrementalAlterConfigs.
+        crate::config::keys::validate_dynamic(&configs, resource.is_empty())?;
         let _writes = self.metadata_writes.lock().await;
         let image = self.metadata();
         let (default, per_broker) = if resource.is_empty() {

@@ -19,6 +19,9 @@ use tracing::warn;
 
 use crate::error::BrokerError;
 
+mod kafka_keys;
+pub mod keys;
+
 /// Command-line interface of the `memorystreamer` binary.
 #[derive(Debug, Parser)]
 #[command(
@@ -250,11 +253,12 @@ pub struct TxnConfig {
     pub producer_id_expiration_ms: i64,
 }
 
-/// Broker keys that can change at run time (IncrementalAlterConfigs /
+/// Broker keys whose run-time change (IncrementalAlterConfigs /
 /// AlterConfigs on a BROKER resource, as `kafka-configs --entity-type
-/// brokers` does): the defaults of topic configs and the cleaner's budget.
-/// Everything else needs a restart, as in Kafka (listeners, directories and
-/// ids are not dynamic here).
+/// brokers` sends) MemoryStreamer applies at once: the defaults of topic
+/// configs and the cleaner's budget. Every key Kafka makes dynamic
+/// ([`keys::is_dynamic`]) can be changed; the others among them are stored
+/// and described but not applied ([`keys::Effect`]).
 pub const DYNAMIC_KEYS: &[&str] = &[
     "message.max.bytes",
     "log.segment.bytes",
@@ -274,15 +278,12 @@ pub const DYNAMIC_KEYS: &[&str] = &[
     "compression.type",
 ];
 
-/// True when `key` can be changed without a restart.
-pub fn is_dynamic(key: &str) -> bool {
-    DYNAMIC_KEYS.contains(&key)
-}
-
 impl BrokerConfig {
     /// This configuration with dynamic broker configs layered on top, in
     /// Kafka's precedence: per-broker over cluster default over static.
-    /// Fails (naming the key) when a value is invalid or not dynamic.
+    /// Only [`DYNAMIC_KEYS`] are applied (other dynamic keys are stored and
+    /// described, not applied; [`keys::validate_dynamic`] checks a change).
+    /// Fails (naming the key) when a value is invalid.
     pub fn with_dynamic(
         &self,
         cluster_default: &[(String, String)],
@@ -290,24 +291,26 @@ impl BrokerConfig {
     ) -> Result<BrokerConfig, BrokerError> {
         let mut props = self.props.clone();
         for (k, v) in cluster_default.iter().chain(per_broker) {
-            if !is_dynamic(k) {
-                return Err(BrokerError::InvalidConfig(format!(
-                    "cannot update {k} dynamically (set it in server.properties and restart)"
-                )));
+            if DYNAMIC_KEYS.contains(&k.as_str()) {
+                props.insert(k.clone(), v.clone());
             }
-            props.insert(k.clone(), v.clone());
         }
-        let mut c = BrokerConfig::from_properties(&props, self.log_format_setting)
-            .map_err(|e| BrokerError::InvalidConfig(e.to_string()))?;
+        let mut c = BrokerConfig::from_properties(&props, self.log_format_setting).map_err(
+            |e| match e {
+                BrokerError::Config(m) => BrokerError::ConfigChangeRefused(m),
+                other => other,
+            },
+        )?;
         // The static properties stay the base for the next change.
         c.props = self.props.clone();
         Ok(c)
     }
 }
 
-/// Keys the broker understands. Anything else in a properties file is
-/// reported once at start-up.
-const KNOWN_KEYS: &[&str] = &[
+/// Keys MemoryStreamer reads (they have an effect here). Every other key of
+/// [`keys::KAFKA_BROKER_KEYS`] is accepted and described with no effect;
+/// a key in neither is reported once at start-up ([`keys::is_known`]).
+pub(crate) const KNOWN_KEYS: &[&str] = &[
     "node.id",
     "broker.id",
     "log.dirs",
@@ -517,7 +520,7 @@ impl BrokerConfig {
             props.insert("controller.quorum.voters".into(), v.clone());
         }
         for k in props.keys() {
-            if !KNOWN_KEYS.contains(&k.as_str()) {
+            if !keys::is_known(k) {
                 warn!(key = %k, "unknown or not yet supported configuration key, ignored");
             }
         }

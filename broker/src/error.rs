@@ -54,6 +54,10 @@ pub enum BrokerError {
     /// Bad topic config.
     #[error("invalid config: {0}")]
     InvalidConfig(String),
+    /// A dynamic broker config change Kafka refuses with INVALID_REQUEST
+    /// (key not dynamic, wrong level, bad value); the text is Kafka's message.
+    #[error("{0}")]
+    ConfigChangeRefused(String),
     /// A batch above `max.message.bytes`.
     #[error("record batch of {size} bytes exceeds max.message.bytes {max}")]
     MessageTooLarge {
@@ -107,6 +111,7 @@ impl BrokerError {
             BrokerError::InvalidReplicationFactor(_) => E::InvalidReplicationFactor,
             BrokerError::InvalidReplicaAssignment(_) => E::InvalidReplicaAssignment,
             BrokerError::InvalidConfig(_) => E::InvalidConfig,
+            BrokerError::ConfigChangeRefused(_) => E::InvalidRequest,
             BrokerError::MessageTooLarge { .. } => E::MessageTooLarge,
             BrokerError::InvalidRequiredAcks(_) => E::InvalidRequiredAcks,
             BrokerError::InvalidRequest(_) => E::InvalidRequest,

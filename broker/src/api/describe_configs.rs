@@ -2,7 +2,10 @@
 //! its effective value, source, synonyms and documentation when asked) and
 //! broker configs: for this node's id every key with its value in effect
 //! and where it comes from (per-broker dynamic, cluster-default dynamic,
-//! static file/flags, Kafka's default); for the empty name the cluster-wide
+//! static file/flags, Kafka's default) — every key of Apache Kafka's broker
+//! table and MemoryStreamer's own (`crate::config::keys`), with Kafka's
+//! read-only flags, types and documentation (saying where a key has no
+//! effect here), password values hidden; for the empty name the cluster-wide
 //! dynamic defaults only, as Kafka answers `--entity-default`. Unknown
 //! requested keys are left out, as Kafka does.
 
@@ -19,6 +22,7 @@ use memorystreamer_protocol_kafka::request::Header;
 
 use super::sb;
 use crate::broker::Broker;
+use crate::config::keys::{self, Dynamic, KeyType};
 use crate::topic_config::ConfigType;
 
 /// Resource types.
@@ -53,22 +57,15 @@ fn broker_key_source(broker: &Broker, key: &str) -> i8 {
     }
 }
 
-/// The type of a broker key, if this broker knows it.
-pub fn broker_config_kind(key: &str) -> Option<ConfigType> {
-    let defaults = kafka_default_broker_config()?;
-    broker_configs(&defaults)
-        .into_iter()
-        .find(|(k, _, _)| *k == key)
-        .map(|(_, _, kind)| kind)
-}
-
 /// The configuration a broker has with no settings at all (Kafka's defaults).
 fn kafka_default_broker_config() -> Option<crate::config::BrokerConfig> {
     crate::config::BrokerConfig::from_properties(&BTreeMap::new(), crate::config::LogFormat::Text)
         .ok()
 }
 
-/// A broker configuration as (Kafka key, value, type).
+/// The keys whose value MemoryStreamer computes (the value in effect, e.g.
+/// `log.retention.ms` from `log.retention.hours`), as (Kafka key, value,
+/// type). Every other key is described from where it is set.
 pub fn broker_configs(c: &crate::config::BrokerConfig) -> Vec<(&'static str, String, ConfigType)> {
     let list = |ls: &[crate::config::Listener]| {
         ls.iter()
@@ -260,16 +257,18 @@ pub fn handle(
                 .with_resource_type(r.resource_type)
                 .with_resource_name(r.resource_name.clone());
             let entry = |name: &str,
-                         value: String,
+                         value: Option<String>,
                          source: i8,
                          read_only: bool,
-                         kind: ConfigType,
+                         sensitive: bool,
+                         kind: i8,
                          doc: &str,
-                         synonyms: Vec<(&str, String, i8)>| {
+                         synonyms: Vec<(&str, Option<String>, i8)>| {
                 let mut e = DescribeConfigsResourceResult::default()
                     .with_name(sb(name))
-                    .with_value(Some(sb(&value)))
+                    .with_value(value.as_deref().map(sb))
                     .with_read_only(read_only)
+                    .with_is_sensitive(sensitive)
                     .with_config_source(source);
                 if req.include_synonyms {
                     e = e.with_synonyms(
@@ -278,14 +277,14 @@ pub fn handle(
                             .map(|(n, v, src)| {
                                 DescribeConfigsSynonym::default()
                                     .with_name(sb(n))
-                                    .with_value(Some(sb(&v)))
+                                    .with_value(v.as_deref().map(sb))
                                     .with_source(src)
                             })
                             .collect(),
                     );
                 }
                 if v3 {
-                    e = e.with_config_type(kind as i8);
+                    e = e.with_config_type(kind);
                     if req.include_documentation {
                         e = e.with_documentation(Some(sb(doc)));
                     }
@@ -316,7 +315,9 @@ pub fn handle(
                                     .map_or(SOURCE_DEFAULT, |k| broker_key_source(broker, k))
                                 {
                                     // Set through a synonym (log.retention.hours, …).
-                                    SOURCE_DEFAULT if broker_value != d.default => SOURCE_STATIC_BROKER,
+                                    SOURCE_DEFAULT if broker_value != d.default => {
+                                        SOURCE_STATIC_BROKER
+                                    }
                                     src => src,
                                 };
                                 match d.broker_key {
@@ -334,7 +335,20 @@ pub fn handle(
                                 } else {
                                     SOURCE_DEFAULT
                                 };
-                                entry(d.name, value, source, false, d.kind, d.doc, synonyms)
+                                let synonyms = synonyms
+                                    .into_iter()
+                                    .map(|(n, v, s)| (n, Some(v), s))
+                                    .collect();
+                                entry(
+                                    d.name,
+                                    Some(value),
+                                    source,
+                                    false,
+                                    false,
+                                    d.kind as i8,
+                                    d.doc,
+                                    synonyms,
+                                )
                             })
                             .collect(),
                     ),
@@ -345,15 +359,21 @@ pub fn handle(
                         .into_iter()
                         .filter(|(k, _)| wanted(k))
                         .map(|(k, v)| {
-                            let kind = broker_config_kind(&k).unwrap_or(ConfigType::String);
-                            let synonyms = vec![(k.as_str(), v.clone(), SOURCE_DYNAMIC_DEFAULT)];
+                            let key = keys::lookup(&k);
+                            // Kafka treats a key it does not know as sensitive.
+                            let sensitive = key.is_none_or(|x| x.kind == KeyType::Password);
+                            let value = (!sensitive).then_some(v);
+                            let doc = key.map(keys::documentation).unwrap_or_default();
+                            let synonyms =
+                                vec![(k.as_str(), value.clone(), SOURCE_DYNAMIC_DEFAULT)];
                             entry(
                                 &k,
-                                v.clone(),
+                                value,
                                 SOURCE_DYNAMIC_DEFAULT,
-                                false,
-                                kind,
-                                "cluster-wide dynamic default",
+                                !keys::is_dynamic(&k),
+                                sensitive,
+                                key.map_or(0, |x| x.kind as i8),
+                                &doc,
                                 synonyms,
                             )
                         })
@@ -367,36 +387,65 @@ pub fn handle(
                     let cluster: BTreeMap<String, String> =
                         broker.dynamic_broker_configs("").into_iter().collect();
                     let defaults: BTreeMap<&str, String> = kafka_default_broker_config()
-                        .map(|d| broker_configs(&d).into_iter().map(|(k, v, _)| (k, v)).collect())
+                        .map(|d| {
+                            broker_configs(&d)
+                                .into_iter()
+                                .map(|(k, v, _)| (k, v))
+                                .collect()
+                        })
                         .unwrap_or_default();
-                    let effective = broker.effective();
+                    let computed: BTreeMap<&str, String> = broker_configs(&broker.effective())
+                        .into_iter()
+                        .map(|(k, v, _)| (k, v))
+                        .collect();
                     base.with_configs(
-                        broker_configs(&effective)
-                            .into_iter()
-                            .filter(|(k, _, _)| wanted(k))
-                            .map(|(k, v, kind)| {
+                        keys::all()
+                            .filter(|key| wanted(key.name))
+                            .map(|key| {
+                                let k = key.name;
+                                let sensitive = key.kind == KeyType::Password;
+                                let shown = |v: &String| (!sensitive).then(|| v.clone());
                                 // Kafka's precedence, highest first.
                                 let mut synonyms = Vec::new();
                                 if let Some(x) = per_broker.get(k) {
-                                    synonyms.push((k, x.clone(), SOURCE_DYNAMIC_BROKER));
+                                    synonyms.push((k, shown(x), SOURCE_DYNAMIC_BROKER));
                                 }
                                 if let Some(x) = cluster.get(k) {
-                                    synonyms.push((k, x.clone(), SOURCE_DYNAMIC_DEFAULT));
+                                    synonyms.push((k, shown(x), SOURCE_DYNAMIC_DEFAULT));
                                 }
                                 if let Some(x) = broker.config.props.get(k) {
-                                    synonyms.push((k, x.clone(), SOURCE_STATIC_BROKER));
+                                    synonyms.push((k, shown(x), SOURCE_STATIC_BROKER));
                                 }
-                                if let Some(x) = defaults.get(k) {
-                                    synonyms.push((k, x.clone(), SOURCE_DEFAULT));
+                                let default =
+                                    defaults.get(k).cloned().or(key.default.map(String::from));
+                                if let Some(x) = &default {
+                                    synonyms.push((k, shown(x), SOURCE_DEFAULT));
                                 }
-                                let source = synonyms.first().map_or(SOURCE_STATIC_BROKER, |s| s.2);
-                                let dynamic = crate::config::is_dynamic(k);
-                                let doc = if dynamic {
-                                    "dynamic broker setting (IncrementalAlterConfigs on the BROKER resource)"
-                                } else {
-                                    "static broker setting (server.properties, environment or flags)"
+                                let source = synonyms.first().map_or(SOURCE_DEFAULT, |s| s.2);
+                                // A dynamic value is described as set (applied
+                                // or not); otherwise the value in effect.
+                                let value = match synonyms.first() {
+                                    _ if sensitive => None,
+                                    Some((
+                                        _,
+                                        v,
+                                        SOURCE_DYNAMIC_BROKER | SOURCE_DYNAMIC_DEFAULT,
+                                    )) => v.clone(),
+                                    first => computed
+                                        .get(k)
+                                        .cloned()
+                                        .or_else(|| first.and_then(|s| s.1.clone())),
                                 };
-                                entry(k, v, source, !dynamic, kind, doc, synonyms)
+                                entry(
+                                    k,
+                                    value,
+                                    source,
+                                    key.dynamic == Dynamic::ReadOnly,
+                                    sensitive,
+                                    key.kind as i8,
+                                    &keys::documentation(key),
+                                    synonyms,
+                                )
                             })
                             .collect(),
                     )

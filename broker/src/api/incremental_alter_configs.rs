@@ -2,8 +2,9 @@
 //! topic configs (APPEND/SUBTRACT only for list-typed keys, INVALID_CONFIG
 //! otherwise), validated as a whole before anything changes, durable in the
 //! metadata log. On BROKER resources (this node's id, or `""` for the
-//! cluster-wide default) the same operations change dynamic broker configs
-//! ([`crate::config::DYNAMIC_KEYS`]); other keys are INVALID_CONFIG.
+//! cluster-wide default) the same operations change dynamic broker configs,
+//! validated by the same rules as AlterConfigs
+//! ([`crate::config::keys::validate_dynamic`], Kafka's).
 
 use std::sync::Arc;
 
@@ -13,6 +14,7 @@ use kafka_protocol::messages::{IncrementalAlterConfigsRequest, IncrementalAlterC
 use super::describe_configs::{BROKER, TOPIC};
 use super::sb;
 use crate::broker::Broker;
+use crate::config::keys;
 use crate::error::BrokerError;
 use crate::topic_config::{definition, ConfigType};
 
@@ -32,14 +34,22 @@ fn topic_key(broker: &Broker, name: &str) -> Result<(ConfigType, String), Broker
     Ok((def.kind, broker.topic_config_default(def)))
 }
 
-/// A broker key's type and value in effect.
+/// A broker key's type (list or not) and value in effect; an unknown key
+/// gets the error AlterConfigs gives it.
 fn broker_key(broker: &Broker, name: &str) -> Result<(ConfigType, String), BrokerError> {
-    let effective = broker.effective();
-    super::describe_configs::broker_configs(&effective)
+    let key = keys::lookup(name).ok_or_else(|| keys::unknown_key(name))?;
+    let kind = match key.kind {
+        keys::KeyType::List => ConfigType::List,
+        _ => ConfigType::String,
+    };
+    let value = super::describe_configs::broker_configs(&broker.effective())
         .into_iter()
         .find(|(k, _, _)| *k == name)
-        .map(|(_, v, kind)| (kind, v))
-        .ok_or_else(|| BrokerError::InvalidConfig(format!("unknown broker config '{name}'")))
+        .map(|(_, v, _)| v)
+        .or_else(|| broker.config.props.get(name).cloned())
+        .or_else(|| key.default.map(String::from))
+        .unwrap_or_default();
+    Ok((kind, value))
 }
 
 /// Applies the operations to the current overrides.
