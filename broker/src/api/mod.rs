@@ -47,7 +47,10 @@ mod sync_group;
 mod transactions;
 
 /// Supported APIs: (key, min version, max version). Maxima are those of the
-/// Kafka release `kafka-protocol` 0.18 describes (Kafka 4.1). Produce keeps
+/// Kafka release `kafka-protocol` 0.18 describes (Kafka 4.1), except where
+/// its `valid_versions` lists a version its request structs cannot decode
+/// (OffsetCommit v10, OffsetFetch v10, InitProducerId v6): advertising one
+/// would close the connection of a client that picks it. Produce keeps
 /// minimum 0 as Kafka 4.x does for librdkafka's sake (KAFKA-18659), though
 /// v0–2 requests (legacy message formats) are refused.
 pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
@@ -58,15 +61,15 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::ApiVersions, 0, 4),
     (ApiKey::CreateTopics, 2, 7),
     (ApiKey::DeleteTopics, 1, 6),
-    (ApiKey::InitProducerId, 0, 6),
+    (ApiKey::InitProducerId, 0, 5),
     (ApiKey::DescribeCluster, 0, 2),
     (ApiKey::FindCoordinator, 0, 6),
     (ApiKey::JoinGroup, 0, 9),
     (ApiKey::SyncGroup, 0, 5),
     (ApiKey::Heartbeat, 0, 4),
     (ApiKey::LeaveGroup, 0, 5),
-    (ApiKey::OffsetCommit, 2, 10),
-    (ApiKey::OffsetFetch, 1, 10),
+    (ApiKey::OffsetCommit, 2, 9),
+    (ApiKey::OffsetFetch, 1, 9),
     (ApiKey::ListGroups, 0, 5),
     (ApiKey::DescribeGroups, 0, 6),
     (ApiKey::DeleteGroups, 0, 2),

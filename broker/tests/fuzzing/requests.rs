@@ -1,0 +1,944 @@
+//! Valid requests for every API the broker serves, at any version, built with
+//! `kafka-protocol`'s request structs from a few randomly chosen field values
+//! (names of topics and groups that exist, and some that do not; ordinary and
+//! edge-case numbers). These are the seeds the mutator starts from.
+//!
+//! Optional fields are set at random; a combination the chosen version cannot
+//! carry fails to encode and another draw is tried, so no per-version table
+//! of field availability is needed here.
+
+use bytes::{Bytes, BytesMut};
+use kafka_protocol::messages::*;
+use kafka_protocol::protocol::{Encodable, HeaderVersion, StrBytes};
+use kafka_protocol::records::{
+    Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
+};
+use uuid::Uuid;
+
+use super::rng::Rng;
+
+/// What the broker holds when fuzzing starts, so that requests can name
+/// things that exist.
+#[derive(Debug, Clone, Default)]
+pub struct Ctx {
+    /// (name, id, partitions) of the topics created for the run.
+    pub topics: Vec<(String, Uuid, i32)>,
+    /// The group the set-up joined, its member and generation.
+    pub group: String,
+    /// Member id in `group`.
+    pub member_id: String,
+    /// Generation of `group`.
+    pub generation: i32,
+    /// The transactional id the set-up initialised.
+    pub txn_id: String,
+    /// Its producer id and epoch.
+    pub producer: (i64, i16),
+}
+
+/// A client-facing string.
+pub fn sb(s: &str) -> StrBytes {
+    StrBytes::from_string(s.to_string())
+}
+
+/// A topic name.
+pub fn tn(s: &str) -> TopicName {
+    TopicName(sb(s))
+}
+
+/// The request header of a frame (v1 or v2 as the API and version require).
+pub fn header(api: ApiKey, version: i16, correlation_id: i32, client_id: Option<&str>) -> BytesMut {
+    let mut buf = BytesMut::new();
+    let h = RequestHeader::default()
+        .with_request_api_key(api as i16)
+        .with_request_api_version(version)
+        .with_correlation_id(correlation_id)
+        .with_client_id(client_id.map(sb));
+    // Header v2 for flexible versions; v1 otherwise (both always encode).
+    if h.encode(&mut buf, api.request_header_version(version))
+        .is_err()
+    {
+        buf.clear();
+    }
+    buf
+}
+
+/// A whole frame body (header + request) for `body` at `version`.
+pub fn frame<T: Encodable + HeaderVersion>(
+    api: ApiKey,
+    version: i16,
+    correlation_id: i32,
+    body: &T,
+) -> Option<Bytes> {
+    let mut buf = header(api, version, correlation_id, Some("wire-fuzz"));
+    body.encode(&mut buf, version).ok()?;
+    Some(buf.freeze())
+}
+
+fn topic(rng: &mut Rng, ctx: &Ctx) -> (String, Uuid) {
+    match rng.below(10) {
+        0 => (format!("fuzz-new-{}", rng.below(20)), Uuid::nil()),
+        1 => (
+            rng.pick(&["", ".", "..", "__consumer_offsets", "bad/name", "x"])
+                .to_string(),
+            Uuid::from_u128(rng.next_u64() as u128),
+        ),
+        _ => {
+            let (name, id, _) = &ctx.topics[rng.below(ctx.topics.len())];
+            (name.clone(), *id)
+        }
+    }
+}
+
+fn partition(rng: &mut Rng) -> i32 {
+    rng.pick(&[0, 0, 0, 1, 2, -1, 7, i32::MAX])
+}
+
+fn offset(rng: &mut Rng) -> i64 {
+    rng.pick(&[0, 0, 1, 3, 10, -1, -2, -3, -4, i64::MAX, i64::MIN])
+}
+
+fn group(rng: &mut Rng, ctx: &Ctx) -> String {
+    match rng.below(4) {
+        0 => format!("fuzz-group-{}", rng.below(8)),
+        1 => rng.pick(&["", "g"]).to_string(),
+        _ => ctx.group.clone(),
+    }
+}
+
+fn member(rng: &mut Rng, ctx: &Ctx) -> String {
+    if rng.chance(70) {
+        ctx.member_id.clone()
+    } else {
+        rng.pick(&["", "unknown-member"]).to_string()
+    }
+}
+
+fn txn_id(rng: &mut Rng, ctx: &Ctx) -> String {
+    if rng.chance(70) {
+        ctx.txn_id.clone()
+    } else {
+        format!("fuzz-txn-{}", rng.below(4))
+    }
+}
+
+fn opt_str(rng: &mut Rng, s: &str) -> Option<StrBytes> {
+    if rng.chance(50) {
+        Some(sb(s))
+    } else {
+        None
+    }
+}
+
+fn opt_pick(rng: &mut Rng, xs: &[&str]) -> Option<StrBytes> {
+    let s = rng.pick(xs);
+    opt_str(rng, s)
+}
+
+/// A small wait, so that long-polls in valid requests end quickly.
+fn wait_ms(rng: &mut Rng) -> i32 {
+    rng.pick(&[0, 0, 1, 10, 50])
+}
+
+fn vec_of<T>(rng: &mut Rng, max: usize, mut f: impl FnMut(&mut Rng) -> T) -> Vec<T> {
+    let n = rng.below(max + 1);
+    (0..n).map(|_| f(rng)).collect()
+}
+
+/// A valid RecordBatch v2 of 1–5 records (random compression, keys,
+/// headers), plain or idempotent; every record has a key when `keyed`.
+pub fn record_batch(rng: &mut Rng, producer: Option<(i64, i16, i32)>, keyed: bool) -> Bytes {
+    let n = 1 + rng.below(5);
+    let compression = rng.pick(&[
+        Compression::None,
+        Compression::None,
+        Compression::Gzip,
+        Compression::Snappy,
+        Compression::Lz4,
+        Compression::Zstd,
+    ]);
+    let records: Vec<Record> = (0..n)
+        .map(|i| {
+            let mut headers = indexmap_headers();
+            if rng.chance(20) {
+                headers.insert(sb("h"), Some(Bytes::from_static(b"v")));
+            }
+            Record {
+                transactional: false,
+                control: false,
+                delete_horizon: false,
+                partition_leader_epoch: 0,
+                producer_id: producer.map_or(-1, |p| p.0),
+                producer_epoch: producer.map_or(-1, |p| p.1),
+                timestamp_type: TimestampType::Creation,
+                offset: i as i64,
+                sequence: producer.map_or(i as i32 - 1, |p| p.2 + i as i32),
+                timestamp: 1_000 + i as i64,
+                key: if keyed || rng.chance(50) {
+                    Some(Bytes::from(format!("k{}", rng.below(4))))
+                } else {
+                    None
+                },
+                value: Some(Bytes::from(rng.some_bytes(0, 40))),
+                headers,
+            }
+        })
+        .collect();
+    let mut buf = BytesMut::new();
+    if RecordBatchEncoder::encode(
+        &mut buf,
+        &records,
+        &RecordEncodeOptions {
+            version: 2,
+            compression,
+        },
+    )
+    .is_err()
+    {
+        buf.clear();
+    }
+    buf.freeze()
+}
+
+fn indexmap_headers() -> kafka_protocol::indexmap::IndexMap<StrBytes, Option<Bytes>> {
+    Default::default()
+}
+
+/// The request of `api` at `version` as a whole frame body, or None when no
+/// random draw encodes at this version (then the caller uses the default
+/// request). `records` is the batch a Produce carries.
+pub fn build(
+    api: ApiKey,
+    version: i16,
+    correlation_id: i32,
+    rng: &mut Rng,
+    ctx: &Ctx,
+    records: Option<Bytes>,
+) -> Option<Bytes> {
+    let v = version;
+    let id = correlation_id;
+    match api {
+        ApiKey::Produce => {
+            let (name, topic_id) = topic(rng, ctx);
+            let records = records.unwrap_or_else(|| record_batch(rng, None, false));
+            let mut td = produce_request::TopicProduceData::default().with_partition_data(vec![
+                produce_request::PartitionProduceData::default()
+                    .with_index(partition(rng))
+                    .with_records(Some(records)),
+            ]);
+            if v >= 13 {
+                td = td.with_topic_id(topic_id);
+            } else {
+                td = td.with_name(tn(&name));
+            }
+            let req = ProduceRequest::default()
+                .with_acks(rng.pick(&[-1, 1, 0, 2]))
+                .with_timeout_ms(wait_ms(rng).max(1) * 100)
+                .with_transactional_id(if rng.chance(20) {
+                    Some(TransactionalId(sb(&txn_id(rng, ctx))))
+                } else {
+                    None
+                })
+                .with_topic_data(vec![td]);
+            frame(api, v, id, &req)
+        }
+        ApiKey::Fetch => {
+            let (name, topic_id) = topic(rng, ctx);
+            let mut ft =
+                fetch_request::FetchTopic::default().with_partitions(vec_of(rng, 3, |rng| {
+                    fetch_request::FetchPartition::default()
+                        .with_partition(partition(rng))
+                        .with_fetch_offset(offset(rng))
+                        .with_partition_max_bytes(rng.pick(&[0, 1, 1024, 1 << 20, i32::MAX]))
+                        .with_current_leader_epoch(if v >= 9 { rng.pick(&[-1, 0, 5]) } else { -1 })
+                }));
+            if v >= 13 {
+                ft = ft.with_topic_id(topic_id);
+            } else {
+                ft = ft.with_topic(tn(&name));
+            }
+            let req = FetchRequest::default()
+                .with_max_wait_ms(wait_ms(rng))
+                .with_min_bytes(rng.pick(&[0, 1, 1 << 20]))
+                .with_max_bytes(rng.pick(&[0, 1024, 50 << 20, i32::MAX]))
+                .with_isolation_level(rng.pick(&[0, 1]))
+                .with_session_epoch(if v >= 7 { rng.pick(&[-1, 0, 1]) } else { -1 })
+                .with_topics(vec![ft]);
+            frame(api, v, id, &req)
+        }
+        ApiKey::ListOffsets => {
+            let (name, _) = topic(rng, ctx);
+            let req = ListOffsetsRequest::default()
+                .with_replica_id(BrokerId(-1))
+                .with_isolation_level(if v >= 2 { rng.pick(&[0, 1]) } else { 0 })
+                .with_topics(vec![list_offsets_request::ListOffsetsTopic::default()
+                    .with_name(tn(&name))
+                    .with_partitions(vec_of(rng, 3, |rng| {
+                        list_offsets_request::ListOffsetsPartition::default()
+                            .with_partition_index(partition(rng))
+                            .with_timestamp(rng.pick(&[
+                                -1,
+                                -2,
+                                -3,
+                                -4,
+                                -5,
+                                0,
+                                1_000,
+                                1_002,
+                                i64::MAX,
+                            ]))
+                    }))]);
+            frame(api, v, id, &req)
+        }
+        ApiKey::Metadata => {
+            let topics = if v >= 1 && rng.chance(30) {
+                None
+            } else {
+                Some(vec_of(rng, 3, |rng| {
+                    let (name, tid) = topic(rng, ctx);
+                    let t = metadata_request::MetadataRequestTopic::default()
+                        .with_name(Some(tn(&name)));
+                    if v >= 10 && rng.chance(30) {
+                        t.with_topic_id(tid).with_name(None)
+                    } else {
+                        t
+                    }
+                }))
+            };
+            let req = MetadataRequest::default()
+                .with_topics(topics)
+                .with_allow_auto_topic_creation(v < 4 || rng.chance(50))
+                .with_include_topic_authorized_operations(v >= 8 && rng.chance(30))
+                .with_include_cluster_authorized_operations(
+                    (8..=10).contains(&v) && rng.chance(30),
+                );
+            frame(api, v, id, &req)
+        }
+        ApiKey::ApiVersions => {
+            let req = if v >= 3 {
+                ApiVersionsRequest::default()
+                    .with_client_software_name(sb(rng.pick(&["wire-fuzz", "", "a.b-c"])))
+                    .with_client_software_version(sb(rng.pick(&["1.0", "", "x"])))
+            } else {
+                ApiVersionsRequest::default()
+            };
+            frame(api, v, id, &req)
+        }
+        ApiKey::CreateTopics => {
+            let req = CreateTopicsRequest::default()
+                .with_timeout_ms(1000)
+                .with_validate_only(v >= 1 && rng.chance(30))
+                .with_topics(vec_of(rng, 2, |rng| {
+                    let mut t = create_topics_request::CreatableTopic::default()
+                        .with_name(tn(&format!("fuzz-new-{}", rng.below(20))))
+                        .with_num_partitions(rng.pick(&[1, 2, -1, 0]))
+                        .with_replication_factor(rng.pick(&[1, -1, 3]));
+                    if rng.chance(30) {
+                        t = t.with_configs(vec![
+                            create_topics_request::CreatableTopicConfig::default()
+                                .with_name(sb(rng.pick(&[
+                                    "cleanup.policy",
+                                    "retention.ms",
+                                    "bogus",
+                                    "max.message.bytes",
+                                ])))
+                                .with_value(opt_pick(rng, &["compact", "1000", "-1", "x"])),
+                        ]);
+                    }
+                    if rng.chance(20) {
+                        t = t
+                            .with_num_partitions(-1)
+                            .with_replication_factor(-1)
+                            .with_assignments(vec![
+                                create_topics_request::CreatableReplicaAssignment::default()
+                                    .with_partition_index(rng.pick(&[0, 1, -1]))
+                                    .with_broker_ids(vec![BrokerId(rng.pick(&[1, 0, 99]))]),
+                            ]);
+                    }
+                    t
+                }));
+            frame(api, v, id, &req)
+        }
+        ApiKey::DeleteTopics => {
+            let name = format!("fuzz-new-{}", rng.below(20));
+            let req = if v >= 6 {
+                DeleteTopicsRequest::default().with_topics(vec![
+                    delete_topics_request::DeleteTopicState::default()
+                        .with_name(if rng.chance(70) {
+                            Some(tn(&name))
+                        } else {
+                            None
+                        })
+                        .with_topic_id(Uuid::from_u128(rng.next_u64() as u128)),
+                ])
+            } else {
+                DeleteTopicsRequest::default().with_topic_names(vec![tn(&name)])
+            };
+            frame(api, v, id, &req.with_timeout_ms(1000))
+        }
+        ApiKey::InitProducerId => {
+            let req = InitProducerIdRequest::default()
+                .with_transactional_id(if rng.chance(50) {
+                    Some(TransactionalId(sb(&txn_id(rng, ctx))))
+                } else {
+                    None
+                })
+                .with_transaction_timeout_ms(rng.pick(&[60_000, 1, -1, i32::MAX]))
+                .with_producer_id(ProducerId(if v >= 3 && rng.chance(30) {
+                    ctx.producer.0
+                } else {
+                    -1
+                }))
+                .with_producer_epoch(if v >= 3 && rng.chance(30) {
+                    ctx.producer.1
+                } else {
+                    -1
+                });
+            frame(api, v, id, &req)
+        }
+        ApiKey::DescribeCluster => {
+            let req = DescribeClusterRequest::default()
+                .with_include_cluster_authorized_operations(rng.chance(50))
+                .with_endpoint_type(if v >= 1 { rng.pick(&[1, 2, 3]) } else { 1 })
+                .with_include_fenced_brokers(v >= 2 && rng.chance(50));
+            frame(api, v, id, &req)
+        }
+        ApiKey::FindCoordinator => {
+            let key = if rng.chance(50) {
+                group(rng, ctx)
+            } else {
+                txn_id(rng, ctx)
+            };
+            let key_type = rng.pick(&[0, 1, 2]);
+            let req = if v >= 4 {
+                FindCoordinatorRequest::default()
+                    .with_key_type(key_type)
+                    .with_coordinator_keys(vec_of(rng, 3, |_| sb(&key)))
+            } else {
+                FindCoordinatorRequest::default()
+                    .with_key(sb(&key))
+                    .with_key_type(if v >= 1 { key_type } else { 0 })
+            };
+            frame(api, v, id, &req)
+        }
+        ApiKey::JoinGroup => {
+            let req = JoinGroupRequest::default()
+                .with_group_id(GroupId(sb(&group(rng, ctx))))
+                .with_session_timeout_ms(rng.pick(&[10_000, 6_000, 0, -1]))
+                .with_rebalance_timeout_ms(rng.pick(&[100, 10, 0, -1]))
+                .with_member_id(sb(&member(rng, ctx)))
+                .with_group_instance_id(if v >= 5 {
+                    opt_str(rng, "static-1")
+                } else {
+                    None
+                })
+                .with_protocol_type(sb(rng.pick(&["consumer", "", "connect"])))
+                .with_protocols(vec_of(rng, 2, |rng| {
+                    join_group_request::JoinGroupRequestProtocol::default()
+                        .with_name(sb(rng.pick(&["range", "roundrobin", ""])))
+                        .with_metadata(Bytes::from(rng.some_bytes(0, 16)))
+                }));
+            frame(api, v, id, &req)
+        }
+        ApiKey::SyncGroup => {
+            let req = SyncGroupRequest::default()
+                .with_group_id(GroupId(sb(&group(rng, ctx))))
+                .with_generation_id(rng.pick(&[ctx.generation, ctx.generation, -1, 0, 99]))
+                .with_member_id(sb(&member(rng, ctx)))
+                .with_protocol_type(if v >= 5 {
+                    opt_str(rng, "consumer")
+                } else {
+                    None
+                })
+                .with_protocol_name(if v >= 5 { opt_str(rng, "range") } else { None })
+                .with_assignments(vec_of(rng, 2, |rng| {
+                    sync_group_request::SyncGroupRequestAssignment::default()
+                        .with_member_id(sb(&member(rng, ctx)))
+                        .with_assignment(Bytes::from(rng.some_bytes(0, 16)))
+                }));
+            frame(api, v, id, &req)
+        }
+        ApiKey::Heartbeat => {
+            let req = HeartbeatRequest::default()
+                .with_group_id(GroupId(sb(&group(rng, ctx))))
+                .with_generation_id(rng.pick(&[ctx.generation, -1, 99]))
+                .with_member_id(sb(&member(rng, ctx)))
+                .with_group_instance_id(if v >= 3 {
+                    opt_str(rng, "static-1")
+                } else {
+                    None
+                });
+            frame(api, v, id, &req)
+        }
+        ApiKey::LeaveGroup => {
+            let g = GroupId(sb(&group(rng, ctx)));
+            let req = if v >= 3 {
+                LeaveGroupRequest::default()
+                    .with_group_id(g)
+                    .with_members(vec_of(rng, 2, |rng| {
+                        leave_group_request::MemberIdentity::default()
+                            .with_member_id(sb(&member(rng, ctx)))
+                            .with_group_instance_id(opt_str(rng, "static-1"))
+                            .with_reason(if v >= 5 { opt_str(rng, "bye") } else { None })
+                    }))
+            } else {
+                LeaveGroupRequest::default()
+                    .with_group_id(g)
+                    .with_member_id(sb(&member(rng, ctx)))
+            };
+            frame(api, v, id, &req)
+        }
+        ApiKey::OffsetCommit => {
+            let (name, tid) = topic(rng, ctx);
+            let mut t = offset_commit_request::OffsetCommitRequestTopic::default().with_partitions(
+                vec_of(rng, 3, |rng| {
+                    offset_commit_request::OffsetCommitRequestPartition::default()
+                        .with_partition_index(partition(rng))
+                        .with_committed_offset(offset(rng))
+                        .with_committed_metadata(opt_str(rng, "meta"))
+                        .with_committed_leader_epoch(if v >= 6 { rng.pick(&[-1, 0]) } else { -1 })
+                }),
+            );
+            if v >= 10 {
+                t = t.with_topic_id(tid);
+            } else {
+                t = t.with_name(tn(&name));
+            }
+            let req = OffsetCommitRequest::default()
+                .with_group_id(GroupId(sb(&group(rng, ctx))))
+                .with_generation_id_or_member_epoch(rng.pick(&[-1, ctx.generation, 99]))
+                .with_member_id(sb(&member(rng, ctx)))
+                .with_group_instance_id(if v >= 7 {
+                    opt_str(rng, "static-1")
+                } else {
+                    None
+                })
+                .with_retention_time_ms(if (2..=4).contains(&v) {
+                    rng.pick(&[-1, 1000])
+                } else {
+                    -1
+                })
+                .with_topics(vec![t]);
+            frame(api, v, id, &req)
+        }
+        ApiKey::OffsetFetch => {
+            let (name, tid) = topic(rng, ctx);
+            let g = group(rng, ctx);
+            let req = if v >= 8 {
+                let topics = if rng.chance(30) {
+                    None
+                } else {
+                    let t = offset_fetch_request::OffsetFetchRequestTopics::default()
+                        .with_partition_indexes(vec_of(rng, 3, partition));
+                    Some(vec![if v >= 10 {
+                        t.with_topic_id(tid)
+                    } else {
+                        t.with_name(tn(&name))
+                    }])
+                };
+                OffsetFetchRequest::default()
+                    .with_require_stable(rng.chance(50))
+                    .with_groups(vec![
+                        offset_fetch_request::OffsetFetchRequestGroup::default()
+                            .with_group_id(GroupId(sb(&g)))
+                            .with_member_id(if v >= 9 {
+                                opt_str(rng, &ctx.member_id)
+                            } else {
+                                None
+                            })
+                            .with_member_epoch(if v >= 9 { rng.pick(&[-1, 0]) } else { -1 })
+                            .with_topics(topics),
+                    ])
+            } else {
+                let topics = if v >= 2 && rng.chance(30) {
+                    None
+                } else {
+                    Some(vec![
+                        offset_fetch_request::OffsetFetchRequestTopic::default()
+                            .with_name(tn(&name))
+                            .with_partition_indexes(vec_of(rng, 3, partition)),
+                    ])
+                };
+                OffsetFetchRequest::default()
+                    .with_group_id(GroupId(sb(&g)))
+                    .with_require_stable(v >= 7 && rng.chance(50))
+                    .with_topics(topics)
+            };
+            frame(api, v, id, &req)
+        }
+        ApiKey::ListGroups => {
+            let req = ListGroupsRequest::default()
+                .with_states_filter(if v >= 4 {
+                    vec_of(rng, 2, |rng| sb(rng.pick(&["Stable", "Empty", "x"])))
+                } else {
+                    vec![]
+                })
+                .with_types_filter(if v >= 5 {
+                    vec_of(rng, 2, |rng| sb(rng.pick(&["classic", "consumer", "x"])))
+                } else {
+                    vec![]
+                });
+            frame(api, v, id, &req)
+        }
+        ApiKey::DescribeGroups => {
+            let req = DescribeGroupsRequest::default()
+                .with_groups(vec_of(rng, 3, |rng| GroupId(sb(&group(rng, ctx)))))
+                .with_include_authorized_operations(v >= 3 && rng.chance(50));
+            frame(api, v, id, &req)
+        }
+        ApiKey::DeleteGroups => {
+            let req = DeleteGroupsRequest::default().with_groups_names(vec_of(rng, 2, |rng| {
+                GroupId(sb(&format!("fuzz-group-{}", rng.below(8))))
+            }));
+            frame(api, v, id, &req)
+        }
+        ApiKey::OffsetDelete => {
+            let (name, _) = topic(rng, ctx);
+            let req = OffsetDeleteRequest::default()
+                .with_group_id(GroupId(sb(&group(rng, ctx))))
+                .with_topics(vec![
+                    offset_delete_request::OffsetDeleteRequestTopic::default()
+                        .with_name(tn(&name))
+                        .with_partitions(vec_of(rng, 3, |rng| {
+                            offset_delete_request::OffsetDeleteRequestPartition::default()
+                                .with_partition_index(partition(rng))
+                        })),
+                ]);
+            frame(api, v, id, &req)
+        }
+        ApiKey::CreatePartitions => {
+            let (name, _) = topic(rng, ctx);
+            let req = CreatePartitionsRequest::default()
+                .with_timeout_ms(1000)
+                .with_validate_only(rng.chance(50))
+                .with_topics(vec![
+                    create_partitions_request::CreatePartitionsTopic::default()
+                        .with_name(tn(&name))
+                        .with_count(rng.pick(&[1, 3, 4, 5, 0, -1]))
+                        .with_assignments(if rng.chance(30) {
+                            Some(vec![
+                                create_partitions_request::CreatePartitionsAssignment::default()
+                                    .with_broker_ids(vec![BrokerId(rng.pick(&[1, 0, 99]))]),
+                            ])
+                        } else {
+                            None
+                        }),
+                ]);
+            frame(api, v, id, &req)
+        }
+        ApiKey::DescribeConfigs => {
+            let (name, _) = topic(rng, ctx);
+            let broker = rng.chance(30);
+            let req = DescribeConfigsRequest::default()
+                .with_include_synonyms(v >= 1 && rng.chance(50))
+                .with_include_documentation(v >= 3 && rng.chance(50))
+                .with_resources(vec![
+                    describe_configs_request::DescribeConfigsResource::default()
+                        .with_resource_type(if broker { 4 } else { rng.pick(&[2, 2, 8, 0]) })
+                        .with_resource_name(sb(if broker {
+                            rng.pick(&["1", "", "x"])
+                        } else {
+                            &name
+                        }))
+                        .with_configuration_keys(if rng.chance(50) {
+                            None
+                        } else {
+                            Some(vec_of(rng, 3, |rng| {
+                                sb(rng.pick(&[
+                                    "retention.ms",
+                                    "cleanup.policy",
+                                    "bogus",
+                                    "log.retention.ms",
+                                ]))
+                            }))
+                        }),
+                ]);
+            frame(api, v, id, &req)
+        }
+        ApiKey::AlterConfigs => {
+            let (name, _) = topic(rng, ctx);
+            let broker = rng.chance(30);
+            let req = AlterConfigsRequest::default()
+                .with_validate_only(rng.chance(50))
+                .with_resources(vec![alter_configs_request::AlterConfigsResource::default()
+                    .with_resource_type(if broker { 4 } else { rng.pick(&[2, 2, 8, 0]) })
+                    .with_resource_name(sb(if broker {
+                        rng.pick(&["1", "", "x"])
+                    } else {
+                        &name
+                    }))
+                    .with_configs(vec_of(rng, 2, |rng| {
+                        alter_configs_request::AlterableConfig::default()
+                            .with_name(sb(rng.pick(&[
+                                "retention.ms",
+                                "cleanup.policy",
+                                "bogus",
+                                "log.retention.ms",
+                                "background.threads",
+                            ])))
+                            .with_value(opt_pick(rng, &["1000", "compact", "-1", "x", ""]))
+                    }))]);
+            frame(api, v, id, &req)
+        }
+        ApiKey::IncrementalAlterConfigs => {
+            let (name, _) = topic(rng, ctx);
+            let broker = rng.chance(30);
+            let req = IncrementalAlterConfigsRequest::default()
+                .with_validate_only(rng.chance(50))
+                .with_resources(vec![
+                    incremental_alter_configs_request::AlterConfigsResource::default()
+                        .with_resource_type(if broker { 4 } else { rng.pick(&[2, 2, 8, 0]) })
+                        .with_resource_name(sb(if broker {
+                            rng.pick(&["1", "", "x"])
+                        } else {
+                            &name
+                        }))
+                        .with_configs(vec_of(rng, 2, |rng| {
+                            incremental_alter_configs_request::AlterableConfig::default()
+                                .with_name(sb(rng.pick(&[
+                                    "retention.ms",
+                                    "cleanup.policy",
+                                    "bogus",
+                                    "log.retention.ms",
+                                ])))
+                                .with_config_operation(rng.pick(&[0, 1, 2, 3, 4, -1]))
+                                .with_value(opt_pick(
+                                    rng,
+                                    &["1000", "compact", "delete,compact", "x", ""],
+                                ))
+                        })),
+                ]);
+            frame(api, v, id, &req)
+        }
+        ApiKey::DeleteRecords => {
+            let (name, _) = topic(rng, ctx);
+            let req = DeleteRecordsRequest::default()
+                .with_timeout_ms(1000)
+                .with_topics(vec![delete_records_request::DeleteRecordsTopic::default()
+                    .with_name(tn(&name))
+                    .with_partitions(vec_of(rng, 3, |rng| {
+                        delete_records_request::DeleteRecordsPartition::default()
+                            .with_partition_index(partition(rng))
+                            .with_offset(rng.pick(&[0, 1, -1, i64::MAX, i64::MIN]))
+                    }))]);
+            frame(api, v, id, &req)
+        }
+        ApiKey::OffsetForLeaderEpoch => {
+            let (name, _) = topic(rng, ctx);
+            let req = OffsetForLeaderEpochRequest::default()
+                .with_replica_id(BrokerId(rng.pick(&[-1, -2, 1])))
+                .with_topics(vec![
+                    offset_for_leader_epoch_request::OffsetForLeaderTopic::default()
+                        .with_topic(tn(&name))
+                        .with_partitions(vec_of(rng, 3, |rng| {
+                            offset_for_leader_epoch_request::OffsetForLeaderPartition::default()
+                                .with_partition(partition(rng))
+                                .with_current_leader_epoch(rng.pick(&[-1, 0, 5]))
+                                .with_leader_epoch(rng.pick(&[0, 1, -1, i32::MAX]))
+                        })),
+                ]);
+            frame(api, v, id, &req)
+        }
+        ApiKey::DescribeLogDirs => {
+            let req = DescribeLogDirsRequest::default().with_topics(if rng.chance(40) {
+                None
+            } else {
+                Some(vec_of(rng, 2, |rng| {
+                    let (name, _) = topic(rng, ctx);
+                    describe_log_dirs_request::DescribableLogDirTopic::default()
+                        .with_topic(tn(&name))
+                        .with_partitions(vec_of(rng, 3, partition))
+                }))
+            });
+            frame(api, v, id, &req)
+        }
+        ApiKey::DescribeTopicPartitions => {
+            let req = DescribeTopicPartitionsRequest::default()
+                .with_topics(vec_of(rng, 3, |rng| {
+                    describe_topic_partitions_request::TopicRequest::default()
+                        .with_name(tn(&topic(rng, ctx).0))
+                }))
+                .with_response_partition_limit(rng.pick(&[2000, 1, 0, -1]))
+                .with_cursor(if rng.chance(30) {
+                    Some(
+                        describe_topic_partitions_request::Cursor::default()
+                            .with_topic_name(tn(&topic(rng, ctx).0))
+                            .with_partition_index(partition(rng)),
+                    )
+                } else {
+                    None
+                });
+            frame(api, v, id, &req)
+        }
+        ApiKey::AddPartitionsToTxn => {
+            let (name, _) = topic(rng, ctx);
+            let t = add_partitions_to_txn_request::AddPartitionsToTxnTopic::default()
+                .with_name(tn(&name))
+                .with_partitions(vec_of(rng, 3, partition));
+            let tx = TransactionalId(sb(&txn_id(rng, ctx)));
+            let pid = ProducerId(rng.pick(&[ctx.producer.0, -1, 12345]));
+            let epoch = rng.pick(&[ctx.producer.1, -1, 0]);
+            let req = if v >= 4 {
+                AddPartitionsToTxnRequest::default().with_transactions(vec![
+                    add_partitions_to_txn_request::AddPartitionsToTxnTransaction::default()
+                        .with_transactional_id(tx)
+                        .with_producer_id(pid)
+                        .with_producer_epoch(epoch)
+                        .with_verify_only(rng.chance(50))
+                        .with_topics(vec![t]),
+                ])
+            } else {
+                AddPartitionsToTxnRequest::default()
+                    .with_v3_and_below_transactional_id(tx)
+                    .with_v3_and_below_producer_id(pid)
+                    .with_v3_and_below_producer_epoch(epoch)
+                    .with_v3_and_below_topics(vec![t])
+            };
+            frame(api, v, id, &req)
+        }
+        ApiKey::AddOffsetsToTxn => {
+            let req = AddOffsetsToTxnRequest::default()
+                .with_transactional_id(TransactionalId(sb(&txn_id(rng, ctx))))
+                .with_producer_id(ProducerId(rng.pick(&[ctx.producer.0, -1, 12345])))
+                .with_producer_epoch(rng.pick(&[ctx.producer.1, -1, 0]))
+                .with_group_id(GroupId(sb(&group(rng, ctx))));
+            frame(api, v, id, &req)
+        }
+        ApiKey::EndTxn => {
+            let req = EndTxnRequest::default()
+                .with_transactional_id(TransactionalId(sb(&txn_id(rng, ctx))))
+                .with_producer_id(ProducerId(rng.pick(&[ctx.producer.0, -1, 12345])))
+                .with_producer_epoch(rng.pick(&[ctx.producer.1, -1, 0]))
+                .with_committed(rng.chance(50));
+            frame(api, v, id, &req)
+        }
+        ApiKey::WriteTxnMarkers => {
+            let (name, _) = topic(rng, ctx);
+            let req = WriteTxnMarkersRequest::default().with_markers(vec_of(rng, 2, |rng| {
+                write_txn_markers_request::WritableTxnMarker::default()
+                    .with_producer_id(ProducerId(rng.pick(&[ctx.producer.0, -1, 12345])))
+                    .with_producer_epoch(rng.pick(&[ctx.producer.1, -1, 0]))
+                    .with_transaction_result(rng.chance(50))
+                    .with_coordinator_epoch(rng.pick(&[0, -1, 5]))
+                    .with_topics(vec![
+                        write_txn_markers_request::WritableTxnMarkerTopic::default()
+                            .with_name(tn(&name))
+                            .with_partition_indexes(vec_of(rng, 3, partition)),
+                    ])
+            }));
+            frame(api, v, id, &req)
+        }
+        ApiKey::TxnOffsetCommit => {
+            let (name, _) = topic(rng, ctx);
+            let req = TxnOffsetCommitRequest::default()
+                .with_transactional_id(TransactionalId(sb(&txn_id(rng, ctx))))
+                .with_group_id(GroupId(sb(&group(rng, ctx))))
+                .with_producer_id(ProducerId(rng.pick(&[ctx.producer.0, -1, 12345])))
+                .with_producer_epoch(rng.pick(&[ctx.producer.1, -1, 0]))
+                .with_generation_id(if v >= 3 {
+                    rng.pick(&[-1, ctx.generation])
+                } else {
+                    -1
+                })
+                .with_member_id(sb(if v >= 3 { &ctx.member_id } else { "" }))
+                .with_group_instance_id(if v >= 3 {
+                    opt_str(rng, "static-1")
+                } else {
+                    None
+                })
+                .with_topics(vec![
+                    txn_offset_commit_request::TxnOffsetCommitRequestTopic::default()
+                        .with_name(tn(&name))
+                        .with_partitions(vec_of(rng, 3, |rng| {
+                            txn_offset_commit_request::TxnOffsetCommitRequestPartition::default()
+                                .with_partition_index(partition(rng))
+                                .with_committed_offset(offset(rng))
+                                .with_committed_metadata(opt_str(rng, "m"))
+                        })),
+                ]);
+            frame(api, v, id, &req)
+        }
+        ApiKey::DescribeProducers => {
+            let req = DescribeProducersRequest::default().with_topics(vec_of(rng, 2, |rng| {
+                describe_producers_request::TopicRequest::default()
+                    .with_name(tn(&topic(rng, ctx).0))
+                    .with_partition_indexes(vec_of(rng, 3, partition))
+            }));
+            frame(api, v, id, &req)
+        }
+        ApiKey::DescribeTransactions => {
+            let req = DescribeTransactionsRequest::default().with_transactional_ids(vec_of(
+                rng,
+                3,
+                |rng| TransactionalId(sb(&txn_id(rng, ctx))),
+            ));
+            frame(api, v, id, &req)
+        }
+        ApiKey::ListTransactions => {
+            let req = ListTransactionsRequest::default()
+                .with_state_filters(vec_of(rng, 2, |rng| {
+                    sb(rng.pick(&["Ongoing", "Empty", "CompleteCommit", "x"]))
+                }))
+                .with_producer_id_filters(vec_of(rng, 2, |rng| {
+                    ProducerId(rng.pick(&[ctx.producer.0, -1]))
+                }))
+                .with_duration_filter(if v >= 1 { rng.pick(&[-1, 0, 1000]) } else { -1 })
+                .with_transactional_id_pattern(if v >= 2 {
+                    rng.chance(50)
+                        .then(|| sb(rng.pick(&["fuzz.*", "(", "[a-", ".*".repeat(50).as_str()])))
+                } else {
+                    None
+                });
+            frame(api, v, id, &req)
+        }
+        _ => None,
+    }
+}
+
+/// The default request of `api` at `version` (every field at its default),
+/// when it encodes there.
+pub fn default_frame(api: ApiKey, version: i16, correlation_id: i32) -> Option<Bytes> {
+    macro_rules! d {
+        ($t:ty) => {
+            frame(api, version, correlation_id, &<$t>::default())
+        };
+    }
+    match api {
+        ApiKey::Produce => d!(ProduceRequest),
+        ApiKey::Fetch => d!(FetchRequest),
+        ApiKey::ListOffsets => d!(ListOffsetsRequest),
+        ApiKey::Metadata => d!(MetadataRequest),
+        ApiKey::ApiVersions => d!(ApiVersionsRequest),
+        ApiKey::CreateTopics => d!(CreateTopicsRequest),
+        ApiKey::DeleteTopics => d!(DeleteTopicsRequest),
+        ApiKey::InitProducerId => d!(InitProducerIdRequest),
+        ApiKey::DescribeCluster => d!(DescribeClusterRequest),
+        ApiKey::FindCoordinator => d!(FindCoordinatorRequest),
+        ApiKey::JoinGroup => d!(JoinGroupRequest),
+        ApiKey::SyncGroup => d!(SyncGroupRequest),
+        ApiKey::Heartbeat => d!(HeartbeatRequest),
+        ApiKey::LeaveGroup => d!(LeaveGroupRequest),
+        ApiKey::OffsetCommit => d!(OffsetCommitRequest),
+        ApiKey::OffsetFetch => d!(OffsetFetchRequest),
+        ApiKey::ListGroups => d!(ListGroupsRequest),
+        ApiKey::DescribeGroups => d!(DescribeGroupsRequest),
+        ApiKey::DeleteGroups => d!(DeleteGroupsRequest),
+        ApiKey::OffsetDelete => d!(OffsetDeleteRequest),
+        ApiKey::CreatePartitions => d!(CreatePartitionsRequest),
+        ApiKey::DescribeConfigs => d!(DescribeConfigsRequest),
+        ApiKey::AlterConfigs => d!(AlterConfigsRequest),
+        ApiKey::IncrementalAlterConfigs => d!(IncrementalAlterConfigsRequest),
+        ApiKey::DeleteRecords => d!(DeleteRecordsRequest),
+        ApiKey::OffsetForLeaderEpoch => d!(OffsetForLeaderEpochRequest),
+        ApiKey::DescribeLogDirs => d!(DescribeLogDirsRequest),
+        ApiKey::DescribeTopicPartitions => d!(DescribeTopicPartitionsRequest),
+        ApiKey::AddPartitionsToTxn => d!(AddPartitionsToTxnRequest),
+        ApiKey::AddOffsetsToTxn => d!(AddOffsetsToTxnRequest),
+        ApiKey::EndTxn => d!(EndTxnRequest),
+        ApiKey::WriteTxnMarkers => d!(WriteTxnMarkersRequest),
+        ApiKey::TxnOffsetCommit => d!(TxnOffsetCommitRequest),
+        ApiKey::DescribeProducers => d!(DescribeProducersRequest),
+        ApiKey::DescribeTransactions => d!(DescribeTransactionsRequest),
+        ApiKey::ListTransactions => d!(ListTransactionsRequest),
+        _ => None,
+    }
+}
