@@ -56,7 +56,8 @@ pub struct Args {
     #[arg(long = "override", short = 'o', value_name = "KEY=VALUE")]
     pub overrides: Vec<String>,
     /// Address of the Prometheus endpoint (`/metrics`), or "off"
-    /// (`metrics.addr`). Default: 127.0.0.1:9644
+    /// (`metrics.addr`). Default: 127.0.0.1:9644, or a free port when that
+    /// one is taken (another node on this host); a given address must be free.
     #[arg(long, env = "MEMORYSTREAMER_METRICS_ADDR")]
     pub metrics_addr: Option<String>,
     /// Where this node's metadata-quorum (controller) listener binds, as
@@ -201,6 +202,9 @@ pub struct BrokerConfig {
     pub message_max_bytes: usize,
     /// `socket.request.max.bytes`: largest request frame accepted.
     pub socket_request_max_bytes: usize,
+    /// `connections.max.idle.ms`, `max.connections`,
+    /// `max.connections.per.ip`, `queued.max.request.bytes`.
+    pub connections: crate::connection::ConnectionLimits,
     /// `log.*` defaults for partition logs.
     pub log: LogDefaults,
     /// Output format of the broker's logs.
@@ -322,6 +326,10 @@ pub(crate) const KNOWN_KEYS: &[&str] = &[
     "auto.create.topics.enable",
     "message.max.bytes",
     "socket.request.max.bytes",
+    "connections.max.idle.ms",
+    "max.connections",
+    "max.connections.per.ip",
+    "queued.max.request.bytes",
     "log.segment.bytes",
     "log.roll.ms",
     "log.roll.hours",
@@ -605,6 +613,20 @@ impl BrokerConfig {
             message_max_bytes: parse_num(props, "message.max.bytes")?.unwrap_or(1_048_588),
             socket_request_max_bytes: parse_num(props, "socket.request.max.bytes")?
                 .unwrap_or(memorystreamer_protocol_kafka::frame::DEFAULT_MAX_FRAME),
+            connections: crate::connection::ConnectionLimits {
+                max_idle: match parse_num::<i64>(props, "connections.max.idle.ms")? {
+                    Some(ms) if ms < 0 => None,
+                    ms => Some(Duration::from_millis(ms.unwrap_or(600_000) as u64)),
+                },
+                max_connections: parse_num::<i32>(props, "max.connections")?
+                    .unwrap_or(i32::MAX)
+                    .max(0) as usize,
+                max_connections_per_ip: parse_num::<i32>(props, "max.connections.per.ip")?
+                    .unwrap_or(i32::MAX)
+                    .max(0) as usize,
+                queued_max_request_bytes: parse_num::<i64>(props, "queued.max.request.bytes")?
+                    .unwrap_or(-1),
+            },
             log: LogDefaults {
                 segment_bytes,
                 segment_ms,

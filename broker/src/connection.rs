@@ -1,4 +1,5 @@
-//! One client connection: the only code that touches the socket.
+//! One client connection: the only code that touches the socket, and the
+//! admission limits every connection passes first.
 //!
 //! Reads into a buffer, splits complete frames (size checked before any
 //! allocation), decodes each request fully, runs it, writes the response.
@@ -11,31 +12,179 @@
 //! unknown version is the exception and gets a v0 UNSUPPORTED_VERSION answer
 //! with our ranges. Nothing a client sends can panic this task or affect
 //! other connections.
+//!
+//! Resource limits (Kafka's keys, [`ConnectionLimits`]):
+//! * The read buffer grows with the bytes that actually arrive (see
+//!   `protocol_kafka::frame::MAX_GROWTH_STEP`), never by a frame's declared
+//!   size, so a peer declaring 100 MiB and sending 10 bytes costs ~16 KiB.
+//! * `connections.max.idle.ms`: a connection is closed when no complete
+//!   request has arrived for that long (counted from its opening or from the
+//!   end of its previous request). Unlike Kafka, which counts any byte as
+//!   activity, bytes of an unfinished request do not reset the clock, so a
+//!   request trickled in slower than that is closed too (a request is never
+//!   cut off while it is being processed: the clock starts again when its
+//!   response has been written).
+//! * `max.connections` (across listeners) and `max.connections.per.ip` are
+//!   enforced by [`Quotas`] in the accept loops (`server.rs`): past the
+//!   former the broker stops accepting until a connection ends (new ones
+//!   wait in the kernel's backlog, as in Kafka); past the latter a new
+//!   connection is closed at once.
+//! * `queued.max.request.bytes` (when positive) bounds the bytes of requests
+//!   being read or processed across all connections: a connection reserves
+//!   its next request's declared size before reading its body and stops
+//!   reading while the pool is exhausted (Kafka mutes the channel).
+//!
+//! This module is not the request handling itself (`api/`) nor the codec
+//! (`protocol-kafka`).
 
-use std::net::SocketAddr;
-use std::sync::Arc;
-use std::time::Instant;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 use kafka_protocol::messages::ApiKey;
 use kafka_protocol::ResponseError;
-use memorystreamer_protocol_kafka::frame::split_frame;
+use memorystreamer_protocol_kafka::frame::{frame_size, split_frame};
 use memorystreamer_protocol_kafka::request::decode_header;
 use memorystreamer_protocol_kafka::response::encode_response;
 use memorystreamer_protocol_kafka::ProtocolError;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::watch;
+use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tracing::{debug, info, warn};
 
 use crate::api::{self, Reply, Session};
 use crate::broker::Broker;
+
+/// Kafka's connection limits (static broker configs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// `connections.max.idle.ms` (default 10 minutes; negative: never).
+    pub max_idle: Option<Duration>,
+    /// `max.connections`: open client connections across listeners
+    /// (default `i32::MAX`).
+    pub max_connections: usize,
+    /// `max.connections.per.ip` (default `i32::MAX`).
+    pub max_connections_per_ip: usize,
+    /// `queued.max.request.bytes`: bytes of requests being read or processed
+    /// across connections; not positive means unbounded (default -1).
+    pub queued_max_request_bytes: i64,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        ConnectionLimits {
+            max_idle: Some(Duration::from_millis(600_000)),
+            max_connections: i32::MAX as usize,
+            max_connections_per_ip: i32::MAX as usize,
+            queued_max_request_bytes: -1,
+        }
+    }
+}
+
+/// The shared admission state of every client listener: connection slots,
+/// per-IP counts and the pool of request bytes.
+pub struct Quotas {
+    limits: ConnectionLimits,
+    slots: Arc<Semaphore>,
+    per_ip: Mutex<HashMap<IpAddr, usize>>,
+    pool: Option<(Arc<Semaphore>, usize)>,
+}
+
+impl Quotas {
+    /// Quotas for `limits`.
+    pub fn new(limits: ConnectionLimits) -> Arc<Self> {
+        let max = Semaphore::MAX_PERMITS;
+        let pool = usize::try_from(limits.queued_max_request_bytes)
+            .ok()
+            .filter(|b| *b > 0)
+            .map(|b| b.min(max).min(u32::MAX as usize))
+            .map(|b| (Arc::new(Semaphore::new(b)), b));
+        Arc::new(Quotas {
+            slots: Arc::new(Semaphore::new(limits.max_connections.min(max))),
+            per_ip: Mutex::new(HashMap::new()),
+            pool,
+            limits,
+        })
+    }
+
+    /// Waits for a free connection slot (`max.connections`).
+    pub async fn slot(&self) -> OwnedSemaphorePermit {
+        match Arc::clone(&self.slots).acquire_owned().await {
+            Ok(p) => p,
+            // The semaphore is never closed; if it were, admit nothing.
+            Err(_) => std::future::pending().await,
+        }
+    }
+
+    /// Counts a connection from `ip`, or None when `ip` is at
+    /// `max.connections.per.ip`.
+    pub fn admit(self: &Arc<Self>, ip: IpAddr, slot: OwnedSemaphorePermit) -> Option<Admission> {
+        let mut per_ip = self.per_ip.lock().unwrap_or_else(PoisonError::into_inner);
+        let n = per_ip.entry(ip).or_insert(0);
+        if *n >= self.limits.max_connections_per_ip {
+            if *n == 0 {
+                per_ip.remove(&ip);
+            }
+            return None;
+        }
+        *n += 1;
+        Some(Admission {
+            quotas: Arc::clone(self),
+            ip,
+            _slot: slot,
+        })
+    }
+
+    /// The configured `max.connections.per.ip`.
+    pub fn max_connections_per_ip(&self) -> usize {
+        self.limits.max_connections_per_ip
+    }
+
+    /// Reserves `bytes` of `queued.max.request.bytes` (capped at the pool's
+    /// size so one large request can always proceed alone); None when the
+    /// pool is unbounded.
+    async fn reserve(&self, bytes: usize) -> Option<OwnedSemaphorePermit> {
+        let (pool, size) = self.pool.as_ref()?;
+        let n = bytes.clamp(1, *size) as u32;
+        match Arc::clone(pool).acquire_many_owned(n).await {
+            Ok(p) => Some(p),
+            Err(_) => std::future::pending().await,
+        }
+    }
+}
+
+/// One admitted connection: holds its `max.connections` slot and its
+/// per-IP count until dropped.
+pub struct Admission {
+    quotas: Arc<Quotas>,
+    ip: IpAddr,
+    _slot: OwnedSemaphorePermit,
+}
+
+impl Drop for Admission {
+    fn drop(&mut self) {
+        let mut per_ip = self
+            .quotas
+            .per_ip
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(n) = per_ip.get_mut(&self.ip) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                per_ip.remove(&self.ip);
+            }
+        }
+    }
+}
 
 /// Why a connection ended.
 #[derive(Debug)]
 enum Close {
     PeerClosed,
     Shutdown,
+    Idle(Duration, usize),
     Io(std::io::Error),
     Protocol(ProtocolError),
 }
@@ -47,6 +196,7 @@ pub async fn serve(
     mut stream: TcpStream,
     peer: SocketAddr,
     mut shutdown: watch::Receiver<bool>,
+    admission: Admission,
 ) {
     if let Err(e) = stream.set_nodelay(true) {
         debug!(%peer, error = %e, "set_nodelay failed");
@@ -58,8 +208,10 @@ pub async fn serve(
     let mut client_id = String::new();
     let _guard = crate::metrics::ConnectionGuard::open();
     info!(%peer, "connection opened");
+    let quotas = Arc::clone(&admission.quotas);
     let reason = run(
         &broker,
+        &quotas,
         &mut stream,
         &mut session,
         &mut client_id,
@@ -72,6 +224,10 @@ pub async fn serve(
         Close::PeerClosed | Close::Shutdown => {
             info!(%peer, client_id, software, version, "connection closed")
         }
+        Close::Idle(idle, buffered) => {
+            info!(%peer, client_id, software, version, idle_ms = idle.as_millis() as u64, buffered,
+                "closing connection: no complete request within connections.max.idle.ms")
+        }
         Close::Io(e) => {
             info!(%peer, client_id, software, version, error = %e, "connection closed on I/O error")
         }
@@ -80,10 +236,20 @@ pub async fn serve(
         }
     }
     let _ = stream.shutdown().await;
+    drop(admission);
+}
+
+/// Sleeps until `deadline`, or forever when there is none.
+async fn until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
 }
 
 async fn run(
     broker: &Arc<Broker>,
+    quotas: &Quotas,
     stream: &mut TcpStream,
     session: &mut Session,
     client_id: &mut String,
@@ -91,10 +257,28 @@ async fn run(
 ) -> Close {
     let table = api::table();
     let max = broker.config.socket_request_max_bytes;
+    let max_idle = quotas.limits.max_idle;
     let mut buf = BytesMut::with_capacity(16 * 1024);
     let mut received = Instant::now();
+    // The next request must be complete by then (connections.max.idle.ms).
+    let mut deadline = max_idle.map(|d| tokio::time::Instant::now() + d);
+    // This request's share of queued.max.request.bytes, held until answered.
+    let mut reserved: Option<OwnedSemaphorePermit> = None;
     loop {
         loop {
+            if reserved.is_none() && quotas.pool.is_some() {
+                match frame_size(&buf, max) {
+                    Ok(Some(size)) => {
+                        tokio::select! {
+                            r = quotas.reserve(size + 4) => reserved = r,
+                            _ = until(deadline) => return Close::Idle(max_idle.unwrap_or_default(), buf.len()),
+                            _ = shutdown.changed() => return Close::Shutdown,
+                        }
+                    }
+                    Ok(None) => {}
+                    Err(e) => return Close::Protocol(e),
+                }
+            }
             let frame = match split_frame(&mut buf, max) {
                 Ok(Some(f)) => f,
                 Ok(None) => break,
@@ -129,6 +313,8 @@ async fn run(
                 Ok(Reply::None) => {}
                 Err(e) => return Close::Protocol(e),
             }
+            reserved = None;
+            deadline = max_idle.map(|d| tokio::time::Instant::now() + d);
             if let Some((api, version)) = timed {
                 // Queue: from the bytes' arrival to the start of processing
                 // (pipelined requests wait for the ones before them).
@@ -148,6 +334,7 @@ async fn run(
                 Ok(_) => received = Instant::now(),
                 Err(e) => return Close::Io(e),
             },
+            _ = until(deadline) => return Close::Idle(max_idle.unwrap_or_default(), buf.len()),
             _ = shutdown.changed() => return Close::Shutdown,
         }
     }

@@ -41,8 +41,12 @@ pub use error::BrokerError;
 /// or Ctrl-C.
 pub async fn run(config: BrokerConfig) -> Result<(), BrokerError> {
     // The recorder must exist before partitions register their counters.
+    // The default address may be taken by another node on this host (the
+    // README's three-node cluster): it then falls back to a free port. An
+    // address the operator chose must be free.
+    let explicit = config.props.contains_key("metrics.addr");
     let metrics = match config.metrics_addr {
-        Some(addr) => Some((metrics::install()?, metrics::bind(addr).await?)),
+        Some(addr) => Some((metrics::install()?, metrics::bind(addr, explicit).await?)),
         None => None,
     };
     let broker = Arc::new(Broker::open(config).await?);

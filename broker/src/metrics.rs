@@ -8,6 +8,11 @@
 //! that describe state (offsets, segments, groups, lag) are computed when
 //! Prometheus scrapes, so they cost nothing between scrapes.
 //!
+//! Histogram samples are buffered inside the exporter until drained into
+//! their buckets; [`upkeep`] drains them every [`UPKEEP_INTERVAL`] (the
+//! exporter's own default period), so memory stays bounded whether or not
+//! anyone scrapes.
+//!
 //! The endpoint is a minimal HTTP/1.1 responder (GET `/metrics` only, one
 //! request per connection), which is all a Prometheus scrape needs; it is
 //! not a general web server. Metric names are documented in
@@ -15,6 +20,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -36,6 +42,10 @@ const BUCKETS: &[f64] = &[
 ];
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+static UPKEEPS: AtomicU64 = AtomicU64::new(0);
+
+/// How often [`upkeep`] drains buffered histogram samples.
+pub const UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
 static TABLES: OnceLock<Tables> = OnceLock::new();
 
 /// Hot-path handles. Keys are fixed at start-up (read-only maps); each
@@ -330,6 +340,28 @@ fn collect(broker: &Broker) {
     }
 }
 
+/// Runs the recorder's upkeep (drains buffered histogram samples into
+/// their buckets) every [`UPKEEP_INTERVAL`] until shutdown. Without it the
+/// samples recorded between scrapes are all kept in memory.
+pub async fn upkeep(handle: &'static PrometheusHandle, mut shutdown: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(UPKEEP_INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                handle.run_upkeep();
+                UPKEEPS.fetch_add(1, Ordering::Relaxed);
+            }
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
+/// How many upkeep passes have run in this process.
+pub fn upkeep_runs() -> u64 {
+    UPKEEPS.load(Ordering::Relaxed)
+}
+
 /// Serves `GET /metrics` on `addr` until shutdown.
 pub async fn serve(
     broker: Arc<Broker>,
@@ -406,9 +438,30 @@ async fn respond(
     stream.shutdown().await
 }
 
-/// Binds the metrics listener.
-pub async fn bind(addr: SocketAddr) -> Result<TcpListener, BrokerError> {
-    TcpListener::bind(addr)
-        .await
-        .map_err(|e| BrokerError::Config(format!("cannot listen for metrics on {addr}: {e}")))
+/// Binds the metrics listener. When `addr` is only the default (not set
+/// by the operator) and is taken, e.g. by another node on the same host,
+/// the metrics are served on a free port of the same IP instead, with a
+/// warning naming it; an address set explicitly must be free.
+pub async fn bind(addr: SocketAddr, explicit: bool) -> Result<TcpListener, BrokerError> {
+    match TcpListener::bind(addr).await {
+        Ok(l) => Ok(l),
+        Err(e) if !explicit && e.kind() == std::io::ErrorKind::AddrInUse => {
+            let fallback = SocketAddr::new(addr.ip(), 0);
+            let l = TcpListener::bind(fallback).await.map_err(|e| {
+                BrokerError::Config(format!("cannot listen for metrics on {fallback}: {e}"))
+            })?;
+            let actual = l.local_addr()?;
+            warn!(
+                default = %addr,
+                %actual,
+                "the default metrics address is in use (another node on this host?); serving \
+                 metrics on {actual} instead: set metrics.addr (--metrics-addr) to choose it"
+            );
+            Ok(l)
+        }
+        Err(e) => Err(BrokerError::Config(format!(
+            "cannot listen for metrics on {addr}: {e} (set metrics.addr / --metrics-addr \
+             to another HOST:PORT, or off)"
+        ))),
+    }
 }

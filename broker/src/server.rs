@@ -1,5 +1,10 @@
 //! Listeners, the accept loops, background tasks and graceful shutdown.
 //!
+//! The accept loops enforce `max.connections` / `max.connections.per.ip`
+//! (through `connection::Quotas`) and survive running out of file
+//! descriptors: they log once, pause briefly between attempts and keep
+//! serving the connections they have.
+//!
 //! On SIGTERM or Ctrl-C: stop accepting, let every connection finish the
 //! request it is handling (bounded by a deadline), flush every log, return.
 
@@ -18,6 +23,31 @@ use crate::error::BrokerError;
 
 /// How long in-flight requests get to finish at shutdown.
 const DRAIN_DEADLINE: Duration = Duration::from_secs(10);
+
+/// How long the accept loop rests after a failed accept.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// Waits for a `max.connections` slot, then accepts one connection.
+async fn accept(
+    listener: &TcpListener,
+    quotas: &connection::Quotas,
+) -> std::io::Result<(
+    tokio::sync::OwnedSemaphorePermit,
+    tokio::net::TcpStream,
+    std::net::SocketAddr,
+)> {
+    let slot = quotas.slot().await;
+    let (stream, peer) = listener.accept().await?;
+    Ok((slot, stream, peer))
+}
+
+/// EMFILE / ENFILE: the process or the system is out of file descriptors.
+fn is_out_of_fds(e: &std::io::Error) -> bool {
+    // Same values on Linux, the BSDs and macOS.
+    const ENFILE: i32 = 23;
+    const EMFILE: i32 = 24;
+    matches!(e.raw_os_error(), Some(ENFILE | EMFILE))
+}
 
 /// Binds every listener; returns them with their bound addresses.
 pub async fn bind(broker: &Broker) -> Result<Vec<TcpListener>, BrokerError> {
@@ -56,24 +86,65 @@ pub async fn run(
             handle,
             shutdown_rx.clone(),
         ));
+        // Histogram samples accumulate in the recorder until drained: drain
+        // them on a timer so memory stays bounded when nobody scrapes.
+        tasks.spawn(crate::metrics::upkeep(handle, shutdown_rx.clone()));
     }
+    // Shared by every client listener: max.connections counts across them.
+    let quotas = connection::Quotas::new(broker.config.connections.clone());
     for listener in listeners {
         let broker = Arc::clone(&broker);
+        let quotas = Arc::clone(&quotas);
         let mut shutdown = shutdown_rx.clone();
         tasks.spawn(async move {
             let mut connections = JoinSet::new();
+            // Set after a failed accept: no accept until then (no busy loop
+            // while the error lasts, e.g. out of file descriptors).
+            let mut paused_until: Option<tokio::time::Instant> = None;
+            let mut out_of_fds = false;
             loop {
                 tokio::select! {
-                    accepted = listener.accept() => match accepted {
-                        Ok((stream, peer)) => {
-                            connections.spawn(connection::serve(Arc::clone(&broker), stream, peer, shutdown.clone()));
+                    accepted = accept(&listener, &quotas), if paused_until.is_none() => match accepted {
+                        Ok((slot, stream, peer)) => {
+                            if out_of_fds {
+                                out_of_fds = false;
+                                info!("accepting connections again");
+                            }
+                            match quotas.admit(peer.ip(), slot) {
+                                Some(admission) => {
+                                    connections.spawn(connection::serve(
+                                        Arc::clone(&broker),
+                                        stream,
+                                        peer,
+                                        shutdown.clone(),
+                                        admission,
+                                    ));
+                                }
+                                None => info!(
+                                    %peer,
+                                    limit = quotas.max_connections_per_ip(),
+                                    "closing new connection: max.connections.per.ip reached"
+                                ),
+                            }
                         }
                         Err(e) => {
-                            // EMFILE and friends: keep serving existing clients.
-                            warn!(error = %e, "accept failed");
-                            tokio::time::sleep(Duration::from_millis(50)).await;
+                            if is_out_of_fds(&e) {
+                                // Existing connections keep being served; say
+                                // so once per episode, not once per attempt.
+                                if !out_of_fds {
+                                    out_of_fds = true;
+                                    error!(error = %e, "cannot accept connections: out of file descriptors \
+                                        (raise the limit, e.g. ulimit -n); existing connections are still served, retrying");
+                                }
+                            } else {
+                                warn!(error = %e, "accept failed");
+                            }
+                            paused_until = Some(tokio::time::Instant::now() + ACCEPT_BACKOFF);
                         }
                     },
+                    _ = tokio::time::sleep_until(paused_until.unwrap_or_else(tokio::time::Instant::now)), if paused_until.is_some() => {
+                        paused_until = None;
+                    }
                     Some(_) = connections.join_next(), if !connections.is_empty() => {}
                     _ = shutdown.changed() => break,
                 }
