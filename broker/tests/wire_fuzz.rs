@@ -22,10 +22,9 @@
 
 mod fuzzing;
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -39,119 +38,13 @@ use memorystreamer_protocol_kafka::frame::split_frame;
 use memorystreamer_protocol_kafka::request::decode_header;
 use memorystreamer_protocol_kafka::ProtocolError;
 
+use fuzzing::alloc::{
+    LARGEST, LIVE, MAX_LIVE_BYTES, MAX_SINGLE_ALLOCATION, PEAK, RUN_ITERATION, RUN_SEED,
+};
+use fuzzing::checks::{acks_zero, check_response, decode_request, may_wait};
 use fuzzing::mutate::{mutate, mutate_batch};
 use fuzzing::requests::{self, sb, tn, Ctx};
 use fuzzing::rng::Rng;
-
-// ---------------------------------------------------------------------------
-// Allocation accounting
-
-/// The system allocator, counting live bytes, their peak, and the largest
-/// single request since the last reset.
-struct Counting;
-
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-static LARGEST: AtomicUsize = AtomicUsize::new(0);
-static RUN_SEED: AtomicU64 = AtomicU64::new(0);
-static RUN_ITERATION: AtomicU64 = AtomicU64::new(u64::MAX);
-static HUGE_REPORTED: AtomicBool = AtomicBool::new(false);
-
-/// Largest single allocation one small input may cause.
-const MAX_SINGLE_ALLOCATION: usize = 64 << 20;
-/// Allocations from here on are reported from inside the allocator, before
-/// the system allocator is asked: if it refuses, the process aborts, and the
-/// report is all that is left.
-const HUGE_ALLOCATION: usize = 1 << 30;
-/// Bound on live heap over the whole run.
-const MAX_LIVE_BYTES: usize = 768 << 20;
-
-#[global_allocator]
-static ALLOCATOR: Counting = Counting;
-
-/// A fixed buffer for formatting without allocating.
-struct StackLine {
-    buf: [u8; 256],
-    len: usize,
-}
-
-impl std::fmt::Write for StackLine {
-    fn write_str(&mut self, s: &str) -> std::fmt::Result {
-        let n = s.len().min(self.buf.len() - self.len);
-        self.buf[self.len..self.len + n].copy_from_slice(&s.as_bytes()[..n]);
-        self.len += n;
-        Ok(())
-    }
-}
-
-fn note_request(size: usize) {
-    LARGEST.fetch_max(size, Ordering::Relaxed);
-    if size >= HUGE_ALLOCATION && !HUGE_REPORTED.swap(true, Ordering::Relaxed) {
-        let mut line = StackLine {
-            buf: [0; 256],
-            len: 0,
-        };
-        let _ = writeln!(
-            line,
-            "wire_fuzz: allocation of {size} bytes requested; replay with WIRE_FUZZ_SEED={} WIRE_FUZZ_ONLY={}",
-            RUN_SEED.load(Ordering::Relaxed),
-            RUN_ITERATION.load(Ordering::Relaxed)
-        );
-        use std::io::Write as _;
-        let _ = std::io::stderr().write_all(&line.buf[..line.len]);
-    }
-}
-
-fn note_live(added: usize) {
-    let live = LIVE.fetch_add(added, Ordering::Relaxed) + added;
-    PEAK.fetch_max(live, Ordering::Relaxed);
-}
-
-// SAFETY: every method forwards the caller's pointer and layout unchanged to
-// `System`, which upholds the `GlobalAlloc` contract; the bookkeeping around
-// it only touches atomics and a stack buffer, and never allocates.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        note_request(layout.size());
-        // SAFETY: same layout contract as our caller's.
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            note_live(layout.size());
-        }
-        p
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        note_request(layout.size());
-        // SAFETY: same layout contract as our caller's.
-        let p = unsafe { System.alloc_zeroed(layout) };
-        if !p.is_null() {
-            note_live(layout.size());
-        }
-        p
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-        // SAFETY: `ptr` was allocated by `System` with `layout` (above).
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        note_request(new_size);
-        // SAFETY: `ptr` was allocated by `System` with `layout`; the caller
-        // guarantees `new_size` is valid for its alignment.
-        let p = unsafe { System.realloc(ptr, layout, new_size) };
-        if !p.is_null() {
-            if new_size >= layout.size() {
-                note_live(new_size - layout.size());
-            } else {
-                LIVE.fetch_sub(layout.size() - new_size, Ordering::Relaxed);
-            }
-        }
-        p
-    }
-}
 
 // ---------------------------------------------------------------------------
 // Run parameters
@@ -275,122 +168,6 @@ static PANICS: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
 fn take_panics() -> Vec<String> {
     std::mem::take(&mut *PANICS.lock().unwrap_or_else(|e| e.into_inner()))
-}
-
-/// Checks a response frame: size prefix, header (v0 for ApiVersions), the
-/// correlation id, and a body that decodes as the API's response at this
-/// version with nothing left over.
-fn check_response(
-    api: ApiKey,
-    version: i16,
-    correlation_id: i32,
-    frame: &Bytes,
-) -> Result<(), String> {
-    if frame.len() < 4 {
-        return Err(format!("response frame of {} bytes", frame.len()));
-    }
-    let size = i32::from_be_bytes([frame[0], frame[1], frame[2], frame[3]]);
-    if size < 0 || size as usize != frame.len() - 4 {
-        return Err(format!(
-            "size prefix {size} but {} bytes follow",
-            frame.len() - 4
-        ));
-    }
-    let mut body = frame.slice(4..);
-    let header_version = if api == ApiKey::ApiVersions {
-        0
-    } else {
-        api.response_header_version(version)
-    };
-    let header = ResponseHeader::decode(&mut body, header_version)
-        .map_err(|e| format!("response header does not decode: {e}"))?;
-    if header.correlation_id != correlation_id {
-        return Err(format!(
-            "correlation id {} answered with {}",
-            correlation_id, header.correlation_id
-        ));
-    }
-    decode_response(api, &mut body, version)
-        .map_err(|e| format!("response body does not decode as {api:?} v{version}: {e}"))?;
-    if !body.is_empty() {
-        return Err(format!("{} bytes after the response body", body.len()));
-    }
-    Ok(())
-}
-
-/// Decodes a response body of `api` (kafka-protocol's `ResponseKind` needs
-/// a feature the workspace does not enable).
-fn decode_response(api: ApiKey, body: &mut Bytes, version: i16) -> anyhow::Result<()> {
-    macro_rules! d {
-        ($t:ty) => {
-            <$t>::decode(body, version).map(drop)
-        };
-    }
-    match api {
-        ApiKey::Produce => d!(ProduceResponse),
-        ApiKey::Fetch => d!(FetchResponse),
-        ApiKey::ListOffsets => d!(ListOffsetsResponse),
-        ApiKey::Metadata => d!(MetadataResponse),
-        ApiKey::ApiVersions => d!(ApiVersionsResponse),
-        ApiKey::CreateTopics => d!(CreateTopicsResponse),
-        ApiKey::DeleteTopics => d!(DeleteTopicsResponse),
-        ApiKey::InitProducerId => d!(InitProducerIdResponse),
-        ApiKey::DescribeCluster => d!(DescribeClusterResponse),
-        ApiKey::FindCoordinator => d!(FindCoordinatorResponse),
-        ApiKey::JoinGroup => d!(JoinGroupResponse),
-        ApiKey::SyncGroup => d!(SyncGroupResponse),
-        ApiKey::Heartbeat => d!(HeartbeatResponse),
-        ApiKey::LeaveGroup => d!(LeaveGroupResponse),
-        ApiKey::OffsetCommit => d!(OffsetCommitResponse),
-        ApiKey::OffsetFetch => d!(OffsetFetchResponse),
-        ApiKey::ListGroups => d!(ListGroupsResponse),
-        ApiKey::DescribeGroups => d!(DescribeGroupsResponse),
-        ApiKey::DeleteGroups => d!(DeleteGroupsResponse),
-        ApiKey::OffsetDelete => d!(OffsetDeleteResponse),
-        ApiKey::CreatePartitions => d!(CreatePartitionsResponse),
-        ApiKey::DescribeConfigs => d!(DescribeConfigsResponse),
-        ApiKey::AlterConfigs => d!(AlterConfigsResponse),
-        ApiKey::IncrementalAlterConfigs => d!(IncrementalAlterConfigsResponse),
-        ApiKey::DeleteRecords => d!(DeleteRecordsResponse),
-        ApiKey::OffsetForLeaderEpoch => d!(OffsetForLeaderEpochResponse),
-        ApiKey::DescribeLogDirs => d!(DescribeLogDirsResponse),
-        ApiKey::DescribeTopicPartitions => d!(DescribeTopicPartitionsResponse),
-        ApiKey::AddPartitionsToTxn => d!(AddPartitionsToTxnResponse),
-        ApiKey::AddOffsetsToTxn => d!(AddOffsetsToTxnResponse),
-        ApiKey::EndTxn => d!(EndTxnResponse),
-        ApiKey::WriteTxnMarkers => d!(WriteTxnMarkersResponse),
-        ApiKey::TxnOffsetCommit => d!(TxnOffsetCommitResponse),
-        ApiKey::DescribeProducers => d!(DescribeProducersResponse),
-        ApiKey::DescribeTransactions => d!(DescribeTransactionsResponse),
-        ApiKey::ListTransactions => d!(ListTransactionsResponse),
-        other => anyhow::bail!("the harness has no decoder for {other:?}"),
-    }
-}
-
-/// Whether a handler of this request may legitimately still be running
-/// after `limit`: Fetch long-polls up to `max_wait_ms`; JoinGroup waits for
-/// the other members up to the rebalance timeout; SyncGroup waits for the
-/// leader's assignment. Returns how long it may wait.
-fn may_wait(api: ApiKey, version: i16, body: &Bytes) -> Option<Duration> {
-    let ms = |v: i32| Duration::from_millis(u64::try_from(v).unwrap_or(0));
-    match api {
-        ApiKey::Fetch => {
-            let req = FetchRequest::decode(&mut body.clone(), version).ok()?;
-            Some(ms(req.max_wait_ms))
-        }
-        ApiKey::JoinGroup => {
-            let req = JoinGroupRequest::decode(&mut body.clone(), version).ok()?;
-            Some(ms(req.rebalance_timeout_ms.max(req.session_timeout_ms)))
-        }
-        // Bounded by the group's rebalance timeout, which an earlier
-        // JoinGroup chose.
-        ApiKey::SyncGroup => Some(Duration::from_secs(600)),
-        _ => None,
-    }
-}
-
-fn acks_zero(version: i16, body: &Bytes) -> bool {
-    ProduceRequest::decode(&mut body.clone(), version).is_ok_and(|r| r.acks == 0)
 }
 
 /// The fuzzing session: the broker, what exists in it, the findings.
@@ -1050,10 +827,9 @@ async fn fuzz(
 }
 
 /// Every version ApiVersions advertises can be decoded: kafka-protocol's
-/// `ApiKey::valid_versions` includes versions that Kafka 4.1 marks unstable
-/// and does not advertise (OffsetCommit v10, OffsetFetch v10, InitProducerId
-/// v6), which the request structs cannot decode; advertising them made a
-/// client that picked them lose its connection. Produce v0–2 are the one
+/// `ApiKey::valid_versions` includes versions its request structs cannot
+/// decode (OffsetCommit v10, OffsetFetch v10, InitProducerId v6);
+/// advertising them made a client that picked them lose its connection. Produce v0–2 are the one
 /// exception: advertised for librdkafka's sake and refused on purpose.
 #[test]
 fn every_advertised_version_decodes() {
@@ -1075,60 +851,4 @@ fn every_advertised_version_decodes() {
         undecodable.is_empty(),
         "advertised but not decodable: {undecodable:?}"
     );
-}
-
-/// Decodes a request body of `api` the way `dispatch` does.
-fn decode_request(
-    api: ApiKey,
-    header: &memorystreamer_protocol_kafka::request::Header,
-    body: Bytes,
-) -> Result<(), ProtocolError> {
-    use memorystreamer_protocol_kafka::request::decode_body;
-    macro_rules! d {
-        ($t:ty) => {
-            decode_body::<$t>(header, body).map(drop)
-        };
-    }
-    match api {
-        ApiKey::Produce => d!(ProduceRequest),
-        ApiKey::Fetch => d!(FetchRequest),
-        ApiKey::ListOffsets => d!(ListOffsetsRequest),
-        ApiKey::Metadata => d!(MetadataRequest),
-        ApiKey::ApiVersions => d!(ApiVersionsRequest),
-        ApiKey::CreateTopics => d!(CreateTopicsRequest),
-        ApiKey::DeleteTopics => d!(DeleteTopicsRequest),
-        ApiKey::InitProducerId => d!(InitProducerIdRequest),
-        ApiKey::DescribeCluster => d!(DescribeClusterRequest),
-        ApiKey::FindCoordinator => d!(FindCoordinatorRequest),
-        ApiKey::JoinGroup => d!(JoinGroupRequest),
-        ApiKey::SyncGroup => d!(SyncGroupRequest),
-        ApiKey::Heartbeat => d!(HeartbeatRequest),
-        ApiKey::LeaveGroup => d!(LeaveGroupRequest),
-        ApiKey::OffsetCommit => d!(OffsetCommitRequest),
-        ApiKey::OffsetFetch => d!(OffsetFetchRequest),
-        ApiKey::ListGroups => d!(ListGroupsRequest),
-        ApiKey::DescribeGroups => d!(DescribeGroupsRequest),
-        ApiKey::DeleteGroups => d!(DeleteGroupsRequest),
-        ApiKey::OffsetDelete => d!(OffsetDeleteRequest),
-        ApiKey::CreatePartitions => d!(CreatePartitionsRequest),
-        ApiKey::DescribeConfigs => d!(DescribeConfigsRequest),
-        ApiKey::AlterConfigs => d!(AlterConfigsRequest),
-        ApiKey::IncrementalAlterConfigs => d!(IncrementalAlterConfigsRequest),
-        ApiKey::DeleteRecords => d!(DeleteRecordsRequest),
-        ApiKey::OffsetForLeaderEpoch => d!(OffsetForLeaderEpochRequest),
-        ApiKey::DescribeLogDirs => d!(DescribeLogDirsRequest),
-        ApiKey::DescribeTopicPartitions => d!(DescribeTopicPartitionsRequest),
-        ApiKey::AddPartitionsToTxn => d!(AddPartitionsToTxnRequest),
-        ApiKey::AddOffsetsToTxn => d!(AddOffsetsToTxnRequest),
-        ApiKey::EndTxn => d!(EndTxnRequest),
-        ApiKey::WriteTxnMarkers => d!(WriteTxnMarkersRequest),
-        ApiKey::TxnOffsetCommit => d!(TxnOffsetCommitRequest),
-        ApiKey::DescribeProducers => d!(DescribeProducersRequest),
-        ApiKey::DescribeTransactions => d!(DescribeTransactionsRequest),
-        ApiKey::ListTransactions => d!(ListTransactionsRequest),
-        other => Err(ProtocolError::UnknownApiKey {
-            api_key: other as i16,
-            correlation_id: 7,
-        }),
-    }
 }

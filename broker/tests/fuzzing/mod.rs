@@ -3,6 +3,9 @@
 //! mutations applied to them. The harness itself (the broker, the checks,
 //! the allocation accounting) lives in `wire_fuzz.rs`.
 
+pub mod alloc;
+pub mod checks;
+pub mod groups;
 pub mod mutate;
 pub mod requests;
 pub mod rng;
