@@ -48,7 +48,8 @@ pub async fn handle(broker: &Arc<Broker>, req: AlterConfigsRequest) -> AlterConf
                 )),
             };
             match outcome {
-                Ok(()) => base,
+                // Kafka sends a null message on success.
+                Ok(()) => base.with_error_message(None),
                 Err(e) => base
                     .with_error_code(e.code())
                     .with_error_message(Some(sb(&e.to_string()))),

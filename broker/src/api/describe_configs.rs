@@ -285,9 +285,8 @@ pub fn handle(
                 }
                 if v3 {
                     e = e.with_config_type(kind);
-                    if req.include_documentation {
-                        e = e.with_documentation(Some(sb(doc)));
-                    }
+                    // Null unless asked for, as Kafka sends it.
+                    e = e.with_documentation(req.include_documentation.then(|| sb(doc)));
                 }
                 e
             };

@@ -170,7 +170,8 @@ pub async fn handle(
                 )),
             };
             match outcome {
-                Ok(()) => base,
+                // Kafka sends a null message on success.
+                Ok(()) => base.with_error_message(None),
                 Err(e) => base
                     .with_error_code(e.code())
                     .with_error_message(Some(sb(&e.to_string()))),
