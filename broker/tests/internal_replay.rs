@@ -3,7 +3,9 @@
 //! records under a valid CRC, a record count that lies, a value of an
 //! unknown schema version, a truncated key) are logged with topic,
 //! partition and offset and skipped; every other group's offsets survive,
-//! including a commit stored after the garbage.
+//! including a commit stored after the garbage. The same holds for
+//! `__transaction_state`: a transactional id's state survives garbage
+//! stored after it.
 //!
 //! Kafka refuses client produce requests to internal topics, so the
 //! garbage is appended to the partition's active segment with the broker
@@ -86,10 +88,9 @@ fn commit_kv(group: &str, offset: i64) -> (Bytes, Bytes) {
     (key, value)
 }
 
-/// Appends garbage after the last batch of `__consumer_offsets-0`; returns
-/// the offset of the first garbage batch.
-fn append_garbage(data: &Path) -> i64 {
-    let dir = data.join("__consumer_offsets-0");
+/// The active segment of `data/<partition>` and its log end offset.
+fn active_segment(data: &Path, partition: &str) -> (std::path::PathBuf, i64) {
+    let dir = data.join(partition);
     let mut logs: Vec<_> = std::fs::read_dir(&dir)
         .expect("offsets partition")
         .flatten()
@@ -104,12 +105,37 @@ fn append_garbage(data: &Path) -> i64 {
         let (h, _) = item.expect("intact segment");
         leo = h.last_offset() + 1;
     }
-    assert!(leo > 0, "commits were stored");
-    // Garbage records under a valid CRC.
-    let mut garbage = batch(leo, &[commit_kv("garbage", 1)]);
+    assert!(leo > 0, "records were stored in {partition}");
+    (active, leo)
+}
+
+/// Appends `batches` to the segment `path`.
+fn append(path: &Path, batches: &[&[u8]]) {
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(path)
+        .expect("open segment");
+    for b in batches {
+        f.write_all(b).expect("append");
+    }
+    f.sync_all().expect("sync");
+}
+
+/// Garbage records under a valid CRC, at `offset`.
+fn garbage_batch(offset: i64) -> Vec<u8> {
+    let mut garbage = batch(offset, &[commit_kv("garbage", 1)]);
     let end = garbage.len();
     garbage[61..end].fill(0xff);
     fix_crc(&mut garbage);
+    garbage
+}
+
+/// Appends garbage after the last batch of `__consumer_offsets-0`; returns
+/// the offset of the first garbage batch.
+fn append_garbage(data: &Path) -> i64 {
+    let (active, leo) = active_segment(data, "__consumer_offsets-0");
+    // Garbage records under a valid CRC.
+    let garbage = garbage_batch(leo);
     // A record count that lies: 3 declared, 1 held.
     let mut liar = batch(leo + 1, &[commit_kv("liar", 2)]);
     liar[23..27].copy_from_slice(&2i32.to_be_bytes());
@@ -131,15 +157,20 @@ fn append_garbage(data: &Path) -> i64 {
     );
     // A commit after all of it.
     let late = batch(leo + 6, &[commit_kv("late", 99)]);
-    let mut f = std::fs::OpenOptions::new()
-        .append(true)
-        .open(&active)
-        .expect("open segment");
-    for b in [&garbage, &liar, &records, &late] {
-        f.write_all(b).expect("append");
-    }
-    f.sync_all().expect("sync");
+    append(&active, &[&garbage, &liar, &records, &late]);
     leo
+}
+
+/// Whether some line of `out` is a warning naming `what`, `topic`,
+/// partition 0 and exactly `offset`.
+fn names(out: &str, what: &str, topic: &str, offset: i64) -> bool {
+    out.lines().any(|l| {
+        l.contains(what)
+            && l.contains(topic)
+            && l.contains("partition=0")
+            && l.split(|c: char| c.is_whitespace() || c == '}' || c == ',')
+                .any(|t| t == format!("offset={offset}"))
+    })
 }
 
 #[test]
@@ -170,16 +201,7 @@ fn undecodable_consumer_offsets_records_are_logged_and_skipped() {
     drop(c);
     b.stop();
     let out = binary::read_log(&log);
-    let lines: Vec<&str> = out.lines().collect();
-    let named = |what: &str, offset: i64| {
-        lines.iter().any(|l| {
-            l.contains(what)
-                && l.contains("__consumer_offsets")
-                && l.contains("partition=0")
-                && l.split(|c: char| c.is_whitespace() || c == '}' || c == ',')
-                    .any(|t| t == format!("offset={offset}"))
-        })
-    };
+    let named = |what: &str, offset: i64| names(&out, what, "__consumer_offsets", offset);
     assert!(named("undecodable batch", at), "garbage batch:\n{out}");
     assert!(named("undecodable batch", at + 1), "lying batch:\n{out}");
     assert!(
@@ -189,5 +211,36 @@ fn undecodable_consumer_offsets_records_are_logged_and_skipped() {
     assert!(
         named("undecodable __consumer_offsets key", at + 5),
         "bad key:\n{out}"
+    );
+}
+
+#[test]
+fn undecodable_transaction_state_records_are_logged_and_skipped() {
+    use memorystreamer_broker::txn::records::encode_key;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("data");
+    let (pid, epoch) = {
+        let mut b = Running::start(&data, &tmp.path().join("first.log"), SMALL);
+        let ids = b.client().init_transactional("tx-kept");
+        b.stop();
+        ids
+    };
+    let (active, at) = active_segment(&data, "__transaction_state-0");
+    let bad_value = batch(
+        at + 1,
+        &[(encode_key("tx-bad"), Bytes::from_static(b"\x00\x07junk"))],
+    );
+    append(&active, &[&garbage_batch(at), &bad_value]);
+    let log = tmp.path().join("second.log");
+    let mut b = Running::start(&data, &log, SMALL);
+    // The kept id's state was replayed: same producer id, next epoch.
+    assert_eq!(b.client().init_transactional("tx-kept"), (pid, epoch + 1));
+    b.stop();
+    let out = binary::read_log(&log);
+    let named = |what: &str, offset: i64| names(&out, what, "__transaction_state", offset);
+    assert!(named("undecodable batch", at), "garbage batch:\n{out}");
+    assert!(
+        named("undecodable __transaction_state value", at + 1),
+        "bad value:\n{out}"
     );
 }

@@ -279,6 +279,37 @@ impl Client {
         r.producer_id.0
     }
 
+    /// InitProducerId for `transactional_id`, retried (at most 30 s) while
+    /// the coordinator is loading; returns (producer id, epoch).
+    pub fn init_transactional(&mut self, transactional_id: &str) -> (i64, i16) {
+        let req = InitProducerIdRequest::default()
+            .with_transactional_id(Some(TransactionalId(StrBytes::from_string(
+                transactional_id.to_string(),
+            ))))
+            .with_transaction_timeout_ms(60_000)
+            .with_producer_id(ProducerId(-1))
+            .with_producer_epoch(-1);
+        // FindCoordinator creates `__transaction_state` on first use.
+        let find = FindCoordinatorRequest::default()
+            .with_key_type(1)
+            .with_coordinator_keys(vec![StrBytes::from_string(transactional_id.to_string())]);
+        let found: FindCoordinatorResponse = self.call(ApiKey::FindCoordinator, 4, &find);
+        assert_eq!(found.coordinators[0].error_code, 0, "FindCoordinator");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let r: InitProducerIdResponse = self.call(ApiKey::InitProducerId, 4, &req);
+            if r.error_code == 0 {
+                return (r.producer_id.0, r.producer_epoch);
+            }
+            assert!(
+                Instant::now() < deadline,
+                "InitProducerId({transactional_id}): error {}",
+                r.error_code
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// A simple-group offset commit (generation -1); returns the error code.
     pub fn commit(&mut self, group: &str, topic: &str, partition: i32, offset: i64) -> i16 {
         let req = OffsetCommitRequest::default()
