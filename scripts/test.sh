@@ -32,6 +32,9 @@ echo "== KafkaJS into compat-tests/node"
 echo "== build"
 cargo build --release --workspace --all-targets
 
+echo "== cargo-fuzz targets still build (stable; running them needs nightly + cargo-fuzz)"
+cargo check --release --manifest-path fuzz/Cargo.toml --target-dir target --bins
+
 echo "== tests"
 cargo test --release --workspace
 

@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use memorystreamer_log::batch::{assign_offset, Batches, BatchHeader};
+use memorystreamer_log::batch::{assign_offset, BatchHeader, Batches};
 use memorystreamer_protocol_kafka::records::validate_produce_records;
 
 fuzz_target!(|data: &[u8]| {
