@@ -54,7 +54,7 @@ const DEFAULT_ITERATIONS: u64 = 40_000;
 /// The CI run's seed: fixed, so that CI is deterministic.
 const DEFAULT_SEED: u64 = 0x5eed_2026_1212;
 /// Time one handler may take unless the request asked it to wait.
-const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Name of the runtime's threads (workers and blocking pool), whose panics
 /// are findings.
 const WORKER_THREAD: &str = "wire-fuzz-broker";
