@@ -75,15 +75,27 @@ pub(crate) fn scan(
             // intact frame after this one means the middle is damaged.
             // (Payloads are JSON or records whose bytes cannot form a
             // header with a small length, so they do not fake one.)
-            return match (pos + 1..bytes.len().saturating_sub(8))
-                .find(|p| frame_problem(bytes, *p, max_frame).is_none())
-            {
-                Some(next) => Err((
-                    pos,
-                    format!("{problem}, followed by an intact frame at byte {next}"),
-                )),
-                None => Ok(pos),
-            };
+            // The search checksums candidate payloads; garbage could make
+            // that quadratic, so past a budget the tail counts as damage
+            // (refusing is the safe side).
+            let mut budget = bytes.len().saturating_mul(8).saturating_add(1 << 20);
+            for p in pos + 1..bytes.len().saturating_sub(8) {
+                let len = u32_at(bytes, p) as usize;
+                if len == 0 || len > max_frame as usize || len > bytes.len() - p - 8 {
+                    continue;
+                }
+                if budget < len {
+                    return Err((pos, format!("{problem}, followed by unreadable data")));
+                }
+                budget -= len;
+                if frame_problem(bytes, p, max_frame).is_none() {
+                    return Err((
+                        pos,
+                        format!("{problem}, followed by an intact frame at byte {p}"),
+                    ));
+                }
+            }
+            return Ok(pos);
         }
         let len = u32_at(bytes, pos) as usize;
         accept(&bytes[pos + 8..pos + 8 + len])
@@ -174,6 +186,21 @@ mod tests {
         let mut zeros = full.clone();
         zeros.extend_from_slice(&[0u8; 40]);
         assert_eq!(scan(&zeros, 1 << 20, |_| Ok(())), Ok(full.len()));
+    }
+
+    #[test]
+    fn garbage_tail_search_is_bounded() {
+        // Lengths that fit at most offsets: without a budget the search for
+        // an intact frame would checksum gigabytes.
+        let mut garbage = frames(1);
+        for i in 0..200_000u32 {
+            garbage.extend_from_slice(&[0, 0, (i % 200) as u8 + 20, 7]);
+        }
+        let r = scan(&garbage, 1 << 24, |_| Ok(()));
+        assert!(
+            matches!(r, Err((_, ref m)) if m.contains("unreadable data")),
+            "{r:?}"
+        );
     }
 
     #[test]

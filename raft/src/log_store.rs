@@ -34,7 +34,10 @@
 //!   [`MetadataError::Damaged`] naming the file and byte offset, and the
 //!   file is left untouched for the operator;
 //! * an intact frame whose payload does not decode (damage that kept the
-//!   CRC, or a file from a newer version) is damage too, never cut.
+//!   CRC, or a file from a newer version) is damage too, never cut;
+//! * the search for a later intact frame checksums at most about eight
+//!   times the file's size; a tail of garbage that exhausts it counts as
+//!   damage (refusing is the safe side).
 //!
 //! Damage confined to the very last frame cannot be told from a torn
 //! append and is cut like one. JSON payloads are printable text, so their
