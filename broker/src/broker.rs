@@ -11,7 +11,7 @@
 //! Images committed by other nodes arrive the same way (a watcher task in
 //! `server.rs`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -188,6 +188,13 @@ pub struct Broker {
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// True for Kafka's internal topics (`__consumer_offsets`,
+/// `__transaction_state`): marked internal in Metadata and
+/// DescribeTopicPartitions, never deleted, resized or written by clients.
+pub fn is_internal(topic: &str) -> bool {
+    topic == OFFSETS_TOPIC || topic == crate::txn::TXN_TOPIC
 }
 
 /// Checks a topic name the way Kafka does: 1–249 characters of
@@ -424,12 +431,33 @@ impl Broker {
         live
     }
 
-    /// The active controller (the quorum leader), -1 when there is none.
+    /// The controller id clients are given (Metadata, DescribeCluster's
+    /// broker endpoints). As in Kafka's KRaft mode this is a live broker,
+    /// not the quorum leader: any broker accepts admin requests and
+    /// forwards the metadata change to the quorum leader, so naming this
+    /// node, which the client has just reached, never sends a client to a
+    /// dead or fenced node. A fenced node names another live broker; -1
+    /// when it knows none.
     pub fn controller_id(&self) -> i32 {
-        self.quorum
-            .leader()
-            .and_then(|l| i32::try_from(l).ok())
-            .unwrap_or(-1)
+        let live = self.live_brokers();
+        if live.iter().any(|(id, ..)| *id == self.config.node_id) {
+            return self.config.node_id;
+        }
+        live.first().map_or(-1, |(id, ..)| *id)
+    }
+
+    /// The active controller (the quorum leader) when this node knows one
+    /// that is not fenced, else -1 (DescribeCluster's controller
+    /// endpoints).
+    pub fn active_controller_id(&self) -> i32 {
+        let Some(leader) = self.quorum.leader().and_then(|l| i32::try_from(l).ok()) else {
+            return -1;
+        };
+        if self.live_brokers().iter().any(|(id, ..)| *id == leader) {
+            leader
+        } else {
+            -1
+        }
     }
 
     /// The leader of a partition as clients should see it: -1 when its
@@ -1084,9 +1112,9 @@ impl Broker {
         assignments: Option<&[Vec<i32>]>,
         validate_only: bool,
     ) -> Result<(), BrokerError> {
-        if name == OFFSETS_TOPIC {
+        if is_internal(name) {
             return Err(BrokerError::InvalidRequest(format!(
-                "the partition count of {OFFSETS_TOPIC} is fixed (offsets.topic.num.partitions)"
+                "the partition count of internal topic {name} is fixed"
             )));
         }
         let _writes = self.metadata_writes.lock().await;
@@ -1100,9 +1128,11 @@ impl Broker {
                 "topic currently has {current} partitions, which is higher than or equal to the requested {count}"
             )));
         }
-        if count > 100_000 {
-            return Err(BrokerError::InvalidPartitions(format!(
-                "number of partitions {count} is above the limit of 100000"
+        if count - current > crate::limits::MAX_PARTITIONS_PER_REQUEST {
+            return Err(BrokerError::PolicyViolation(format!(
+                "excessively large number of partitions per request: {} (the limit is {})",
+                count - current,
+                crate::limits::MAX_PARTITIONS_PER_REQUEST
             )));
         }
         if let Some(a) = assignments {
@@ -1128,7 +1158,8 @@ impl Broker {
             assignments: assignments.map(<[Vec<i32>]>::to_vec).unwrap_or_default(),
             fallback: self.config.node_id,
         }];
-        image.apply_all(&records)?;
+        let next = image.apply_all(&records)?;
+        self.check_capacity(&next)?;
         if validate_only {
             return Ok(());
         }
@@ -1206,6 +1237,32 @@ impl Broker {
             .collect())
     }
 
+    /// Refuses a placement that would put more partitions on one broker
+    /// than this process can open (see [`crate::limits`]), before anything
+    /// is committed: a committed partition that cannot be opened would stop
+    /// every later start. Brokers are assumed to share this node's limits.
+    fn check_capacity(&self, next: &MetadataImage) -> Result<(), BrokerError> {
+        let mut hosted: HashMap<i32, u64> = HashMap::new();
+        for t in next.topics() {
+            for p in &t.partitions {
+                for r in &p.replicas {
+                    *hosted.entry(*r).or_default() += 1;
+                }
+            }
+        }
+        let capacity = crate::limits::partition_capacity();
+        match hosted.into_iter().max_by_key(|(_, n)| *n) {
+            Some((node, n)) if n > capacity => Err(BrokerError::PolicyViolation(format!(
+                "broker {node} would host {n} partitions, more than the {capacity} its open-file \
+                 limit and vm.max_map_count allow ({} files and {} maps per partition); \
+                 raise `ulimit -n` or add brokers",
+                crate::limits::FDS_PER_PARTITION,
+                crate::limits::MAPS_PER_PARTITION
+            ))),
+            _ => Ok(()),
+        }
+    }
+
     /// Creates a topic: validates, writes the metadata records, opens the
     /// partition logs. With `validate_only` nothing is written.
     pub async fn create_topic(
@@ -1220,10 +1277,11 @@ impl Broker {
                 t.partitions
             )));
         }
-        if t.partitions > 100_000 {
-            return Err(BrokerError::InvalidPartitions(format!(
-                "number of partitions {} is above the limit of 100000",
-                t.partitions
+        if t.partitions > crate::limits::MAX_PARTITIONS_PER_REQUEST {
+            return Err(BrokerError::PolicyViolation(format!(
+                "excessively large number of partitions per request: {} (the limit is {})",
+                t.partitions,
+                crate::limits::MAX_PARTITIONS_PER_REQUEST
             )));
         }
         if t.replication_factor < 1 {
@@ -1262,6 +1320,7 @@ impl Broker {
             fallback: self.config.node_id,
         });
         let next = image.apply_all(&records)?;
+        self.check_capacity(&next)?;
         let created = next.topic(&t.name).cloned().ok_or_else(|| {
             BrokerError::InvalidRequest("topic vanished while being created".into())
         })?;
@@ -1282,9 +1341,9 @@ impl Broker {
 
     /// Deletes a topic and, in the background, its data.
     pub async fn delete_topic(&self, name: &str) -> Result<Uuid, BrokerError> {
-        if name == OFFSETS_TOPIC {
+        if is_internal(name) {
             return Err(BrokerError::InvalidRequest(format!(
-                "internal topic {OFFSETS_TOPIC} cannot be deleted"
+                "internal topic {name} cannot be deleted"
             )));
         }
         let _writes = self.metadata_writes.lock().await;

@@ -72,9 +72,23 @@ pub enum BrokerError {
     /// Records the topic does not accept (e.g. no key on a compacted topic).
     #[error("invalid record: {0}")]
     InvalidRecord(String),
+    /// Individual records of a batch the topic refuses (KIP-467): the
+    /// batch's position of each, with why. Produce v8+ names them in
+    /// `record_errors`, so a client fails only those records.
+    #[error("{message}")]
+    RecordErrors {
+        /// The partition-level message.
+        message: String,
+        /// (position in the batch, reason) of each refused record.
+        records: Vec<(i32, String)>,
+    },
     /// The metadata quorum could not commit a change (no leader in time).
     #[error("metadata quorum unavailable: {0}")]
     Quorum(String),
+    /// A request Kafka's controller refuses by policy (too many partitions
+    /// in one request, more partitions than a broker can open).
+    #[error("policy violation: {0}")]
+    PolicyViolation(String),
     /// A request the broker understands but cannot serve as asked.
     #[error("invalid request: {0}")]
     InvalidRequest(String),
@@ -115,7 +129,8 @@ impl BrokerError {
             BrokerError::MessageTooLarge { .. } => E::MessageTooLarge,
             BrokerError::InvalidRequiredAcks(_) => E::InvalidRequiredAcks,
             BrokerError::InvalidRequest(_) => E::InvalidRequest,
-            BrokerError::InvalidRecord(_) => E::InvalidRecord,
+            BrokerError::PolicyViolation(_) => E::PolicyViolation,
+            BrokerError::InvalidRecord(_) | BrokerError::RecordErrors { .. } => E::InvalidRecord,
             BrokerError::Quorum(_) => E::RequestTimedOut,
             BrokerError::Txn(t) => txn_error(*t),
         }

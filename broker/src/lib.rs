@@ -18,6 +18,7 @@ pub fn now_ms() -> i64 {
 }
 
 pub mod api;
+pub mod authorizer;
 pub mod broker;
 pub mod config;
 pub mod connection;
@@ -25,6 +26,7 @@ pub mod error;
 pub mod group;
 pub mod interbroker;
 pub mod internal_topic;
+pub mod limits;
 pub mod metrics;
 pub mod partition;
 pub mod server;

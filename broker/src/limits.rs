@@ -31,7 +31,7 @@ pub fn raise_fd_limit() {
     let limit = getrlimit(Resource::Nofile);
     if let (Some(current), Some(max)) = (limit.current, limit.maximum) {
         if current < max {
-            let mut raised = limit.clone();
+            let mut raised = limit;
             raised.current = Some(max);
             if let Err(e) = setrlimit(Resource::Nofile, raised) {
                 warn!(current, max, error = %e, "could not raise the open-file limit");

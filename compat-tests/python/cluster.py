@@ -181,7 +181,7 @@ def rejoined(args):
         fail("topics or controller missing after rejoin: %r controllers %r" % (sorted(topics), ctls))
     # The rejoined node serves its partitions again.
     produce_consume(boots[0], "spread", 60)
-    print("rejoined: %d topics identical on %d nodes" % (len(view(boots[0])[0]), len(boots)))
+    print("rejoined: %d topics identical on %d nodes" % (len(view(boots[0])), len(boots)))
 
 
 def main():
