@@ -23,6 +23,11 @@ use memorystreamer_protocol_kafka::versions::{ApiRange, ApiTable};
 
 /// A RecordBatch of `n` records with `size`-byte values.
 fn batch(n: usize, size: usize) -> Bytes {
+    batch_with(n, size, Compression::None)
+}
+
+/// A RecordBatch of `n` records with `size`-byte values, compressed.
+fn batch_with(n: usize, size: usize, compression: Compression) -> Bytes {
     let records: Vec<Record> = (0..n)
         .map(|i| Record {
             transactional: false,
@@ -46,7 +51,7 @@ fn batch(n: usize, size: usize) -> Bytes {
         &records,
         &RecordEncodeOptions {
             version: 2,
-            compression: Compression::None,
+            compression,
         },
     )
     .expect("encode");
@@ -111,6 +116,31 @@ fn bench(c: &mut Criterion) {
         g.throughput(Throughput::Bytes(b.len() as u64));
         g.bench_function(format!("{n}x{size}B"), |bench| {
             bench.iter(|| black_box(validate_produce_records(&b).expect("valid")))
+        });
+    }
+    g.finish();
+
+    // The record walk Produce adds after the CRC (DESIGN §2): every record
+    // parsed in place, compressed batches streamed through a capped decoder.
+    let mut g = c.benchmark_group("record_walk");
+    for (n, size, codec, name) in [
+        (100usize, 100usize, Compression::None, "none"),
+        (16, 1024, Compression::None, "none"),
+        (100, 100, Compression::Lz4, "lz4"),
+        (100, 100, Compression::Zstd, "zstd"),
+        (100, 100, Compression::Snappy, "snappy"),
+        (100, 100, Compression::Gzip, "gzip"),
+    ] {
+        let b = batch_with(n, size, codec);
+        let h = memorystreamer_log::BatchHeader::parse(&b).expect("header");
+        g.throughput(Throughput::Bytes((n * size) as u64));
+        g.bench_function(format!("{n}x{size}B_{name}"), |bench| {
+            bench.iter(|| {
+                black_box(
+                    memorystreamer_log::records::validate_produced(&h, &b, 64 << 20)
+                        .expect("valid"),
+                )
+            })
         });
     }
     g.finish();

@@ -553,7 +553,8 @@ mod tests {
             let b = three(c);
             let h = BatchHeader::validate(&b).expect("valid");
             assert_eq!(
-                validate_produced(&h, &b, 1 << 20).expect(codec::name(c)),
+                validate_produced(&h, &b, 1 << 20)
+                    .unwrap_or_else(|e| panic!("{}: {e}", codec::name(c))),
                 vec![2]
             );
         }
