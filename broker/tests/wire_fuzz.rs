@@ -427,20 +427,43 @@ impl Harness {
     /// Topics with data, a group with a member, a transactional producer.
     async fn set_up(&mut self) {
         let mut created = Vec::new();
-        for (name, partitions, compact) in [
-            ("fuzz-a", 3, false),
-            ("fuzz-b", 1, false),
-            ("fuzz-c", 2, true),
-        ] {
-            let mut t = create_topics_request::CreatableTopic::default()
+        // fuzz-b rolls small segments and keeps few of them (retention runs
+        // under fetches); fuzz-c is compacted with small segments, so the
+        // cleaner works through whatever Produce accepted.
+        type Configs = &'static [(&'static str, &'static str)];
+        let topics: [(&str, i32, Configs); 3] = [
+            ("fuzz-a", 3, &[]),
+            (
+                "fuzz-b",
+                1,
+                &[("segment.bytes", "4096"), ("retention.bytes", "8192")],
+            ),
+            (
+                "fuzz-c",
+                2,
+                &[
+                    ("cleanup.policy", "compact"),
+                    ("segment.bytes", "4096"),
+                    ("min.cleanable.dirty.ratio", "0.01"),
+                    ("delete.retention.ms", "0"),
+                ],
+            ),
+        ];
+        for (name, partitions, configs) in topics {
+            let t = create_topics_request::CreatableTopic::default()
                 .with_name(tn(name))
                 .with_num_partitions(partitions)
-                .with_replication_factor(1);
-            if compact {
-                t = t.with_configs(vec![create_topics_request::CreatableTopicConfig::default()
-                    .with_name(sb("cleanup.policy"))
-                    .with_value(Some(sb("compact")))]);
-            }
+                .with_replication_factor(1)
+                .with_configs(
+                    configs
+                        .iter()
+                        .map(|(k, v)| {
+                            create_topics_request::CreatableTopicConfig::default()
+                                .with_name(sb(k))
+                                .with_value(Some(sb(v)))
+                        })
+                        .collect(),
+                );
             created.push(t);
         }
         let resp: CreateTopicsResponse = self
@@ -686,6 +709,13 @@ async fn fuzz(
         "group.initial.rebalance.delay.ms".to_string(),
         "0".to_string(),
     );
+    // Background work runs often, over what the fuzzed requests stored.
+    for (k, v) in [
+        ("log.cleaner.backoff.ms", "200"),
+        ("log.retention.check.interval.ms", "200"),
+    ] {
+        props.insert(k.to_string(), v.to_string());
+    }
     let config = BrokerConfig::from_properties(&props, LogFormat::Text).expect("config");
     let broker = Arc::new(Broker::open(config).await.expect("open broker"));
     // The broker's timers (group sessions, transaction timeouts, retention)
