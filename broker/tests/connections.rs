@@ -4,90 +4,20 @@
 //! and `queued.max.request.bytes`. The memory and file-descriptor tests,
 //! which need a broker process of their own, are in `connections_process.rs`.
 
+mod common;
+
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use memorystreamer_broker::config::{BrokerConfig, LogFormat};
-use memorystreamer_broker::{server, Broker};
+use common::TestBroker;
 
-/// An in-process broker on a free port, stopped when dropped.
-struct TestBroker {
-    port: u16,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-    _dir: tempfile::TempDir,
-}
-
-impl TestBroker {
-    fn start(props: &[(&str, &str)]) -> TestBroker {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let mut p = std::collections::BTreeMap::new();
-        p.insert(
-            "log.dirs".to_string(),
-            dir.path().join("data").display().to_string(),
-        );
-        p.insert(
-            "listeners".to_string(),
-            "PLAINTEXT://127.0.0.1:0".to_string(),
-        );
-        for (k, v) in props {
-            p.insert(k.to_string(), v.to_string());
-        }
-        let mut config = BrokerConfig::from_properties(&p, LogFormat::Text).expect("config");
-        let (port_tx, port_rx) = std::sync::mpsc::channel();
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .expect("runtime");
-            rt.block_on(async move {
-                let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-                let port = listener.local_addr().expect("addr").port();
-                drop(listener);
-                config.listeners[0].port = port;
-                config.advertised_listeners[0].port = port;
-                let broker = Arc::new(Broker::open(config).await.expect("open"));
-                let listeners = server::bind(&broker).await.expect("bind");
-                port_tx.send(port).expect("send port");
-                server::run(broker, listeners, None, async {
-                    let _ = stop_rx.await;
-                })
-                .await
-                .expect("run");
-            });
-        });
-        let port = port_rx
-            .recv_timeout(Duration::from_secs(30))
-            .expect("broker started");
-        TestBroker {
-            port,
-            stop: Some(stop_tx),
-            thread: Some(thread),
-            _dir: dir,
-        }
-    }
-
-    fn connect(&self) -> TcpStream {
-        let s = TcpStream::connect(("127.0.0.1", self.port)).expect("connect");
-        s.set_read_timeout(Some(Duration::from_secs(10)))
-            .expect("timeout");
-        s
-    }
-}
-
-impl Drop for TestBroker {
-    fn drop(&mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
+/// A raw connection to `b` with a 10 s read timeout.
+fn connect(b: &TestBroker) -> TcpStream {
+    let s = TcpStream::connect(("127.0.0.1", b.port)).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    s
 }
 
 /// An ApiVersions v0 request frame (header v1, null client id, empty body).
@@ -141,7 +71,7 @@ fn closed_within(s: &mut TcpStream, wait: Duration) -> bool {
 #[test]
 fn a_request_trickled_in_is_closed_after_the_idle_time() {
     let b = TestBroker::start(&[("connections.max.idle.ms", "1000")]);
-    let mut s = b.connect();
+    let mut s = connect(&b);
     let start = Instant::now();
     // A 100-byte request, one byte every 100 ms: each byte is activity, but
     // the request never completes within connections.max.idle.ms.
@@ -174,8 +104,8 @@ fn a_request_trickled_in_is_closed_after_the_idle_time() {
 #[test]
 fn an_idle_connection_is_closed_and_a_busy_one_is_not() {
     let b = TestBroker::start(&[("connections.max.idle.ms", "1000")]);
-    let mut idle = b.connect();
-    let mut busy = b.connect();
+    let mut idle = connect(&b);
+    let mut busy = connect(&b);
     assert!(round_trip(&mut idle, 1));
     let start = Instant::now();
     let mut id = 10;
@@ -198,11 +128,11 @@ fn an_idle_connection_is_closed_and_a_busy_one_is_not() {
 #[test]
 fn max_connections_per_ip_closes_the_extra_connection() {
     let b = TestBroker::start(&[("max.connections.per.ip", "2")]);
-    let mut first = b.connect();
-    let mut second = b.connect();
+    let mut first = connect(&b);
+    let mut second = connect(&b);
     assert!(round_trip(&mut first, 1));
     assert!(round_trip(&mut second, 2));
-    let mut third = b.connect();
+    let mut third = connect(&b);
     let _ = third.write_all(&api_versions(3));
     assert!(
         closed_within(&mut third, Duration::from_secs(10)),
@@ -220,7 +150,7 @@ fn max_connections_per_ip_closes_the_extra_connection() {
     drop(first);
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let mut s = b.connect();
+        let mut s = connect(&b);
         if round_trip(&mut s, 6) {
             break;
         }
@@ -231,13 +161,13 @@ fn max_connections_per_ip_closes_the_extra_connection() {
 #[test]
 fn max_connections_stops_accepting_until_a_connection_ends() {
     let b = TestBroker::start(&[("max.connections", "2")]);
-    let mut first = b.connect();
-    let mut second = b.connect();
+    let mut first = connect(&b);
+    let mut second = connect(&b);
     assert!(round_trip(&mut first, 1));
     assert!(round_trip(&mut second, 2));
     // The third waits in the backlog (Kafka blocks accepting; it does not
     // close): no answer while two are open.
-    let mut third = b.connect();
+    let mut third = connect(&b);
     third.write_all(&api_versions(3)).expect("write");
     third
         .set_read_timeout(Some(Duration::from_millis(1500)))
@@ -263,8 +193,8 @@ fn queued_max_request_bytes_pauses_reading_until_bytes_are_released() {
         ("queued.max.request.bytes", "1024"),
         ("socket.request.max.bytes", "1024"),
     ]);
-    let mut big = b.connect();
-    let mut small = b.connect();
+    let mut big = connect(&b);
+    let mut small = connect(&b);
     assert!(round_trip(&mut small, 1));
     // A request declaring 1010 bytes holds them (plus its 4-byte size)
     // while it arrives, leaving 10 bytes of the pool.

@@ -116,8 +116,10 @@ impl Client {
 }
 
 pub struct Client {
-    s: TcpStream,
-    next_id: i32,
+    /// The connection.
+    pub s: TcpStream,
+    /// The next correlation id.
+    pub next_id: i32,
 }
 
 impl Client {
