@@ -1159,7 +1159,7 @@ impl Broker {
             fallback: self.config.node_id,
         }];
         let next = image.apply_all(&records)?;
-        self.check_capacity(&next)?;
+        self.check_capacity(&image, &next)?;
         if validate_only {
             return Ok(());
         }
@@ -1237,28 +1237,48 @@ impl Broker {
             .collect())
     }
 
-    /// Refuses a placement that would put more partitions on one broker
-    /// than this process can open (see [`crate::limits`]), before anything
-    /// is committed: a committed partition that cannot be opened would stop
-    /// every later start. Brokers are assumed to share this node's limits.
-    fn check_capacity(&self, next: &MetadataImage) -> Result<(), BrokerError> {
-        let mut hosted: HashMap<i32, u64> = HashMap::new();
-        for t in next.topics() {
-            for p in &t.partitions {
-                for r in &p.replicas {
-                    *hosted.entry(*r).or_default() += 1;
+    /// Refuses a placement that would put more partitions on a broker than
+    /// its process can open (see [`crate::limits`]), before anything is
+    /// committed: a committed partition that cannot be opened would stop
+    /// every later start. The partitions added on this node are checked
+    /// against what is really still free here (open segments counted);
+    /// every broker's total against this node's limits (brokers are
+    /// assumed to share them).
+    fn check_capacity(&self, now: &MetadataImage, next: &MetadataImage) -> Result<(), BrokerError> {
+        fn hosted(image: &MetadataImage) -> HashMap<i32, u64> {
+            let mut hosted: HashMap<i32, u64> = HashMap::new();
+            for t in image.topics() {
+                for p in &t.partitions {
+                    for r in &p.replicas {
+                        *hosted.entry(*r).or_default() += 1;
+                    }
                 }
             }
+            hosted
         }
-        let capacity = crate::limits::partition_capacity();
-        match hosted.into_iter().max_by_key(|(_, n)| *n) {
-            Some((node, n)) if n > capacity => Err(BrokerError::PolicyViolation(format!(
-                "broker {node} would host {n} partitions, more than the {capacity} its open-file \
+        let refuse = |node: i32, n: u64, room: u64, what: &str| {
+            BrokerError::PolicyViolation(format!(
+                "broker {node} would {what} {n} partitions, more than the {room} its open-file \
                  limit and vm.max_map_count allow ({} files and {} maps per partition); \
                  raise `ulimit -n` or add brokers",
                 crate::limits::FDS_PER_PARTITION,
                 crate::limits::MAPS_PER_PARTITION
-            ))),
+            ))
+        };
+        let (before, after) = (hosted(now), hosted(next));
+        let me = self.config.node_id;
+        let added = after
+            .get(&me)
+            .copied()
+            .unwrap_or(0)
+            .saturating_sub(before.get(&me).copied().unwrap_or(0));
+        let free = crate::limits::free_partition_slots();
+        if added > free {
+            return Err(refuse(me, added, free, "open another"));
+        }
+        let capacity = crate::limits::partition_capacity();
+        match after.into_iter().max_by_key(|(_, n)| *n) {
+            Some((node, n)) if n > capacity => Err(refuse(node, n, capacity, "host")),
             _ => Ok(()),
         }
     }
@@ -1320,7 +1340,7 @@ impl Broker {
             fallback: self.config.node_id,
         });
         let next = image.apply_all(&records)?;
-        self.check_capacity(&next)?;
+        self.check_capacity(&image, &next)?;
         let created = next.topic(&t.name).cloned().ok_or_else(|| {
             BrokerError::InvalidRequest("topic vanished while being created".into())
         })?;

@@ -5,8 +5,10 @@
 //! change that places more partitions on a node than its open-file limit
 //! (or `vm.max_map_count`) allows would be committed and then fail to open
 //! at every start ("Too many open files"): a broker that can never restart.
-//! So CreateTopics and CreatePartitions check the placement against
-//! [`partition_capacity`] before committing, and refuse a single request for
+//! So CreateTopics and CreatePartitions check the placement before
+//! committing: the partitions added on this node against
+//! [`free_partition_slots`] (what is really still free, every open segment
+//! counted), every broker's total against [`partition_capacity`], and refuse a single request for
 //! more than [`MAX_PARTITIONS_PER_REQUEST`] partitions as Kafka's controller
 //! does. At start-up the soft open-file limit is raised to the hard limit.
 //!
@@ -61,15 +63,39 @@ fn max_map_count() -> Option<u64> {
 /// Partitions this process can host with its open-file limit and
 /// `vm.max_map_count`, after a reserve for everything else.
 pub fn partition_capacity() -> u64 {
-    let fds = rustix::process::getrlimit(rustix::process::Resource::Nofile)
-        .current
-        .map_or(u64::MAX, |n| {
-            n.saturating_sub(fd_reserve(n)) / FDS_PER_PARTITION
-        });
-    let maps = max_map_count().map_or(u64::MAX, |n| {
-        n.saturating_sub(fd_reserve(n)) / MAPS_PER_PARTITION
-    });
-    fds.min(maps)
+    let nofile = rustix::process::getrlimit(rustix::process::Resource::Nofile).current;
+    slots(nofile, 0, FDS_PER_PARTITION).min(slots(max_map_count(), 0, MAPS_PER_PARTITION))
+}
+
+/// Files this process has open (Linux `/proc`; 0 where unavailable).
+fn open_files() -> u64 {
+    std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count() as u64)
+}
+
+/// Memory maps this process holds (Linux `/proc`; 0 where unavailable).
+fn memory_maps() -> u64 {
+    std::fs::read_to_string("/proc/self/maps").map_or(0, |s| s.lines().count() as u64)
+}
+
+/// Partitions that fit in `limit` (None: unlimited) after the reserve and
+/// `in_use`, at `per` each.
+fn slots(limit: Option<u64>, in_use: u64, per: u64) -> u64 {
+    limit.map_or(u64::MAX, |n| {
+        n.saturating_sub(fd_reserve(n)).saturating_sub(in_use) / per
+    })
+}
+
+/// How many more partitions this process can open now: what its open-file
+/// limit and `vm.max_map_count` leave after the reserve and after every
+/// file and map already in use (sealed segments included, which
+/// [`partition_capacity`] cannot see).
+pub fn free_partition_slots() -> u64 {
+    let nofile = rustix::process::getrlimit(rustix::process::Resource::Nofile).current;
+    slots(nofile, open_files(), FDS_PER_PARTITION).min(slots(
+        max_map_count(),
+        memory_maps(),
+        MAPS_PER_PARTITION,
+    ))
 }
 
 #[cfg(test)]
@@ -82,5 +108,12 @@ mod tests {
         assert_eq!(fd_reserve(20_000), 5_000);
         let cap = partition_capacity();
         assert!(cap > 0 && cap < u64::MAX, "{cap}");
+        // What is already open counts against the limit (stdin, stdout and
+        // stderr at least).
+        assert!(free_partition_slots() < cap);
+        assert_eq!(slots(Some(1024), 0, FDS_PER_PARTITION), 256);
+        assert_eq!(slots(Some(1024), 300, FDS_PER_PARTITION), 156);
+        assert_eq!(slots(Some(1024), 900, FDS_PER_PARTITION), 0);
+        assert_eq!(slots(None, 900, FDS_PER_PARTITION), u64::MAX);
     }
 }
