@@ -415,6 +415,32 @@ def flush_ms(args):
     print("produced 10 records to a flush.ms=10 topic")
 
 
+def record_errors(args):
+    """librdkafka's 0011 test_message_single_partition_record_fail: 100
+    messages in one batch to a compacted topic, every tenth without a key.
+    The broker names the keyless ones (KIP-467), so exactly those fail with
+    INVALID_RECORD and the others with _INVALID_DIFFERENT_RECORD."""
+    from confluent_kafka import KafkaError, Producer
+    create(args, args.topic, config={"cleanup.policy": "compact"})
+    p = Producer({"bootstrap.servers": args.bootstrap, "linger.ms": 1000,
+                  "batch.num.messages": 1000, "enable.idempotence": False, "retries": 0})
+    reports = {}
+    for i in range(100):
+        key = None if i % 10 == 3 else b"k%d" % i
+        p.produce(args.topic, key=key, value=b"v%d" % i, partition=0,
+                  on_delivery=lambda e, m, i=i: reports.__setitem__(i, e))
+    if p.flush(60) != 0 or len(reports) != 100:
+        fail("not every message got a delivery report: %d" % len(reports))
+    invalid = sorted(i for i, e in reports.items() if e is not None and e.code() == KafkaError.INVALID_RECORD)
+    other = sorted(i for i, e in reports.items()
+                   if e is not None and e.code() == KafkaError._INVALID_DIFFERENT_RECORD)
+    if invalid != [i for i in range(100) if i % 10 == 3] or len(other) != 90:
+        fail("expected the 10 keyless records INVALID_RECORD and 90 _INVALID_DIFFERENT_RECORD, got "
+             "%r invalid, %d different, errors %r" % (invalid, len(other),
+                                                     sorted({str(e) for e in reports.values()})[:3]))
+    print("record errors: %d invalid, %d failed as different records" % (len(invalid), len(other)))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("cmd")
@@ -423,7 +449,8 @@ def main():
     args = ap.parse_args()
     cmds = {"compaction": compaction, "log-append-time": log_append_time,
             "compression-type": compression_type, "admin-records": admin_records,
-            "broker-configs": broker_configs, "flush-ms": flush_ms, "broker-configs-after-restart": broker_configs_after_restart}
+            "broker-configs": broker_configs, "flush-ms": flush_ms, "broker-configs-after-restart": broker_configs_after_restart,
+            "record-errors": record_errors}
     if args.cmd not in cmds:
         fail("unknown command %s" % args.cmd)
     cmds[args.cmd](args)

@@ -105,3 +105,16 @@ fn topic_flush_ms_makes_the_scheduler_fsync() {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
+
+#[test]
+fn a_compacted_topic_fails_only_the_keyless_records_of_a_batch() {
+    // librdkafka's own 0011 test: the broker's per-record errors (KIP-467)
+    // let the client fail the keyless records and retry-fail the rest as
+    // _INVALID_DIFFERENT_RECORD instead of failing all 100 alike.
+    let broker = broker();
+    let out = python_scenario(&broker, "topics.py", "record-errors", "keyless");
+    assert!(
+        out.contains("record errors: 10 invalid, 90 failed as different records"),
+        "{out}"
+    );
+}
