@@ -12,6 +12,7 @@
 //! stopped.
 
 mod binary;
+mod common;
 
 use std::io::Write;
 use std::path::Path;

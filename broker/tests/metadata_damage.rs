@@ -8,6 +8,7 @@
 //! topics and ids and no producer id handed out twice.
 
 mod binary;
+mod common;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

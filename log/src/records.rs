@@ -138,8 +138,31 @@ pub fn parse_records<'a>(h: &BatchHeader, data: &'a [u8]) -> Result<Vec<RawRecor
     let count = usize::try_from(h.records_count).map_err(|_| bad("negative record count"))?;
     // Every record takes at least 7 bytes; never trust the count for capacity.
     let mut out = Vec::with_capacity(count.min(data.len() / 7 + 1));
+    walk_section(data, count, |_, r| {
+        out.push(r);
+        Ok(())
+    })?;
+    if out.iter().any(|r| r.offset_delta > h.last_offset_delta) {
+        return Err(bad("record offset delta beyond the batch's last offset"));
+    }
+    Ok(out)
+}
+
+/// Walks the uncompressed records section `data` in place, expecting
+/// exactly `count` records and nothing after them.
+fn walk_section<'a>(
+    data: &'a [u8],
+    count: usize,
+    mut visit: impl FnMut(usize, RawRecord<'a>) -> Result<()>,
+) -> Result<usize> {
     let mut pos = 0usize;
+    let mut n = 0usize;
     while pos < data.len() {
+        if n == count {
+            return Err(LogError::InvalidRecord(format!(
+                "batch declares {count} records but holds more"
+            )));
+        }
         let start = pos;
         let len = read_varint(data, &mut pos)?;
         if len < 0 {
@@ -149,19 +172,16 @@ pub fn parse_records<'a>(h: &BatchHeader, data: &'a [u8]) -> Result<Vec<RawRecor
             .checked_add(len as usize)
             .filter(|e| *e <= data.len())
             .ok_or_else(|| bad("record runs past the batch"))?;
-        out.push(parse_one(&data[start..end], pos - start)?);
+        visit(n, parse_one(&data[start..end], pos - start)?)?;
+        n += 1;
         pos = end;
     }
-    if out.len() != count {
+    if n != count {
         return Err(LogError::InvalidRecord(format!(
-            "batch declares {count} records but holds {}",
-            out.len()
+            "batch declares {count} records but holds {n}"
         )));
     }
-    if out.iter().any(|r| r.offset_delta > h.last_offset_delta) {
-        return Err(bad("record offset delta beyond the batch's last offset"));
-    }
-    Ok(out)
+    Ok(n)
 }
 
 /// Reads a record's length prefix (a zigzag varint of at most 5 bytes) from
@@ -221,30 +241,7 @@ pub fn for_each_record(
     let too_few =
         |n: usize| LogError::InvalidRecord(format!("batch declares {count} records but holds {n}"));
     if h.compression() == codec::NONE {
-        let mut pos = 0usize;
-        let mut n = 0usize;
-        while pos < payload.len() {
-            if n == count {
-                return Err(too_many());
-            }
-            let start = pos;
-            let len = read_varint(payload, &mut pos)?;
-            if len < 0 {
-                return Err(bad("negative record length"));
-            }
-            let end = pos
-                .checked_add(len as usize)
-                .filter(|e| *e <= payload.len())
-                .ok_or_else(|| bad("record runs past the batch"))?;
-            let record = parse_one(&payload[start..end], pos - start)?;
-            visit(n, &record)?;
-            n += 1;
-            pos = end;
-        }
-        if n != count {
-            return Err(too_few(n));
-        }
-        return Ok(n);
+        return walk_section(payload, count, |i, r| visit(i, &r));
     }
     let mut reader = CappedReader::new(h.compression(), payload, cap)?;
     let mut scratch = Vec::new();

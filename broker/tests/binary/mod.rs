@@ -2,18 +2,17 @@
 //! directory they prepare (and damage): start it on free loopback ports
 //! and wait until it serves, stop it, run it to its exit, speak raw Kafka
 //! requests to it, and fingerprint a directory tree to prove a refused
-//! start changed nothing. Not here: in-process brokers (`common`).
+//! start changed nothing. Not here: in-process brokers and the raw client
+//! itself (`common`, which every file using this module declares too).
 #![allow(dead_code)]
 
-use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use bytes::{Bytes, BytesMut};
 use kafka_protocol::messages::*;
-use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, StrBytes};
+use kafka_protocol::protocol::StrBytes;
 
 /// A free TCP port on 127.0.0.1 (bound and released).
 pub fn free_port() -> u16 {
@@ -93,7 +92,7 @@ impl Running {
 
     /// A connected client.
     pub fn client(&self) -> Client {
-        Client::connect(self.port)
+        Client::connect_to(self.port)
     }
 
     /// SIGTERM, then waits (at most 20 s, then SIGKILL) for the exit.
@@ -195,54 +194,10 @@ pub fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
-/// A minimal blocking Kafka client speaking raw requests.
-pub struct Client {
-    s: TcpStream,
-    next_id: i32,
-}
+pub use crate::common::Client;
 
+/// Shortcuts the binary-based tests use on the shared raw client.
 impl Client {
-    /// Connects to 127.0.0.1:`port`.
-    pub fn connect(port: u16) -> Client {
-        let s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-        s.set_read_timeout(Some(Duration::from_secs(30)))
-            .expect("timeout");
-        Client { s, next_id: 1 }
-    }
-
-    /// Sends `body` as API `key` at `version` and decodes the answer.
-    pub fn call<Req: Encodable + HeaderVersion, Resp: Decodable + HeaderVersion>(
-        &mut self,
-        key: ApiKey,
-        version: i16,
-        body: &Req,
-    ) -> Resp {
-        let id = self.next_id;
-        self.next_id += 1;
-        let header = RequestHeader::default()
-            .with_request_api_key(key as i16)
-            .with_request_api_version(version)
-            .with_correlation_id(id)
-            .with_client_id(Some(StrBytes::from_static_str("binary-test")));
-        let mut buf = BytesMut::new();
-        header
-            .encode(&mut buf, Req::header_version(version))
-            .expect("header");
-        body.encode(&mut buf, version).expect("body");
-        let mut frame = (buf.len() as i32).to_be_bytes().to_vec();
-        frame.extend_from_slice(&buf);
-        self.s.write_all(&frame).expect("write");
-        let mut len = [0u8; 4];
-        self.s.read_exact(&mut len).expect("response length");
-        let mut body = vec![0u8; i32::from_be_bytes(len) as usize];
-        self.s.read_exact(&mut body).expect("response");
-        let mut frame = Bytes::from(body);
-        let header = ResponseHeader::decode(&mut frame, Resp::header_version(version))
-            .expect("response header");
-        assert_eq!(header.correlation_id, id);
-        Resp::decode(&mut frame, version).expect("response body")
-    }
-
     /// Creates `name` with `partitions` partitions; returns the error code.
     pub fn create_topic(&mut self, name: &str, partitions: i32) -> i16 {
         let req = CreateTopicsRequest::default().with_topics(vec![
