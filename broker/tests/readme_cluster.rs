@@ -68,7 +68,19 @@ fn remap(text: &str, ports: &mut BTreeMap<u16, u16>) -> String {
         out.push_str(head);
         let digits: String = tail.chars().take_while(char::is_ascii_digit).collect();
         let port: u16 = digits.parse().expect("port");
-        let mapped = *ports.entry(port).or_insert_with(free_port);
+        // A released ephemeral port can be handed out again: never map two
+        // README ports to one.
+        let mapped = match ports.get(&port) {
+            Some(m) => *m,
+            None => {
+                let mut p = free_port();
+                while ports.values().any(|v| *v == p) {
+                    p = free_port();
+                }
+                ports.insert(port, p);
+                p
+            }
+        };
         out.push_str(&mapped.to_string());
         rest = &tail[digits.len()..];
     }

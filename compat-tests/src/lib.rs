@@ -49,6 +49,18 @@ pub fn free_port() -> u16 {
     l.local_addr().expect("local addr").port()
 }
 
+/// `n` distinct free TCP ports on 127.0.0.1: all bound at once, then
+/// released, so no two are the same (separate [`free_port`] calls can hand
+/// out one port twice, and a cluster's nodes then fight over it).
+pub fn free_ports(n: usize) -> Vec<u16> {
+    let held: Vec<TcpListener> = (0..n)
+        .map(|_| TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port"))
+        .collect();
+    held.iter()
+        .map(|l| l.local_addr().expect("local addr").port())
+        .collect()
+}
+
 /// A running broker process.
 pub struct Broker {
     child: Option<Child>,
@@ -69,10 +81,11 @@ impl Broker {
         let tmp = tempfile::tempdir().expect("tempdir");
         let data_dir = tmp.path().join("data");
         let log_path = tmp.path().join("broker.log");
+        let ports = free_ports(2);
         let mut b = Broker {
             child: None,
-            port: free_port(),
-            metrics_port: free_port(),
+            port: ports[0],
+            metrics_port: ports[1],
             data_dir,
             _tmp: Some(tmp),
             extra_args: extra_args.iter().map(|s| s.to_string()).collect(),
@@ -208,7 +221,9 @@ impl Drop for Broker {
 /// `extra_args` added. All processes are started before any is awaited
 /// (a node serves Kafka only once the quorum has a leader).
 pub fn start_cluster(n: u32, extra_args: &[&str]) -> Vec<Broker> {
-    let controllers: Vec<u16> = (0..n).map(|_| free_port()).collect();
+    // Controller, Kafka and metrics ports of every node, all distinct.
+    let ports = free_ports(3 * n as usize);
+    let controllers: Vec<u16> = ports[..n as usize].to_vec();
     let voters = controllers
         .iter()
         .enumerate()
@@ -229,8 +244,8 @@ pub fn start_cluster(n: u32, extra_args: &[&str]) -> Vec<Broker> {
             args.extend(extra_args.iter().map(|s| s.to_string()));
             Broker {
                 child: None,
-                port: free_port(),
-                metrics_port: free_port(),
+                port: ports[n as usize + i as usize],
+                metrics_port: ports[2 * n as usize + i as usize],
                 data_dir: tmp.path().join("data"),
                 log_path: tmp.path().join("broker.log"),
                 _tmp: Some(tmp),
