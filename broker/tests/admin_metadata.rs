@@ -177,9 +177,19 @@ fn excessive_partition_requests_are_refused_before_commit() {
     assert_eq!(md.topics[0].partitions.len(), 1);
 }
 
+/// A child broker process, killed when dropped (also when a test fails).
+struct Limited(Child);
+
+impl Drop for Limited {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// The broker binary under `ulimit -n limit`, on `data`, listening on `port`.
-fn spawn_limited(limit: u32, data: &std::path::Path, port: u16) -> Child {
-    Command::new("sh")
+fn spawn_limited(limit: u32, data: &std::path::Path, port: u16) -> Limited {
+    let child = Command::new("sh")
         .arg("-c")
         .arg(format!("ulimit -n {limit} && exec \"$0\" \"$@\""))
         .arg(env!("CARGO_BIN_EXE_memorystreamer"))
@@ -194,10 +204,12 @@ fn spawn_limited(limit: u32, data: &std::path::Path, port: u16) -> Child {
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("spawn broker")
+        .expect("spawn broker");
+    Limited(child)
 }
 
-fn wait_listening(child: &mut Child, port: u16) -> Client {
+fn wait_listening(child: &mut Limited, port: u16) -> Client {
+    let child = &mut child.0;
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
@@ -252,14 +264,12 @@ fn partitions_beyond_the_open_file_limit_are_refused_and_the_broker_restarts() {
         "{:?}",
         resp.results[0].error_message
     );
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(child);
     // It starts again with the same limit and serves what was committed.
     let mut child = spawn_limited(1024, &data, port);
     let mut c = wait_listening(&mut child, port);
     let md = metadata(&mut c, Some(&["fits", "too-many"]), false);
     assert_eq!(md.topics[0].partitions.len(), 100);
     assert_eq!(md.topics[1].error_code, 3);
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(child);
 }
