@@ -438,8 +438,8 @@ impl Broker {
     /// node, which the client has just reached, never sends a client to a
     /// dead or fenced node. A fenced node names another live broker; -1
     /// when it knows none.
-    pub fn controller_id(&self) -> i32 {
-        let live = self.live_brokers();
+    /// `live` is [`Broker::live_brokers`], which the callers list anyway.
+    pub fn controller_id(&self, live: &[(i32, String, i32)]) -> i32 {
         if live.iter().any(|(id, ..)| *id == self.config.node_id) {
             return self.config.node_id;
         }
@@ -449,11 +449,11 @@ impl Broker {
     /// The active controller (the quorum leader) when this node knows one
     /// that is not fenced, else -1 (DescribeCluster's controller
     /// endpoints).
-    pub fn active_controller_id(&self) -> i32 {
+    pub fn active_controller_id(&self, live: &[(i32, String, i32)]) -> i32 {
         let Some(leader) = self.quorum.leader().and_then(|l| i32::try_from(l).ok()) else {
             return -1;
         };
-        if self.live_brokers().iter().any(|(id, ..)| *id == leader) {
+        if live.iter().any(|(id, ..)| *id == leader) {
             leader
         } else {
             -1

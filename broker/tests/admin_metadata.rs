@@ -227,13 +227,6 @@ fn wait_listening(child: &mut Limited, port: u16) -> Client {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
-
 #[test]
 fn partitions_beyond_the_open_file_limit_are_refused_and_the_broker_restarts() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -5,6 +5,10 @@
 //! child process lets the test read the broker's own memory from /proc and
 //! lower its fd limit (`ulimit -n`) without touching the test process.
 
+mod common;
+
+use common::free_port;
+
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -17,11 +21,6 @@ struct BrokerProcess {
     port: u16,
     log: PathBuf,
     _dir: tempfile::TempDir,
-}
-
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr").port()
 }
 
 impl BrokerProcess {

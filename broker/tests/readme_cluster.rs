@@ -6,6 +6,10 @@
 //! metrics port falls back when another node holds it); an explicitly
 //! chosen metrics address that is taken stays a clear error.
 
+mod common;
+
+use common::free_port;
+
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -23,11 +27,6 @@ impl Drop for Nodes {
             let _ = c.wait();
         }
     }
-}
-
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr").port()
 }
 
 /// The `V=` line and the argument lists of the `cargo run --release --`

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{batch, create_topic, fetch_req, produce, topic_name, Client, TestBroker};
+use common::{batch, create_topic, fetch_req, free_port, produce, topic_name, Client, TestBroker};
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::records::Compression;
@@ -173,11 +173,6 @@ struct BrokerProcess {
     child: Child,
     port: u16,
     log: PathBuf,
-}
-
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr").port()
 }
 
 impl BrokerProcess {

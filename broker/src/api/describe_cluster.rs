@@ -20,8 +20,13 @@ pub fn handle(broker: &Arc<Broker>, req: DescribeClusterRequest) -> DescribeClus
             )))
             .with_endpoint_type(req.endpoint_type);
     }
-    let brokers = broker
-        .live_brokers()
+    let live = broker.live_brokers();
+    let controller_id = if req.endpoint_type == 2 {
+        broker.active_controller_id(&live)
+    } else {
+        broker.controller_id(&live)
+    };
+    let brokers = live
         .into_iter()
         .map(|(id, host, port)| {
             DescribeClusterBroker::default()
@@ -33,11 +38,7 @@ pub fn handle(broker: &Arc<Broker>, req: DescribeClusterRequest) -> DescribeClus
     DescribeClusterResponse::default()
         .with_endpoint_type(req.endpoint_type)
         .with_cluster_id(sb(&broker.cluster_id))
-        .with_controller_id(BrokerId(if req.endpoint_type == 2 {
-            broker.active_controller_id()
-        } else {
-            broker.controller_id()
-        }))
+        .with_controller_id(BrokerId(controller_id))
         .with_cluster_authorized_operations(crate::authorizer::if_requested(
             req.include_cluster_authorized_operations,
             crate::authorizer::cluster_operations,

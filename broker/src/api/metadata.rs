@@ -115,8 +115,9 @@ pub async fn handle(
             }
         }
     }
-    let brokers = broker
-        .live_brokers()
+    let live = broker.live_brokers();
+    let controller_id = broker.controller_id(&live);
+    let brokers = live
         .into_iter()
         .map(|(id, host, port)| {
             MetadataResponseBroker::default()
@@ -140,6 +141,6 @@ pub async fn handle(
         ))
         .with_brokers(brokers)
         .with_cluster_id(Some(sb(&broker.cluster_id)))
-        .with_controller_id(BrokerId(broker.controller_id()))
+        .with_controller_id(BrokerId(controller_id))
         .with_topics(topics)
 }

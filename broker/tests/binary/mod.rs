@@ -6,7 +6,7 @@
 //! itself (`common`, which every file using this module declares too).
 #![allow(dead_code)]
 
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
@@ -14,11 +14,7 @@ use std::time::{Duration, Instant};
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::StrBytes;
 
-/// A free TCP port on 127.0.0.1 (bound and released).
-pub fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
-    l.local_addr().expect("local addr").port()
-}
+pub use crate::common::free_port;
 
 fn command(data: &Path, log: &Path, port: u16, overrides: &[&str]) -> Command {
     let out = std::fs::OpenOptions::new()

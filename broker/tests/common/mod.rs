@@ -19,6 +19,12 @@ use memorystreamer_broker::config::{BrokerConfig, LogFormat};
 use memorystreamer_broker::{server, Broker};
 
 /// An in-process broker on a free port, stopped when dropped.
+/// A free TCP port on 127.0.0.1 (bound and released).
+pub fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
+    l.local_addr().expect("local addr").port()
+}
+
 pub struct TestBroker {
     pub port: u16,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
