@@ -1392,6 +1392,12 @@ fn describe_topic_partitions_log_dirs_and_leader_epochs() {
         .expect("dtp");
     assert_eq!(t.partitions.len(), 3);
     assert!(t.partitions.iter().any(|p| p.partition_size > 0));
+    // v4: the file system's space, as Kafka reports it (not -1, "unknown").
+    let (total, usable) = (r.results[0].total_bytes, r.results[0].usable_bytes);
+    assert!(
+        total > 0 && (0..=total).contains(&usable),
+        "total {total}, usable {usable}"
+    );
 }
 
 fn broker_resource_ops(

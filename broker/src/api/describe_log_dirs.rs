@@ -1,6 +1,8 @@
 //! DescribeLogDirs (key 35): the one data directory with every (or every
-//! requested) partition's size. Free/total space (v4+) are reported as -1
-//! (unknown): reading them needs `statvfs`, not wired in yet.
+//! requested) partition's size, and (v4+) the file system's total and usable
+//! bytes as Kafka reports them (`FileStore::getTotalSpace` /
+//! `getUsableSpace`, i.e. `statvfs` blocks and blocks available to
+//! unprivileged users), or -1 when the file system cannot be asked.
 
 use std::sync::Arc;
 
@@ -36,10 +38,11 @@ pub fn handle(broker: &Arc<Broker>, req: DescribeLogDirsRequest) -> DescribeLogD
     }
     let dir = std::fs::canonicalize(&broker.config.data_dir)
         .unwrap_or_else(|_| broker.config.data_dir.clone());
+    let (total, usable) = disk_space(&dir);
     DescribeLogDirsResponse::default().with_results(vec![DescribeLogDirsResult::default()
         .with_log_dir(sb(&dir.display().to_string()))
-        .with_total_bytes(-1)
-        .with_usable_bytes(-1)
+        .with_total_bytes(total)
+        .with_usable_bytes(usable)
         .with_topics(
             by_topic
                 .into_iter()
@@ -50,4 +53,17 @@ pub fn handle(broker: &Arc<Broker>, req: DescribeLogDirsRequest) -> DescribeLogD
                 })
                 .collect(),
         )])
+}
+
+/// Total and usable bytes of the file system holding `dir`, or `(-1, -1)`
+/// (Kafka's "unknown") when `statvfs` fails.
+fn disk_space(dir: &std::path::Path) -> (i64, i64) {
+    match rustix::fs::statvfs(dir) {
+        Ok(s) => {
+            let bytes =
+                |blocks: u64| i64::try_from(blocks.saturating_mul(s.f_frsize)).unwrap_or(i64::MAX);
+            (bytes(s.f_blocks), bytes(s.f_bavail))
+        }
+        Err(_) => (-1, -1),
+    }
 }
