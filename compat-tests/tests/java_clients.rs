@@ -1,0 +1,106 @@
+//! The Java clients as judges: the Maven project in `compat-tests/java/clients`
+//! (JUnit 5: Admin, the default producer with every codec, consumer groups with
+//! range / cooperative-sticky / static membership, read_committed and
+//! transactions with sendOffsetsToTransaction, a Kafka Streams
+//! exactly_once_v2 word count, and `group.protocol=consumer` failing clearly)
+//! runs against a fresh broker once per pinned client line (Maven profiles
+//! `kafka-4` = kafka-clients/kafka-streams 4.4.0, `kafka-3.9` = 3.9.2).
+//!
+//! Maven runs offline: `compat-tests/java/clients/setup.sh` (called by
+//! `scripts/test.sh`) resolves every dependency first.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use memorystreamer_compat_tests::{run_judged, script, Broker};
+
+/// Maven profiles of the pinned client lines (versions in `pom.xml`).
+const PROFILES: &[&str] = &["kafka-4", "kafka-3.9"];
+
+/// The JUnit classes every run must report (a run that silently ran fewer fails).
+const CLASSES: &[&str] = &[
+    "ClientVersionTest",
+    "AdminTest",
+    "ProducerCodecsTest",
+    "ConsumerGroupsTest",
+    "TransactionsTest",
+    "StreamsWordCountTest",
+    "ConsumerGroupProtocolTest",
+];
+
+fn mvn() -> &'static str {
+    let found = Command::new("mvn")
+        .arg("--version")
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    assert!(
+        found,
+        "mvn not found: install Maven (apt-get install maven) and run \
+         compat-tests/java/clients/setup.sh (scripts/test.sh does both)"
+    );
+    "mvn"
+}
+
+/// `tests="N"` and the failure counters of one surefire XML report.
+fn report_counts(xml: &str) -> Option<(u32, u32, u32, u32)> {
+    let head = &xml[xml.find("<testsuite ")?..];
+    let head = &head[..head.find('>')?];
+    let attr = |name: &str| -> Option<u32> {
+        let key = format!(" {name}=\"");
+        let start = head.find(&key)? + key.len();
+        head[start..].split('"').next()?.parse().ok()
+    };
+    Some((
+        attr("tests")?,
+        attr("failures")?,
+        attr("errors")?,
+        attr("skipped")?,
+    ))
+}
+
+fn check_reports(dir: &Path, profile: &str) {
+    for class in CLASSES {
+        let path = dir.join(format!("TEST-io.memorystreamer.compat.{class}.xml"));
+        let xml = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{profile}: no report for {class} ({e})"));
+        let (tests, failures, errors, skipped) = report_counts(&xml)
+            .unwrap_or_else(|| panic!("{profile}: unreadable report {}", path.display()));
+        assert!(
+            tests > 0 && failures == 0 && errors == 0 && skipped == 0,
+            "{profile}: {class}: tests {tests}, failures {failures}, errors {errors}, skipped {skipped}"
+        );
+    }
+}
+
+#[test]
+fn java_clients_judge_the_broker() {
+    let mvn = mvn();
+    let project = script("java/clients");
+    let reports = project.join("target/surefire-reports");
+    for profile in PROFILES {
+        // A fresh broker per client line. AdminTest pins this static override.
+        let broker = Broker::start(&["-o", "group.initial.rebalance.delay.ms=0"]);
+        // Reports of an earlier run must not stand in for this one.
+        let _ = std::fs::remove_dir_all(&reports);
+        run_judged(
+            &broker,
+            Command::new(mvn)
+                .current_dir(&project)
+                .args(["-B", "-q", "-o", "-Dstyle.color=never"])
+                .arg(format!("-P{profile}"))
+                .arg(format!("-Dbootstrap={}", broker.bootstrap()))
+                .arg("test"),
+            Duration::from_secs(480),
+            80,
+            &format!(
+                "mvn test -P{profile} (client logs in {}; if a dependency is missing, \
+                 run compat-tests/java/clients/setup.sh)",
+                reports.display()
+            ),
+        );
+        check_reports(&reports, profile);
+        eprintln!("java clients ({profile}): {} classes passed", CLASSES.len());
+    }
+}
