@@ -222,7 +222,10 @@ func TestSaramaAsyncProducer(t *testing.T) {
 			cfg := saramaConfig("async", v.version)
 			cfg.Producer.Return.Successes = true
 			cfg.Producer.Compression = sarama.CompressionSnappy
+			// Batches of ten, and whatever is left after 20 ms (without a
+			// frequency Sarama holds a partial batch until more arrive).
 			cfg.Producer.Flush.Messages = 10
+			cfg.Producer.Flush.Frequency = 20 * time.Millisecond
 			producer, err := sarama.NewAsyncProducer([]string{bootstrap(t)}, cfg)
 			if err != nil {
 				t.Fatalf("async producer: %v", err)
