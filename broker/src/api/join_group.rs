@@ -16,6 +16,7 @@ use crate::group::protocol::{JoinRequest, JoinResult, Reply};
 
 fn to_response(r: JoinResult, version: i16) -> JoinGroupResponse {
     JoinGroupResponse::default()
+        .with_skip_assignment(version >= 9 && r.skip_assignment)
         .with_error_code(r.error.map(|e| e.code()).unwrap_or(0))
         .with_generation_id(r.generation_id)
         .with_protocol_type(if version >= 7 {
@@ -90,6 +91,7 @@ pub async fn handle(
                 leader: String::new(),
                 member_id: req.member_id.to_string(),
                 members: Vec::new(),
+                skip_assignment: false,
             },
         },
     };

@@ -108,6 +108,10 @@ pub struct JoinResult {
     pub member_id: String,
     /// All members, for the leader only.
     pub members: Vec<JoinMember>,
+    /// KIP-814 (JoinGroup v9+): the leader of a stable group restarted as a
+    /// static member; it keeps the current assignment instead of computing
+    /// a new one.
+    pub skip_assignment: bool,
 }
 
 impl JoinResult {
@@ -121,6 +125,7 @@ impl JoinResult {
             leader: String::new(),
             member_id: member_id.to_string(),
             members: Vec::new(),
+            skip_assignment: false,
         }
     }
 }

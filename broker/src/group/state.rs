@@ -248,6 +248,7 @@ impl Group {
             } else {
                 Vec::new()
             },
+            skip_assignment: false,
         }
     }
 
@@ -343,18 +344,25 @@ impl Group {
         if self.leader.as_deref() == Some(old_id.as_str()) {
             self.leader = Some(new_id.clone());
         }
-        let unchanged = self.members[idx].protocols == req.protocols;
-        if self.state == GroupState::Stable && unchanged {
-            // Within the session: no rebalance, same generation; its
-            // SyncGroup returns its previous assignment.
-            let m = &mut self.members[idx];
-            m.last_heartbeat = now;
-            m.client_id = req.client_id;
-            m.client_host = req.client_host;
-            m.session_timeout = req.session_timeout;
-            m.rebalance_timeout = req.rebalance_timeout;
-            self.dirty = true;
-            return Reply::Now(self.current_join_result(&new_id));
+        if self.state == GroupState::Stable {
+            // As Kafka: the restarted member's new metadata (a fresh client
+            // no longer lists the partitions it owned) triggers no rebalance
+            // unless it changes the protocol the group would select. Same
+            // generation; its SyncGroup returns its previous assignment, and
+            // a restarted leader is told to keep it (KIP-814).
+            self.members[idx].protocols = req.protocols.clone();
+            if self.select_protocol() == self.protocol {
+                let m = &mut self.members[idx];
+                m.last_heartbeat = now;
+                m.client_id = req.client_id;
+                m.client_host = req.client_host;
+                m.session_timeout = req.session_timeout;
+                m.rebalance_timeout = req.rebalance_timeout;
+                self.dirty = true;
+                let mut result = self.current_join_result(&new_id);
+                result.skip_assignment = self.leader.as_deref() == Some(new_id.as_str());
+                return Reply::Now(result);
+            }
         }
         self.rejoin(idx, &req, now, cfg)
     }

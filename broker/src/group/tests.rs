@@ -353,6 +353,62 @@ fn static_member_restart_keeps_assignment_without_rebalance() {
 }
 
 #[test]
+fn static_restart_with_new_metadata_keeps_the_generation_unless_the_protocol_changes() {
+    let t = Instant::now();
+    // Two static members, "a" (leader) and "b", stable in generation 2.
+    let mut g = Group::new("g");
+    let a = now_result(g.join(req("", Some("a"), &["range", "roundrobin"]), t, &cfg())).member_id;
+    now_result(g.sync(&a, Some("a"), 1, None, None, vec![], t));
+    let mut b_join = pending(g.join(req("", Some("b"), &["range", "roundrobin"]), t, &cfg()));
+    let a_join = now_result(g.join(req(&a, Some("a"), &["range", "roundrobin"]), t, &cfg()));
+    let b = b_join.try_recv().expect("b joined").member_id;
+    assert_eq!(
+        (a_join.generation_id, a_join.leader.as_str()),
+        (2, a.as_str())
+    );
+    let mut b_sync = pending(g.sync(&b, Some("b"), 2, None, None, vec![], t));
+    let plan = vec![
+        (a.clone(), Bytes::from_static(b"A")),
+        (b.clone(), Bytes::from_static(b"B")),
+    ];
+    now_result(g.sync(&a, Some("a"), 2, None, None, plan, t));
+    assert_eq!(&b_sync.try_recv().expect("b synced").assignment[..], b"B");
+    assert_eq!(g.state, GroupState::Stable);
+
+    // A restarted client no longer lists its owned partitions: new metadata.
+    let restarted = |inst: &str, protocols: &[&str]| {
+        let mut r = req("", Some(inst), protocols);
+        for (_, meta) in &mut r.protocols {
+            *meta = Bytes::from(format!("restarted-{inst}"));
+        }
+        r
+    };
+    // The leader restarts: same generation, the member list, told to keep
+    // the assignment (KIP-814); SyncGroup hands back its old assignment.
+    let j = now_result(g.join(restarted("a", &["range", "roundrobin"]), t, &cfg()));
+    assert_eq!(
+        (j.error, j.generation_id, g.state),
+        (None, 2, GroupState::Stable)
+    );
+    assert_eq!(
+        (j.leader.as_str(), j.skip_assignment, j.members.len()),
+        (j.member_id.as_str(), true, 2)
+    );
+    let s = now_result(g.sync(&j.member_id, Some("a"), 2, None, None, vec![], t));
+    assert_eq!(&s.assignment[..], b"A");
+    // A follower restarts: same generation, nothing to skip.
+    let j = now_result(g.join(restarted("b", &["range", "roundrobin"]), t, &cfg()));
+    assert_eq!(
+        (j.error, j.generation_id, j.skip_assignment, j.members.len()),
+        (None, 2, false, 0)
+    );
+    assert_eq!(g.state, GroupState::Stable);
+    // A restart that changes the protocol the group would pick rebalances.
+    let _waits = pending(g.join(restarted("b", &["roundrobin"]), t, &cfg()));
+    assert_eq!(g.state, GroupState::PreparingRebalance);
+}
+
+#[test]
 fn commit_checks() {
     let t = Instant::now();
     let (mut g, a) = stable_single(t);
