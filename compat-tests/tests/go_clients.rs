@@ -17,6 +17,7 @@ use memorystreamer_compat_tests::{run_judged, script, Broker};
 const GO_TESTS: &[&str] = &[
     "TestFranzIdempotentProduceEveryCodec",
     "TestFranzCooperativeStickyGroup",
+    "TestFranzStaticMembership",
     "TestFranzAdmin",
     "TestFranzGroupTransactSession",
     "TestSaramaIdempotentSyncProducer",
