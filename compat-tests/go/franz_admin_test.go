@@ -98,6 +98,13 @@ func TestFranzAdmin(t *testing.T) {
 		t.Fatalf("creating %s twice: %v %v, want TOPIC_ALREADY_EXISTS", topicA, err, again[topicA].Err)
 	}
 
+	meta, err := adm.BrokerMetadata(ctx)
+	if err != nil || meta.Cluster == "" || meta.Controller < 0 || len(meta.Brokers) != 1 {
+		t.Fatalf("broker metadata: %v; cluster %q, controller %d, brokers %+v", err, meta.Cluster, meta.Controller, meta.Brokers)
+	}
+	if b := meta.Brokers[0]; b.Host != "127.0.0.1" || fmt.Sprintf("%s:%d", b.Host, b.Port) != bootstrap(t) {
+		t.Fatalf("broker advertised as %s:%d, bootstrap is %s", b.Host, b.Port, bootstrap(t))
+	}
 	all, err := adm.ListTopics(ctx)
 	if err != nil {
 		t.Fatalf("list topics: %v", err)
@@ -234,6 +241,28 @@ func TestFranzAdmin(t *testing.T) {
 	starts, err = adm.ListStartOffsets(ctx, topicA)
 	expectOffset("start offset after delete records", starts, err, 0, 4)
 
+	// DescribeLogDirs: the partition with records has bytes on disk.
+	dirs, err := adm.DescribeAllLogDirs(ctx, kadm.TopicsSet{topicA: {0: {}, 1: {}}})
+	if err != nil {
+		t.Fatalf("describe log dirs: %v", err)
+	}
+	sizes := map[int32]int64{}
+	for _, brokerDirs := range dirs {
+		for _, d := range brokerDirs {
+			if d.Err != nil {
+				t.Fatalf("log dir %s: %v", d.Dir, d.Err)
+			}
+			for p := int32(0); p < 2; p++ {
+				if dp, ok := d.Topics[topicA][p]; ok {
+					sizes[p] = dp.Size
+				}
+			}
+		}
+	}
+	if len(sizes) != 2 || sizes[0] <= 0 || sizes[1] != 0 {
+		t.Fatalf("log dir sizes of %s-0 and -1: %v, want both listed, data in 0 only", topicA, sizes)
+	}
+
 	// Group offsets: commit (simple, no members), fetch, list, describe, delete.
 	group := unique("go-kadm-group")
 	var commit kadm.Offsets
@@ -274,6 +303,24 @@ func TestFranzAdmin(t *testing.T) {
 	}
 	if l, ok := lags[group].Lag.Lookup(topicA, 0); !ok || l.Lag != 3 {
 		t.Fatalf("lag of %s-0: %+v (found %v), want 3", topicA, l, ok)
+	}
+	// OffsetDelete: one partition's offset of the (memberless) group.
+	deletedOffsets, err := adm.DeleteOffsets(ctx, group, kadm.TopicsSet{topicA: {1: {}}})
+	if err != nil {
+		t.Fatalf("delete offsets: %v", err)
+	}
+	if e, ok := deletedOffsets.Lookup(topicA, 1); !ok || e != nil {
+		t.Fatalf("delete offset of %s-1: %v (found %v)", topicA, e, ok)
+	}
+	fetched, err = adm.FetchOffsets(ctx, group)
+	if err != nil {
+		t.Fatalf("fetch offsets after delete offsets: %v", err)
+	}
+	if o, ok := fetched.Lookup(topicA, 1); ok && o.At >= 0 {
+		t.Fatalf("deleted offset of %s-1 still fetched: %+v", topicA, o)
+	}
+	if o, ok := fetched.Lookup(topicA, 0); !ok || o.At != 7 {
+		t.Fatalf("offset of %s-0 after deleting -1's: %+v (found %v)", topicA, o, ok)
 	}
 	dg, err := adm.DeleteGroup(ctx, group)
 	if err != nil || dg.Err != nil {

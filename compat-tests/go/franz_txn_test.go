@@ -238,4 +238,14 @@ func TestFranzGroupTransactSession(t *testing.T) {
 		}
 		return fmt.Sprintf("session's transaction %q, aborter's %q", s1, s2)
 	})
+	listed, err := adm.ListTransactions(ctx, nil, []string{"CompleteCommit"})
+	if err != nil {
+		t.Fatalf("list transactions: %v", err)
+	}
+	if l, ok := listed[txnID]; !ok || l.State != "CompleteCommit" {
+		t.Fatalf("listed transaction %s: %+v (found %v)", txnID, l, ok)
+	}
+	if _, ok := listed[abortID]; ok {
+		t.Fatalf("%s (CompleteAbort) listed under the CompleteCommit filter", abortID)
+	}
 }
