@@ -24,6 +24,7 @@ const GO_TESTS: &[&str] = &[
     "TestSaramaAsyncProducer",
     "TestSaramaConsumerGroup",
     "TestSaramaClusterAdmin",
+    "TestSaramaTransactions",
 ];
 
 #[test]
