@@ -16,6 +16,7 @@ use memorystreamer_compat_tests::{run_judged, script, Broker};
 /// Every top-level Go test; each must report `--- PASS`.
 const GO_TESTS: &[&str] = &[
     "TestFranzIdempotentProduceEveryCodec",
+    "TestFranzProduceEdges",
     "TestFranzCooperativeStickyGroup",
     "TestFranzStaticMembership",
     "TestFranzAdmin",
