@@ -8,12 +8,18 @@
 //! exchanges to `NetworkError` (it retries); every exchange is bounded by
 //! openraft's per-RPC deadline.
 //!
+//! The leader's clients also note, per follower, when it last answered an
+//! AppendEntries and when it last was caught up with the leader's log
+//! ([`ReplicaClock`], reported by Kafka's DescribeQuorum); openraft's own
+//! metrics carry no such times.
+//!
 //! Bad input from a peer (oversized or undecodable frame) closes that
 //! connection only. There is no authentication yet: bind the controller
 //! listener to a private address (security is a later issue).
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use openraft::error::{
     InstallSnapshotError, NetworkError, RPCError, RaftError, RemoteError, Unreachable,
@@ -23,10 +29,11 @@ use openraft::raft::{
     AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse,
     VoteRequest, VoteResponse,
 };
-use openraft::BasicNode;
+use openraft::{BasicNode, RaftMetrics};
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
 use tracing::{debug, warn};
 
 use crate::types::{MetadataRequest, MetadataResponse, NodeId, Raft, TypeConfig};
@@ -135,15 +142,85 @@ pub async fn exchange(
     }
 }
 
+/// When each follower last answered this node's AppendEntries (Kafka's
+/// "last fetch") and when it last held everything this node's log held as
+/// the request left (Kafka's "last caught up"), in milliseconds since the
+/// Unix epoch. Only the leader sends AppendEntries, so only its clock moves.
+#[derive(Default)]
+pub struct ReplicaClock {
+    metrics: OnceLock<watch::Receiver<RaftMetrics<NodeId, BasicNode>>>,
+    times: Mutex<HashMap<NodeId, ReplicaTimes>>,
+}
+
+/// What [`ReplicaClock`] knows of one follower.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReplicaTimes {
+    /// Last AppendEntries answer (ms since the Unix epoch), if any.
+    pub last_fetch_ms: Option<i64>,
+    /// Last answer that left the follower caught up, if any.
+    pub last_caught_up_ms: Option<i64>,
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+impl ReplicaClock {
+    /// Lets the clock read this node's last log index (set once the Raft
+    /// handle exists; until then no follower counts as caught up).
+    pub fn attach(&self, metrics: watch::Receiver<RaftMetrics<NodeId, BasicNode>>) {
+        let _ = self.metrics.set(metrics);
+    }
+
+    /// This node's last log index now.
+    fn last_log_index(&self) -> Option<u64> {
+        self.metrics.get().and_then(|m| m.borrow().last_log_index)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<NodeId, ReplicaTimes>> {
+        self.times.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Notes an AppendEntries answer from `target`.
+    fn answered(&self, target: NodeId, caught_up_at: Option<i64>) {
+        let now = now_ms();
+        let mut times = self.lock();
+        let t = times.entry(target).or_default();
+        t.last_fetch_ms = Some(now);
+        if caught_up_at.is_some() {
+            t.last_caught_up_ms = caught_up_at;
+        }
+    }
+
+    /// What is known of `node`.
+    pub fn times(&self, node: NodeId) -> ReplicaTimes {
+        self.lock().get(&node).copied().unwrap_or_default()
+    }
+}
+
 /// Creates a [`PeerClient`] per target.
 #[derive(Clone, Default)]
-pub struct Network;
+pub struct Network {
+    clock: Arc<ReplicaClock>,
+}
+
+impl Network {
+    /// A factory whose clients note follower times on `clock`.
+    pub fn new(clock: Arc<ReplicaClock>) -> Network {
+        Network { clock }
+    }
+}
 
 /// A connection to one peer.
 pub struct PeerClient {
     target: NodeId,
     addr: String,
     conn: Option<TcpStream>,
+    clock: Arc<ReplicaClock>,
 }
 
 impl RaftNetworkFactory<TypeConfig> for Network {
@@ -154,6 +231,7 @@ impl RaftNetworkFactory<TypeConfig> for Network {
             target,
             addr: node.addr.clone(),
             conn: None,
+            clock: Arc::clone(&self.clock),
         }
     }
 }
@@ -197,10 +275,27 @@ impl RaftNetwork<TypeConfig> for PeerClient {
         rpc: AppendEntriesRequest<TypeConfig>,
         option: RPCOption,
     ) -> Result<AppendEntriesResponse<NodeId>, RPCError<NodeId, BasicNode, RaftError<NodeId>>> {
-        match self.call(RpcRequest::AppendEntries(rpc), &option).await? {
-            RpcResponse::AppendEntries(r) => r.map_err(|e| self.remote(e)),
-            _ => Err(self.unexpected()),
+        // The follower is caught up if, once it accepts this request, it
+        // holds everything this node held when the request left.
+        let sent_at = now_ms();
+        let leader_end = self.clock.last_log_index();
+        let sent_end = rpc
+            .entries
+            .last()
+            .map(|e| e.log_id.index)
+            .or(rpc.prev_log_id.map(|l| l.index));
+        let answer = match self.call(RpcRequest::AppendEntries(rpc), &option).await? {
+            RpcResponse::AppendEntries(r) => r.map_err(|e| self.remote(e))?,
+            _ => return Err(self.unexpected()),
+        };
+        let caught_up = matches!(answer, AppendEntriesResponse::Success)
+            && leader_end.is_some()
+            && sent_end >= leader_end;
+        if !matches!(answer, AppendEntriesResponse::HigherVote(_)) {
+            self.clock
+                .answered(self.target, caught_up.then_some(sent_at));
         }
+        Ok(answer)
     }
 
     async fn vote(

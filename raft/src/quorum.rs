@@ -24,7 +24,9 @@ use tracing::{debug, info};
 use crate::error::MetadataError;
 use crate::image::MetadataImage;
 use crate::log_store::{LogStore, LOG_FILE};
-use crate::network::{exchange, serve, Network, RpcRequest, RpcResponse, WriteHandler};
+use crate::network::{
+    exchange, now_ms, serve, Network, ReplicaClock, RpcRequest, RpcResponse, WriteHandler,
+};
 use crate::records::MetadataRecord;
 use crate::state_machine::{StateMachine, SNAPSHOT_FILE};
 use crate::store::MetadataLog;
@@ -131,6 +133,41 @@ pub struct Quorum {
     server: JoinHandle<()>,
     liveness: Vec<JoinHandle<()>>,
     local_addr: std::net::SocketAddr,
+    clock: Arc<ReplicaClock>,
+}
+
+/// The state of the quorum as this node sees it, in Kafka's terms
+/// (DescribeQuorum): offsets are Raft log indexes, exclusive ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuorumStatus {
+    /// The leader this node knows of.
+    pub leader_id: Option<NodeId>,
+    /// True when this node leads (only then are follower fields known).
+    pub is_leader: bool,
+    /// The current Raft term (Kafka's leader epoch).
+    pub term: u64,
+    /// One past the last committed entry (Kafka's high watermark), if any
+    /// entry is committed.
+    pub high_watermark: Option<u64>,
+    /// Every voter, in node id order.
+    pub voters: Vec<VoterStatus>,
+}
+
+/// One voter in a [`QuorumStatus`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VoterStatus {
+    /// Node id.
+    pub node_id: NodeId,
+    /// Controller listener address (`host:port`).
+    pub address: String,
+    /// One past the last entry known to be in its log (Kafka's log end
+    /// offset): this node's own log, or, on the leader, what the follower
+    /// has acknowledged. `None` when unknown.
+    pub log_end_offset: Option<u64>,
+    /// Last time (ms since the Unix epoch) the leader heard from it.
+    pub last_fetch_ms: Option<i64>,
+    /// Last time (ms since the Unix epoch) it was caught up with the leader.
+    pub last_caught_up_ms: Option<i64>,
 }
 
 /// Sends this node's heartbeat to the leader every `interval`.
@@ -296,9 +333,17 @@ impl Quorum {
         }
         .validate()
         .map_err(|e| QuorumError::Raft(e.to_string()))?;
-        let raft = Raft::new(cfg.node_id, Arc::new(config), Network, log, sm.clone())
-            .await
-            .map_err(|e| QuorumError::Raft(e.to_string()))?;
+        let clock = Arc::new(ReplicaClock::default());
+        let raft = Raft::new(
+            cfg.node_id,
+            Arc::new(config),
+            Network::new(Arc::clone(&clock)),
+            log,
+            sm.clone(),
+        )
+        .await
+        .map_err(|e| QuorumError::Raft(e.to_string()))?;
+        clock.attach(raft.metrics());
         let listener = TcpListener::bind(&cfg.listen).await?;
         let local_addr = listener.local_addr()?;
         let local = Arc::new(Local {
@@ -353,6 +398,7 @@ impl Quorum {
             server,
             liveness,
             local_addr,
+            clock,
         })
     }
 
@@ -384,6 +430,64 @@ impl Quorum {
     /// True when this node leads.
     pub fn is_leader(&self) -> bool {
         self.raft.metrics().borrow().state == ServerState::Leader
+    }
+
+    /// The quorum as this node sees it (see [`QuorumStatus`]). Followers'
+    /// log ends and times are known only on the leader; the leader's own
+    /// times are now, as in Kafka.
+    pub async fn status(&self) -> Result<QuorumStatus, QuorumError> {
+        let committed = self
+            .raft
+            .with_raft_state(|st| st.committed)
+            .await
+            .map_err(|e| QuorumError::Raft(e.to_string()))?;
+        let m = self.raft.metrics().borrow().clone();
+        let is_leader = m.state == ServerState::Leader;
+        let now = now_ms();
+        let voters = self
+            .voters
+            .iter()
+            .map(|(id, addr)| {
+                // A one-voter quorum may bind an ephemeral port ("host:0").
+                let address = if *id == self.node_id && addr.ends_with(":0") {
+                    self.local_addr.to_string()
+                } else {
+                    addr.clone()
+                };
+                let mut v = VoterStatus {
+                    node_id: *id,
+                    address,
+                    log_end_offset: None,
+                    last_fetch_ms: None,
+                    last_caught_up_ms: None,
+                };
+                if *id == self.node_id {
+                    v.log_end_offset = Some(m.last_log_index.map_or(0, |i| i + 1));
+                    if is_leader {
+                        v.last_fetch_ms = Some(now);
+                        v.last_caught_up_ms = Some(now);
+                    }
+                } else if is_leader {
+                    // None until the follower acknowledged something this term.
+                    v.log_end_offset = m
+                        .replication
+                        .as_ref()
+                        .and_then(|r| r.get(id).copied().flatten())
+                        .map(|l| l.index + 1);
+                    let t = self.clock.times(*id);
+                    v.last_fetch_ms = t.last_fetch_ms;
+                    v.last_caught_up_ms = t.last_caught_up_ms;
+                }
+                v
+            })
+            .collect();
+        Ok(QuorumStatus {
+            leader_id: m.current_leader,
+            is_leader,
+            term: m.current_term,
+            high_watermark: committed.map(|c| c.index + 1),
+            voters,
+        })
     }
 
     /// Index of the last entry applied here.

@@ -27,6 +27,7 @@ mod describe_cluster;
 mod describe_configs;
 mod describe_groups;
 mod describe_log_dirs;
+mod describe_quorum;
 mod describe_topic_partitions;
 mod fetch;
 mod find_coordinator;
@@ -90,6 +91,7 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::DescribeProducers, 0, 0),
     (ApiKey::DescribeTransactions, 0, 0),
     (ApiKey::ListTransactions, 0, 2),
+    (ApiKey::DescribeQuorum, 0, 2),
 ];
 
 /// The supported-API table in codec form.
@@ -301,6 +303,10 @@ pub async fn dispatch(
         ApiKey::ListTransactions => respond(
             header,
             &transactions::list_transactions(broker, header, decode_body(header, body)?),
+        ),
+        ApiKey::DescribeQuorum => respond(
+            header,
+            &describe_quorum::handle(broker, header, decode_body(header, body)?).await,
         ),
         other => Err(ProtocolError::UnsupportedVersion {
             api_key: other,
