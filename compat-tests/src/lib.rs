@@ -6,6 +6,8 @@
 //! A client that cannot be found is a test failure with a message saying
 //! how to install it (`scripts/test.sh` does), never a skip.
 
+pub mod differential;
+
 use std::io::Read;
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
