@@ -14,7 +14,9 @@ import (
 // TestFranzProduceEdges: a topic auto-created by producing to it; a record
 // above the topic's max.message.bytes refused with MESSAGE_TOO_LARGE while
 // the producer goes on; a consumer starting in the middle of a compressed
-// batch gets exactly the records from its offset on.
+// batch gets exactly the records from its offset on; acks=0 and acks=1
+// producers; records larger than the consumer's fetch limits still arrive
+// (KIP-74: the first batch whole).
 func TestFranzProduceEdges(t *testing.T) {
 	ctx := testCtx(t, 60*time.Second)
 	adm := newAdmin(t)
@@ -81,6 +83,70 @@ func TestFranzProduceEdges(t *testing.T) {
 			fetches.EachRecord(func(r *kgo.Record) {
 				if r.Offset != next || string(r.Value) != string(recs[next].Value) {
 					t.Fatalf("record at %d = %q, want offset %d = %q", r.Offset, r.Value, next, recs[next].Value)
+				}
+				next++
+			})
+		}
+	})
+
+	t.Run("acks", func(t *testing.T) {
+		// acks=1 first: once answered, the partitions are ready (Kafka drops
+		// acks=0 records sent before, unanswered).
+		topic := unique("go-franz-acks")
+		createTopic(t, ctx, adm, topic, 2, nil)
+		stored := int64(0)
+		for _, ack := range []struct {
+			name string
+			acks kgo.Acks
+		}{{"acks=1", kgo.LeaderAck()}, {"acks=0", kgo.NoAck()}} {
+			cl := newClient(t, ack.name, kgo.DefaultProduceTopic(topic), kgo.RequiredAcks(ack.acks), kgo.DisableIdempotentWrite())
+			var recs []*kgo.Record
+			for i := 0; i < 30; i++ {
+				recs = append(recs, &kgo.Record{Key: []byte(fmt.Sprint(i)), Value: []byte(fmt.Sprint("v", i))})
+			}
+			if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+				t.Fatalf("%s: produce: %v", ack.name, err)
+			}
+			stored += 30
+			// acks=0 gets no answer: poll until the broker has stored them.
+			eventually(t, 10*time.Second, fmt.Sprintf("%s: %d records stored", ack.name, stored), func() string {
+				ends := endOffsets(t, ctx, adm, topic)
+				if ends[0]+ends[1] == stored {
+					return ""
+				}
+				return fmt.Sprintf("end offsets %v", ends)
+			})
+		}
+	})
+
+	t.Run("records-above-fetch-limits", func(t *testing.T) {
+		topic := unique("go-franz-big-records")
+		createTopic(t, ctx, adm, topic, 1, nil)
+		cl := newClient(t, "big-producer", kgo.DefaultProduceTopic(topic))
+		var recs []*kgo.Record
+		for i := 0; i < 3; i++ {
+			v := make([]byte, 5000)
+			if _, err := rand.Read(v); err != nil {
+				t.Fatal(err)
+			}
+			recs = append(recs, &kgo.Record{Value: v})
+			if err := cl.ProduceSync(ctx, recs[i]).FirstErr(); err != nil {
+				t.Fatalf("produce: %v", err)
+			}
+		}
+		consumer := newClient(t, "small-fetches", kgo.ConsumeTopics(topic),
+			kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+			kgo.FetchMaxBytes(1000), kgo.FetchMaxPartitionBytes(1000), kgo.FetchMaxWait(200*time.Millisecond))
+		next := 0
+		for next < 3 {
+			fetches := consumer.PollFetches(ctx)
+			if ctx.Err() != nil {
+				t.Fatalf("read %d of 3 records larger than the fetch limits", next)
+			}
+			fetches.EachError(func(_ string, _ int32, err error) { t.Fatalf("fetch: %v", err) })
+			fetches.EachRecord(func(r *kgo.Record) {
+				if r.Offset != int64(next) || string(r.Value) != string(recs[next].Value) {
+					t.Fatalf("record at %d, want %d with the produced value", r.Offset, next)
 				}
 				next++
 			})
