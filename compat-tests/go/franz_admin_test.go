@@ -354,3 +354,44 @@ func TestFranzAdmin(t *testing.T) {
 		return ""
 	})
 }
+
+// TestFranzBrokerConfigs: a cluster-wide dynamic broker default
+// (log.retention.ms) set with kadm becomes every topic's retention.ms
+// default, described with source DYNAMIC_DEFAULT_BROKER_CONFIG; deleting it
+// restores Kafka's default.
+func TestFranzBrokerConfigs(t *testing.T) {
+	ctx := testCtx(t, 30*time.Second)
+	adm := newAdmin(t)
+	topic := unique("go-kadm-broker-configs")
+	createTopic(t, ctx, adm, topic, 1, nil)
+	alter := func(op kadm.IncrementalOp, value *string) {
+		t.Helper()
+		resps, err := adm.AlterBrokerConfigs(ctx, []kadm.AlterConfig{{Op: op, Name: "log.retention.ms", Value: value}})
+		if err != nil || len(resps) != 1 || resps[0].Err != nil {
+			t.Fatalf("alter cluster default log.retention.ms (op %v): %v %+v", op, err, resps)
+		}
+	}
+	alter(kadm.SetConfig, str("1209600000"))
+	restored := false
+	t.Cleanup(func() {
+		if !restored {
+			_, _ = adm.AlterBrokerConfigs(context.Background(), []kadm.AlterConfig{{Op: kadm.DeleteConfig, Name: "log.retention.ms"}})
+		}
+	})
+	eventually(t, 10*time.Second, "cluster default described", func() string {
+		rcs, err := adm.DescribeBrokerConfigs(ctx)
+		if err != nil || len(rcs) != 1 {
+			return fmt.Sprint(err, rcs)
+		}
+		for _, c := range rcs[0].Configs {
+			if c.Key == "log.retention.ms" && c.MaybeValue() == "1209600000" && c.Source == kmsg.ConfigSourceDynamicDefaultBrokerConfig {
+				return ""
+			}
+		}
+		return fmt.Sprintf("%+v", rcs[0].Configs)
+	})
+	expectConfig(t, adm, topic, "retention.ms", "1209600000", kmsg.ConfigSourceDynamicDefaultBrokerConfig, "log.retention.ms")
+	alter(kadm.DeleteConfig, nil)
+	restored = true
+	expectConfig(t, adm, topic, "retention.ms", "604800000", kmsg.ConfigSourceDefaultConfig, "")
+}

@@ -20,6 +20,7 @@ const GO_TESTS: &[&str] = &[
     "TestFranzCooperativeStickyGroup",
     "TestFranzStaticMembership",
     "TestFranzAdmin",
+    "TestFranzBrokerConfigs",
     "TestFranzGroupTransactSession",
     "TestSaramaIdempotentSyncProducer",
     "TestSaramaAsyncProducer",
