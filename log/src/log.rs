@@ -403,7 +403,7 @@ impl Log {
             ));
         }
         // Control batches (rare: transaction markers) are read for their type.
-        let mut kinds: Vec<(usize, Option<ControlType>)> = Vec::new();
+        let mut kinds: Vec<(usize, Option<(ControlType, i32)>)> = Vec::new();
         for (i, (h, range)) in headers.iter().enumerate() {
             if h.is_control() {
                 kinds.push((i, txn::control_type(h, &batches[range.clone()])?));

@@ -264,17 +264,18 @@ impl ProducerStateManager {
         }
     }
 
-    /// Applies an appended COMMIT or ABORT marker ([`Self::complete_txn`]);
-    /// for an ABORT that ended records here, the aborted-transaction entry
-    /// to index. Control batches of other types end nothing.
+    /// Applies an appended COMMIT or ABORT marker ([`Self::complete_txn`])
+    /// with its coordinator epoch; for an ABORT that ended records here, the
+    /// aborted-transaction entry to index. Control batches of other types
+    /// end nothing.
     pub fn apply_marker(
         &mut self,
         h: &BatchHeader,
-        kind: Option<crate::txn::ControlType>,
+        marker: Option<(crate::txn::ControlType, i32)>,
     ) -> Option<crate::txn::AbortedTxn> {
-        let kind = kind?;
+        let (kind, coordinator_epoch) = marker?;
         let lso_before = self.first_unstable_offset();
-        let first = self.complete_txn(h, -1)?;
+        let first = self.complete_txn(h, coordinator_epoch)?;
         (kind == crate::txn::ControlType::Abort).then(|| crate::txn::AbortedTxn {
             producer_id: h.producer_id,
             first_offset: first,

@@ -156,9 +156,11 @@ pub fn sync_index(dir: &Path, base: i64) -> Result<()> {
 }
 
 /// The type of a control batch, read from its first record's key
-/// (`version:i16 type:i16`). Unknown types (Kafka reserves others for
+/// (`version:i16 type:i16`), with the coordinator epoch of a transaction
+/// marker (its value, `version:i16 coordinator_epoch:i32`; -1 when the value
+/// is too short to hold one). Unknown types (Kafka reserves others for
 /// KRaft) are None.
-pub fn control_type(h: &BatchHeader, batch: &[u8]) -> Result<Option<ControlType>> {
+pub fn control_type(h: &BatchHeader, batch: &[u8]) -> Result<Option<(ControlType, i32)>> {
     let section = records_section(h, batch, 1 << 20)?;
     let records = parse_records(h, &section)?;
     let Some(key) = records.first().and_then(|r| r.key) else {
@@ -167,9 +169,14 @@ pub fn control_type(h: &BatchHeader, batch: &[u8]) -> Result<Option<ControlType>
     if key.len() < 4 {
         return Err(LogError::InvalidBatchLayout("control record key too short"));
     }
+    let coordinator_epoch = records
+        .first()
+        .and_then(|r| r.value)
+        .and_then(|v| v.get(2..6))
+        .map_or(-1, |e| i32::from_be_bytes([e[0], e[1], e[2], e[3]]));
     Ok(match i16::from_be_bytes([key[2], key[3]]) {
-        0 => Some(ControlType::Abort),
-        1 => Some(ControlType::Commit),
+        0 => Some((ControlType::Abort, coordinator_epoch)),
+        1 => Some((ControlType::Commit, coordinator_epoch)),
         _ => None,
     })
 }
@@ -259,7 +266,7 @@ mod tests {
                 (h.producer_id, h.producer_epoch, h.records_count),
                 (42, 3, 1)
             );
-            assert_eq!(control_type(&h, &b).expect("parses"), Some(kind));
+            assert_eq!(control_type(&h, &b).expect("parses"), Some((kind, 7)));
         }
     }
 
