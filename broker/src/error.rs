@@ -40,7 +40,7 @@ pub enum BrokerError {
     #[error("invalid topic: {0}")]
     InvalidTopic(String),
     /// Topic exists already.
-    #[error("topic '{0}' already exists")]
+    #[error("Topic '{0}' already exists.")]
     TopicAlreadyExists(String),
     /// Bad partition count.
     #[error("invalid partitions: {0}")]
