@@ -22,6 +22,8 @@ import java.util.stream.Collectors;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AlterConfigOp;
 import org.apache.kafka.clients.admin.Config;
+import org.apache.kafka.clients.admin.CreateTopicsOptions;
+import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.clients.admin.ConsumerGroupDescription;
 import org.apache.kafka.clients.admin.ConsumerGroupListing;
@@ -102,7 +104,7 @@ class AdminTest {
         }
 
         Throwable again = cause(admin.createTopics(
-            List.of(new org.apache.kafka.clients.admin.NewTopic(topic, 1, (short) 1))).all());
+            List.of(new NewTopic(topic, 1, (short) 1))).all());
         assertInstanceOf(TopicExistsException.class, again);
 
         get(admin.deleteTopics(List.of(topic)).all());
@@ -395,5 +397,71 @@ class AdminTest {
             get(admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata()));
         Throwable gone = cause(admin.deleteConsumerGroups(List.of(group)).all());
         assertInstanceOf(GroupIdNotFoundException.class, gone);
+    }
+
+    @Test
+    void refusedRequestsAnswerKafkasErrors() throws Exception {
+        String topic = Judge.unique("admin-errors");
+        Judge.createTopic(admin, topic, 1);
+        assertInstanceOf(org.apache.kafka.common.errors.InvalidTopicException.class,
+            cause(admin.createTopics(List.of(new NewTopic("bad name!", 1, (short) 1))).all()));
+        assertInstanceOf(org.apache.kafka.common.errors.InvalidReplicationFactorException.class,
+            cause(admin.createTopics(List.of(new NewTopic(topic + "-rf", 1, (short) 3))).all()));
+        assertInstanceOf(org.apache.kafka.common.errors.InvalidConfigurationException.class,
+            cause(admin.createTopics(List.of(new NewTopic(topic + "-cfg", 1, (short) 1)
+                .configs(Map.of("cleanup.policy", "bogus")))).all()));
+        assertInstanceOf(org.apache.kafka.common.errors.InvalidConfigurationException.class,
+            cause(admin.createTopics(List.of(new NewTopic(topic + "-unknown", 1, (short) 1)
+                .configs(Map.of("no.such.config", "1")))).all()));
+        get(admin.createTopics(List.of(new NewTopic(topic + "-dry", 3, (short) 1)),
+            new CreateTopicsOptions().validateOnly(true)).all());
+        assertFalse(get(admin.listTopics().names()).contains(topic + "-dry"),
+            "validateOnly created the topic");
+        String missing = Judge.unique("no-such-topic");
+        assertInstanceOf(UnknownTopicOrPartitionException.class,
+            cause(admin.deleteTopics(List.of(missing)).all()));
+        assertInstanceOf(UnknownTopicOrPartitionException.class,
+            cause(admin.describeConfigs(List.of(
+                new ConfigResource(ConfigResource.Type.TOPIC, missing))).all()));
+        produce(topic, new long[] {System.currentTimeMillis()});
+        assertInstanceOf(org.apache.kafka.common.errors.OffsetOutOfRangeException.class,
+            cause(admin.deleteRecords(Map.of(new TopicPartition(topic, 0),
+                RecordsToDelete.beforeOffset(10))).all()));
+        String noGroup = Judge.unique("no-such-group");
+        if (Judge.clientMajor() >= 4) {
+            assertInstanceOf(GroupIdNotFoundException.class,
+                cause(admin.describeConsumerGroups(List.of(noGroup)).all()));
+        } else {
+            // 3.9's admin turns GROUP_ID_NOT_FOUND into a Dead group with no members.
+            ConsumerGroupDescription d =
+                get(admin.describeConsumerGroups(List.of(noGroup)).all()).get(noGroup);
+            assertEquals("Dead", d.state().toString());
+            assertEquals(0, d.members().size());
+        }
+    }
+
+    @Test
+    void simpleGroupOffsets() throws Exception {
+        String topic = Judge.unique("admin-simple");
+        String group = Judge.unique("simple-group");
+        Judge.createTopic(admin, topic, 2);
+        TopicPartition p0 = new TopicPartition(topic, 0);
+        TopicPartition p1 = new TopicPartition(topic, 1);
+        // Offsets stored for a group that never had a member: a "simple" consumer group.
+        get(admin.alterConsumerGroupOffsets(group,
+            Map.of(p0, new OffsetAndMetadata(0), p1, new OffsetAndMetadata(0))).all());
+        ConsumerGroupDescription d =
+            get(admin.describeConsumerGroups(List.of(group)).all()).get(group);
+        assertEquals("Empty", d.state().toString());
+        assertEquals("", d.partitionAssignor());
+        assertTrue(d.isSimpleConsumerGroup());
+        assertEquals(0, d.members().size());
+        ConsumerGroupListing listed = get(admin.listConsumerGroups().all()).stream()
+            .filter(l -> l.groupId().equals(group)).findFirst().orElseThrow();
+        assertTrue(listed.isSimpleConsumerGroup());
+
+        get(admin.deleteConsumerGroupOffsets(group, Set.of(p0)).all());
+        assertEquals(Map.of(p1, new OffsetAndMetadata(0)),
+            get(admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata()));
     }
 }

@@ -43,6 +43,18 @@ final class Judge {
         return b;
     }
 
+    /** Major version of the kafka-clients on the classpath (from its version file). */
+    static int clientMajor() {
+        java.util.Properties p = new java.util.Properties();
+        try (java.io.InputStream in = org.apache.kafka.clients.producer.KafkaProducer.class
+            .getResourceAsStream("/kafka/kafka-version.properties")) {
+            p.load(in);
+        } catch (java.io.IOException | NullPointerException e) {
+            throw new AssertionError("kafka-clients has no readable kafka/kafka-version.properties", e);
+        }
+        return Integer.parseInt(p.getProperty("version").split("\\.")[0]);
+    }
+
     /** {@code prefix-<8 hex>}. */
     static String unique(String prefix) {
         return prefix + "-" + UUID.randomUUID().toString().substring(0, 8);

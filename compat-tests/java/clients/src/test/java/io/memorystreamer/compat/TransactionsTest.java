@@ -10,11 +10,15 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Collectors;
 
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.TransactionDescription;
+import org.apache.kafka.clients.admin.TransactionListing;
+import org.apache.kafka.clients.admin.TransactionState;
 import org.apache.kafka.clients.admin.ListConsumerGroupOffsetsOptions;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -244,6 +248,56 @@ class TransactionsTest {
             }
             assertEquals(want, readAll("read_committed", List.of(out)));
             assertEquals(Long.valueOf(n), committed(admin, group, in));
+        }
+    }
+
+    @Test
+    void transactionsSeenByTheAdmin() throws Exception {
+        String topic = Judge.unique("txn-admin");
+        String id = Judge.unique("tx-admin");
+        TopicPartition tp = new TopicPartition(topic, 0);
+        try (Admin admin = Judge.admin()) {
+            Judge.createTopic(admin, topic, 1);
+            KafkaProducer<String, String> p = transactional(id);
+            try {
+                p.beginTransaction();
+                p.send(new ProducerRecord<>(topic, 0, "k", "v")).get(WAIT.toSeconds(), TimeUnit.SECONDS);
+
+                TransactionListing listed = admin.listTransactions().all()
+                    .get(WAIT.toSeconds(), TimeUnit.SECONDS).stream()
+                    .filter(l -> l.transactionalId().equals(id)).findFirst().orElseThrow();
+                assertEquals(TransactionState.ONGOING, listed.state());
+                TransactionDescription d = admin.describeTransactions(List.of(id)).all()
+                    .get(WAIT.toSeconds(), TimeUnit.SECONDS).get(id);
+                assertEquals(TransactionState.ONGOING, d.state());
+                assertEquals(1, d.coordinatorId());
+                assertEquals(30000, d.transactionTimeoutMs());
+                assertEquals(Set.of(tp), d.topicPartitions());
+                var producers = admin.describeProducers(List.of(tp)).all()
+                    .get(WAIT.toSeconds(), TimeUnit.SECONDS).get(tp).activeProducers();
+                assertEquals(1, producers.size());
+                assertEquals(listed.producerId(), producers.get(0).producerId());
+                assertEquals(java.util.OptionalLong.of(0), producers.get(0).currentTransactionStartOffset());
+
+                // Fencing aborts the open transaction; the old producer can no longer commit.
+                admin.fenceProducers(List.of(id)).all().get(WAIT.toSeconds(), TimeUnit.SECONDS);
+                Throwable fenced = org.junit.jupiter.api.Assertions.assertThrows(
+                    org.apache.kafka.common.KafkaException.class, p::commitTransaction);
+                assertTrue(fenced instanceof org.apache.kafka.common.errors.ProducerFencedException
+                        || fenced.getCause() instanceof org.apache.kafka.common.errors.ProducerFencedException,
+                    "expected ProducerFencedException, got " + fenced);
+            } finally {
+                p.close(Duration.ZERO);
+            }
+            Judge.await("the fenced transaction to end", () -> {
+                try {
+                    return admin.describeTransactions(List.of(id)).all()
+                        .get(WAIT.toSeconds(), TimeUnit.SECONDS).get(id).state() == TransactionState.EMPTY;
+                } catch (Exception e) {
+                    throw new AssertionError(e);
+                }
+            });
+            assertEquals(List.of(), readAll("read_committed", List.of(tp)));
         }
     }
 }
