@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -28,6 +29,24 @@ func bootstrap(t testing.TB) string {
 			"(it starts one), or start a broker and set %s=127.0.0.1:9092", bootstrapEnv, bootstrapEnv)
 	}
 	return addr
+}
+
+// brokersEnv names the environment variable holding the number of brokers
+// in the cluster (node ids 1..n); unset means one.
+const brokersEnv = "COMPAT_KAFKA_BROKERS"
+
+// brokerCount is the number of brokers the tests expect (node ids 1..n).
+func brokerCount(t testing.TB) int32 {
+	t.Helper()
+	v := os.Getenv(brokersEnv)
+	if v == "" {
+		return 1
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		t.Fatalf("%s=%q is not a broker count", brokersEnv, v)
+	}
+	return int32(n)
 }
 
 var nameSeq atomic.Int64

@@ -99,19 +99,35 @@ func TestFranzAdmin(t *testing.T) {
 	}
 
 	meta, err := adm.BrokerMetadata(ctx)
-	if err != nil || meta.Cluster == "" || meta.Controller < 0 || len(meta.Brokers) != 1 {
-		t.Fatalf("broker metadata: %v; cluster %q, controller %d, brokers %+v", err, meta.Cluster, meta.Controller, meta.Brokers)
+	nodes := brokerCount(t)
+	if err != nil || meta.Cluster == "" || meta.Controller < 1 || meta.Controller > nodes || int32(len(meta.Brokers)) != nodes {
+		t.Fatalf("broker metadata: %v; cluster %q, controller %d, brokers %+v; want %d brokers", err, meta.Cluster, meta.Controller, meta.Brokers, nodes)
 	}
-	if b := meta.Brokers[0]; b.Host != "127.0.0.1" || fmt.Sprintf("%s:%d", b.Host, b.Port) != bootstrap(t) {
-		t.Fatalf("broker advertised as %s:%d, bootstrap is %s", b.Host, b.Port, bootstrap(t))
+	advertised := false
+	for i, b := range meta.Brokers { // sorted by node id
+		if b.NodeID != int32(i+1) || b.Host != "127.0.0.1" {
+			t.Fatalf("broker %d: %+v, want node ids 1..%d on 127.0.0.1", i, b, nodes)
+		}
+		advertised = advertised || fmt.Sprintf("%s:%d", b.Host, b.Port) == bootstrap(t)
 	}
-	all, err := adm.ListTopics(ctx)
-	if err != nil {
-		t.Fatalf("list topics: %v", err)
+	if !advertised {
+		t.Fatalf("no broker advertises the bootstrap address %s: %+v", bootstrap(t), meta.Brokers)
 	}
-	if !all.Has(topicA) || !all.Has(topicB) || all.Has("__consumer_offsets") {
-		t.Fatalf("listed topics %v: want %s and %s, no internal topics", all.Names(), topicA, topicB)
-	}
+	// Kafka's brokers (and ours in a cluster) learn of new topics from the
+	// metadata log, a moment after CreateTopics answers.
+	eventually(t, 10*time.Second, "created topics listed", func() string {
+		all, err := adm.ListTopics(ctx)
+		if err != nil {
+			return err.Error()
+		}
+		if !all.Has(topicA) || !all.Has(topicB) {
+			return fmt.Sprintf("listed %v", all.Names())
+		}
+		if all.Has("__consumer_offsets") {
+			t.Fatalf("internal topics listed without asking for them: %v", all.Names())
+		}
+		return ""
+	})
 	details, err := adm.ListTopics(ctx, topicA)
 	if err != nil {
 		t.Fatalf("describe %s: %v", topicA, err)
@@ -121,7 +137,7 @@ func TestFranzAdmin(t *testing.T) {
 		t.Fatalf("described %s: %+v", topicA, d)
 	}
 	for p, pd := range d.Partitions {
-		if pd.Err != nil || pd.Leader != 1 || !reflect.DeepEqual(pd.Replicas, []int32{1}) || !reflect.DeepEqual(pd.ISR, []int32{1}) {
+		if pd.Err != nil || pd.Leader < 1 || pd.Leader > nodes || !reflect.DeepEqual(pd.Replicas, []int32{pd.Leader}) || !reflect.DeepEqual(pd.ISR, []int32{pd.Leader}) {
 			t.Fatalf("%s-%d: %+v", topicA, p, pd)
 		}
 	}
