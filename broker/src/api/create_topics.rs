@@ -100,6 +100,7 @@ pub async fn handle(
                     info!(topic = %nt.name, "created by CreateTopics");
                 }
                 result = result
+                    .with_error_message(None)
                     .with_topic_id(if req.validate_only {
                         uuid::Uuid::nil()
                     } else {

@@ -292,6 +292,9 @@ pub fn handle(
             };
             match r.resource_type {
                 TOPIC => match broker.metadata().topic(&r.resource_name) {
+                    None if crate::broker::validate_topic_name(&r.resource_name).is_err() => base
+                        .with_error_code(ResponseError::InvalidTopicException.code())
+                        .with_error_message(Some(sb("invalid topic name"))),
                     None => base
                         .with_error_code(ResponseError::UnknownTopicOrPartition.code())
                         .with_error_message(Some(sb("unknown topic"))),

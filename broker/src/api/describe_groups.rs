@@ -37,6 +37,9 @@ pub fn handle(
                         dead
                     };
                 };
+                // As Kafka: member metadata and the chosen protocol are
+                // reported only for a Stable group.
+                let stable = g.state.name() == "Stable";
                 let members = g
                     .members()
                     .iter()
@@ -46,13 +49,21 @@ pub fn handle(
                             .with_group_instance_id(m.group_instance_id.as_deref().map(sb))
                             .with_client_id(sb(&m.client_id))
                             .with_client_host(sb(&m.client_host))
-                            .with_member_metadata(m.metadata(g.protocol.as_deref()))
+                            .with_member_metadata(if stable {
+                                m.metadata(g.protocol.as_deref())
+                            } else {
+                                bytes::Bytes::new()
+                            })
                             .with_member_assignment(m.assignment.clone())
                     })
                     .collect();
                 base.with_group_state(sb(g.state.name()))
                     .with_protocol_type(sb(g.protocol_type.as_deref().unwrap_or("")))
-                    .with_protocol_data(sb(g.protocol.as_deref().unwrap_or("")))
+                    .with_protocol_data(sb(if stable {
+                        g.protocol.as_deref().unwrap_or("")
+                    } else {
+                        ""
+                    }))
                     .with_members(members)
             })
         })

@@ -50,11 +50,13 @@ pub async fn handle(
     if req.group_id.is_empty() {
         return JoinGroupResponse::default()
             .with_error_code(ResponseError::InvalidGroupId.code())
+            .with_protocol_name(None)
             .with_member_id(req.member_id);
     }
     if !broker.is_coordinator(&req.group_id) {
         return JoinGroupResponse::default()
             .with_error_code(ResponseError::NotCoordinator.code())
+            .with_protocol_name(None)
             .with_member_id(req.member_id);
     }
     let jr = JoinRequest {

@@ -14,6 +14,7 @@ use kafka_protocol::messages::list_offsets_response::{
     ListOffsetsPartitionResponse, ListOffsetsTopicResponse,
 };
 use kafka_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse};
+use kafka_protocol::ResponseError;
 use memorystreamer_protocol_kafka::records::{first_offset_at_or_after, offset_of_max_timestamp};
 
 use memorystreamer_protocol_kafka::request::Header;
@@ -77,6 +78,17 @@ pub fn handle(
 ) -> ListOffsetsResponse {
     // leader_epoch exists from v4 on; the codec refuses it earlier.
     let with_epoch = header.version() >= 4;
+    // As Kafka: a partition named more than once is answered once, with
+    // INVALID_REQUEST.
+    let mut seen = std::collections::HashMap::<(&str, i32), usize>::new();
+    for t in &req.topics {
+        for rp in &t.partitions {
+            *seen
+                .entry((t.name.as_str(), rp.partition_index))
+                .or_default() += 1;
+        }
+    }
+    let mut answered = std::collections::HashSet::<(&str, i32)>::new();
     let topics = req
         .topics
         .iter()
@@ -84,9 +96,17 @@ pub fn handle(
             let partitions = t
                 .partitions
                 .iter()
+                .filter(|rp| answered.insert((t.name.as_str(), rp.partition_index)))
                 .map(|rp| {
                     let resp = ListOffsetsPartitionResponse::default()
                         .with_partition_index(rp.partition_index);
+                    if seen.get(&(t.name.as_str(), rp.partition_index)) > Some(&1) {
+                        return resp
+                            .with_error_code(ResponseError::InvalidRequest.code())
+                            .with_timestamp(-1)
+                            .with_offset(-1)
+                            .with_leader_epoch(-1);
+                    }
                     let result = broker
                         .local_partition(&t.name, rp.partition_index)
                         .and_then(|p| {
@@ -94,10 +114,11 @@ pub fn handle(
                                 .map(|r| (r, if with_epoch { p.leader_epoch } else { -1 }))
                         });
                     match result {
+                        // No offset found: no epoch either (as Kafka).
                         Ok(((timestamp, offset), epoch)) => resp
                             .with_timestamp(timestamp)
                             .with_offset(offset)
-                            .with_leader_epoch(epoch),
+                            .with_leader_epoch(if offset < 0 { -1 } else { epoch }),
                         Err(e) => resp
                             .with_error_code(e.code())
                             .with_timestamp(-1)

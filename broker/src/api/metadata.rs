@@ -81,6 +81,16 @@ pub async fn handle(
                     topics.push(topic_metadata(&image, t));
                     continue;
                 }
+                if crate::broker::validate_topic_name(&name).is_err() {
+                    // As Kafka: an illegal name is INVALID_TOPIC_EXCEPTION,
+                    // not "unknown", and is never auto-created.
+                    topics.push(topic_error(
+                        Some(&name),
+                        Uuid::nil(),
+                        ResponseError::InvalidTopicException,
+                    ));
+                    continue;
+                }
                 if !(allow_auto_create && broker.config.auto_create_topics) {
                     topics.push(topic_error(
                         Some(&name),
