@@ -141,7 +141,10 @@ fn answers_match_apache_kafka() {
     let verbose = std::env::var("DIFF_VERBOSE").is_ok_and(|v| v == "1");
     let selected: Vec<&Scenario> = SCENARIOS
         .iter()
-        .filter(|(name, _)| only.as_ref().map_or(true, |o| o.iter().any(|x| x == name)))
+        .filter(|(name, _)| match &only {
+            None => true,
+            Some(o) => o.iter().any(|x| x == name),
+        })
         .collect();
     assert!(!selected.is_empty(), "DIFF_ONLY selects no scenario");
     for e in &list.entries {

@@ -335,14 +335,16 @@ impl Allowed {
     pub fn covers(&self, d: &Difference) -> bool {
         self.scenario == d.scenario
             && glob(&self.path, &d.path)
-            && self
-                .ours
-                .as_deref()
-                .map_or(true, |v| v == d.ours.as_deref().unwrap_or(ABSENT))
-            && self
-                .kafka
-                .as_deref()
-                .map_or(true, |v| v == d.kafka.as_deref().unwrap_or(ABSENT))
+            && value_matches(self.ours.as_deref(), d.ours.as_deref())
+            && value_matches(self.kafka.as_deref(), d.kafka.as_deref())
+    }
+}
+
+/// Whether an entry's expected value (if any) is the difference's value.
+fn value_matches(expected: Option<&str>, got: Option<&str>) -> bool {
+    match expected {
+        None => true,
+        Some(want) => want == got.unwrap_or(ABSENT),
     }
 }
 

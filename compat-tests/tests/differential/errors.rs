@@ -4,7 +4,7 @@
 
 use kafka_protocol::messages::*;
 use memorystreamer_compat_tests::differential::wire::{
-    record_batch, topic_name, Answer, ProducerFields,
+    record_batch, topic_name, Answer, ProducerFields, RecordSpec,
 };
 
 use super::requests::*;
@@ -154,7 +154,7 @@ pub fn idempotence_errors(side: &mut Side) {
     side.rec.answer("init_producer_id", &r);
     let pid = r.expect_response("InitProducerId").producer_id.0;
 
-    let rec3: Vec<(Option<&[u8]>, &[u8], i64)> = vec![
+    let rec3: Vec<RecordSpec> = vec![
         (None, b"a", 1_000),
         (None, b"b", 1_001),
         (None, b"c", 1_002),

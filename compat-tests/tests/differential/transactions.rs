@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use kafka_protocol::messages::*;
 use memorystreamer_compat_tests::differential::wire::{
-    record_batch, str_bytes, topic_name, Answer, ProducerFields, WireClient,
+    record_batch, str_bytes, topic_name, Answer, ProducerFields, RecordSpec, WireClient,
 };
 
 use super::requests::*;
@@ -101,8 +101,7 @@ fn produce_txn(c: &mut WireClient, topic: &str, batch: Bytes, id: &str) -> Answe
 }
 
 fn txn_batch(pid: i64, epoch: i16, seq: i32, values: &[&[u8]]) -> Bytes {
-    let records: Vec<(Option<&[u8]>, &[u8], i64)> =
-        values.iter().map(|v| (None, *v, 1_000)).collect();
+    let records: Vec<RecordSpec> = values.iter().map(|v| (None, *v, 1_000)).collect();
     record_batch(
         &records,
         ProducerFields {
