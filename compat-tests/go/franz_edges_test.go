@@ -152,4 +152,79 @@ func TestFranzProduceEdges(t *testing.T) {
 			})
 		}
 	})
+
+	t.Run("recreated-topic", func(t *testing.T) {
+		// A topic deleted and created again under the same name starts
+		// empty, with a new topic id; a client that used the old one goes on
+		// once it purges the topic (kgo 1.22 refuses to adopt a new id by
+		// itself: UNKNOWN_TOPIC_ID until then).
+		topic := unique("go-franz-recreated")
+		createTopic(t, ctx, adm, topic, 1, nil)
+		cl := newClient(t, "recreated-producer", kgo.DefaultProduceTopic(topic), kgo.MetadataMinAge(100*time.Millisecond))
+		for i := 0; i < 5; i++ {
+			if err := cl.ProduceSync(ctx, &kgo.Record{Value: []byte(fmt.Sprint("old-", i))}).FirstErr(); err != nil {
+				t.Fatalf("produce before delete: %v", err)
+			}
+		}
+		before, err := adm.ListTopics(ctx, topic)
+		if err != nil {
+			t.Fatalf("describe: %v", err)
+		}
+		if resp, err := adm.DeleteTopic(ctx, topic); err != nil || resp.Err != nil {
+			t.Fatalf("delete: %v %v", err, resp.Err)
+		}
+		eventually(t, 20*time.Second, "topic created again", func() string {
+			resp, err := adm.CreateTopic(ctx, 2, 1, nil, topic)
+			if err != nil {
+				return err.Error()
+			}
+			if resp.Err != nil {
+				return resp.Err.Error() // Kafka: TOPIC_ALREADY_EXISTS while the deletion completes
+			}
+			return ""
+		})
+		eventually(t, 20*time.Second, "the new topic listed with 2 partitions and a new id", func() string {
+			after, err := adm.ListTopics(ctx, topic)
+			if err != nil {
+				return err.Error()
+			}
+			d := after[topic]
+			if d.Err != nil || len(d.Partitions) != 2 || d.ID == before[topic].ID {
+				return fmt.Sprintf("%+v", d)
+			}
+			return ""
+		})
+		if ends := endOffsets(t, ctx, adm, topic); ends[0] != 0 || ends[1] != 0 {
+			t.Fatalf("recreated topic's end offsets %v, want empty partitions", ends)
+		}
+		var fresh []*kgo.Record
+		for i := 0; i < 6; i++ {
+			fresh = append(fresh, &kgo.Record{Key: []byte(fmt.Sprint(i)), Value: []byte(fmt.Sprint("new-", i))})
+		}
+		cl.PurgeTopicsFromClient(topic)
+		eventually(t, 20*time.Second, "the old producer writes to the new topic", func() string {
+			if err := cl.ProduceSync(ctx, fresh...).FirstErr(); err != nil {
+				return err.Error()
+			}
+			return ""
+		})
+		consumer := newClient(t, "recreated-consumer", kgo.ConsumeTopics(topic),
+			kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(200*time.Millisecond))
+		var got []string
+		for len(got) < len(fresh) {
+			fetches := consumer.PollFetches(ctx)
+			if ctx.Err() != nil {
+				t.Fatalf("read %d of %d records of the recreated topic", len(got), len(fresh))
+			}
+			fetches.EachError(func(_ string, _ int32, err error) { t.Fatalf("fetch: %v", err) })
+			fetches.EachRecord(func(r *kgo.Record) { got = append(got, string(r.Value)) })
+		}
+		var want []string
+		for _, r := range fresh {
+			want = append(want, string(r.Value))
+		}
+		if d := diffMultisets(want, got); d != "" {
+			t.Fatalf("recreated topic holds: %s", d)
+		}
+	})
 }
