@@ -77,12 +77,14 @@ type saramaMember struct {
 	mu         sync.Mutex
 	generation int32
 	claims     []int32 // partitions of the current session, nil between sessions
+	sessions   int     // sessions begun (one per generation it took part in)
 }
 
 func (m *saramaMember) Setup(s sarama.ConsumerGroupSession) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.generation = s.GenerationID()
+	m.sessions++
 	m.claims = []int32{}
 	for _, ps := range s.Claims() {
 		m.claims = append(m.claims, ps...)
@@ -117,6 +119,12 @@ func (m *saramaMember) session() (int32, []int32) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.generation, append([]int32(nil), m.claims...)
+}
+
+func (m *saramaMember) sessionCount() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.sessions
 }
 
 // close leaves the group (committing marked offsets) and waits for the

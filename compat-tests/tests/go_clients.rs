@@ -29,6 +29,7 @@ const GO_TESTS: &[&str] = &[
     "TestSaramaIdempotentSyncProducer",
     "TestSaramaAsyncProducer",
     "TestSaramaConsumerGroup",
+    "TestSaramaStaticMembership",
     "TestSaramaClusterAdmin",
     "TestSaramaTransactions",
 ];
