@@ -13,7 +13,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use memorystreamer_compat_tests::{run_judged, script, Broker};
+use memorystreamer_compat_tests::{run_ok, script, Broker};
 
 /// Maven profiles of the pinned client lines (versions in `pom.xml`).
 const PROFILES: &[&str] = &["kafka-4", "kafka-3.9"];
@@ -74,6 +74,35 @@ fn check_reports(dir: &Path, profile: &str) {
     }
 }
 
+/// The last lines of the client logs (`*-output.txt`) of every class that
+/// failed, for the failure message.
+fn client_logs(dir: &Path) -> String {
+    let mut out = String::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    let mut paths: Vec<_> = entries.flatten().map(|e| e.path()).collect();
+    paths.sort();
+    for xml in paths
+        .iter()
+        .filter(|p| p.extension().is_some_and(|x| x == "xml"))
+    {
+        let failed = std::fs::read_to_string(xml)
+            .ok()
+            .and_then(|x| report_counts(&x))
+            .is_some_and(|(_, f, e, _)| f + e > 0);
+        let name = xml.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let class = name.trim_start_matches("TEST-").trim_end_matches(".xml");
+        let log = dir.join(format!("{class}-output.txt"));
+        if let (true, Ok(text)) = (failed, std::fs::read_to_string(&log)) {
+            let lines: Vec<&str> = text.lines().collect();
+            let tail = lines[lines.len().saturating_sub(60)..].join("\n");
+            out.push_str(&format!("client log tail of {class}:\n{tail}\n"));
+        }
+    }
+    out
+}
+
 #[test]
 fn java_clients_judge_the_broker() {
     let mvn = mvn();
@@ -84,23 +113,40 @@ fn java_clients_judge_the_broker() {
         let broker = Broker::start(&["-o", "group.initial.rebalance.delay.ms=0"]);
         // Reports of an earlier run must not stand in for this one.
         let _ = std::fs::remove_dir_all(&reports);
-        run_judged(
-            &broker,
-            Command::new(mvn)
-                .current_dir(&project)
-                .args(["-B", "-q", "-o", "-Dstyle.color=never"])
-                .arg(format!("-P{profile}"))
-                .arg(format!("-Dbootstrap={}", broker.bootstrap()))
-                .arg("test"),
-            Duration::from_secs(480),
-            80,
-            &format!(
-                "mvn test -P{profile} (client logs in {}; if a dependency is missing, \
+        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            run_ok(
+                Command::new(mvn)
+                    .current_dir(&project)
+                    .args(["-B", "-q", "-o", "-Dstyle.color=never"])
+                    .arg(format!("-P{profile}"))
+                    .arg(format!("-Dbootstrap={}", broker.bootstrap()))
+                    .arg("test"),
+                Duration::from_secs(480),
+                &format!(
+                    "mvn test -P{profile} (client logs in {}; if a dependency is missing, \
                  run compat-tests/java/clients/setup.sh)",
-                reports.display()
-            ),
-        );
+                    reports.display()
+                ),
+            )
+        }));
+        if let Err(e) = run {
+            let msg = e
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            panic!(
+                "{msg}\n{}broker log tail:\n{}",
+                client_logs(&reports),
+                broker.log_tail(80)
+            );
+        }
         check_reports(&reports, profile);
+        assert!(
+            !broker.log().contains("panicked"),
+            "{profile}: the broker panicked:\n{}",
+            broker.log_tail(80)
+        );
         eprintln!("java clients ({profile}): {} classes passed", CLASSES.len());
     }
 }
