@@ -96,6 +96,7 @@ pub fn decode_response(api: ApiKey, body: &mut Bytes, version: i16) -> anyhow::R
         ApiKey::DescribeProducers => d!(DescribeProducersResponse),
         ApiKey::DescribeTransactions => d!(DescribeTransactionsResponse),
         ApiKey::ListTransactions => d!(ListTransactionsResponse),
+        ApiKey::DescribeQuorum => d!(DescribeQuorumResponse),
         other => anyhow::bail!("the harness has no decoder for {other:?}"),
     }
 }
@@ -171,6 +172,7 @@ pub fn decode_request(api: ApiKey, header: &Header, body: Bytes) -> Result<(), P
         ApiKey::DescribeProducers => d!(DescribeProducersRequest),
         ApiKey::DescribeTransactions => d!(DescribeTransactionsRequest),
         ApiKey::ListTransactions => d!(ListTransactionsRequest),
+        ApiKey::DescribeQuorum => d!(DescribeQuorumRequest),
         other => Err(ProtocolError::UnknownApiKey {
             api_key: other as i16,
             correlation_id: 7,

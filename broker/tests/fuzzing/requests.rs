@@ -584,6 +584,23 @@ pub fn build(
                 });
             frame(api, v, id, &req)
         }
+        ApiKey::DescribeQuorum => {
+            // Mostly the metadata partition (answered), sometimes another.
+            let req = DescribeQuorumRequest::default().with_topics(vec_of(rng, 2, |rng| {
+                let name = if rng.chance(70) {
+                    "__cluster_metadata".to_string()
+                } else {
+                    topic(rng, ctx).0
+                };
+                describe_quorum_request::TopicData::default()
+                    .with_topic_name(tn(&name))
+                    .with_partitions(vec_of(rng, 2, |rng| {
+                        describe_quorum_request::PartitionData::default()
+                            .with_partition_index(partition(rng))
+                    }))
+            }));
+            frame(api, v, id, &req)
+        }
         _ => super::groups::build(api, v, id, rng, ctx),
     }
 }
@@ -633,6 +650,7 @@ pub fn default_frame(api: ApiKey, version: i16, correlation_id: i32) -> Option<B
         ApiKey::DescribeProducers => d!(DescribeProducersRequest),
         ApiKey::DescribeTransactions => d!(DescribeTransactionsRequest),
         ApiKey::ListTransactions => d!(ListTransactionsRequest),
+        ApiKey::DescribeQuorum => d!(DescribeQuorumRequest),
         _ => None,
     }
 }
