@@ -76,6 +76,7 @@ fuzz_target!(|data: &[u8]| {
                 decode_body::<DescribeTransactionsRequest>(&h, body).map(drop)
             }
             ApiKey::ListTransactions => decode_body::<ListTransactionsRequest>(&h, body).map(drop),
+            ApiKey::DescribeQuorum => decode_body::<DescribeQuorumRequest>(&h, body).map(drop),
             _ => Ok(()),
         };
     }
