@@ -39,12 +39,21 @@ fn illegal_topic_names_are_invalid_topic_in_metadata_and_describe_configs() {
 }
 
 #[test]
-fn create_topics_success_has_a_null_error_message() {
+fn create_topics_success_has_a_null_error_message_and_every_config() {
     let b = TestBroker::start(&[]);
     let mut c = b.connect();
     let r = create_topic(&mut c, "t", 1);
-    assert_eq!(r.topics[0].error_code, 0);
-    assert_eq!(r.topics[0].error_message, None);
+    let t = &r.topics[0];
+    assert_eq!(t.error_code, 0);
+    assert_eq!(t.error_message, None);
+    let configs = t.configs.as_ref().expect("v5+ lists configs");
+    assert!(configs.len() > 20, "every topic config: {configs:?}");
+    let policy = configs
+        .iter()
+        .find(|c| c.name.as_str() == "cleanup.policy")
+        .expect("cleanup.policy");
+    assert_eq!(policy.value.as_deref(), Some("delete"));
+    assert_eq!(policy.config_source, 5, "DEFAULT_CONFIG");
 }
 
 #[test]

@@ -15,9 +15,6 @@ use super::sb;
 use crate::broker::{Broker, NewTopic};
 use crate::error::BrokerError;
 
-/// Config source DYNAMIC_TOPIC_CONFIG.
-const SOURCE_TOPIC: i8 = 1;
-
 fn new_topic(
     broker: &Broker,
     t: &kafka_protocol::messages::create_topics_request::CreatableTopic,
@@ -109,14 +106,22 @@ pub async fn handle(
                     .with_num_partitions(nt.partitions)
                     .with_replication_factor(nt.replication_factor);
                 if header.version() >= 5 {
+                    // Every topic config with its value and source, as
+                    // DescribeConfigs reports them (KIP-525; Kafka does the
+                    // same, also for validate_only).
                     result = result.with_configs(Some(
-                        nt.configs
-                            .iter()
-                            .map(|(k, v)| {
+                        broker
+                            .topic_config_values(&img)
+                            .into_iter()
+                            .map(|(d, value, overridden)| {
                                 CreatableTopicConfigs::default()
-                                    .with_name(sb(k))
-                                    .with_value(Some(sb(v)))
-                                    .with_config_source(SOURCE_TOPIC)
+                                    .with_name(sb(d.name))
+                                    .with_value(Some(sb(&value)))
+                                    .with_config_source(
+                                        super::describe_configs::topic_config_source(
+                                            broker, d, overridden,
+                                        ),
+                                    )
                             })
                             .collect(),
                     ));

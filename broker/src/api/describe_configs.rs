@@ -238,6 +238,27 @@ pub fn broker_configs(c: &crate::config::BrokerConfig) -> Vec<(&'static str, Str
     ]
 }
 
+/// The source a topic config is reported with (DescribeConfigs, and
+/// CreateTopics v5+): the topic's override, else the broker setting that
+/// supplies its default (static when set through a synonym such as
+/// `log.retention.hours`), else Kafka's default.
+pub(crate) fn topic_config_source(
+    broker: &Broker,
+    d: &crate::topic_config::ConfigDef,
+    overridden: bool,
+) -> i8 {
+    if overridden {
+        return SOURCE_TOPIC;
+    }
+    let Some(bk) = d.broker_key else {
+        return SOURCE_DEFAULT;
+    };
+    match broker_key_source(broker, bk) {
+        SOURCE_DEFAULT if broker.topic_config_default(d) != d.default => SOURCE_STATIC_BROKER,
+        src => src,
+    }
+}
+
 pub fn handle(
     broker: &Arc<Broker>,
     header: &Header,
@@ -330,13 +351,7 @@ pub fn handle(
                                         SOURCE_DEFAULT,
                                     )),
                                 }
-                                let source = if overridden {
-                                    SOURCE_TOPIC
-                                } else if d.broker_key.is_some() {
-                                    broker_source
-                                } else {
-                                    SOURCE_DEFAULT
-                                };
+                                let source = topic_config_source(broker, d, overridden);
                                 let synonyms = synonyms
                                     .into_iter()
                                     .map(|(n, v, s)| (n, Some(v), s))
