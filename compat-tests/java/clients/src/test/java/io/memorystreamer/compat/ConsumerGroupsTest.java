@@ -130,7 +130,9 @@ class ConsumerGroupsTest {
         Properties props = memberProps(group, RangeAssignor.class.getName());
         try (Member a = new Member("a", topic, props)) {
             awaitOwned(a, Set.of(0, 1, 2, 3));
-            try (Member b = new Member("b", topic, props)) {
+            Member b = new Member("b", topic, props);
+            Set<String> expected;
+            try (b) {
                 awaitSplit(a, b);
                 // Eager: the first member gave everything back before the split.
                 assertTrue(a.events.contains(new Member.Event("revoked", Set.of(0, 1, 2, 3))),
@@ -138,10 +140,24 @@ class ConsumerGroupsTest {
                 // Range over one topic: contiguous halves.
                 Set<Set<Integer>> halves = Set.of(a.owned.get(), b.owned.get());
                 assertEquals(Set.of(Set.of(0, 1), Set.of(2, 3)), halves);
-                Set<String> expected = produce(topic, 25, "range");
+                expected = produce(topic, 25, "range");
                 assertExactlyOnce(expected, a, b);
                 assertCommitted(group, topic, 25);
             }
+            // b left (LeaveGroup): a takes every partition back and reads on from b's commits.
+            awaitOwned(a, Set.of(0, 1, 2, 3));
+            Set<String> later = produce(topic, 5, "after-leave");
+            Judge.await("a to read the records sent after b left", () -> {
+                a.check();
+                return a.records.size() + b.records.size() >= expected.size() + later.size();
+            });
+            List<String> all = new ArrayList<>(a.read());
+            all.addAll(b.read());
+            Set<String> want = new TreeSet<>(expected);
+            want.addAll(later);
+            assertEquals(want.size(), all.size(), "duplicates after b left: " + all);
+            assertEquals(want, new TreeSet<>(all));
+            assertCommitted(group, topic, 30);
         }
     }
 

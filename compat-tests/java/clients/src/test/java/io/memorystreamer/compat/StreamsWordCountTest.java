@@ -57,77 +57,109 @@ class StreamsWordCountTest {
         "a fox and a dog", "quick quick quick", "lazy afternoon for the fox",
     };
 
+    private static Map<String, Long> count(String[] lines) {
+        Map<String, Long> out = new TreeMap<>();
+        for (String line : lines) {
+            for (String w : line.split(" ")) {
+                out.merge(w, 1L, Long::sum);
+            }
+        }
+        return out;
+    }
+
+    /** Starts the word count (a fresh state directory) and waits until it runs. */
+    private static KafkaStreams start(String app, String input, String output,
+        AtomicReference<Throwable> failure) throws Exception {
+        StreamsBuilder b = new StreamsBuilder();
+        b.stream(input, Consumed.with(Serdes.String(), Serdes.String()))
+            .flatMapValues(line -> Arrays.asList(line.split(" ")))
+            .groupBy((k, word) -> word, Grouped.with("words", Serdes.String(), Serdes.String()))
+            .count(Materialized.<String, Long, KeyValueStore<Bytes, byte[]>>as("word-counts"))
+            .toStream()
+            .to(output, Produced.with(Serdes.String(), Serdes.Long()));
+
+        Path stateDir = Files.createTempDirectory("streams-state");
+        Properties p = new Properties();
+        p.put(StreamsConfig.APPLICATION_ID_CONFIG, app);
+        p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, Judge.bootstrap());
+        p.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
+        p.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
+        p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 100);
+        p.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, 1);
+        p.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, 1);
+        p.put(StreamsConfig.consumerPrefix(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG), "earliest");
+        // Streams' members send no LeaveGroup on close: the second instance's join waits for
+        // the first one's session to expire, so keep it at the broker's minimum.
+        p.put(StreamsConfig.consumerPrefix(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG), 6000);
+        p.put(StreamsConfig.consumerPrefix(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG), 300);
+
+        KafkaStreams streams = new KafkaStreams(b.build(), p);
+        streams.setUncaughtExceptionHandler(e -> {
+            failure.set(e);
+            return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
+        });
+        streams.start();
+        Judge.await("Kafka Streams to run (state " + streams.state() + ")", () -> {
+            if (failure.get() != null) {
+                throw new AssertionError("stream thread failed", failure.get());
+            }
+            return streams.state() == KafkaStreams.State.RUNNING;
+        });
+        return streams;
+    }
+
+    private static void send(String input, String[] lines, int from) throws Exception {
+        try (KafkaProducer<String, String> prod = new KafkaProducer<>(Judge.producerProps())) {
+            for (int i = 0; i < lines.length; i++) {
+                prod.send(new ProducerRecord<>(input, "line-" + (from + i), lines[i]))
+                    .get(WAIT.toSeconds(), TimeUnit.SECONDS);
+            }
+        }
+    }
+
+    /** Every word's counts in the output rise one step at a time; the last ones are expected. */
+    private static void assertCounts(Map<String, List<Long>> seen, Map<String, Long> expected) {
+        for (Map.Entry<String, List<Long>> e : seen.entrySet()) {
+            List<Long> counts = e.getValue();
+            for (int i = 1; i < counts.size(); i++) {
+                assertTrue(counts.get(i) > counts.get(i - 1),
+                    "counts of '" + e.getKey() + "' must rise: " + counts);
+            }
+        }
+        Map<String, Long> last = new TreeMap<>();
+        seen.forEach((w, cs) -> last.put(w, cs.get(cs.size() - 1)));
+        assertEquals(expected, last);
+    }
+
+    /**
+     * Half the lines, a clean stop, the state directory thrown away (the new instance restores
+     * the store from the changelog, read_committed), the other half: the output and the store
+     * hold exactly the counts of all lines.
+     */
     @Test
     void exactlyOnceWordCount() throws Exception {
         String app = Judge.unique("wordcount");
         String input = app + "-lines";
         String output = app + "-counts";
-        Map<String, Long> expected = new TreeMap<>();
-        for (String line : LINES) {
-            for (String w : line.split(" ")) {
-                expected.merge(w, 1L, Long::sum);
-            }
-        }
+        String[] firstHalf = Arrays.copyOfRange(LINES, 0, 3);
+        String[] secondHalf = Arrays.copyOfRange(LINES, 3, LINES.length);
+        Map<String, Long> expected = count(LINES);
 
         try (Admin admin = Judge.admin()) {
             Judge.createTopic(admin, input, 2);
             Judge.createTopic(admin, output, 2);
 
-            StreamsBuilder b = new StreamsBuilder();
-            b.stream(input, Consumed.with(Serdes.String(), Serdes.String()))
-                .flatMapValues(line -> Arrays.asList(line.split(" ")))
-                .groupBy((k, word) -> word, Grouped.with("words", Serdes.String(), Serdes.String()))
-                .count(Materialized.<String, Long, KeyValueStore<Bytes, byte[]>>as("word-counts"))
-                .toStream()
-                .to(output, Produced.with(Serdes.String(), Serdes.Long()));
-
-            Path stateDir = Files.createTempDirectory("streams-state");
-            Properties p = new Properties();
-            p.put(StreamsConfig.APPLICATION_ID_CONFIG, app);
-            p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, Judge.bootstrap());
-            p.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
-            p.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
-            p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 100);
-            p.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, 1);
-            p.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, 1);
-            p.put(StreamsConfig.consumerPrefix(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG), "earliest");
-            p.put(StreamsConfig.consumerPrefix(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG), 10000);
-            p.put(StreamsConfig.consumerPrefix(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG), 300);
-
             AtomicReference<Throwable> failure = new AtomicReference<>();
-            try (KafkaStreams streams = new KafkaStreams(b.build(), p)) {
-                streams.setUncaughtExceptionHandler(e -> {
-                    failure.set(e);
-                    return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
-                });
-                streams.start();
-                Judge.await("Kafka Streams to run (state " + streams.state() + ")", () -> {
-                    if (failure.get() != null) {
-                        throw new AssertionError("stream thread failed", failure.get());
-                    }
-                    return streams.state() == KafkaStreams.State.RUNNING;
-                });
+            try (KafkaStreams streams = start(app, input, output, failure)) {
+                send(input, firstHalf, 0);
+                assertCounts(readCounts(output, count(firstHalf), failure), count(firstHalf));
+            }
 
-                try (KafkaProducer<String, String> prod = new KafkaProducer<>(Judge.producerProps())) {
-                    for (int i = 0; i < LINES.length; i++) {
-                        prod.send(new ProducerRecord<>(input, "line-" + i, LINES[i]))
-                            .get(WAIT.toSeconds(), TimeUnit.SECONDS);
-                    }
-                }
+            try (KafkaStreams streams = start(app, input, output, failure)) {
+                send(input, secondHalf, firstHalf.length);
+                assertCounts(readCounts(output, expected, failure), expected);
 
-                Map<String, List<Long>> seen = readCounts(output, expected, failure);
-                for (Map.Entry<String, List<Long>> e : seen.entrySet()) {
-                    List<Long> counts = e.getValue();
-                    for (int i = 1; i < counts.size(); i++) {
-                        assertTrue(counts.get(i) > counts.get(i - 1),
-                            "counts of '" + e.getKey() + "' must rise: " + counts);
-                    }
-                }
-                Map<String, Long> last = new TreeMap<>();
-                seen.forEach((w, cs) -> last.put(w, cs.get(cs.size() - 1)));
-                assertEquals(expected, last);
-
-                // The state store holds the same counts.
+                // The restored and updated state store holds the same counts.
                 ReadOnlyKeyValueStore<String, Long> store = streams.store(
                     StoreQueryParameters.fromNameAndType("word-counts",
                         QueryableStoreTypes.<String, Long>keyValueStore()));
