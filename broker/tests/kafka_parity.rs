@@ -57,6 +57,27 @@ fn create_topics_success_has_a_null_error_message_and_every_config() {
 }
 
 #[test]
+fn a_topic_named_twice_in_create_topics_is_invalid_and_not_created() {
+    let b = TestBroker::start(&[]);
+    let mut c = b.connect();
+    let one = create_topics_request::CreatableTopic::default()
+        .with_name(topic_name("twice"))
+        .with_num_partitions(1)
+        .with_replication_factor(1);
+    let req = CreateTopicsRequest::default().with_topics(vec![one.clone(), one]);
+    let r: CreateTopicsResponse = c.call(ApiKey::CreateTopics, 7, &req);
+    assert_eq!(r.topics.len(), 1, "answered once");
+    assert_eq!(r.topics[0].error_code, 42, "INVALID_REQUEST");
+    let req = MetadataRequest::default()
+        .with_allow_auto_topic_creation(false)
+        .with_topics(Some(vec![metadata_request::MetadataRequestTopic::default(
+        )
+        .with_name(Some(topic_name("twice")))]));
+    let m: MetadataResponse = c.call(ApiKey::Metadata, 12, &req);
+    assert_eq!(m.topics[0].error_code, 3, "not created");
+}
+
+#[test]
 fn list_offsets_duplicates_are_invalid_and_no_offset_has_no_epoch() {
     let b = TestBroker::start(&[]);
     let mut c = b.connect();

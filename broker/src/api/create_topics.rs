@@ -82,8 +82,28 @@ pub async fn handle(
     req: CreateTopicsRequest,
 ) -> CreateTopicsResponse {
     let mut results = Vec::with_capacity(req.topics.len());
+    // As Kafka: a name given more than once is answered once, with
+    // INVALID_REQUEST, and not created.
+    let mut count = std::collections::HashMap::<&str, usize>::new();
     for t in &req.topics {
+        *count.entry(t.name.as_str()).or_default() += 1;
+    }
+    let mut answered = std::collections::HashSet::<&str>::new();
+    for t in &req.topics {
+        if !answered.insert(t.name.as_str()) {
+            continue;
+        }
         let mut result = CreatableTopicResult::default().with_name(t.name.clone());
+        if count.get(t.name.as_str()) > Some(&1) {
+            results.push(
+                result
+                    .with_error_code(kafka_protocol::ResponseError::InvalidRequest.code())
+                    .with_error_message(Some(sb("Duplicate topic name.")))
+                    .with_num_partitions(-1)
+                    .with_replication_factor(-1),
+            );
+            continue;
+        }
         let outcome = match new_topic(broker, t) {
             Ok(nt) => broker
                 .create_topic(&nt, req.validate_only)
