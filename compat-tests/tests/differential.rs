@@ -42,6 +42,7 @@ mod transactions;
 /// `server.properties` entries given to both brokers (Kafka in its file,
 /// ours as `-o` overrides), so both run one node with the same settings.
 const COMMON_PROPS: &[(&str, &str)] = &[
+    ("node.id", "1"),
     ("offsets.topic.replication.factor", "1"),
     ("transaction.state.log.replication.factor", "1"),
     ("transaction.state.log.min.isr", "1"),
