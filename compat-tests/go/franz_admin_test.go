@@ -287,11 +287,18 @@ func TestFranzAdmin(t *testing.T) {
 	if err := adm.CommitAllOffsets(ctx, group, commit); err != nil {
 		t.Fatalf("commit offsets: %v", err)
 	}
-	// The commit needs __consumer_offsets (Kafka creates it on first use).
-	withInternal, err := adm.ListTopicsWithInternal(ctx)
-	if err != nil || !withInternal["__consumer_offsets"].IsInternal || !withInternal.Has(topicA) {
-		t.Fatalf("list with internal topics: %v; __consumer_offsets %+v", err, withInternal["__consumer_offsets"])
-	}
+	// The commit needs __consumer_offsets (Kafka creates it on first use;
+	// another broker may list it a moment later).
+	eventually(t, 10*time.Second, "__consumer_offsets listed as internal", func() string {
+		withInternal, err := adm.ListTopicsWithInternal(ctx)
+		if err != nil {
+			return err.Error()
+		}
+		if !withInternal["__consumer_offsets"].IsInternal || !withInternal.Has(topicA) {
+			return fmt.Sprintf("__consumer_offsets %+v", withInternal["__consumer_offsets"])
+		}
+		return ""
+	})
 	fetched, err := adm.FetchOffsets(ctx, group)
 	if err != nil {
 		t.Fatalf("fetch offsets: %v", err)
