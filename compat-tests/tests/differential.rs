@@ -49,23 +49,11 @@ const COMMON_PROPS: &[(&str, &str)] = &[
     ("group.initial.rebalance.delay.ms", "0"),
 ];
 
-/// Which broker a scenario is talking to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Which {
-    /// Ours.
-    Ours,
-    /// Apache Kafka.
-    Kafka,
-}
-
 /// One broker's side of a scenario run: where to connect, and the
 /// recording of what it answered.
 pub struct Side {
     /// The broker's client port.
     pub port: u16,
-    /// Which broker it is (for waits that only one needs, never to send
-    /// different requests).
-    pub which: Which,
     /// Everything recorded so far.
     pub rec: Recorder,
 }
@@ -102,10 +90,9 @@ fn allow_list_path() -> PathBuf {
 }
 
 /// Runs `f` against one broker; a panic becomes the scenario's failure.
-fn run_side(port: u16, which: Which, f: fn(&mut Side)) -> Result<Recorder, String> {
+fn run_side(port: u16, f: fn(&mut Side)) -> Result<Recorder, String> {
     let mut side = Side {
         port,
-        which,
         rec: Recorder::new(),
     };
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut side)))
@@ -186,8 +173,8 @@ fn answers_match_apache_kafka() {
     for (name, f) in selected {
         let t = std::time::Instant::now();
         let (o, k) = std::thread::scope(|s| {
-            let o = s.spawn(|| run_side(ours.port, Which::Ours, *f));
-            let k = s.spawn(|| run_side(kafka.port, Which::Kafka, *f));
+            let o = s.spawn(|| run_side(ours.port, *f));
+            let k = s.spawn(|| run_side(kafka.port, *f));
             (
                 o.join().unwrap_or_else(|_| Err("thread died".into())),
                 k.join().unwrap_or_else(|_| Err("thread died".into())),
