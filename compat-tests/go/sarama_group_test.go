@@ -153,6 +153,12 @@ func startSaramaMember(t *testing.T, cfg *sarama.Config, name, group, topic stri
 	t.Cleanup(func() { closeOnce.Do(func() { _ = cg.Close() }) })
 	go func() {
 		for err := range cg.Errors() {
+			// A partition's leader that has not applied a just-created topic
+			// yet answers UNKNOWN_TOPIC_OR_PARTITION (Kafka too, and our
+			// cluster); Sarama reports it and retries.
+			if retriableSarama(name, err) {
+				continue
+			}
 			log.fail("%s: %v", name, err)
 		}
 	}()

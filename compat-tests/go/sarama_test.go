@@ -3,6 +3,7 @@ package compat
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log"
 	"os"
@@ -29,6 +30,18 @@ var saramaVersions = []struct {
 }{
 	{"kafka-4.1", sarama.V4_1_0_0},
 	{"default-2.8", sarama.DefaultVersion},
+}
+
+// retriableSarama reports (to stderr) and returns true for the errors a
+// Sarama consumer retries by itself: a partition's leader that has not yet
+// applied a just-created topic answers UNKNOWN_TOPIC_OR_PARTITION (Kafka's
+// brokers too, and a MemoryStreamer cluster's).
+func retriableSarama(who string, err error) bool {
+	if errors.Is(err, sarama.ErrUnknownTopicOrPartition) || errors.Is(err, sarama.ErrNotLeaderForPartition) || errors.Is(err, sarama.ErrLeaderNotAvailable) {
+		fmt.Fprintf(os.Stderr, "[sarama %s] retriable: %v\n", who, err)
+		return true
+	}
+	return false
 }
 
 // saramaConfig is a Sarama configuration for the given Kafka version with
@@ -81,7 +94,9 @@ func readSarama(t *testing.T, cfg *sarama.Config, topic string, partitions int32
 		case m := <-msgs:
 			out = append(out, m)
 		case e := <-errs:
-			t.Fatalf("consuming %s: %v", topic, e)
+			if !retriableSarama("consumer", e) {
+				t.Fatalf("consuming %s: %v", topic, e)
+			}
 		case <-deadline:
 			t.Fatalf("read %d of %d records of %s", len(out), n, topic)
 		}

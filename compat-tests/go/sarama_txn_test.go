@@ -48,7 +48,9 @@ func readSaramaIsolated(t *testing.T, cfg *sarama.Config, topic string, partitio
 			}
 			got[at] = string(m.Value)
 		case e := <-errs:
-			t.Fatalf("consuming %s: %v", topic, e)
+			if !retriableSarama("consumer", e) {
+				t.Fatalf("consuming %s: %v", topic, e)
+			}
 		case <-deadline:
 			t.Fatalf("read %d of %d records of %s", len(got), len(want), topic)
 		}
