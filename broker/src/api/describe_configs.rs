@@ -57,6 +57,28 @@ fn broker_key_source(broker: &Broker, key: &str) -> i8 {
     }
 }
 
+/// A double as Java's `Double.toString` prints it, which is how Kafka
+/// renders DOUBLE configs: `0.5`, `10.0`, `1.7976931348623157E308`.
+fn java_double(d: f64) -> String {
+    let a = d.abs();
+    if !d.is_finite() || a == 0.0 || (1e-3..1e7).contains(&a) {
+        let s = d.to_string();
+        if s.contains('.') || !d.is_finite() {
+            s
+        } else {
+            format!("{s}.0")
+        }
+    } else {
+        let s = format!("{d:e}");
+        let (m, e) = s.split_once('e').unwrap_or((s.as_str(), "0"));
+        if m.contains('.') {
+            format!("{m}E{e}")
+        } else {
+            format!("{m}.0E{e}")
+        }
+    }
+}
+
 /// The configuration a broker has with no settings at all (Kafka's defaults).
 fn kafka_default_broker_config() -> Option<crate::config::BrokerConfig> {
     crate::config::BrokerConfig::from_properties(&BTreeMap::new(), crate::config::LogFormat::Text)
@@ -179,10 +201,7 @@ pub fn broker_configs(c: &crate::config::BrokerConfig) -> Vec<(&'static str, Str
         ),
         (
             "log.cleaner.io.max.bytes.per.second",
-            c.log
-                .cleaner_io_max_bytes_per_second
-                .unwrap_or(f64::MAX)
-                .to_string(),
+            java_double(c.log.cleaner_io_max_bytes_per_second.unwrap_or(f64::MAX)),
             ConfigType::Double,
         ),
         (
@@ -202,7 +221,7 @@ pub fn broker_configs(c: &crate::config::BrokerConfig) -> Vec<(&'static str, Str
         ),
         (
             "log.cleaner.min.cleanable.ratio",
-            c.log.min_cleanable_ratio.to_string(),
+            java_double(c.log.min_cleanable_ratio),
             ConfigType::Double,
         ),
         (
@@ -477,4 +496,19 @@ pub fn handle(
         })
         .collect();
     DescribeConfigsResponse::default().with_results(results)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::java_double;
+
+    #[test]
+    fn doubles_render_as_java_does() {
+        assert_eq!(java_double(f64::MAX), "1.7976931348623157E308");
+        assert_eq!(java_double(0.5), "0.5");
+        assert_eq!(java_double(10.0), "10.0");
+        assert_eq!(java_double(0.0), "0.0");
+        assert_eq!(java_double(1e7), "1.0E7");
+        assert_eq!(java_double(0.0001), "1.0E-4");
+    }
 }
