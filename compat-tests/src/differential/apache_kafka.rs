@@ -39,12 +39,17 @@ pub fn kafka_dist_lib() -> PathBuf {
 /// fetch it when the jars are missing.
 pub fn kafka_version() -> String {
     let lib = kafka_dist_lib();
-    let version = std::fs::read_to_string(lib.join(".complete"))
-        .map(|s| s.trim().to_string())
+    // fetch.sh pins the version in its pom.xml and marks a finished lib/
+    // with `.complete`.
+    let pom = std::fs::read_to_string(lib.with_file_name("pom.xml")).unwrap_or_default();
+    let version = pom
+        .split_once("<kafka.version>")
+        .and_then(|(_, rest)| rest.split_once("</kafka.version>"))
+        .map(|(v, _)| v.trim().to_string())
         .unwrap_or_default();
     let jar = lib.join(format!("kafka_2.13-{version}.jar"));
     assert!(
-        !version.is_empty() && jar.exists(),
+        !version.is_empty() && jar.exists() && lib.join(".complete").exists(),
         "Apache Kafka jars missing in {}: run compat-tests/java/kafka-dist/fetch.sh \
          (needs Maven; scripts/test.sh runs it)",
         lib.display()
