@@ -115,6 +115,17 @@ fn every_kafka_key_is_described_with_kafkas_attributes() {
     let r = describe_broker(&mut c, "1");
     assert_eq!(r.results[0].error_code, 0);
     for k in keys::KAFKA_BROKER_KEYS {
+        if k.internal {
+            assert!(
+                r.results[0]
+                    .configs
+                    .iter()
+                    .all(|c| c.name.as_str() != k.name),
+                "{} is internal in Kafka and not described unless set",
+                k.name
+            );
+            continue;
+        }
         let e = entry(&r, k.name);
         assert_eq!(
             e.read_only,
@@ -152,9 +163,18 @@ fn every_kafka_key_is_described_with_kafkas_attributes() {
         ),
         (Some("60000"), false, 5)
     );
-    // A key with real behaviour keeps its value in effect and plain docs.
+    // A key with real behaviour has plain docs. Its value is Kafka's: null
+    // for log.retention.ms, whose value comes from log.retention.hours
+    // (this assertion pinned the effective 604800000 before).
     let retention = entry(&r, "log.retention.ms");
-    assert_eq!(retention.value.as_deref(), Some("604800000"));
+    assert_eq!(
+        (
+            retention.value.as_deref(),
+            retention.config_source,
+            retention.synonyms.len()
+        ),
+        (None, DEFAULT, 0)
+    );
     assert!(!retention
         .documentation
         .as_deref()
@@ -342,5 +362,88 @@ fn configuration_docs_are_current() {
     assert!(
         have == want,
         "docs/configuration.md is out of date: run UPDATE_DOCS=1 cargo test --release -p memorystreamer-broker --test broker_configs"
+    );
+}
+
+/// The broker resource as Kafka 4.1.2 describes it (compared by the
+/// differential harness): internal keys hidden unless set, `broker.id`
+/// following `node.id`, null-default keys without a value, no default
+/// synonym for keys Kafka has no default for.
+#[test]
+fn broker_resource_matches_kafka() {
+    let b = TestBroker::start(&[
+        ("node.id", "1"),
+        ("log.retention.hours", "1"),
+        ("internal.metadata.log.segment.bytes", "1048576"),
+    ]);
+    let mut c = b.connect();
+    let r = describe_broker(&mut c, "1");
+    let hidden = keys::KAFKA_BROKER_KEYS
+        .iter()
+        .filter(|k| k.internal)
+        .count();
+    assert!(hidden >= 10, "Kafka 4.1 has ~20 internal broker keys");
+    assert!(r.results[0]
+        .configs
+        .iter()
+        .all(|c| c.name.as_str() != "unstable.api.versions.enable"));
+    let set = entry(&r, "internal.metadata.log.segment.bytes");
+    assert_eq!(
+        (set.value.as_deref(), set.config_source),
+        (Some("1048576"), 4),
+        "an internal key that is set is described, as Kafka does"
+    );
+    let synonyms = |e: &describe_configs_response::DescribeConfigsResourceResult| {
+        e.synonyms
+            .iter()
+            .map(|s| {
+                (
+                    s.name.to_string(),
+                    s.value.as_deref().map(String::from),
+                    s.source,
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let id = entry(&r, "broker.id");
+    assert_eq!((id.value.as_deref(), id.config_source), (Some("1"), 4));
+    assert_eq!(
+        synonyms(id),
+        vec![
+            ("broker.id".into(), Some("1".into()), 4),
+            ("broker.id".into(), Some("-1".into()), DEFAULT)
+        ]
+    );
+    for k in ["node.id", "log.dirs"] {
+        let e = entry(&r, k);
+        assert_eq!(e.config_source, 4, "{k}");
+        assert_eq!(
+            synonyms(e).iter().map(|s| s.2).collect::<Vec<_>>(),
+            vec![4],
+            "{k}: no default synonym (Kafka has no default)"
+        );
+    }
+    for k in ["log.flush.interval.ms", "log.retention.ms", "log.roll.ms"] {
+        let e = entry(&r, k);
+        assert_eq!(
+            (e.value.as_deref(), e.config_source, e.synonyms.len()),
+            (None, DEFAULT, 0),
+            "{k}: Kafka's default is null"
+        );
+    }
+    // The fallback still applies: a topic's retention.ms comes from
+    // log.retention.hours.
+    common::create_topic(&mut c, "fallback", 1);
+    let req = DescribeConfigsRequest::default().with_resources(vec![
+        describe_configs_request::DescribeConfigsResource::default()
+            .with_resource_type(2)
+            .with_resource_name(s("fallback"))
+            .with_configuration_keys(Some(vec![s("retention.ms")])),
+    ]);
+    let r: DescribeConfigsResponse = c.call(ApiKey::DescribeConfigs, 4, &req);
+    assert_eq!(
+        r.results[0].configs[0].value.as_deref(),
+        Some("3600000"),
+        "log.retention.ms still falls back to log.retention.hours"
     );
 }

@@ -7,8 +7,9 @@
 // prints the name, type, default (as ConfigDef.convertToString renders it,
 // None for "no default"/null), importance, how the key may be changed at run
 // time (kafka.server.DynamicBrokerConfig: per-broker, cluster-wide,
-// listener-prefixed only, or read-only) and the first sentence of the
-// documentation.
+// listener-prefixed only, or read-only), whether Kafka defines it as internal
+// (ConfigKey.internalConfig: accepted, but neither documented nor listed by
+// DescribeConfigs) and the first sentence of the documentation.
 
 import java.util.Map;
 import java.util.Set;
@@ -53,6 +54,7 @@ public class DumpBrokerConfigKeys {
             out.append("        default: ").append(dflt).append(",\n");
             out.append("        importance: Importance::").append(cap(k.importance.name())).append(",\n");
             out.append("        dynamic: Dynamic::").append(dyn).append(",\n");
+            out.append("        internal: ").append(k.internalConfig).append(",\n");
             out.append("        doc: ").append(lit(firstSentence(k.documentation))).append(",\n");
             out.append("    },\n");
         }

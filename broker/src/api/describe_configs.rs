@@ -79,6 +79,24 @@ fn java_double(d: f64) -> String {
     }
 }
 
+/// Broker keys whose Kafka default is null because their value in effect
+/// comes from another key (`log.retention.ms` from `log.retention.hours`,
+/// `log.roll.ms` from `log.roll.hours`, `log.flush.interval.ms` from
+/// `log.flush.scheduler.interval.ms`): Kafka describes them with no value
+/// and no synonym unless they are set themselves, and so do we (the
+/// fallback still applies).
+const NULL_DEFAULT_KEYS: &[&str] = &["log.flush.interval.ms", "log.retention.ms", "log.roll.ms"];
+
+/// The value a static broker key has in the configuration: its own, or for
+/// `broker.id` / `node.id` the other one (Kafka copies one to the other).
+fn static_value<'a>(c: &'a crate::config::BrokerConfig, key: &str) -> Option<&'a String> {
+    c.props.get(key).or_else(|| match key {
+        "broker.id" => c.props.get("node.id"),
+        "node.id" => c.props.get("broker.id"),
+        _ => None,
+    })
+}
+
 /// The configuration a broker has with no settings at all (Kafka's defaults).
 fn kafka_default_broker_config() -> Option<crate::config::BrokerConfig> {
     crate::config::BrokerConfig::from_properties(&BTreeMap::new(), crate::config::LogFormat::Text)
@@ -434,9 +452,15 @@ pub fn handle(
                         .into_iter()
                         .map(|(k, v, _)| (k, v))
                         .collect();
+                    // Kafka lists a key it defines as internal only when set.
+                    let set = |k: &str| {
+                        per_broker.contains_key(k)
+                            || cluster.contains_key(k)
+                            || static_value(&broker.config, k).is_some()
+                    };
                     base.with_configs(
                         keys::all()
-                            .filter(|key| wanted(key.name))
+                            .filter(|key| wanted(key.name) && (!key.internal || set(key.name)))
                             .map(|key| {
                                 let k = key.name;
                                 let sensitive = key.kind == KeyType::Password;
@@ -449,11 +473,14 @@ pub fn handle(
                                 if let Some(x) = cluster.get(k) {
                                     synonyms.push((k, shown(x), SOURCE_DYNAMIC_DEFAULT));
                                 }
-                                if let Some(x) = broker.config.props.get(k) {
+                                if let Some(x) = static_value(&broker.config, k) {
                                     synonyms.push((k, shown(x), SOURCE_STATIC_BROKER));
                                 }
-                                let default =
-                                    defaults.get(k).cloned().or(key.default.map(String::from));
+                                // No default synonym for a key without a
+                                // Kafka default (log.dirs, node.id, …).
+                                let default = key
+                                    .default
+                                    .map(|d| defaults.get(k).cloned().unwrap_or(d.to_string()));
                                 if let Some(x) = &default {
                                     synonyms.push((k, shown(x), SOURCE_DEFAULT));
                                 }
@@ -467,6 +494,9 @@ pub fn handle(
                                         v,
                                         SOURCE_DYNAMIC_BROKER | SOURCE_DYNAMIC_DEFAULT,
                                     )) => v.clone(),
+                                    first if NULL_DEFAULT_KEYS.contains(&k) => {
+                                        first.and_then(|s| s.1.clone())
+                                    }
                                     first => computed
                                         .get(k)
                                         .cloned()

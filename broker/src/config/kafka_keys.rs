@@ -16,6 +16,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("100"),
         importance: Importance::High,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The maximum allowed timeout for adding partitions to transactions on the server side.",
     },
     KafkaKey {
@@ -24,6 +25,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("20"),
         importance: Importance::High,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The server-side retry backoff when the server attemptsto add the partition to the transaction",
     },
     KafkaKey {
@@ -32,6 +34,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: None,
         importance: Importance::High,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "Specifies the listener addresses that the Kafka brokers will advertise to clients and other brokers.",
     },
     KafkaKey {
@@ -40,6 +43,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: None,
         importance: Importance::Low,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The alter configs policy class that should be used for validation.",
     },
     KafkaKey {
@@ -48,6 +52,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("11"),
         importance: Importance::Low,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The number of samples to retain in memory for alter log dirs replication quotas",
     },
     KafkaKey {
@@ -56,6 +61,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("1"),
         importance: Importance::Low,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The time span of each sample for alter log dirs replication quotas",
     },
     KafkaKey {
@@ -64,6 +70,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some(""),
         importance: Importance::Low,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The fully qualified name of a class that implements org.apache.kafka.server.authorizer.Authorizer interface, which is used by the broker for authorization.",
     },
     KafkaKey {
@@ -72,6 +79,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("true"),
         importance: Importance::High,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "Enable auto creation of topic on the server.",
     },
     KafkaKey {
@@ -80,6 +88,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("true"),
         importance: Importance::High,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "Enables auto leader balancing.",
     },
     KafkaKey {
@@ -88,6 +97,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("10"),
         importance: Importance::High,
         dynamic: Dynamic::ClusterWide,
+        internal: false,
         doc: "The number of threads to use for various background processing tasks",
     },
     KafkaKey {
@@ -96,6 +106,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("2000"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The length of time in milliseconds between broker heartbeats.",
     },
     KafkaKey {
@@ -104,6 +115,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("-1"),
         importance: Importance::High,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The broker id for this server.",
     },
     KafkaKey {
@@ -112,6 +124,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: None,
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "Rack of the broker. This will be used in rack aware replication assignment for fault tolerance.",
     },
     KafkaKey {
@@ -120,6 +133,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("9000"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The length of time in milliseconds that a broker lease lasts if no heartbeats are made.",
     },
     KafkaKey {
@@ -128,6 +142,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: None,
         importance: Importance::Low,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The fully qualified name of a class that implements the ClientQuotaCallback interface, which is used to determine quota limits applied to client requests.",
     },
     KafkaKey {
@@ -136,6 +151,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("-1"),
         importance: Importance::Medium,
         dynamic: Dynamic::ClusterWide,
+        internal: false,
         doc: "The compression level to use if compression.type is set to 'gzip'.",
     },
     KafkaKey {
@@ -144,6 +160,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("9"),
         importance: Importance::Medium,
         dynamic: Dynamic::ClusterWide,
+        internal: false,
         doc: "The compression level to use if compression.type is set to 'lz4'.",
     },
     KafkaKey {
@@ -152,6 +169,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("producer"),
         importance: Importance::High,
         dynamic: Dynamic::ClusterWide,
+        internal: false,
         doc: "Specify the final compression type for a given topic.",
     },
     KafkaKey {
@@ -160,6 +178,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("3"),
         importance: Importance::Medium,
         dynamic: Dynamic::ClusterWide,
+        internal: false,
         doc: "The compression level to use if compression.type is set to 'zstd'.",
     },
     KafkaKey {
@@ -168,6 +187,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("100"),
         importance: Importance::Low,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "Connection close delay on failed authentication: this is the time (in milliseconds) by which connection close will be delayed on authentication failure.",
     },
     KafkaKey {
@@ -176,6 +196,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("600000"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "Idle connections timeout: the server socket processor threads close the connections that idle more than this",
     },
     KafkaKey {
@@ -184,6 +205,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("0"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "When explicitly set to a positive number (the default is 0, not a positive number), a session lifetime that will not exceed the configured value will be communicated to v2.2.0 or later clients when they authenticate.",
     },
     KafkaKey {
@@ -192,6 +214,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("true"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "Enable controlled shutdown of the server.",
     },
     KafkaKey {
@@ -200,6 +223,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: None,
         importance: Importance::High,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "A comma-separated list of the names of the listeners used by the controller.",
     },
     KafkaKey {
@@ -208,6 +232,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("2000"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: true,
         doc: "We will log an error message about controller events that take longer than this threshold.",
     },
     KafkaKey {
@@ -216,6 +241,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("60000"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: true,
         doc: "The number of milliseconds between periodic controller event performance log messages.",
     },
     KafkaKey {
@@ -224,6 +250,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("25"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The duration in milliseconds that the leader will wait for writes to accumulate before flushing them to disk.",
     },
     KafkaKey {
@@ -232,6 +259,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some(""),
         importance: Importance::High,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "List of endpoints to use for bootstrapping the cluster metadata.",
     },
     KafkaKey {
@@ -240,6 +268,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("1000"),
         importance: Importance::High,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "Maximum time in milliseconds before starting new elections.",
     },
     KafkaKey {
@@ -248,6 +277,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("1000"),
         importance: Importance::High,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "Maximum time in milliseconds to wait without being able to fetch from the leader before triggering a new election",
     },
     KafkaKey {
@@ -256,6 +286,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("2000"),
         importance: Importance::High,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "Maximum time without a successful fetch from the current leader before becoming a candidate and triggering an election for voters; Maximum time a leader can go without receiving valid fetch or fetchSnapshot request from a majority of the quorum before resigning.",
     },
     KafkaKey {
@@ -264,6 +295,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("2000"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The configuration controls the maximum amount of time the client will wait for the response of a request.",
     },
     KafkaKey {
@@ -272,6 +304,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("20"),
         importance: Importance::Low,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The amount of time to wait before attempting to retry a failed request to a given topic partition.",
     },
     KafkaKey {
@@ -280,6 +313,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some(""),
         importance: Importance::High,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "Map of id/endpoint information for the set of voters in a comma-separated list of {id}@{host}:{port} entries.",
     },
     KafkaKey {
@@ -288,6 +322,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("11"),
         importance: Importance::Low,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The number of samples to retain in memory for controller mutation quotas",
     },
     KafkaKey {
@@ -296,6 +331,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("1"),
         importance: Importance::Low,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The time span of each sample for controller mutations quotas",
     },
     KafkaKey {
@@ -304,6 +340,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("30000"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The socket timeout for controller-to-broker channels.",
     },
     KafkaKey {
@@ -312,6 +349,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: None,
         importance: Importance::Low,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The create topic policy class that should be used for validation.",
     },
     KafkaKey {
@@ -320,6 +358,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("1"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The replication factor for automatically created topics, and for topics created with -1 as the replication factor",
     },
     KafkaKey {
@@ -328,6 +367,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("3600000"),
         importance: Importance::Low,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "Scan interval to remove expired delegation tokens.",
     },
     KafkaKey {
@@ -336,6 +376,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("86400000"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The token validity time in milliseconds before the token needs to be renewed.",
     },
     KafkaKey {
@@ -344,6 +385,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("604800000"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The token has a maximum lifetime beyond which it cannot be renewed anymore.",
     },
     KafkaKey {
@@ -352,6 +394,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: None,
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "Secret key to generate and verify delegation tokens.",
     },
     KafkaKey {
@@ -360,6 +403,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("1"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The purge interval (in number of requests) of the delete records request purgatory",
     },
     KafkaKey {
@@ -368,6 +412,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("true"),
         importance: Importance::High,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "When set to true, topics can be deleted by the admin client.",
     },
     KafkaKey {
@@ -376,6 +421,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: None,
         importance: Importance::High,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "A comma-separated list of listener names which may be started before the authorizer has finished initialization.",
     },
     KafkaKey {
@@ -384,6 +430,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("57671680"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The maximum number of bytes we will return for a fetch request.",
     },
     KafkaKey {
@@ -392,6 +439,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("1000"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The purge interval (in number of requests) of the fetch request purgatory",
     },
     KafkaKey {
@@ -400,6 +448,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("uniform,range"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The server side assignors as a list of either names for builtin assignors or full class names for customer assignors.",
     },
     KafkaKey {
@@ -408,6 +457,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("5000"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The heartbeat interval given to the members of a consumer group.",
     },
     KafkaKey {
@@ -416,6 +466,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("15000"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The maximum heartbeat interval for registered consumers.",
     },
     KafkaKey {
@@ -424,6 +475,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("60000"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The maximum allowed session timeout for registered consumers.",
     },
     KafkaKey {
@@ -432,6 +484,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("2147483647"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The maximum number of consumers that a single consumer group can accommodate.",
     },
     KafkaKey {
@@ -440,6 +493,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("bidirectional"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The config that enables converting the non-empty classic group using the consumer embedded protocol to the non-empty consumer group using the consumer group protocol and vice versa; conversions of empty groups in both directions are always enabled regardless of this policy.",
     },
     KafkaKey {
@@ -448,6 +502,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("5000"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The minimum heartbeat interval for registered consumers.",
     },
     KafkaKey {
@@ -456,6 +511,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("45000"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The minimum allowed session timeout for registered consumers.",
     },
     KafkaKey {
@@ -464,6 +520,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("600000"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: true,
         doc: "The interval at which the group coordinator will refresh the topics matching the group subscribed regexes.",
     },
     KafkaKey {
@@ -472,6 +529,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("45000"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The timeout to detect client failures when using the consumer group protocol.",
     },
     KafkaKey {
@@ -480,6 +538,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("5"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The duration in milliseconds that the coordinator will wait for writes to accumulate before flushing them to disk.",
     },
     KafkaKey {
@@ -488,6 +547,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("classic,consumer,streams"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The list of enabled rebalance protocols.The streams rebalance protocol is in early access and therefore must not be used in production.",
     },
     KafkaKey {
@@ -496,6 +556,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("4"),
         importance: Importance::High,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The number of threads used by the group coordinator.",
     },
     KafkaKey {
@@ -504,6 +565,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("3000"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The amount of time the group coordinator will wait for more consumers to join a new group before performing the first rebalance.",
     },
     KafkaKey {
@@ -512,6 +574,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("1800000"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The maximum allowed session timeout for registered consumers.",
     },
     KafkaKey {
@@ -520,6 +583,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("2147483647"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The maximum number of consumers that a single consumer group can accommodate.",
     },
     KafkaKey {
@@ -528,6 +592,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("6000"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The minimum allowed session timeout for registered consumers.",
     },
     KafkaKey {
@@ -536,6 +601,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("simple"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The server-side assignors as a list of either names for built-in assignors or full class names for custom assignors.",
     },
     KafkaKey {
@@ -544,6 +610,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("5"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The maximum number of delivery attempts for a record delivered to a share group.",
     },
     KafkaKey {
@@ -552,6 +619,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("false"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: true,
         doc: "Enable share groups on the broker.",
     },
     KafkaKey {
@@ -560,6 +628,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("5000"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The heartbeat interval given to the members of a share group.",
     },
     KafkaKey {
@@ -568,6 +637,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("15000"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The maximum heartbeat interval for share group members.",
     },
     KafkaKey {
@@ -576,6 +646,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("60000"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The record acquisition lock maximum duration in milliseconds for share groups.",
     },
     KafkaKey {
@@ -584,6 +655,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("60000"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The maximum allowed session timeout for share group members.",
     },
     KafkaKey {
@@ -592,6 +664,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("2000"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The maximum number of share sessions per broker.",
     },
     KafkaKey {
@@ -600,6 +673,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("200"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The maximum number of members that a single share group can accommodate.",
     },
     KafkaKey {
@@ -608,6 +682,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("5000"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The minimum heartbeat interval for share group members.",
     },
     KafkaKey {
@@ -616,6 +691,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("15000"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The record acquisition lock minimum duration in milliseconds for share groups.",
     },
     KafkaKey {
@@ -624,6 +700,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("45000"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The minimum allowed session timeout for share group members.",
     },
     KafkaKey {
@@ -632,6 +709,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("2000"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "Share-group record lock limit per share-partition.",
     },
     KafkaKey {
@@ -640,6 +718,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("org.apache.kafka.server.share.persister.DefaultStatePersister"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: true,
         doc: "The fully qualified name of a class which implements the org.apache.kafka.server.share.Persister interface.",
     },
     KafkaKey {
@@ -648,6 +727,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("30000"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The record acquisition lock duration in milliseconds for share groups.",
     },
     KafkaKey {
@@ -656,6 +736,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("45000"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The timeout to detect client failures when using the share group protocol.",
     },
     KafkaKey {
@@ -664,6 +745,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("5000"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The heartbeat interval given to the members.",
     },
     KafkaKey {
@@ -672,6 +754,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("15000"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The maximum allowed value for the group-level configuration of streams.heartbeat.interval.ms",
     },
     KafkaKey {
@@ -680,6 +763,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("60000"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The maximum allowed value for the group-level configuration of streams.session.timeout.ms",
     },
     KafkaKey {
@@ -688,6 +772,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("2147483647"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The maximum number of streams clients that a single streams group can accommodate.",
     },
     KafkaKey {
@@ -696,6 +781,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("2"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The maximum allowed value for the group-level configuration of streams.num.standby.replicas",
     },
     KafkaKey {
@@ -704,6 +790,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("5000"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The minimum allowed value for the group-level configuration of streams.heartbeat.interval.ms",
     },
     KafkaKey {
@@ -712,6 +799,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("45000"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The minimum allowed value for the group-level configuration of streams.session.timeout.ms",
     },
     KafkaKey {
@@ -720,6 +808,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("0"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The number of standby replicas for each task.",
     },
     KafkaKey {
@@ -728,6 +817,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("45000"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The timeout to detect client failures when using the streams group protocol.",
     },
     KafkaKey {
@@ -736,6 +826,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("60000"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "When initially registering with the controller quorum, the number of milliseconds to wait before declaring failure and exiting the broker process.",
     },
     KafkaKey {
@@ -744,6 +835,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: None,
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "Name of listener used for communication between brokers.",
     },
     KafkaKey {
@@ -752,6 +844,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("60000"),
         importance: Importance::Low,
         dynamic: Dynamic::ReadOnly,
+        internal: true,
         doc: "The amount of time to wait before deleting a file from the filesystem, only for testing.",
     },
     KafkaKey {
@@ -760,6 +853,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: None,
         importance: Importance::Low,
         dynamic: Dynamic::ReadOnly,
+        internal: true,
         doc: "The maximum size of a single metadata log file, only for testing.",
     },
     KafkaKey {
@@ -768,6 +862,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("8388608"),
         importance: Importance::Low,
         dynamic: Dynamic::ReadOnly,
+        internal: true,
         doc: "The largest record batch size allowed in the metadata log, only for testing.",
     },
     KafkaKey {
@@ -776,6 +871,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("8388608"),
         importance: Importance::Low,
         dynamic: Dynamic::ReadOnly,
+        internal: true,
         doc: "The maximum number of bytes to read when fetching from the metadata log, only for testing.",
     },
     KafkaKey {
@@ -784,6 +880,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("10"),
         importance: Importance::Low,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The metrics polling interval (in seconds) which can be used in kafka.metrics.reporters implementations.",
     },
     KafkaKey {
@@ -792,6 +889,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some(""),
         importance: Importance::Low,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "A list of classes to use as Yammer metrics custom reporters.",
     },
     KafkaKey {
@@ -800,6 +898,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("300"),
         importance: Importance::High,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The frequency with which the partition rebalance check is triggered by the controller",
     },
     KafkaKey {
@@ -808,6 +907,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("SASL_SSL:SASL_SSL,PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT"),
         importance: Importance::Low,
         dynamic: Dynamic::PerBroker,
+        internal: false,
         doc: "Map between listener names and security protocols.",
     },
     KafkaKey {
@@ -816,6 +916,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("PLAINTEXT://:9092"),
         importance: Importance::High,
         dynamic: Dynamic::PerBroker,
+        internal: false,
         doc: "Listener List - Comma-separated list of URIs we will listen on and the listener names.",
     },
     KafkaKey {
@@ -824,6 +925,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("15000"),
         importance: Importance::Medium,
         dynamic: Dynamic::ClusterWide,
+        internal: false,
         doc: "The amount of time to sleep when there are no logs to clean",
     },
     KafkaKey {
@@ -832,6 +934,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("134217728"),
         importance: Importance::Medium,
         dynamic: Dynamic::ClusterWide,
+        internal: false,
         doc: "The total memory used for log deduplication across all cleaner threads",
     },
     KafkaKey {
@@ -840,6 +943,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("86400000"),
         importance: Importance::Medium,
         dynamic: Dynamic::ClusterWide,
+        internal: false,
         doc: "The amount of time to retain tombstone message markers for log compacted topics.",
     },
     KafkaKey {
@@ -848,6 +952,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("true"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "This configuration has been deprecated and will be removed in Kafka 5.0.",
     },
     KafkaKey {
@@ -856,6 +961,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("0.9"),
         importance: Importance::Medium,
         dynamic: Dynamic::ClusterWide,
+        internal: false,
         doc: "Log cleaner dedupe buffer load factor.",
     },
     KafkaKey {
@@ -864,6 +970,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("524288"),
         importance: Importance::Medium,
         dynamic: Dynamic::ClusterWide,
+        internal: false,
         doc: "The total memory used for log cleaner I/O buffers across all cleaner threads",
     },
     KafkaKey {
@@ -872,6 +979,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("1.7976931348623157E308"),
         importance: Importance::Medium,
         dynamic: Dynamic::ClusterWide,
+        internal: false,
         doc: "The log cleaner will be throttled so that the sum of its read and write i/o will be less than this value on average",
     },
     KafkaKey {
@@ -880,6 +988,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("9223372036854775807"),
         importance: Importance::Medium,
         dynamic: Dynamic::ClusterWide,
+        internal: false,
         doc: "The maximum time a message will remain ineligible for compaction in the log.",
     },
     KafkaKey {
@@ -888,6 +997,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("0.5"),
         importance: Importance::Medium,
         dynamic: Dynamic::ClusterWide,
+        internal: false,
         doc: "The minimum ratio of dirty log to total log for a log to eligible for cleaning.",
     },
     KafkaKey {
@@ -896,6 +1006,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("0"),
         importance: Importance::Medium,
         dynamic: Dynamic::ClusterWide,
+        internal: false,
         doc: "The minimum time a message will remain uncompacted in the log.",
     },
     KafkaKey {
@@ -904,6 +1015,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("1"),
         importance: Importance::Medium,
         dynamic: Dynamic::ClusterWide,
+        internal: false,
         doc: "The number of background threads to use for log cleaning",
     },
     KafkaKey {
@@ -912,6 +1024,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("delete"),
         importance: Importance::Medium,
         dynamic: Dynamic::ClusterWide,
+        internal: false,
         doc: "The default cleanup policy for segments beyond the retention window.",
     },
     KafkaKey {
@@ -920,6 +1033,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("/tmp/kafka-logs"),
         importance: Importance::High,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The directory in which the log data is kept (supplemental for log.dirs property)",
     },
     KafkaKey {
@@ -928,6 +1042,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("30000"),
         importance: Importance::Low,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "If the broker is unable to successfully communicate to the controller that some log directory has failed for longer than this time, the broker will fail and shut down.",
     },
     KafkaKey {
@@ -936,6 +1051,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: None,
         importance: Importance::High,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "A comma-separated list of the directories where the log data is stored.",
     },
     KafkaKey {
@@ -944,6 +1060,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("9223372036854775807"),
         importance: Importance::High,
         dynamic: Dynamic::ClusterWide,
+        internal: false,
         doc: "The number of messages accumulated on a log partition before messages are flushed to disk.",
     },
     KafkaKey {
@@ -952,6 +1069,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: None,
         importance: Importance::High,
         dynamic: Dynamic::ClusterWide,
+        internal: false,
         doc: "The maximum time in ms that a message in any topic is kept in memory before flushed to disk.",
     },
     KafkaKey {
@@ -960,6 +1078,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("60000"),
         importance: Importance::High,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The frequency with which we update the persistent record of the last flush which acts as the log recovery point.",
     },
     KafkaKey {
@@ -968,6 +1087,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("9223372036854775807"),
         importance: Importance::High,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The frequency in ms that the log flusher checks whether any log needs to be flushed to disk",
     },
     KafkaKey {
@@ -976,6 +1096,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("60000"),
         importance: Importance::High,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The frequency with which we update the persistent record of log start offset",
     },
     KafkaKey {
@@ -984,6 +1105,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("4096"),
         importance: Importance::Medium,
         dynamic: Dynamic::ClusterWide,
+        internal: false,
         doc: "The interval with which we add an entry to the offset index.",
     },
     KafkaKey {
@@ -992,6 +1114,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("10485760"),
         importance: Importance::Medium,
         dynamic: Dynamic::ClusterWide,
+        internal: false,
         doc: "The maximum size in bytes of the offset index",
     },
     KafkaKey {
@@ -1000,6 +1123,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("30000"),
         importance: Importance::Low,
         dynamic: Dynamic::ReadOnly,
+        internal: true,
         doc: "The initial task delay in millisecond when initializing tasks in LogManager.",
     },
     KafkaKey {
@@ -1008,6 +1132,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("-2"),
         importance: Importance::Medium,
         dynamic: Dynamic::ClusterWide,
+        internal: false,
         doc: "The maximum size of local log segments that can grow for a partition before it gets eligible for deletion.",
     },
     KafkaKey {
@@ -1016,6 +1141,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("-2"),
         importance: Importance::Medium,
         dynamic: Dynamic::ClusterWide,
+        internal: false,
         doc: "The number of milliseconds to keep the local log segments before it gets eligible for deletion.",
     },
     KafkaKey {
@@ -1024,6 +1150,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("3600000"),
         importance: Importance::Medium,
         dynamic: Dynamic::ClusterWide,
+        internal: false,
         doc: "This configuration sets the allowable timestamp difference between the message timestamp and the broker's timestamp.",
     },
     KafkaKey {
@@ -1032,6 +1159,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("9223372036854775807"),
         importance: Importance::Medium,
         dynamic: Dynamic::ClusterWide,
+        internal: false,
         doc: "This configuration sets the allowable timestamp difference between the broker's timestamp and the message timestamp.",
     },
     KafkaKey {
@@ -1040,6 +1168,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("CreateTime"),
         importance: Importance::Medium,
         dynamic: Dynamic::ClusterWide,
+        internal: false,
         doc: "Define whether the timestamp in the message is message create time or log append time.",
     },
     KafkaKey {
@@ -1048,6 +1177,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("false"),
         importance: Importance::Medium,
         dynamic: Dynamic::ClusterWide,
+        internal: false,
         doc: "Should pre allocate file when create new segment? If you are using Kafka on Windows, you probably need to set it to true.",
     },
     KafkaKey {
@@ -1056,6 +1186,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("-1"),
         importance: Importance::High,
         dynamic: Dynamic::ClusterWide,
+        internal: false,
         doc: "The maximum size of the log before deleting it",
     },
     KafkaKey {
@@ -1064,6 +1195,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("300000"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The frequency in milliseconds that the log cleaner checks whether any log is eligible for deletion",
     },
     KafkaKey {
@@ -1072,6 +1204,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("168"),
         importance: Importance::High,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The number of hours to keep a log file before deleting it (in hours), tertiary to log.retention.ms property",
     },
     KafkaKey {
@@ -1080,6 +1213,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: None,
         importance: Importance::High,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The number of minutes to keep a log file before deleting it (in minutes), secondary to log.retention.ms property.",
     },
     KafkaKey {
@@ -1088,6 +1222,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: None,
         importance: Importance::High,
         dynamic: Dynamic::ClusterWide,
+        internal: false,
         doc: "The number of milliseconds to keep a log file before deleting it (in milliseconds), If not set, the value in log.retention.minutes is used.",
     },
     KafkaKey {
@@ -1096,6 +1231,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("168"),
         importance: Importance::High,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The maximum time before a new log segment is rolled out (in hours), secondary to log.roll.ms property",
     },
     KafkaKey {
@@ -1104,6 +1240,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("0"),
         importance: Importance::High,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The maximum jitter to subtract from logRollTimeMillis (in hours), secondary to log.roll.jitter.ms property",
     },
     KafkaKey {
@@ -1112,6 +1249,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: None,
         importance: Importance::High,
         dynamic: Dynamic::ClusterWide,
+        internal: false,
         doc: "The maximum jitter to subtract from logRollTimeMillis (in milliseconds).",
     },
     KafkaKey {
@@ -1120,6 +1258,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: None,
         importance: Importance::High,
         dynamic: Dynamic::ClusterWide,
+        internal: false,
         doc: "The maximum time before a new log segment is rolled out (in milliseconds).",
     },
     KafkaKey {
@@ -1128,6 +1267,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("1073741824"),
         importance: Importance::High,
         dynamic: Dynamic::ClusterWide,
+        internal: false,
         doc: "The maximum size of a single log file",
     },
     KafkaKey {
@@ -1136,6 +1276,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("60000"),
         importance: Importance::High,
         dynamic: Dynamic::ClusterWide,
+        internal: false,
         doc: "The amount of time to wait before deleting a file from the filesystem.",
     },
     KafkaKey {
@@ -1144,6 +1285,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("2147483647"),
         importance: Importance::Medium,
         dynamic: Dynamic::ClusterWide,
+        internal: false,
         doc: "The maximum connection creation rate we allow in the broker at any time.",
     },
     KafkaKey {
@@ -1152,6 +1294,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("2147483647"),
         importance: Importance::Medium,
         dynamic: Dynamic::ClusterWide,
+        internal: false,
         doc: "The maximum number of connections we allow in the broker at any time.",
     },
     KafkaKey {
@@ -1160,6 +1303,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("2147483647"),
         importance: Importance::Medium,
         dynamic: Dynamic::ClusterWide,
+        internal: false,
         doc: "The maximum number of connections we allow from each ip address.",
     },
     KafkaKey {
@@ -1168,6 +1312,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some(""),
         importance: Importance::Medium,
         dynamic: Dynamic::ClusterWide,
+        internal: false,
         doc: "A comma-separated list of per-ip or hostname overrides to the default maximum number of connections.",
     },
     KafkaKey {
@@ -1176,6 +1321,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("1000"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The maximum number of total incremental fetch sessions that we will maintain.",
     },
     KafkaKey {
@@ -1184,6 +1330,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("2000"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The maximum number of partitions can be served in one request.",
     },
     KafkaKey {
@@ -1192,6 +1339,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("1048588"),
         importance: Importance::High,
         dynamic: Dynamic::ClusterWide,
+        internal: false,
         doc: "The largest record batch size allowed by Kafka (after compression if compression is enabled).This can be set per topic with the topic level max.message.bytes config.",
     },
     KafkaKey {
@@ -1200,6 +1348,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: None,
         importance: Importance::High,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "This configuration determines where we put the metadata log.",
     },
     KafkaKey {
@@ -1208,6 +1357,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("20971520"),
         importance: Importance::High,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "This is the maximum number of bytes in the log between the latest snapshot and the high-watermark needed before generating a new snapshot.",
     },
     KafkaKey {
@@ -1216,6 +1366,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("3600000"),
         importance: Importance::High,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "This is the maximum number of milliseconds to wait to generate a snapshot if there are committed records in the log that are not included in the latest snapshot.",
     },
     KafkaKey {
@@ -1224,6 +1375,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("1073741824"),
         importance: Importance::High,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The maximum size of a single metadata log file.",
     },
     KafkaKey {
@@ -1232,6 +1384,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("604800000"),
         importance: Importance::High,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The maximum time before a new metadata log file is rolled out (in milliseconds).",
     },
     KafkaKey {
@@ -1240,6 +1393,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("500"),
         importance: Importance::Low,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "This configuration controls how often the active controller should write no-op records to the metadata partition.",
     },
     KafkaKey {
@@ -1248,6 +1402,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("104857600"),
         importance: Importance::High,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The maximum combined size of the metadata log and snapshots before deleting old snapshots and log files.",
     },
     KafkaKey {
@@ -1256,6 +1411,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("604800000"),
         importance: Importance::High,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The number of milliseconds to keep a metadata log file or snapshot before deleting it.",
     },
     KafkaKey {
@@ -1264,6 +1420,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("org.apache.kafka.common.metrics.JmxReporter"),
         importance: Importance::Low,
         dynamic: Dynamic::ClusterWide,
+        internal: false,
         doc: "A list of classes to use as metrics reporters.",
     },
     KafkaKey {
@@ -1272,6 +1429,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("2"),
         importance: Importance::Low,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The number of samples maintained to compute metrics.",
     },
     KafkaKey {
@@ -1280,6 +1438,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("INFO"),
         importance: Importance::Low,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The highest recording level for metrics.",
     },
     KafkaKey {
@@ -1288,6 +1447,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("30000"),
         importance: Importance::Low,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The window of time a metrics sample is computed over.",
     },
     KafkaKey {
@@ -1296,6 +1456,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("1"),
         importance: Importance::High,
         dynamic: Dynamic::ClusterWide,
+        internal: false,
         doc: "Specifies the minimum number of in-sync replicas (including the leader) required for a write to succeed when a producer sets acks to \"all\" (or \"-1\").",
     },
     KafkaKey {
@@ -1304,6 +1465,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: None,
         importance: Importance::High,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The node ID associated with the roles this process is playing when process.roles is non-empty.",
     },
     KafkaKey {
@@ -1312,6 +1474,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("8"),
         importance: Importance::High,
         dynamic: Dynamic::ClusterWide,
+        internal: false,
         doc: "The number of threads that the server uses for processing requests, which may include disk I/O",
     },
     KafkaKey {
@@ -1320,6 +1483,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("3"),
         importance: Importance::High,
         dynamic: Dynamic::ClusterWide,
+        internal: false,
         doc: "The number of threads that the server uses for receiving requests from the network and sending responses to the network.",
     },
     KafkaKey {
@@ -1328,6 +1492,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("1"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The default number of log partitions per topic",
     },
     KafkaKey {
@@ -1336,6 +1501,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("2"),
         importance: Importance::High,
         dynamic: Dynamic::ClusterWide,
+        internal: false,
         doc: "The number of threads per data directory to be used for log recovery at startup and flushing at shutdown",
     },
     KafkaKey {
@@ -1344,6 +1510,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: None,
         importance: Importance::High,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The number of threads that can move replicas between log directories, which may include disk I/O.",
     },
     KafkaKey {
@@ -1352,6 +1519,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("1"),
         importance: Importance::High,
         dynamic: Dynamic::ClusterWide,
+        internal: false,
         doc: "Number of fetcher threads used to replicate records from each source broker.",
     },
     KafkaKey {
@@ -1360,6 +1528,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("4096"),
         importance: Importance::High,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The maximum size for a metadata entry associated with an offset commit.",
     },
     KafkaKey {
@@ -1368,6 +1537,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("5000"),
         importance: Importance::High,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "Offset commit will be delayed until all replicas for the offsets topic receive the commit or this timeout is reached.",
     },
     KafkaKey {
@@ -1376,6 +1546,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("5242880"),
         importance: Importance::High,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "Batch size for reading from the offsets segments when loading group metadata into the cache (soft-limit, overridden if records are too large).",
     },
     KafkaKey {
@@ -1384,6 +1555,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("600000"),
         importance: Importance::High,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "Frequency at which to check for stale offsets",
     },
     KafkaKey {
@@ -1392,6 +1564,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("10080"),
         importance: Importance::High,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "For subscribed consumers, committed offset of a specific partition will be expired and discarded when 1) this retention period has elapsed after the consumer group loses all its consumers (i.e.",
     },
     KafkaKey {
@@ -1400,6 +1573,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("0"),
         importance: Importance::High,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "Compression codec for the offsets topic - compression may be used to achieve \"atomic\" commits.",
     },
     KafkaKey {
@@ -1408,6 +1582,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("50"),
         importance: Importance::High,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The number of partitions for the offset commit topic (should not change after deployment).",
     },
     KafkaKey {
@@ -1416,6 +1591,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("3"),
         importance: Importance::High,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The replication factor for the offsets topic (set higher to ensure availability).",
     },
     KafkaKey {
@@ -1424,6 +1600,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("104857600"),
         importance: Importance::High,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The offsets topic segment bytes should be kept relatively small in order to facilitate faster log compaction and cache loads.",
     },
     KafkaKey {
@@ -1432,6 +1609,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("org.apache.kafka.common.security.authenticator.DefaultKafkaPrincipalBuilder"),
         importance: Importance::Medium,
         dynamic: Dynamic::PerBroker,
+        internal: false,
         doc: "The fully qualified name of a class that implements the KafkaPrincipalBuilder interface, which is used to build the KafkaPrincipal object used during authorization.",
     },
     KafkaKey {
@@ -1440,6 +1618,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: None,
         importance: Importance::High,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The roles that this process plays: 'broker', 'controller', or 'broker,controller' if it is both.",
     },
     KafkaKey {
@@ -1448,6 +1627,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("600000"),
         importance: Importance::Low,
         dynamic: Dynamic::ReadOnly,
+        internal: true,
         doc: "The interval at which to remove producer IDs that have expired due to producer.id.expiration.ms passing.",
     },
     KafkaKey {
@@ -1456,6 +1636,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("86400000"),
         importance: Importance::Low,
         dynamic: Dynamic::ClusterWide,
+        internal: false,
         doc: "The time in ms that a topic partition leader will wait before expiring producer IDs.",
     },
     KafkaKey {
@@ -1464,6 +1645,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("1000"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The purge interval (in number of requests) of the producer request purgatory",
     },
     KafkaKey {
@@ -1472,6 +1654,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("-1"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The number of queued bytes allowed before no more requests are read",
     },
     KafkaKey {
@@ -1480,6 +1663,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("500"),
         importance: Importance::High,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The number of queued requests allowed for data-plane, before blocking the network threads",
     },
     KafkaKey {
@@ -1488,6 +1672,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("11"),
         importance: Importance::Low,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The number of samples to retain in memory for client quotas",
     },
     KafkaKey {
@@ -1496,6 +1681,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("1"),
         importance: Importance::Low,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The time span of each sample for client quotas",
     },
     KafkaKey {
@@ -1504,6 +1690,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("500"),
         importance: Importance::Medium,
         dynamic: Dynamic::ClusterWide,
+        internal: false,
         doc: "The maximum amount of time the server will wait before answering the remote fetch request.",
     },
     KafkaKey {
@@ -1512,6 +1699,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("30000"),
         importance: Importance::Medium,
         dynamic: Dynamic::ClusterWide,
+        internal: false,
         doc: "The maximum amount of time the server will wait for the remote list offsets request to complete.",
     },
     KafkaKey {
@@ -1520,6 +1708,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("1073741824"),
         importance: Importance::Low,
         dynamic: Dynamic::ClusterWide,
+        internal: false,
         doc: "The total size of the space allocated to store index files fetched from remote storage in the local storage.",
     },
     KafkaKey {
@@ -1528,6 +1717,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("10"),
         importance: Importance::Medium,
         dynamic: Dynamic::ClusterWide,
+        internal: false,
         doc: "Size of the thread pool used in scheduling tasks to copy segments.",
     },
     KafkaKey {
@@ -1536,6 +1726,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("9223372036854775807"),
         importance: Importance::Medium,
         dynamic: Dynamic::ClusterWide,
+        internal: false,
         doc: "The maximum number of bytes that can be copied from local storage to remote storage per second.",
     },
     KafkaKey {
@@ -1544,6 +1735,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("11"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The number of samples to retain in memory for remote copy quota management.",
     },
     KafkaKey {
@@ -1552,6 +1744,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("1"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The time span of each sample for remote copy quota management.",
     },
     KafkaKey {
@@ -1560,6 +1753,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("10"),
         importance: Importance::Medium,
         dynamic: Dynamic::ClusterWide,
+        internal: false,
         doc: "Size of the thread pool used in scheduling tasks to clean up the expired remote log segments.",
     },
     KafkaKey {
@@ -1568,6 +1762,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("9223372036854775807"),
         importance: Importance::Medium,
         dynamic: Dynamic::ClusterWide,
+        internal: false,
         doc: "The maximum number of bytes that can be fetched from remote storage to local storage per second.",
     },
     KafkaKey {
@@ -1576,6 +1771,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("11"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The number of samples to retain in memory for remote fetch quota management.",
     },
     KafkaKey {
@@ -1584,6 +1780,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("1"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The time span of each sample for remote fetch quota management.",
     },
     KafkaKey {
@@ -1592,6 +1789,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("30000"),
         importance: Importance::Low,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "Interval at which remote log manager runs the scheduled tasks like copy segments, and clean up remote log segments.",
     },
     KafkaKey {
@@ -1600,6 +1798,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("30000"),
         importance: Importance::Low,
         dynamic: Dynamic::ReadOnly,
+        internal: true,
         doc: "The maximum amount of time in milliseconds to wait when the request is retried again.",
     },
     KafkaKey {
@@ -1608,6 +1807,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("500"),
         importance: Importance::Low,
         dynamic: Dynamic::ReadOnly,
+        internal: true,
         doc: "The initial amount of wait in milliseconds before the request is retried again.",
     },
     KafkaKey {
@@ -1616,6 +1816,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("0.2"),
         importance: Importance::Low,
         dynamic: Dynamic::ReadOnly,
+        internal: true,
         doc: "The value used in defining the range for computing random jitter factor.",
     },
     KafkaKey {
@@ -1624,6 +1825,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("2"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "Size of the thread pool used in scheduling follower tasks to read the highest-uploaded remote-offset for follower partitions.",
     },
     KafkaKey {
@@ -1632,6 +1834,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("128"),
         importance: Importance::Low,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The maximum size of custom metadata in bytes that the broker should accept from a remote storage plugin.",
     },
     KafkaKey {
@@ -1640,6 +1843,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("org.apache.kafka.server.log.remote.metadata.storage.TopicBasedRemoteLogMetadataManager"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "Fully qualified class name of `RemoteLogMetadataManager` implementation.",
     },
     KafkaKey {
@@ -1648,6 +1852,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: None,
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "Class path of the `RemoteLogMetadataManager` implementation.",
     },
     KafkaKey {
@@ -1656,6 +1861,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("rlmm.config."),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "Prefix used for properties to be passed to RemoteLogMetadataManager implementation.",
     },
     KafkaKey {
@@ -1664,6 +1870,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: None,
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "Listener name of the local broker to which it should get connected if needed by RemoteLogMetadataManager implementation.",
     },
     KafkaKey {
@@ -1672,6 +1879,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("100"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "Maximum remote log reader thread pool task queue size.",
     },
     KafkaKey {
@@ -1680,6 +1888,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("10"),
         importance: Importance::Medium,
         dynamic: Dynamic::ClusterWide,
+        internal: false,
         doc: "Size of the thread pool that is allocated for handling remote log reads.",
     },
     KafkaKey {
@@ -1688,6 +1897,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: None,
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "Fully qualified class name of `RemoteStorageManager` implementation.",
     },
     KafkaKey {
@@ -1696,6 +1906,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: None,
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "Class path of the `RemoteStorageManager` implementation.",
     },
     KafkaKey {
@@ -1704,6 +1915,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("rsm.config."),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "Prefix used for properties to be passed to RemoteStorageManager implementation.",
     },
     KafkaKey {
@@ -1712,6 +1924,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("false"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "Whether to enable tiered storage functionality in a broker or not.",
     },
     KafkaKey {
@@ -1720,6 +1933,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("1000"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The amount of time to sleep when fetch partition error occurs.",
     },
     KafkaKey {
@@ -1728,6 +1942,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("1048576"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The number of bytes of messages to attempt to fetch for each partition.",
     },
     KafkaKey {
@@ -1736,6 +1951,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("1"),
         importance: Importance::High,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "Minimum bytes expected for each fetch response.",
     },
     KafkaKey {
@@ -1744,6 +1960,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("10485760"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "Maximum bytes expected for the entire fetch response.",
     },
     KafkaKey {
@@ -1752,6 +1969,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("500"),
         importance: Importance::High,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The maximum wait time for each fetcher request issued by follower replicas.",
     },
     KafkaKey {
@@ -1760,6 +1978,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("5000"),
         importance: Importance::High,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The frequency with which the high watermark is saved out to disk",
     },
     KafkaKey {
@@ -1768,6 +1987,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("30000"),
         importance: Importance::High,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "If a follower hasn't sent any fetch requests or hasn't consumed up to the leader's log end offset for at least this time, the leader will remove the follower from ISR",
     },
     KafkaKey {
@@ -1776,6 +1996,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: None,
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The fully qualified class name that implements ReplicaSelector.",
     },
     KafkaKey {
@@ -1784,6 +2005,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("65536"),
         importance: Importance::High,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The socket receive buffer for network requests to the leader for replicating data",
     },
     KafkaKey {
@@ -1792,6 +2014,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("30000"),
         importance: Importance::High,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The socket timeout for network requests.",
     },
     KafkaKey {
@@ -1800,6 +2023,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("11"),
         importance: Importance::Low,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The number of samples to retain in memory for replication quotas",
     },
     KafkaKey {
@@ -1808,6 +2032,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("1"),
         importance: Importance::Low,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The time span of each sample for replication quotas",
     },
     KafkaKey {
@@ -1816,6 +2041,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("30000"),
         importance: Importance::High,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The configuration controls the maximum amount of time the client will wait for the response of a request.",
     },
     KafkaKey {
@@ -1824,6 +2050,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: None,
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The fully qualified name of a SASL client callback handler class that implements the AuthenticateCallbackHandler interface.",
     },
     KafkaKey {
@@ -1832,6 +2059,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("GSSAPI"),
         importance: Importance::Medium,
         dynamic: Dynamic::PerBroker,
+        internal: false,
         doc: "The list of SASL mechanisms enabled in the Kafka server.",
     },
     KafkaKey {
@@ -1840,6 +2068,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: None,
         importance: Importance::Medium,
         dynamic: Dynamic::PerBroker,
+        internal: false,
         doc: "JAAS login context parameters for SASL connections in the format used by JAAS configuration files.",
     },
     KafkaKey {
@@ -1848,6 +2077,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("/usr/bin/kinit"),
         importance: Importance::Medium,
         dynamic: Dynamic::PerBroker,
+        internal: false,
         doc: "Kerberos kinit command path.",
     },
     KafkaKey {
@@ -1856,6 +2086,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("60000"),
         importance: Importance::Medium,
         dynamic: Dynamic::PerBroker,
+        internal: false,
         doc: "Login thread sleep time between refresh attempts.",
     },
     KafkaKey {
@@ -1864,6 +2095,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("DEFAULT"),
         importance: Importance::Medium,
         dynamic: Dynamic::PerBroker,
+        internal: false,
         doc: "A list of rules for mapping from principal names to short names (typically operating system usernames).",
     },
     KafkaKey {
@@ -1872,6 +2104,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: None,
         importance: Importance::Medium,
         dynamic: Dynamic::PerBroker,
+        internal: false,
         doc: "The Kerberos principal name that Kafka runs as.",
     },
     KafkaKey {
@@ -1880,6 +2113,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("0.05"),
         importance: Importance::Medium,
         dynamic: Dynamic::PerBroker,
+        internal: false,
         doc: "Percentage of random jitter added to the renewal time.",
     },
     KafkaKey {
@@ -1888,6 +2122,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("0.8"),
         importance: Importance::Medium,
         dynamic: Dynamic::PerBroker,
+        internal: false,
         doc: "Login thread will sleep until the specified window factor of time from last refresh to ticket's expiry has been reached, at which time it will try to renew the ticket.",
     },
     KafkaKey {
@@ -1896,6 +2131,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: None,
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The fully qualified name of a SASL login callback handler class that implements the AuthenticateCallbackHandler interface.",
     },
     KafkaKey {
@@ -1904,6 +2140,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: None,
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The fully qualified name of a class that implements the Login interface.",
     },
     KafkaKey {
@@ -1912,6 +2149,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: None,
         importance: Importance::Low,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The (optional) value in milliseconds for the external authentication provider connection timeout.",
     },
     KafkaKey {
@@ -1920,6 +2158,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: None,
         importance: Importance::Low,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The (optional) value in milliseconds for the external authentication provider read timeout.",
     },
     KafkaKey {
@@ -1928,6 +2167,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("300"),
         importance: Importance::Medium,
         dynamic: Dynamic::PerBroker,
+        internal: false,
         doc: "The amount of buffer time before credential expiration to maintain when refreshing a credential, in seconds.",
     },
     KafkaKey {
@@ -1936,6 +2176,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("60"),
         importance: Importance::Medium,
         dynamic: Dynamic::PerBroker,
+        internal: false,
         doc: "The desired minimum time for the login refresh thread to wait before refreshing a credential, in seconds.",
     },
     KafkaKey {
@@ -1944,6 +2185,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("0.8"),
         importance: Importance::Medium,
         dynamic: Dynamic::PerBroker,
+        internal: false,
         doc: "Login refresh thread will sleep until the specified window factor relative to the credential's lifetime has been reached, at which time it will try to refresh the credential.",
     },
     KafkaKey {
@@ -1952,6 +2194,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("0.05"),
         importance: Importance::Medium,
         dynamic: Dynamic::PerBroker,
+        internal: false,
         doc: "The maximum amount of random jitter relative to the credential's lifetime that is added to the login refresh thread's sleep time.",
     },
     KafkaKey {
@@ -1960,6 +2203,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("10000"),
         importance: Importance::Low,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The (optional) value in milliseconds for the maximum wait between login attempts to the external authentication provider.",
     },
     KafkaKey {
@@ -1968,6 +2212,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("100"),
         importance: Importance::Low,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The (optional) value in milliseconds for the initial wait between login attempts to the external authentication provider.",
     },
     KafkaKey {
@@ -1976,6 +2221,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("GSSAPI"),
         importance: Importance::High,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "SASL mechanism used for communication with controllers.",
     },
     KafkaKey {
@@ -1984,6 +2230,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("GSSAPI"),
         importance: Importance::Medium,
         dynamic: Dynamic::PerBroker,
+        internal: false,
         doc: "SASL mechanism used for inter-broker communication.",
     },
     KafkaKey {
@@ -1992,6 +2239,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("RS256"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The algorithm the Apache Kafka client should use to sign the assertion sent to the identity provider.",
     },
     KafkaKey {
@@ -2000,6 +2248,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: None,
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The JWT aud (Audience) claim which will be included in the client JWT assertion created locally.Note: If a value for sasl.oauthbearer.assertion.file is provided, this configuration will be ignored.",
     },
     KafkaKey {
@@ -2008,6 +2257,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("300"),
         importance: Importance::Low,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The number of seconds in the future for which the JWT is valid.",
     },
     KafkaKey {
@@ -2016,6 +2266,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: None,
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The value to be used as the iss (Issuer) claim which will be included in the client JWT assertion created locally.Note: If a value for sasl.oauthbearer.assertion.file is provided, this configuration will be ignored.",
     },
     KafkaKey {
@@ -2024,6 +2275,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("false"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "Flag that determines if the JWT assertion should generate a unique ID for the JWT and include it in the jti (JWT ID) claim.Note: If a value for sasl.oauthbearer.assertion.file is provided, this configuration will be ignored.",
     },
     KafkaKey {
@@ -2032,6 +2284,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("60"),
         importance: Importance::Low,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The number of seconds in the past from which the JWT is valid.",
     },
     KafkaKey {
@@ -2040,6 +2293,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: None,
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The value to be used as the sub (Subject) claim which will be included in the client JWT assertion created locally.Note: If a value for sasl.oauthbearer.assertion.file is provided, this configuration will be ignored.",
     },
     KafkaKey {
@@ -2048,6 +2302,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: None,
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "File that contains a pre-generated JWT assertion.The underlying implementation caches the file contents to avoid the performance hit of loading the file on each access.",
     },
     KafkaKey {
@@ -2056,6 +2311,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: None,
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "File that contains a private key in the standard PEM format which is used to sign the JWT assertion sent to the identity provider.The underlying implementation caches the file contents to avoid the performance hit of loading the file on each access.",
     },
     KafkaKey {
@@ -2064,6 +2320,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: None,
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The optional passphrase to decrypt the private key file specified by sasl.oauthbearer.assertion.private.key.file.Note: If the file referred to by sasl.oauthbearer.assertion.private.key.file is modified on the file system at runtime and it was created with a different passphrase than it was previo...",
     },
     KafkaKey {
@@ -2072,6 +2329,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: None,
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "This optional configuration specifies the file containing the JWT headers and/or payload claims to be used when creating the JWT assertion.Not all identity providers require the same set of claims; some may require a given claim while others may prohibit it.",
     },
     KafkaKey {
@@ -2080,6 +2338,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: None,
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The ID (defined in/by the OAuth identity provider) to identify the client requesting the token.The client ID was previously stored as part of the sasl.jaas.config configuration with the key clientId.",
     },
     KafkaKey {
@@ -2088,6 +2347,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: None,
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The secret (defined by either the user or preassigned, depending on the identity provider) of the client requesting the token.The client secret was previously stored as part of the sasl.jaas.config configuration with the key clientSecret.",
     },
     KafkaKey {
@@ -2096,6 +2356,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("30"),
         importance: Importance::Low,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The (optional) value in seconds to allow for differences between the time of the OAuth/OIDC identity provider and the broker.",
     },
     KafkaKey {
@@ -2104,6 +2365,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: None,
         importance: Importance::Low,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The (optional) comma-delimited setting for the broker to use to verify that the JWT was issued for one of the expected audiences.",
     },
     KafkaKey {
@@ -2112,6 +2374,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: None,
         importance: Importance::Low,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The (optional) setting for the broker to use to verify that the JWT was created by the expected issuer.",
     },
     KafkaKey {
@@ -2120,6 +2383,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("3600000"),
         importance: Importance::Low,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The (optional) value in milliseconds for the broker to wait between refreshing its JWKS (JSON Web Key Set) cache that contains the keys to verify the signature of the JWT.",
     },
     KafkaKey {
@@ -2128,6 +2392,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("10000"),
         importance: Importance::Low,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The (optional) value in milliseconds for the maximum wait between attempts to retrieve the JWKS (JSON Web Key Set) from the external authentication provider.",
     },
     KafkaKey {
@@ -2136,6 +2401,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("100"),
         importance: Importance::Low,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The (optional) value in milliseconds for the initial wait between JWKS (JSON Web Key Set) retrieval attempts from the external authentication provider.",
     },
     KafkaKey {
@@ -2144,6 +2410,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: None,
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The OAuth/OIDC provider URL from which the provider's JWKS (JSON Web Key Set) can be retrieved.",
     },
     KafkaKey {
@@ -2152,6 +2419,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("org.apache.kafka.common.security.oauthbearer.DefaultJwtRetriever"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The fully-qualified class name of a JwtRetriever implementation used to request tokens from the identity provider.The default configuration value represents a class that maintains backward compatibility with previous versions of Apache Kafka.",
     },
     KafkaKey {
@@ -2160,6 +2428,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("org.apache.kafka.common.security.oauthbearer.DefaultJwtValidator"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The fully-qualified class name of a JwtValidator implementation used to validate the JWT from the identity provider.The default validator (org.apache.kafka.common.security.oauthbearer.DefaultJwtValidator) maintains backward compatibility with previous versions of Apache Kafka.",
     },
     KafkaKey {
@@ -2168,6 +2437,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: None,
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "This is the level of access a client application is granted to a resource or API which is included in the token request.",
     },
     KafkaKey {
@@ -2176,6 +2446,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("scope"),
         importance: Importance::Low,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The OAuth claim for the scope is often named \"scope\", but this (optional) setting can provide a different name to use for the scope included in the JWT payload's claims if the OAuth/OIDC provider uses a different name for that claim.",
     },
     KafkaKey {
@@ -2184,6 +2455,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("sub"),
         importance: Importance::Low,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The OAuth claim for the subject is often named \"sub\", but this (optional) setting can provide a different name to use for the subject included in the JWT payload's claims if the OAuth/OIDC provider uses a different name for that claim.",
     },
     KafkaKey {
@@ -2192,6 +2464,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: None,
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The URL for the OAuth/OIDC identity provider.",
     },
     KafkaKey {
@@ -2200,6 +2473,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: None,
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The fully qualified name of a SASL server callback handler class that implements the AuthenticateCallbackHandler interface.",
     },
     KafkaKey {
@@ -2208,6 +2482,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("524288"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The maximum receive size allowed before and during initial SASL authentication.",
     },
     KafkaKey {
@@ -2216,6 +2491,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("PLAINTEXT"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "Security protocol used to communicate between brokers.",
     },
     KafkaKey {
@@ -2224,6 +2500,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: None,
         importance: Importance::Low,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "A list of configurable creator classes each returning a provider implementing security algorithms.",
     },
     KafkaKey {
@@ -2232,6 +2509,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("9223372036854775807"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: true,
         doc: "The maximum number of milliseconds we will wait for the server to come up.",
     },
     KafkaKey {
@@ -2240,6 +2518,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("5"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The duration in milliseconds that the share coordinator will wait for writes to accumulate before flushing them to disk.",
     },
     KafkaKey {
@@ -2248,6 +2527,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("300000"),
         importance: Importance::Low,
         dynamic: Dynamic::ReadOnly,
+        internal: true,
         doc: "The duration in milliseconds that the share coordinator will wait between force snapshotting share partitions which are not being updated.",
     },
     KafkaKey {
@@ -2256,6 +2536,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("5242880"),
         importance: Importance::High,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "Batch size for reading from the share-group state topic when loading state information into the cache (soft-limit, overridden if records are too large).",
     },
     KafkaKey {
@@ -2264,6 +2545,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("500"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The number of update records the share coordinator writes between snapshot records.",
     },
     KafkaKey {
@@ -2272,6 +2554,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("0"),
         importance: Importance::High,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "Compression codec for the share-group state topic.",
     },
     KafkaKey {
@@ -2280,6 +2563,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("2"),
         importance: Importance::High,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "Overridden min.insync.replicas for the share-group state topic.",
     },
     KafkaKey {
@@ -2288,6 +2572,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("50"),
         importance: Importance::High,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The number of partitions for the share-group state topic (should not change after deployment).",
     },
     KafkaKey {
@@ -2296,6 +2581,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("300000"),
         importance: Importance::Low,
         dynamic: Dynamic::ReadOnly,
+        internal: true,
         doc: "The duration in milliseconds that the share coordinator will wait between pruning eligible records in share-group state topic.",
     },
     KafkaKey {
@@ -2304,6 +2590,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("3"),
         importance: Importance::High,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "Replication factor for the share-group state topic.",
     },
     KafkaKey {
@@ -2312,6 +2599,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("104857600"),
         importance: Importance::High,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The log segment size for the share-group state topic.",
     },
     KafkaKey {
@@ -2320,6 +2608,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("1"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The number of threads used by the share coordinator.",
     },
     KafkaKey {
@@ -2328,6 +2617,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("5000"),
         importance: Importance::High,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The duration in milliseconds that the share coordinator will wait for all replicas of the share-group state topic to receive a write.",
     },
     KafkaKey {
@@ -2336,6 +2626,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("1000"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The purge interval (in number of requests) of the share fetch request purgatory",
     },
     KafkaKey {
@@ -2344,6 +2635,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("30000"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The maximum amount of time the client will wait for the socket connection to be established.",
     },
     KafkaKey {
@@ -2352,6 +2644,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("10000"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The amount of time the client will wait for the socket connection to be established.",
     },
     KafkaKey {
@@ -2360,6 +2653,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("50"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The maximum number of pending connections on the socket.",
     },
     KafkaKey {
@@ -2368,6 +2662,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("102400"),
         importance: Importance::High,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The SO_RCVBUF buffer of the socket server sockets.",
     },
     KafkaKey {
@@ -2376,6 +2671,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("104857600"),
         importance: Importance::High,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The maximum number of bytes in a socket request",
     },
     KafkaKey {
@@ -2384,6 +2680,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("102400"),
         importance: Importance::High,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The SO_SNDBUF buffer of the socket server sockets.",
     },
     KafkaKey {
@@ -2392,6 +2689,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("false"),
         importance: Importance::Low,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "Indicates whether changes to the certificate distinguished name should be allowed during a dynamic reconfiguration of certificates or not.",
     },
     KafkaKey {
@@ -2400,6 +2698,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("false"),
         importance: Importance::Low,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "Indicates whether changes to the certificate subject alternative names should be allowed during a dynamic reconfiguration of certificates or not.",
     },
     KafkaKey {
@@ -2408,6 +2707,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some(""),
         importance: Importance::Medium,
         dynamic: Dynamic::PerBroker,
+        internal: false,
         doc: "A list of cipher suites.",
     },
     KafkaKey {
@@ -2416,6 +2716,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("none"),
         importance: Importance::Medium,
         dynamic: Dynamic::PerBroker,
+        internal: false,
         doc: "Configures kafka broker to request client authentication.",
     },
     KafkaKey {
@@ -2424,6 +2725,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("TLSv1.2,TLSv1.3"),
         importance: Importance::Medium,
         dynamic: Dynamic::PerBroker,
+        internal: false,
         doc: "The list of protocols enabled for SSL connections.",
     },
     KafkaKey {
@@ -2432,6 +2734,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("https"),
         importance: Importance::Low,
         dynamic: Dynamic::PerBroker,
+        internal: false,
         doc: "The endpoint identification algorithm to validate server hostname using server certificate.",
     },
     KafkaKey {
@@ -2440,6 +2743,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: None,
         importance: Importance::Low,
         dynamic: Dynamic::PerBroker,
+        internal: false,
         doc: "The class of type org.apache.kafka.common.security.auth.SslEngineFactory to provide SSLEngine objects.",
     },
     KafkaKey {
@@ -2448,6 +2752,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: None,
         importance: Importance::Medium,
         dynamic: Dynamic::ListenerOnly,
+        internal: false,
         doc: "The password of the private key in the key store file or the PEM key specified in 'ssl.keystore.key'.",
     },
     KafkaKey {
@@ -2456,6 +2761,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("SunX509"),
         importance: Importance::Medium,
         dynamic: Dynamic::PerBroker,
+        internal: false,
         doc: "The algorithm used by key manager factory for SSL connections.",
     },
     KafkaKey {
@@ -2464,6 +2770,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: None,
         importance: Importance::Medium,
         dynamic: Dynamic::ListenerOnly,
+        internal: false,
         doc: "Certificate chain in the format specified by 'ssl.keystore.type'.",
     },
     KafkaKey {
@@ -2472,6 +2779,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: None,
         importance: Importance::Medium,
         dynamic: Dynamic::ListenerOnly,
+        internal: false,
         doc: "Private key in the format specified by 'ssl.keystore.type'.",
     },
     KafkaKey {
@@ -2480,6 +2788,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: None,
         importance: Importance::Medium,
         dynamic: Dynamic::ListenerOnly,
+        internal: false,
         doc: "The location of the key store file.",
     },
     KafkaKey {
@@ -2488,6 +2797,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: None,
         importance: Importance::Medium,
         dynamic: Dynamic::ListenerOnly,
+        internal: false,
         doc: "The store password for the key store file.",
     },
     KafkaKey {
@@ -2496,6 +2806,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("JKS"),
         importance: Importance::Medium,
         dynamic: Dynamic::ListenerOnly,
+        internal: false,
         doc: "The file format of the key store file.",
     },
     KafkaKey {
@@ -2504,6 +2815,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("DEFAULT"),
         importance: Importance::Low,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "A list of rules for mapping from distinguished name from the client certificate to short name.",
     },
     KafkaKey {
@@ -2512,6 +2824,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("TLSv1.3"),
         importance: Importance::Medium,
         dynamic: Dynamic::PerBroker,
+        internal: false,
         doc: "The SSL protocol used to generate the SSLContext.",
     },
     KafkaKey {
@@ -2520,6 +2833,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: None,
         importance: Importance::Medium,
         dynamic: Dynamic::PerBroker,
+        internal: false,
         doc: "The name of the security provider used for SSL connections.",
     },
     KafkaKey {
@@ -2528,6 +2842,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: None,
         importance: Importance::Low,
         dynamic: Dynamic::PerBroker,
+        internal: false,
         doc: "The SecureRandom PRNG implementation to use for SSL cryptography operations.",
     },
     KafkaKey {
@@ -2536,6 +2851,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("PKIX"),
         importance: Importance::Medium,
         dynamic: Dynamic::PerBroker,
+        internal: false,
         doc: "The algorithm used by trust manager factory for SSL connections.",
     },
     KafkaKey {
@@ -2544,6 +2860,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: None,
         importance: Importance::Medium,
         dynamic: Dynamic::ListenerOnly,
+        internal: false,
         doc: "Trusted certificates in the format specified by 'ssl.truststore.type'.",
     },
     KafkaKey {
@@ -2552,6 +2869,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: None,
         importance: Importance::Medium,
         dynamic: Dynamic::ListenerOnly,
+        internal: false,
         doc: "The location of the trust store file.",
     },
     KafkaKey {
@@ -2560,6 +2878,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: None,
         importance: Importance::Medium,
         dynamic: Dynamic::ListenerOnly,
+        internal: false,
         doc: "The password for the trust store file.",
     },
     KafkaKey {
@@ -2568,6 +2887,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("JKS"),
         importance: Importance::Medium,
         dynamic: Dynamic::ListenerOnly,
+        internal: false,
         doc: "The file format of the trust store file.",
     },
     KafkaKey {
@@ -2576,6 +2896,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("1048576"),
         importance: Importance::Low,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The maximum size (after compression if compression is used) of telemetry metrics pushed from a client to the broker.",
     },
     KafkaKey {
@@ -2584,6 +2905,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("10000"),
         importance: Importance::Low,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The interval at which to rollback transactions that have timed out",
     },
     KafkaKey {
@@ -2592,6 +2914,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("900000"),
         importance: Importance::High,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The maximum allowed timeout for transactions.",
     },
     KafkaKey {
@@ -2600,6 +2923,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("true"),
         importance: Importance::Low,
         dynamic: Dynamic::ClusterWide,
+        internal: false,
         doc: "Enable verification that checks that the partition has been added to the transaction before writing transactional records to the partition",
     },
     KafkaKey {
@@ -2608,6 +2932,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("3600000"),
         importance: Importance::Low,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The interval at which to remove transactions that have expired due to transactional.id.expiration.ms passing",
     },
     KafkaKey {
@@ -2616,6 +2941,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("5242880"),
         importance: Importance::High,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "Batch size for reading from the transaction log segments when loading producer ids and transactions into the cache (soft-limit, overridden if records are too large).",
     },
     KafkaKey {
@@ -2624,6 +2950,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("2"),
         importance: Importance::High,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The minimum number of replicas that must acknowledge a write to transaction topic in order to be considered successful.",
     },
     KafkaKey {
@@ -2632,6 +2959,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("50"),
         importance: Importance::High,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The number of partitions for the transaction topic (should not change after deployment).",
     },
     KafkaKey {
@@ -2640,6 +2968,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("3"),
         importance: Importance::High,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The replication factor for the transaction topic (set higher to ensure availability).",
     },
     KafkaKey {
@@ -2648,6 +2977,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("104857600"),
         importance: Importance::High,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The transaction topic segment bytes should be kept relatively small in order to facilitate faster log compaction and cache loads",
     },
     KafkaKey {
@@ -2656,6 +2986,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("false"),
         importance: Importance::Low,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "Allow participation in Two-Phase Commit (2PC) transactions with an external transaction coordinator",
     },
     KafkaKey {
@@ -2664,6 +2995,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("604800000"),
         importance: Importance::High,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "The time in ms that the transaction coordinator will wait without receiving any transaction status updates for the current transaction before expiring its transactional id.",
     },
     KafkaKey {
@@ -2672,6 +3004,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("false"),
         importance: Importance::High,
         dynamic: Dynamic::ClusterWide,
+        internal: false,
         doc: "Indicates whether to enable replicas not in the ISR set to be elected as leader as a last resort, even though doing so may result in data lossNote: In KRaft mode, when enabling this config dynamically, it needs to wait for the unclean leader election thread to trigger election periodically (defau...",
     },
     KafkaKey {
@@ -2680,6 +3013,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("300000"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: true,
         doc: "The frequency with which the controller checks if it should perform an unclean leader election for leaderless partitions.",
     },
     KafkaKey {
@@ -2688,6 +3022,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("false"),
         importance: Importance::High,
         dynamic: Dynamic::ReadOnly,
+        internal: true,
         doc: "",
     },
     KafkaKey {
@@ -2696,6 +3031,7 @@ pub const KAFKA_BROKER_KEYS: &[KafkaKey] = &[
         default: Some("false"),
         importance: Importance::High,
         dynamic: Dynamic::ReadOnly,
+        internal: true,
         doc: "",
     },
 ];

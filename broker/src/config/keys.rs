@@ -107,6 +107,10 @@ pub struct KafkaKey {
     pub importance: Importance,
     /// Whether and where it can change at run time.
     pub dynamic: Dynamic,
+    /// Kafka defines the key as internal (`ConfigKey.internalConfig`): it
+    /// is accepted in the configuration but neither documented nor listed
+    /// by DescribeConfigs.
+    pub internal: bool,
     /// The first sentence of Kafka's documentation.
     pub doc: &'static str,
 }
@@ -119,6 +123,7 @@ pub const OWN_KEYS: &[KafkaKey] = &[
         default: Some("127.0.0.1:0"),
         importance: Importance::High,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "HOST:PORT the metadata-quorum (controller) listener binds; defaults to this node's entry in controller.quorum.voters.",
     },
     KafkaKey {
@@ -127,6 +132,7 @@ pub const OWN_KEYS: &[KafkaKey] = &[
         default: Some("127.0.0.1:9644"),
         importance: Importance::Medium,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "Address of the Prometheus endpoint (/metrics), or off.",
     },
     KafkaKey {
@@ -135,6 +141,7 @@ pub const OWN_KEYS: &[KafkaKey] = &[
         default: Some("true"),
         importance: Importance::Low,
         dynamic: Dynamic::ReadOnly,
+        internal: false,
         doc: "Label traffic metrics by topic (true), or count every topic under topic=\"_all\" (false) to bound cardinality.",
     },
 ];
@@ -336,11 +343,12 @@ pub fn configuration_markdown() -> String {
          dynamic source, but not applied.\n\
          * A key neither Kafka nor MemoryStreamer defines is reported at start-up and refused at \
          run time with INVALID_CONFIG (Kafka stores unknown dynamic keys for plugins).\n\
-         * `PASSWORD` keys are described with a null value and `is_sensitive`, as Kafka does.\n\n",
+         * `PASSWORD` keys are described with a null value and `is_sensitive`, as Kafka does.\n         * Keys Kafka defines as internal are accepted but, as in Kafka, neither listed here nor \
+         described by DescribeConfigs unless set.\n\n",
     );
     out.push_str("| Key | Type | Default | Dynamic | In MemoryStreamer | Description |\n");
     out.push_str("|---|---|---|---|---|---|\n");
-    for k in all() {
+    for k in all().filter(|k| !k.internal) {
         let effect = match effect(k.name) {
             Effect::None => "no effect",
             Effect::Static => "applied",
