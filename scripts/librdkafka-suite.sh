@@ -15,7 +15,7 @@
 #                                            known to pass (slower; not in CI)
 #   scripts/librdkafka-suite.sh all          run every broker test of the suite and
 #                                            print the table (slow; not in CI; the
-#                                            failures are explained in FINDINGS.md)
+#                                            failures are explained in compat-tests/FINDINGS.md)
 #   scripts/librdkafka-suite.sh run 0012 0107:noautocreate 0081::AlterConfigs
 #                                            run the named test numbers [in a
 #                                            scenario] [only sub-tests matching]
@@ -326,7 +326,7 @@ case "${1:-}" in
     # Each number once per scenario one of its tests runs in.
     suite_tests | awk '{ n = split($3, s, ","); for (i = 1; i <= n; i++) if (s[i] != "ak23") print $1, s[i] }' |
       sort -u | run_tests "${SUITE_TEST_LIMIT:-600}" || rc=$?
-    echo "(failures are expected: compat-tests/librdkafka/FINDINGS.md says why each one fails)"
+    echo "(failures are expected: compat-tests/FINDINGS.md says why each one fails)"
     exit $rc
     ;;
   run)

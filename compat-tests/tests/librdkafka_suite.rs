@@ -7,7 +7,7 @@
 //! The runner is built by `scripts/librdkafka-suite.sh build` (called from
 //! `scripts/test.sh`); a missing runner fails this test with that command.
 //! The whole suite (`scripts/librdkafka-suite.sh all`) is slow and not run
-//! here; `compat-tests/librdkafka/FINDINGS.md` says why each test outside the
+//! here; `compat-tests/FINDINGS.md` says why each test outside the
 //! allow-list cannot pass yet.
 
 use std::collections::BTreeMap;
