@@ -802,7 +802,7 @@ impl Broker {
         let Some(topic) = image.topic(name) else {
             return;
         };
-        let tc = match TopicConfig::parse(&topic.configs) {
+        let tc = match TopicConfig::parse_stored(&topic.configs) {
             Ok(tc) => tc,
             Err(e) => {
                 warn!(topic = %name, error = %e, "committed topic configs do not parse");
@@ -1006,7 +1006,7 @@ impl Broker {
         topic: &TopicImage,
         from: usize,
     ) -> Result<Vec<Option<Arc<Partition>>>, BrokerError> {
-        let tc = TopicConfig::parse(&topic.configs)?;
+        let tc = TopicConfig::parse_stored(&topic.configs)?;
         let settings = self.partition_settings(&tc);
         let metrics =
             crate::metrics::TopicMetrics::new(&topic.name, self.config.metrics_topic_labels);
@@ -1071,7 +1071,23 @@ impl Broker {
             "min.cleanable.dirty.ratio" => l.min_cleanable_ratio.to_string(),
             "message.timestamp.type" => l.message_timestamp_type.clone(),
             "compression.type" => l.compression_type.clone(),
-            _ => d.default.to_string(),
+            // A broker key MemoryStreamer does not read: as set (dynamic
+            // per-broker, cluster default, static), else Kafka's default.
+            _ => d
+                .broker_key
+                .and_then(|bk| {
+                    let node = self.config.node_id.to_string();
+                    let dynamic = |r: &str| {
+                        self.dynamic_broker_configs(r)
+                            .into_iter()
+                            .find(|(k, _)| k == bk)
+                            .map(|(_, v)| v)
+                    };
+                    dynamic(&node)
+                        .or_else(|| dynamic(""))
+                        .or_else(|| self.config.props.get(bk).cloned())
+                })
+                .unwrap_or_else(|| d.default.to_string()),
         }
     }
 
@@ -1433,7 +1449,7 @@ impl Broker {
         }
         let image = self.metadata();
         for topic in image.topics() {
-            let tc = match TopicConfig::parse(&topic.configs) {
+            let tc = match TopicConfig::parse_stored(&topic.configs) {
                 Ok(tc) => tc,
                 Err(e) => {
                     warn!(topic = %topic.name, error = %e, "skipping retention: bad topic config");
@@ -1477,7 +1493,7 @@ impl Broker {
         let now_ms = crate::now_ms();
         let image = self.metadata();
         for topic in image.topics() {
-            let Ok(tc) = TopicConfig::parse(&topic.configs) else {
+            let Ok(tc) = TopicConfig::parse_stored(&topic.configs) else {
                 continue;
             };
             if !self.cleanup_policy(&tc).1 {

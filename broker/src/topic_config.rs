@@ -28,7 +28,8 @@ pub enum ConfigType {
 }
 
 /// One topic config Kafka defines: name, Kafka's default, type, and the
-/// broker key whose value is the default here (when there is one).
+/// broker key whose value is the default here (Kafka's
+/// `ServerTopicConfigSynonyms`, named as the synonym in DescribeConfigs).
 #[derive(Debug, Clone, Copy)]
 pub struct ConfigDef {
     /// Kafka's name.
@@ -57,8 +58,10 @@ macro_rules! def {
     };
 }
 
-/// Every topic config Kafka defines (accepted and stored; see the module
-/// docs for which take effect).
+/// Every topic config Kafka 4.1 defines and describes (its `LogConfig`
+/// without the internal `internal.segment.bytes` and the tiered-storage keys
+/// not built here); accepted and stored, see the module docs for which take
+/// effect.
 pub const TOPIC_CONFIGS: &[ConfigDef] = &[
     def!(
         "cleanup.policy",
@@ -75,6 +78,27 @@ pub const TOPIC_CONFIGS: &[ConfigDef] = &[
         "final compression of the topic's batches; producer keeps them"
     ),
     def!(
+        "compression.gzip.level",
+        "-1",
+        Int,
+        Some("compression.gzip.level"),
+        "gzip level (1 to 9, or -1 for the codec's default) when compression.type is gzip"
+    ),
+    def!(
+        "compression.lz4.level",
+        "9",
+        Int,
+        Some("compression.lz4.level"),
+        "lz4 level (1 to 17) when compression.type is lz4"
+    ),
+    def!(
+        "compression.zstd.level",
+        "3",
+        Int,
+        Some("compression.zstd.level"),
+        "zstd level (-131072 to 22) when compression.type is zstd"
+    ),
+    def!(
         "delete.retention.ms",
         "86400000",
         Long,
@@ -85,7 +109,7 @@ pub const TOPIC_CONFIGS: &[ConfigDef] = &[
         "file.delete.delay.ms",
         "60000",
         Long,
-        None,
+        Some("log.segment.delete.delay.ms"),
         "delay before deleting a file from the file system"
     ),
     def!(
@@ -127,14 +151,14 @@ pub const TOPIC_CONFIGS: &[ConfigDef] = &[
         "local.retention.bytes",
         "-2",
         Long,
-        None,
+        Some("log.local.retention.bytes"),
         "local retention bytes with tiered storage"
     ),
     def!(
         "local.retention.ms",
         "-2",
         Long,
-        None,
+        Some("log.local.retention.ms"),
         "local retention time with tiered storage"
     ),
     def!(
@@ -152,39 +176,18 @@ pub const TOPIC_CONFIGS: &[ConfigDef] = &[
         "largest record batch accepted"
     ),
     def!(
-        "message.downconversion.enable",
-        "true",
-        Boolean,
-        None,
-        "down-conversion for old consumers"
-    ),
-    def!(
-        "message.format.version",
-        "3.0-IV1",
-        String,
-        None,
-        "deprecated; ignored"
-    ),
-    def!(
         "message.timestamp.after.max.ms",
         "3600000",
         Long,
-        None,
+        Some("log.message.timestamp.after.max.ms"),
         "how far in the future a record timestamp may be"
     ),
     def!(
         "message.timestamp.before.max.ms",
         MAX_LONG,
         Long,
-        None,
+        Some("log.message.timestamp.before.max.ms"),
         "how far in the past a record timestamp may be"
-    ),
-    def!(
-        "message.timestamp.difference.max.ms",
-        MAX_LONG,
-        Long,
-        None,
-        "deprecated timestamp bound"
     ),
     def!(
         "message.timestamp.type",
@@ -211,14 +214,14 @@ pub const TOPIC_CONFIGS: &[ConfigDef] = &[
         "min.insync.replicas",
         "1",
         Int,
-        None,
+        Some("min.insync.replicas"),
         "in-sync replicas required for acks=all"
     ),
     def!(
         "preallocate",
         "false",
         Boolean,
-        None,
+        Some("log.preallocate"),
         "preallocate segment files"
     ),
     def!(
@@ -260,7 +263,7 @@ pub const TOPIC_CONFIGS: &[ConfigDef] = &[
         "segment.jitter.ms",
         "0",
         Long,
-        None,
+        Some("log.roll.jitter.ms"),
         "random jitter subtracted from segment.ms"
     ),
     def!(
@@ -274,10 +277,23 @@ pub const TOPIC_CONFIGS: &[ConfigDef] = &[
         "unclean.leader.election.enable",
         "false",
         Boolean,
-        None,
+        Some("unclean.leader.election.enable"),
         "allow out-of-sync replicas to lead"
     ),
 ];
+
+/// Topic configs Kafka removed in 4.0: refused in new requests as Kafka 4.1
+/// refuses them (unknown), ignored when already stored by an older version.
+pub const REMOVED_TOPIC_CONFIGS: &[&str] = &[
+    "message.downconversion.enable",
+    "message.format.version",
+    "message.timestamp.difference.max.ms",
+];
+
+/// The error for a topic config key Kafka does not define (its wording).
+pub fn unknown_key(name: &str) -> BrokerError {
+    BrokerError::InvalidConfig(format!("Unknown topic config name: {name}"))
+}
 
 /// The definition of a topic config key.
 pub fn definition(name: &str) -> Option<&'static ConfigDef> {
@@ -380,6 +396,17 @@ fn num<T: std::str::FromStr + PartialOrd + std::fmt::Display>(
 }
 
 impl TopicConfig {
+    /// Extracts the enforced overrides from a topic's stored configs,
+    /// ignoring keys Kafka removed in 4.0 that an older version stored.
+    pub fn parse_stored(configs: &[(String, String)]) -> Result<Self, BrokerError> {
+        let kept: Vec<(String, String)> = configs
+            .iter()
+            .filter(|(k, _)| !REMOVED_TOPIC_CONFIGS.contains(&k.as_str()))
+            .cloned()
+            .collect();
+        Self::parse(&kept)
+    }
+
     /// Validates overrides and extracts the enforced ones.
     pub fn parse(configs: &[(String, String)]) -> Result<Self, BrokerError> {
         let mut c = TopicConfig::default();
@@ -411,12 +438,30 @@ impl TopicConfig {
                 }
                 "message.timestamp.type" => c.log_append_time = Some(parse_timestamp_type(v)?),
                 "compression.type" => c.compression = Some(parse_compression(v)?),
-                key if definition(key).is_some() => {}
-                key => {
-                    return Err(BrokerError::InvalidConfig(format!(
-                        "unknown topic config '{key}'"
-                    )));
+                "compression.gzip.level" => {
+                    let l = num(k, v, -1i32)?;
+                    if l == 0 || l > 9 {
+                        return Err(BrokerError::InvalidConfig(format!(
+                            "{k}: {v} is not between 1 and 9, or -1"
+                        )));
+                    }
                 }
+                "compression.lz4.level" => {
+                    if num(k, v, 1i32)? > 17 {
+                        return Err(BrokerError::InvalidConfig(format!(
+                            "{k}: {v} is above the maximum 17"
+                        )));
+                    }
+                }
+                "compression.zstd.level" => {
+                    if num(k, v, -131072i32)? > 22 {
+                        return Err(BrokerError::InvalidConfig(format!(
+                            "{k}: {v} is above the maximum 22"
+                        )));
+                    }
+                }
+                key if definition(key).is_some() => {}
+                key => return Err(unknown_key(key)),
             }
         }
         Ok(c)
@@ -442,6 +487,11 @@ mod tests {
             ("cleanup.policy", "shred"),
             ("no.such.key", "1"),
             ("compression.type", "brotli"),
+            ("compression.gzip.level", "0"),
+            ("compression.gzip.level", "10"),
+            ("compression.lz4.level", "18"),
+            ("compression.zstd.level", "23"),
+            ("message.format.version", "3.0-IV1"),
         ] {
             let e = TopicConfig::parse(&kv(k, v)).expect_err("invalid");
             assert_eq!(e.code(), 40, "{k}={v}");
@@ -450,5 +500,18 @@ mod tests {
                 "{e}"
             );
         }
+        for (k, v) in [
+            ("compression.gzip.level", "-1"),
+            ("compression.gzip.level", "9"),
+            ("compression.lz4.level", "1"),
+            ("compression.zstd.level", "-131072"),
+        ] {
+            assert!(TopicConfig::parse(&kv(k, v)).is_ok(), "{k}={v}");
+        }
+        // Kafka 4.1 has 33 topic configs; we list all but the two
+        // tiered-storage ones (remote.log.*.disable).
+        assert_eq!(TOPIC_CONFIGS.len(), 31);
+        // A key removed in Kafka 4.0 is refused when new, ignored when stored.
+        assert!(TopicConfig::parse_stored(&kv("message.format.version", "3.0-IV1")).is_ok());
     }
 }

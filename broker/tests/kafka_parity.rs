@@ -168,3 +168,86 @@ fn join_errors_have_a_null_protocol_and_unstable_groups_hide_metadata() {
     assert_eq!(g.protocol_data.as_str(), "range");
     assert_eq!(&g.members[0].member_metadata[..], b"subscription");
 }
+
+/// CreateTopics with configs (v7): the answer's error code and the
+/// (name, value) of the listed configs.
+fn create_with(
+    c: &mut Client,
+    name: &str,
+    configs: &[(&str, &str)],
+) -> (i16, Vec<(String, String)>) {
+    let req = CreateTopicsRequest::default().with_topics(vec![
+        create_topics_request::CreatableTopic::default()
+            .with_name(topic_name(name))
+            .with_num_partitions(1)
+            .with_replication_factor(1)
+            .with_configs(
+                configs
+                    .iter()
+                    .map(|(k, v)| {
+                        create_topics_request::CreatableTopicConfig::default()
+                            .with_name(sb(k))
+                            .with_value(Some(sb(v)))
+                    })
+                    .collect(),
+            ),
+    ]);
+    let r: CreateTopicsResponse = c.call(ApiKey::CreateTopics, 7, &req);
+    let t = &r.topics[0];
+    (
+        t.error_code,
+        t.configs
+            .iter()
+            .flatten()
+            .map(|x| {
+                (
+                    x.name.to_string(),
+                    x.value.as_deref().unwrap_or("").to_string(),
+                )
+            })
+            .collect(),
+    )
+}
+
+#[test]
+fn topic_configs_are_kafka_4_1s() {
+    let b = TestBroker::start(&[]);
+    let mut c = b.connect();
+    // Kafka 4.0 removed these; 4.1 refuses them as unknown.
+    for key in [
+        "message.format.version",
+        "message.downconversion.enable",
+        "message.timestamp.difference.max.ms",
+    ] {
+        assert_eq!(create_with(&mut c, "removed", &[(key, "1")]).0, 40, "{key}");
+    }
+    // KIP-390 levels, with Kafka's ranges and defaults.
+    for (key, bad) in [
+        ("compression.gzip.level", "0"),
+        ("compression.lz4.level", "18"),
+        ("compression.zstd.level", "23"),
+    ] {
+        assert_eq!(
+            create_with(&mut c, "levels", &[(key, bad)]).0,
+            40,
+            "{key}={bad}"
+        );
+    }
+    let (code, configs) = create_with(&mut c, "levels", &[("compression.zstd.level", "-5")]);
+    assert_eq!(code, 0);
+    let value = |k: &str| {
+        configs
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.as_str())
+    };
+    assert_eq!(value("compression.zstd.level"), Some("-5"));
+    assert_eq!(value("compression.gzip.level"), Some("-1"));
+    assert_eq!(value("compression.lz4.level"), Some("9"));
+    assert_eq!(value("message.format.version"), None);
+    assert_eq!(
+        configs.len(),
+        31,
+        "Kafka's 33 but the two tiered-storage keys"
+    );
+}

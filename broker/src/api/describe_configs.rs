@@ -380,13 +380,16 @@ pub fn handle(
                                     }
                                     src => src,
                                 };
-                                match d.broker_key {
-                                    Some(bk) => synonyms.push((bk, broker_value, broker_source)),
-                                    None => synonyms.push((
-                                        d.name,
-                                        d.default.to_string(),
-                                        SOURCE_DEFAULT,
-                                    )),
+                                // Kafka names the broker key, and lists none
+                                // when there is none or it has no value (a
+                                // null default: log.retention.ms, log.roll.ms, …).
+                                if let Some(bk) = d.broker_key {
+                                    let null_default = keys::lookup(bk)
+                                        .is_none_or(|k| k.default.is_none())
+                                        || NULL_DEFAULT_KEYS.contains(&bk);
+                                    if !(null_default && broker_source == SOURCE_DEFAULT) {
+                                        synonyms.push((bk, broker_value, broker_source));
+                                    }
                                 }
                                 let source = topic_config_source(broker, d, overridden);
                                 let synonyms = synonyms

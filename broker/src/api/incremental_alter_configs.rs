@@ -29,8 +29,7 @@ type KeyInfo<'a> = &'a dyn Fn(&str) -> Result<(ConfigType, String), BrokerError>
 
 /// A topic key's type and default.
 fn topic_key(broker: &Broker, name: &str) -> Result<(ConfigType, String), BrokerError> {
-    let def = definition(name)
-        .ok_or_else(|| BrokerError::InvalidConfig(format!("unknown topic config '{name}'")))?;
+    let def = definition(name).ok_or_else(|| crate::topic_config::unknown_key(name))?;
     Ok((def.kind, broker.topic_config_default(def)))
 }
 
