@@ -9,6 +9,7 @@ use bytes::Bytes;
 use common::*;
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::StrBytes;
+use kafka_protocol::records::Compression;
 
 fn sb(s: &str) -> StrBytes {
     StrBytes::from_string(s.to_string())
@@ -250,4 +251,52 @@ fn topic_configs_are_kafka_4_1s() {
         31,
         "Kafka's 33 but the two tiered-storage keys"
     );
+}
+
+#[test]
+fn produce_errors_from_the_log_carry_the_log_start_offset() {
+    let b = TestBroker::start(&[("message.max.bytes", "2000")]);
+    let mut c = b.connect();
+    create_topic(&mut c, "lso", 1);
+    // Two plain records, then the log starts at 1.
+    assert_eq!(
+        produce(&mut c, "lso", batch(&["a", "b"], -1, -1, Compression::None)).error_code,
+        0
+    );
+    let req = DeleteRecordsRequest::default()
+        .with_timeout_ms(5000)
+        .with_topics(vec![delete_records_request::DeleteRecordsTopic::default()
+            .with_name(topic_name("lso"))
+            .with_partitions(vec![
+                delete_records_request::DeleteRecordsPartition::default()
+                    .with_partition_index(0)
+                    .with_offset(1),
+            ])]);
+    let r: DeleteRecordsResponse = c.call(ApiKey::DeleteRecords, 2, &req);
+    assert_eq!(r.topics[0].partitions[0].error_code, 0);
+    let pid: InitProducerIdResponse = c.call(
+        ApiKey::InitProducerId,
+        4,
+        &InitProducerIdRequest::default()
+            .with_transactional_id(None)
+            .with_transaction_timeout_ms(-1),
+    );
+    let id = pid.producer_id.0;
+    // A sequence gap: OUT_OF_ORDER_SEQUENCE_NUMBER from the log, with its
+    // log start offset (Kafka's answer; ours was -1).
+    let first = produce(&mut c, "lso", batch(&["x"], id, 0, Compression::None));
+    assert_eq!(first.error_code, 0);
+    let gap = produce(&mut c, "lso", batch(&["x"], id, 10, Compression::None));
+    assert_eq!((gap.error_code, gap.log_start_offset), (45, 1));
+    // Refused before the log: -1, as Kafka answers.
+    let big = "z".repeat(3000);
+    let large = produce(&mut c, "lso", batch(&[&big], -1, -1, Compression::None));
+    assert_eq!((large.error_code, large.log_start_offset), (10, -1));
+    let r: ProduceResponse = c.call(
+        ApiKey::Produce,
+        9,
+        &produce_req("lso", 7, batch(&["x"], -1, -1, Compression::None), -1),
+    );
+    let p = &r.responses[0].partition_responses[0];
+    assert_eq!((p.error_code, p.log_start_offset), (3, -1));
 }

@@ -97,6 +97,27 @@ async fn produce_partition(
     partition.append(records)
 }
 
+/// True for an error Kafka's partition log raises while appending (producer
+/// state, record validation, in-sync replicas): Kafka answers it with the
+/// partition's log start offset. Every other error (unknown partition, not
+/// leader, too large, corrupt, refused before the log: a failed transaction
+/// verification) carries -1, as in Kafka's `ReplicaManager.appendToLocalLog`.
+fn reports_log_start(e: &BrokerError) -> bool {
+    use kafka_protocol::ResponseError as R;
+    [
+        R::OutOfOrderSequenceNumber,
+        R::DuplicateSequenceNumber,
+        R::InvalidProducerEpoch,
+        R::UnknownProducerId,
+        R::InvalidTimestamp,
+        R::InvalidRecord,
+        R::NotEnoughReplicas,
+        R::NotEnoughReplicasAfterAppend,
+    ]
+    .iter()
+    .any(|r| r.code() == e.code())
+}
+
 pub async fn handle(
     broker: &Arc<Broker>,
     header: &Header,
@@ -145,10 +166,17 @@ pub async fn handle(
                 Err(e) => {
                     debug!(topic = %name, partition = pd.index, error = %e, "produce rejected");
                     crate::metrics::produce_error(e.code());
+                    let log_start_offset = if reports_log_start(&e) {
+                        broker
+                            .partition(&name, pd.index)
+                            .map_or(-1, |p| p.log_start_offset())
+                    } else {
+                        -1
+                    };
                     let resp = resp
                         .with_error_code(e.code())
                         .with_base_offset(-1)
-                        .with_log_start_offset(-1);
+                        .with_log_start_offset(log_start_offset);
                     if header.version() >= 8 {
                         let record_errors = match &e {
                             BrokerError::RecordErrors { records, .. } => records
