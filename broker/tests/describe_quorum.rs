@@ -14,6 +14,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use common::*;
 use kafka_protocol::messages::describe_quorum_request::{PartitionData, TopicData};
 use kafka_protocol::messages::*;
+use kafka_protocol::protocol::StrBytes;
 
 fn request(topic: &str, partition: i32) -> DescribeQuorumRequest {
     DescribeQuorumRequest::default().with_topics(vec![TopicData::default()
@@ -34,8 +35,14 @@ fn now_ms() -> i64 {
 fn describe_quorum_of_one_voter() {
     let b = TestBroker::start(&[]);
     let mut c = b.connect();
-    let versions: ApiVersionsResponse =
-        c.call(ApiKey::ApiVersions, 3, &ApiVersionsRequest::default());
+    // v3 needs a valid client software name and version (KIP-511).
+    let versions: ApiVersionsResponse = c.call(
+        ApiKey::ApiVersions,
+        3,
+        &ApiVersionsRequest::default()
+            .with_client_software_name(StrBytes::from_static_str("describe-quorum"))
+            .with_client_software_version(StrBytes::from_static_str("1")),
+    );
     let range = versions
         .api_keys
         .iter()

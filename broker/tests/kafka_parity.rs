@@ -300,3 +300,27 @@ fn produce_errors_from_the_log_carry_the_log_start_offset() {
     let p = &r.responses[0].partition_responses[0];
     assert_eq!((p.error_code, p.log_start_offset), (3, -1));
 }
+
+#[test]
+fn api_versions_refuses_an_invalid_client_software_name() {
+    let b = TestBroker::start(&[]);
+    let mut c = b.connect();
+    let ask = |c: &mut Client, name: &str, version: &str| -> ApiVersionsResponse {
+        c.call(
+            ApiKey::ApiVersions,
+            3,
+            &ApiVersionsRequest::default()
+                .with_client_software_name(sb(name))
+                .with_client_software_version(sb(version)),
+        )
+    };
+    for (name, version) in [("-bad name-", "1.0"), ("ok", "1.0 beta"), ("", "1")] {
+        let r = ask(&mut c, name, version);
+        assert_eq!(r.error_code, 42, "{name:?} {version:?}: INVALID_REQUEST");
+        assert!(r.api_keys.is_empty(), "Kafka lists no ranges with it");
+    }
+    // The connection stays usable, and a valid name is answered in full.
+    let r = ask(&mut c, "apache-kafka-java", "4.1.2");
+    assert_eq!(r.error_code, 0);
+    assert!(r.api_keys.len() > 30);
+}
