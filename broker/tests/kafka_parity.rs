@@ -168,6 +168,34 @@ fn join_errors_have_a_null_protocol_and_unstable_groups_hide_metadata() {
     assert_eq!(g.group_state.as_str(), "Stable");
     assert_eq!(g.protocol_data.as_str(), "range");
     assert_eq!(&g.members[0].member_metadata[..], b"subscription");
+
+    // A new generation (the member rejoins with a new subscription): in
+    // CompletingRebalance Kafka still reports the previous assignment
+    // until SyncGroup replaces it (ours had cleared it).
+    let rejoin = join("g", &r.member_id).with_protocols(vec![
+        join_group_request::JoinGroupRequestProtocol::default()
+            .with_name(sb("range"))
+            .with_metadata(Bytes::from_static(b"subscription-2")),
+    ]);
+    let r2: JoinGroupResponse = c.call(ApiKey::JoinGroup, 9, &rejoin);
+    assert_eq!(r2.error_code, 0);
+    assert_eq!(r2.generation_id, r.generation_id + 1);
+    let g = describe(&mut c);
+    assert_eq!(g.group_state.as_str(), "CompletingRebalance");
+    assert_eq!(&g.members[0].member_assignment[..], b"assignment");
+    let sync = sync
+        .with_generation_id(r2.generation_id)
+        .with_assignments(vec![
+            sync_group_request::SyncGroupRequestAssignment::default()
+                .with_member_id(r.member_id.clone())
+                .with_assignment(Bytes::from_static(b"assignment-2")),
+        ]);
+    let s: SyncGroupResponse = c.call(ApiKey::SyncGroup, 5, &sync);
+    assert_eq!((s.error_code, &s.assignment[..]), (0, &b"assignment-2"[..]));
+    assert_eq!(
+        &describe(&mut c).members[0].member_assignment[..],
+        b"assignment-2"
+    );
 }
 
 /// CreateTopics with configs (v7): the answer's error code and the

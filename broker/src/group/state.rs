@@ -164,7 +164,13 @@ impl Group {
                     rebalance_timeout_ms: m.rebalance_timeout.as_millis() as i32,
                     session_timeout_ms: m.session_timeout.as_millis() as i32,
                     subscription: m.metadata(self.protocol.as_deref()),
-                    assignment: m.assignment.clone(),
+                    // As Kafka writes it: a generation awaiting its
+                    // assignment has none yet.
+                    assignment: if self.state == GroupState::CompletingRebalance {
+                        Bytes::new()
+                    } else {
+                        m.assignment.clone()
+                    },
                 })
                 .collect(),
         }
@@ -513,8 +519,9 @@ impl Group {
         self.sync_deadline = Some(now + max_rebalance);
         let leader_members = self.join_members();
         for i in 0..self.members.len() {
+            // The previous assignment stays (DescribeGroups reports it, as
+            // Kafka does) until the leader's SyncGroup replaces it.
             self.members[i].last_heartbeat = now;
-            self.members[i].assignment = Bytes::new();
             let id = self.members[i].member_id.clone();
             let mut result = self.current_join_result(&id);
             if self.leader.as_deref() == Some(id.as_str()) {
