@@ -96,6 +96,20 @@ pub enum BrokerError {
     /// A transaction request refused by the coordinator or a partition.
     #[error("{0}")]
     Txn(#[from] crate::txn::state::TxnError),
+
+    /// A transactional batch whose verification (KIP-890) found its epoch
+    /// fenced by a newer one: INVALID_PRODUCER_EPOCH, as Kafka's partition
+    /// leader answers (its AddPartitionsToTxnManager turns PRODUCER_FENCED
+    /// into it; clients treat both as fatal).
+    #[error(
+        "producer {producer_id} epoch {epoch} is fenced by a newer epoch of its transactional id"
+    )]
+    VerificationFenced {
+        /// Producer id of the batch.
+        producer_id: i64,
+        /// Epoch in the batch.
+        epoch: i16,
+    },
 }
 
 impl BrokerError {
@@ -133,6 +147,7 @@ impl BrokerError {
             BrokerError::InvalidRecord(_) | BrokerError::RecordErrors { .. } => E::InvalidRecord,
             BrokerError::Quorum(_) => E::RequestTimedOut,
             BrokerError::Txn(t) => txn_error(*t),
+            BrokerError::VerificationFenced { .. } => E::InvalidProducerEpoch,
         }
     }
 

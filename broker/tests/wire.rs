@@ -748,6 +748,14 @@ fn transaction_apis_on_the_wire() {
     assert_eq!(init2.producer_epoch, epoch + 1);
     let end: EndTxnResponse = c.call(ApiKey::EndTxn, 3, &end_req(pid, epoch, true));
     assert_eq!(end.error_code, 90);
+    // A batch of the fenced epoch: the partition leader answers
+    // INVALID_PRODUCER_EPOCH with log start offset -1, as Kafka's does
+    // (its verification turns PRODUCER_FENCED into it; ours said 90).
+    let mut stale = produce_req("tw", 0, txn_batch(&["stale"], pid.0, epoch, 2), -1);
+    stale.transactional_id = Some(tx());
+    let resp: ProduceResponse = c.call(ApiKey::Produce, 9, &stale);
+    let pr = &resp.responses[0].partition_responses[0];
+    assert_eq!((pr.error_code, pr.log_start_offset), (47, -1));
 
     // TxnOffsetCommit for a group whose offsets partition was not added to
     // the transaction is refused (KIP-890 verification, as for produce).

@@ -86,6 +86,15 @@ async fn produce_partition(
             )
             .await;
             if let Err(e) = verified {
+                let e = match e {
+                    BrokerError::Txn(crate::txn::state::TxnError::ProducerFenced) => {
+                        BrokerError::VerificationFenced {
+                            producer_id: h.producer_id,
+                            epoch: h.producer_epoch,
+                        }
+                    }
+                    e => e,
+                };
                 // A retry of a batch appended before its transaction ended
                 // is answered like any duplicate.
                 return partition.duplicate_of(&h).ok_or(e);
@@ -104,18 +113,19 @@ async fn produce_partition(
 /// verification) carries -1, as in Kafka's `ReplicaManager.appendToLocalLog`.
 fn reports_log_start(e: &BrokerError) -> bool {
     use kafka_protocol::ResponseError as R;
-    [
-        R::OutOfOrderSequenceNumber,
-        R::DuplicateSequenceNumber,
-        R::InvalidProducerEpoch,
-        R::UnknownProducerId,
-        R::InvalidTimestamp,
-        R::InvalidRecord,
-        R::NotEnoughReplicas,
-        R::NotEnoughReplicasAfterAppend,
-    ]
-    .iter()
-    .any(|r| r.code() == e.code())
+    !matches!(e, BrokerError::VerificationFenced { .. })
+        && [
+            R::OutOfOrderSequenceNumber,
+            R::DuplicateSequenceNumber,
+            R::InvalidProducerEpoch,
+            R::UnknownProducerId,
+            R::InvalidTimestamp,
+            R::InvalidRecord,
+            R::NotEnoughReplicas,
+            R::NotEnoughReplicasAfterAppend,
+        ]
+        .iter()
+        .any(|r| r.code() == e.code())
 }
 
 pub async fn handle(
