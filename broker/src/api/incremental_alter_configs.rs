@@ -16,7 +16,7 @@ use super::sb;
 use crate::broker::Broker;
 use crate::config::keys;
 use crate::error::BrokerError;
-use crate::topic_config::{definition, ConfigType};
+use crate::topic_config::{definition, ConfigType, REMOVED_TOPIC_CONFIGS};
 
 const SET: i8 = 0;
 const DELETE: i8 = 1;
@@ -49,6 +49,16 @@ fn broker_key(broker: &Broker, name: &str) -> Result<(ConfigType, String), Broke
         .or_else(|| key.default.map(String::from))
         .unwrap_or_default();
     Ok((kind, value))
+}
+
+/// A topic's stored overrides without the keys Kafka 4.0 removed (an older
+/// version may have stored them; they are refused when new).
+fn current_topic_configs(stored: &[(String, String)]) -> Vec<(String, String)> {
+    stored
+        .iter()
+        .filter(|(k, _)| !REMOVED_TOPIC_CONFIGS.contains(&k.as_str()))
+        .cloned()
+        .collect()
 }
 
 /// Applies the operations to the current overrides.
@@ -144,7 +154,13 @@ pub async fn handle(
             let outcome = match r.resource_type {
                 TOPIC => match broker.metadata().topic(&r.resource_name) {
                     None => Err(BrokerError::UnknownTopicOrPartition),
-                    Some(t) => match apply(&|k: &str| topic_key(broker, k), &t.configs, &ops) {
+                    // Keys Kafka 4.0 removed that an older version stored
+                    // are dropped here, so they cannot fail the new set.
+                    Some(t) => match apply(
+                        &|k: &str| topic_key(broker, k),
+                        &current_topic_configs(&t.configs),
+                        &ops,
+                    ) {
                         Ok(configs) => {
                             broker
                                 .alter_topic_configs(&r.resource_name, configs, req.validate_only)
@@ -178,4 +194,27 @@ pub async fn handle(
         });
     }
     IncrementalAlterConfigsResponse::default().with_responses(responses)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stored_key_kafka_removed_does_not_survive_an_incremental_alter() {
+        let stored = vec![
+            ("message.format.version".to_string(), "3.0-IV1".to_string()),
+            ("retention.ms".to_string(), "1000".to_string()),
+        ];
+        let ops = vec![("retention.bytes".to_string(), 0, Some("5".to_string()))];
+        let info = |_: &str| Ok((ConfigType::Long, String::new()));
+        let after = apply(&info, &current_topic_configs(&stored), &ops).expect("apply");
+        assert_eq!(
+            after,
+            vec![
+                ("retention.ms".to_string(), "1000".to_string()),
+                ("retention.bytes".to_string(), "5".to_string()),
+            ]
+        );
+    }
 }
