@@ -4,43 +4,16 @@
 
 mod common;
 
-use std::collections::BTreeMap;
-use std::path::Path;
+use common::{config, eventually, leader, start_voters, voter_addrs, WAIT};
+
 use std::time::{Duration, Instant};
 
-use memorystreamer_raft::quorum::{Quorum, QuorumConfig, QuorumError};
+use memorystreamer_raft::quorum::{Quorum, QuorumError};
 use memorystreamer_raft::MetadataRecord;
 use uuid::Uuid;
 
-const WAIT: Duration = Duration::from_secs(20);
-
-fn free_addr() -> String {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr").to_string()
-}
-
 fn topic(name: &str) -> Vec<MetadataRecord> {
     common::topic(Uuid::new_v4(), name)
-}
-
-fn config(id: u64, root: &Path, voters: &BTreeMap<u64, String>) -> QuorumConfig {
-    QuorumConfig {
-        node_id: id,
-        dir: root.join(format!("node-{id}")),
-        listen: voters[&id].clone(),
-        voters: voters.clone(),
-        heartbeat: Duration::from_millis(50),
-        session_timeout: Duration::from_secs(3),
-    }
-}
-
-/// Polls `f` every 20 ms until it holds or `WAIT` passes.
-async fn eventually(what: &str, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + WAIT;
-    while !f() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 fn has_topic(q: &Quorum, name: &str) -> bool {
@@ -50,22 +23,9 @@ fn has_topic(q: &Quorum, name: &str) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_voters_survive_losing_the_leader() {
     let root = tempfile::tempdir().expect("tmp");
-    let voters: BTreeMap<u64, String> = (1..=3).map(|i| (i, free_addr())).collect();
-    let mut nodes = BTreeMap::new();
-    for id in 1..=3 {
-        nodes.insert(
-            id,
-            Quorum::start(config(id, root.path(), &voters))
-                .await
-                .expect("start"),
-        );
-    }
-    eventually("a leader", || nodes.values().any(|q| q.is_leader())).await;
-    let leader = nodes
-        .values()
-        .find(|q| q.is_leader())
-        .map(|q| q.node_id())
-        .expect("leader");
+    let voters = voter_addrs(3);
+    let mut nodes = start_voters(root.path(), &voters).await;
+    let leader = leader(&nodes).await;
     for id in 1..=3 {
         nodes[&id]
             .write(
@@ -152,7 +112,7 @@ async fn three_voters_survive_losing_the_leader() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn single_voter_restarts_from_snapshot_and_log() {
     let root = tempfile::tempdir().expect("tmp");
-    let voters: BTreeMap<u64, String> = [(1, free_addr())].into_iter().collect();
+    let voters = voter_addrs(1);
     let q = Quorum::start(config(1, root.path(), &voters))
         .await
         .expect("start");

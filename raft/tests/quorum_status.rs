@@ -5,30 +5,12 @@
 
 mod common;
 
-use std::collections::BTreeMap;
-use std::path::Path;
+use common::{leader, start_voters, voter_addrs, WAIT};
+
 use std::time::{Duration, Instant};
 
-use memorystreamer_raft::quorum::{Quorum, QuorumConfig, QuorumStatus};
+use memorystreamer_raft::quorum::{Quorum, QuorumStatus};
 use uuid::Uuid;
-
-const WAIT: Duration = Duration::from_secs(20);
-
-fn free_addr() -> String {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr").to_string()
-}
-
-fn config(id: u64, root: &Path, voters: &BTreeMap<u64, String>) -> QuorumConfig {
-    QuorumConfig {
-        node_id: id,
-        dir: root.join(format!("node-{id}")),
-        listen: voters[&id].clone(),
-        voters: voters.clone(),
-        heartbeat: Duration::from_millis(50),
-        session_timeout: Duration::from_secs(3),
-    }
-}
 
 /// Polls the leader's status every 20 ms until `f` holds or `WAIT` passes.
 async fn status_until(q: &Quorum, what: &str, f: impl Fn(&QuorumStatus) -> bool) -> QuorumStatus {
@@ -56,24 +38,9 @@ fn now_ms() -> i64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_leader_reports_every_voter() {
     let root = tempfile::tempdir().expect("tmp");
-    let voters: BTreeMap<u64, String> = (1..=3).map(|i| (i, free_addr())).collect();
-    let mut nodes = BTreeMap::new();
-    for id in 1..=3 {
-        nodes.insert(
-            id,
-            Quorum::start(config(id, root.path(), &voters))
-                .await
-                .expect("start"),
-        );
-    }
-    let deadline = Instant::now() + WAIT;
-    let leader = loop {
-        if let Some(q) = nodes.values().find(|q| q.is_leader()) {
-            break q.node_id();
-        }
-        assert!(Instant::now() < deadline, "no leader elected");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let voters = voter_addrs(3);
+    let mut nodes = start_voters(root.path(), &voters).await;
+    let leader = leader(&nodes).await;
     let started = now_ms();
     nodes[&leader]
         .write(common::topic(Uuid::new_v4(), "a"), WAIT)

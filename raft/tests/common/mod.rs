@@ -1,7 +1,74 @@
-//! Helpers shared by the raft crate's integration tests.
+//! Helpers shared by the raft crate's integration tests. Each test crate
+//! uses a part of them.
+#![allow(dead_code)]
 
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use memorystreamer_raft::quorum::{Quorum, QuorumConfig};
 use memorystreamer_raft::MetadataRecord;
 use uuid::Uuid;
+
+/// How long a test waits for the quorum to reach a state.
+pub const WAIT: Duration = Duration::from_secs(20);
+
+/// Loopback addresses for voters `1..=n`: all bound at once, then released,
+/// so no two are the same (separate binds can hand one port out twice).
+pub fn voter_addrs(n: u64) -> BTreeMap<u64, String> {
+    let listeners: Vec<_> = (0..n)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").expect("bind"))
+        .collect();
+    (1..=n)
+        .zip(&listeners)
+        .map(|(id, l)| (id, l.local_addr().expect("addr").to_string()))
+        .collect()
+}
+
+/// Voter `id`'s configuration: its directory under `root`, fast heartbeats.
+pub fn config(id: u64, root: &Path, voters: &BTreeMap<u64, String>) -> QuorumConfig {
+    QuorumConfig {
+        node_id: id,
+        dir: root.join(format!("node-{id}")),
+        listen: voters[&id].clone(),
+        voters: voters.clone(),
+        heartbeat: Duration::from_millis(50),
+        session_timeout: Duration::from_secs(3),
+    }
+}
+
+/// Starts every voter of `voters` with its directory under `root`.
+pub async fn start_voters(root: &Path, voters: &BTreeMap<u64, String>) -> BTreeMap<u64, Quorum> {
+    let mut nodes = BTreeMap::new();
+    for &id in voters.keys() {
+        nodes.insert(
+            id,
+            Quorum::start(config(id, root, voters))
+                .await
+                .expect("start"),
+        );
+    }
+    nodes
+}
+
+/// Polls `f` every 20 ms until it holds or [`WAIT`] passes.
+pub async fn eventually(what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + WAIT;
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Waits for a leader among `nodes`; returns its id.
+pub async fn leader(nodes: &BTreeMap<u64, Quorum>) -> u64 {
+    eventually("a leader", || nodes.values().any(|q| q.is_leader())).await;
+    nodes
+        .values()
+        .find(|q| q.is_leader())
+        .map(|q| q.node_id())
+        .expect("leader")
+}
 
 /// The records of a one-partition topic `name` with id `id` led by node 1.
 pub fn topic(id: Uuid, name: &str) -> Vec<MetadataRecord> {
