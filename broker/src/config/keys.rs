@@ -343,7 +343,8 @@ pub fn configuration_markdown() -> String {
          dynamic source, but not applied.\n\
          * A key neither Kafka nor MemoryStreamer defines is reported at start-up and refused at \
          run time with INVALID_CONFIG (Kafka stores unknown dynamic keys for plugins).\n\
-         * `PASSWORD` keys are described with a null value and `is_sensitive`, as Kafka does.\n         * Keys Kafka defines as internal are accepted but, as in Kafka, neither listed here nor \
+         * `PASSWORD` keys are described with a null value and `is_sensitive`, as Kafka does.\n\
+         * Keys Kafka defines as internal are accepted but, as in Kafka, neither listed here nor \
          described by DescribeConfigs unless set.\n\n",
     );
     out.push_str("| Key | Type | Default | Dynamic | In MemoryStreamer | Description |\n");
