@@ -84,17 +84,14 @@ pub async fn handle(
     let mut results = Vec::with_capacity(req.topics.len());
     // As Kafka: a name given more than once is answered once, with
     // INVALID_REQUEST, and not created.
-    let mut count = std::collections::HashMap::<&str, usize>::new();
-    for t in &req.topics {
-        *count.entry(t.name.as_str()).or_default() += 1;
-    }
+    let repeated = super::repeated(req.topics.iter().map(|t| t.name.as_str()));
     let mut answered = std::collections::HashSet::<&str>::new();
     for t in &req.topics {
         if !answered.insert(t.name.as_str()) {
             continue;
         }
         let mut result = CreatableTopicResult::default().with_name(t.name.clone());
-        if count.get(t.name.as_str()) > Some(&1) {
+        if repeated.contains(t.name.as_str()) {
             results.push(
                 result
                     .with_error_code(kafka_protocol::ResponseError::InvalidRequest.code())

@@ -83,8 +83,9 @@ fn java_double(d: f64) -> String {
 /// comes from another key (`log.retention.ms` from `log.retention.hours`,
 /// `log.roll.ms` from `log.roll.hours`, `log.flush.interval.ms` from
 /// `log.flush.scheduler.interval.ms`): Kafka describes them with no value
-/// and no synonym unless they are set themselves, and so do we (the
-/// fallback still applies).
+/// unless they are set themselves, and so do we (the fallback still
+/// applies). Other keys without a Kafka default (`node.id`, `log.dirs`) are
+/// described with the value this broker runs with.
 const NULL_DEFAULT_KEYS: &[&str] = &["log.flush.interval.ms", "log.retention.ms", "log.roll.ms"];
 
 /// The value a static broker key has in the configuration: its own, or for
@@ -384,9 +385,8 @@ pub fn handle(
                                 // when there is none or it has no value (a
                                 // null default: log.retention.ms, log.roll.ms, …).
                                 if let Some(bk) = d.broker_key {
-                                    let null_default = keys::lookup(bk)
-                                        .is_none_or(|k| k.default.is_none())
-                                        || NULL_DEFAULT_KEYS.contains(&bk);
+                                    let null_default =
+                                        keys::lookup(bk).is_none_or(|k| k.default.is_none());
                                     if !(null_default && broker_source == SOURCE_DEFAULT) {
                                         synonyms.push((bk, broker_value, broker_source));
                                     }

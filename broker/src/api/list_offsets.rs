@@ -80,14 +80,11 @@ pub fn handle(
     let with_epoch = header.version() >= 4;
     // As Kafka: a partition named more than once is answered once, with
     // INVALID_REQUEST.
-    let mut seen = std::collections::HashMap::<(&str, i32), usize>::new();
-    for t in &req.topics {
-        for rp in &t.partitions {
-            *seen
-                .entry((t.name.as_str(), rp.partition_index))
-                .or_default() += 1;
-        }
-    }
+    let repeated = super::repeated(req.topics.iter().flat_map(|t| {
+        t.partitions
+            .iter()
+            .map(|rp| (t.name.as_str(), rp.partition_index))
+    }));
     let mut answered = std::collections::HashSet::<(&str, i32)>::new();
     let topics = req
         .topics
@@ -100,7 +97,7 @@ pub fn handle(
                 .map(|rp| {
                     let resp = ListOffsetsPartitionResponse::default()
                         .with_partition_index(rp.partition_index);
-                    if seen.get(&(t.name.as_str(), rp.partition_index)) > Some(&1) {
+                    if repeated.contains(&(t.name.as_str(), rp.partition_index)) {
                         return resp
                             .with_error_code(ResponseError::InvalidRequest.code())
                             .with_timestamp(-1)
