@@ -19,6 +19,10 @@ use tokio::net::TcpStream;
 
 use crate::error::BrokerError;
 
+/// The client id of every inter-broker request (a node receiving one knows
+/// another node sent it, e.g. not to forward it again).
+pub const CLIENT_ID: &str = "memorystreamer-broker";
+
 /// Upper bound on a peer's response frame.
 const MAX_RESPONSE: usize = 64 << 20;
 
@@ -68,7 +72,7 @@ async fn call_inner<Req: Encodable, Resp: Decodable>(
         .with_request_api_key(api_key as i16)
         .with_request_api_version(version)
         .with_correlation_id(1)
-        .with_client_id(Some(StrBytes::from_static_str("memorystreamer-broker")));
+        .with_client_id(Some(StrBytes::from_static_str(CLIENT_ID)));
     let mut body = BytesMut::new();
     header
         .encode(&mut body, api_key.request_header_version(version))

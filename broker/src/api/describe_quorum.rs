@@ -38,9 +38,6 @@ const METADATA_TOPIC: &str = "__cluster_metadata";
 /// Name of the controller listener in v2 node endpoints.
 const CONTROLLER_LISTENER: &str = "CONTROLLER";
 
-/// Client id of the broker's own inter-broker requests (`interbroker.rs`).
-const INTERBROKER_CLIENT_ID: &str = "memorystreamer-broker";
-
 /// Longest a forwarded request waits for the leader.
 const FORWARD_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -66,7 +63,7 @@ pub async fn handle(
     if status.is_leader {
         return answer(&status, header.version());
     }
-    let forwarded = header.header.client_id.as_deref() == Some(INTERBROKER_CLIENT_ID);
+    let forwarded = header.header.client_id.as_deref() == Some(crate::interbroker::CLIENT_ID);
     let Some(leader) = status.leader_id.and_then(|l| i32::try_from(l).ok()) else {
         return top_error(
             ResponseError::NotController,
