@@ -645,7 +645,7 @@ impl Broker {
                 .into_iter()
                 .map(|(t, ps)| {
                     WritableTxnMarkerTopic::default()
-                        .with_name(TopicName(crate::api::sb(&t)))
+                        .with_name(TopicName(crate::util::sb(&t)))
                         .with_partition_indexes(ps)
                 })
                 .collect();

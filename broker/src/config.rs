@@ -21,6 +21,9 @@ use crate::error::BrokerError;
 
 mod kafka_keys;
 pub mod keys;
+pub mod settings;
+
+pub use settings::{ConnectionLimits, GroupConfig};
 
 /// Command-line interface of the `memorystreamer` binary.
 #[derive(Debug, Parser)]
@@ -204,7 +207,7 @@ pub struct BrokerConfig {
     pub socket_request_max_bytes: usize,
     /// `connections.max.idle.ms`, `max.connections`,
     /// `max.connections.per.ip`, `queued.max.request.bytes`.
-    pub connections: crate::connection::ConnectionLimits,
+    pub connections: ConnectionLimits,
     /// `log.*` defaults for partition logs.
     pub log: LogDefaults,
     /// Output format of the broker's logs.
@@ -222,7 +225,7 @@ pub struct BrokerConfig {
     /// count every topic under `topic="_all"` (false) to bound cardinality.
     pub metrics_topic_labels: bool,
     /// Group coordinator settings (`group.*` keys).
-    pub group: crate::group::protocol::GroupConfig,
+    pub group: GroupConfig,
     /// `controller.listener`: where the metadata-quorum listener binds.
     pub controller_listener: String,
     /// `broker.session.timeout.ms`: a broker silent for this long is fenced.
@@ -613,7 +616,7 @@ impl BrokerConfig {
             message_max_bytes: parse_num(props, "message.max.bytes")?.unwrap_or(1_048_588),
             socket_request_max_bytes: parse_num(props, "socket.request.max.bytes")?
                 .unwrap_or(memorystreamer_protocol_kafka::frame::DEFAULT_MAX_FRAME),
-            connections: crate::connection::ConnectionLimits {
+            connections: ConnectionLimits {
                 max_idle: match parse_num::<i64>(props, "connections.max.idle.ms")? {
                     Some(ms) if ms < 0 => None,
                     ms => Some(Duration::from_millis(ms.unwrap_or(600_000) as u64)),
@@ -838,7 +841,7 @@ impl BrokerConfig {
             quorum_voters: std::collections::BTreeMap::new(),
             props: props.clone(),
             log_format_setting: log_format,
-            group: crate::group::protocol::GroupConfig {
+            group: GroupConfig {
                 min_session_timeout: Duration::from_millis(
                     parse_num(props, "group.min.session.timeout.ms")?.unwrap_or(6_000),
                 ),

@@ -57,31 +57,7 @@ use tracing::{debug, info, warn};
 use crate::api::{self, Reply, Session};
 use crate::broker::Broker;
 
-/// Kafka's connection limits (static broker configs).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConnectionLimits {
-    /// `connections.max.idle.ms` (default 10 minutes; negative: never).
-    pub max_idle: Option<Duration>,
-    /// `max.connections`: open client connections across listeners
-    /// (default `i32::MAX`).
-    pub max_connections: usize,
-    /// `max.connections.per.ip` (default `i32::MAX`).
-    pub max_connections_per_ip: usize,
-    /// `queued.max.request.bytes`: bytes of requests being read or processed
-    /// across connections; not positive means unbounded (default -1).
-    pub queued_max_request_bytes: i64,
-}
-
-impl Default for ConnectionLimits {
-    fn default() -> Self {
-        ConnectionLimits {
-            max_idle: Some(Duration::from_millis(600_000)),
-            max_connections: i32::MAX as usize,
-            max_connections_per_ip: i32::MAX as usize,
-            queued_max_request_bytes: -1,
-        }
-    }
-}
+pub use crate::config::settings::ConnectionLimits;
 
 /// The shared admission state of every client listener: connection slots,
 /// per-IP counts and the pool of request bytes.

@@ -32,6 +32,7 @@ pub mod partition;
 pub mod server;
 pub mod topic_config;
 pub mod txn;
+pub mod util;
 
 use std::sync::Arc;
 

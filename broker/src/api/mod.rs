@@ -8,7 +8,7 @@ use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 use kafka_protocol::messages::ApiKey;
-use kafka_protocol::protocol::{Encodable, HeaderVersion, StrBytes};
+use kafka_protocol::protocol::{Encodable, HeaderVersion};
 use memorystreamer_protocol_kafka::request::{decode_body, Header};
 use memorystreamer_protocol_kafka::response::encode_response;
 use memorystreamer_protocol_kafka::versions::{ApiRange, ApiTable};
@@ -316,32 +316,4 @@ pub async fn dispatch(
     }
 }
 
-/// The keys that occur more than once (Kafka answers a topic or partition
-/// named twice in one request once, with INVALID_REQUEST).
-pub fn repeated<K: std::hash::Hash + Eq>(
-    keys: impl IntoIterator<Item = K>,
-) -> std::collections::HashSet<K> {
-    let mut seen = std::collections::HashSet::new();
-    let mut twice = std::collections::HashSet::new();
-    for k in keys {
-        if let Some(k) = seen.replace(k) {
-            twice.insert(k);
-        }
-    }
-    twice
-}
-
-/// A `StrBytes` from a `&str`.
-pub fn sb(s: &str) -> StrBytes {
-    StrBytes::from_string(s.to_string())
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn repeated_keys_are_those_named_more_than_once() {
-        let twice = super::repeated(["a", "b", "a", "c", "a", "b"]);
-        assert_eq!(twice, ["a", "b"].into_iter().collect());
-        assert!(super::repeated(["a", "b"]).is_empty());
-    }
-}
+pub use crate::util::{repeated, sb};

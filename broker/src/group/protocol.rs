@@ -36,26 +36,7 @@ impl GroupState {
     }
 }
 
-/// Coordinator settings (Kafka's broker keys and defaults).
-#[derive(Debug, Clone)]
-pub struct GroupConfig {
-    /// `group.min.session.timeout.ms`
-    pub min_session_timeout: Duration,
-    /// `group.max.session.timeout.ms`
-    pub max_session_timeout: Duration,
-    /// `group.initial.rebalance.delay.ms`
-    pub initial_rebalance_delay: Duration,
-}
-
-impl Default for GroupConfig {
-    fn default() -> Self {
-        GroupConfig {
-            min_session_timeout: Duration::from_millis(6_000),
-            max_session_timeout: Duration::from_millis(1_800_000),
-            initial_rebalance_delay: Duration::from_millis(3_000),
-        }
-    }
-}
+pub use crate::config::settings::GroupConfig;
 
 /// A JoinGroup as the state machine sees it.
 #[derive(Debug, Clone)]

@@ -566,12 +566,12 @@ pub async fn verify_in_transaction(
     }
     let req = AddPartitionsToTxnRequest::default().with_transactions(vec![
         AddPartitionsToTxnTransaction::default()
-            .with_transactional_id(TransactionalId(crate::api::sb(txn_id)))
+            .with_transactional_id(TransactionalId(crate::util::sb(txn_id)))
             .with_producer_id(ProducerId(producer_id))
             .with_producer_epoch(epoch)
             .with_verify_only(true)
             .with_topics(vec![AddPartitionsToTxnTopic::default()
-                .with_name(TopicName(crate::api::sb(topic)))
+                .with_name(TopicName(crate::util::sb(topic)))
                 .with_partitions(vec![index])]),
     ]);
     let resp: AddPartitionsToTxnResponse = crate::interbroker::call(
