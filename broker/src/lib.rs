@@ -28,7 +28,7 @@ pub mod interbroker;
 pub mod internal_topic;
 pub mod limits;
 pub mod metrics;
-pub mod partition;
+pub mod replica;
 pub mod server;
 pub mod topic_config;
 pub mod txn;
@@ -37,6 +37,8 @@ pub mod util;
 use std::sync::Arc;
 
 pub use broker::Broker;
+/// The hosted partition type, at its historical path.
+pub use replica::partition;
 pub use config::{Args, BrokerConfig};
 pub use error::BrokerError;
 
