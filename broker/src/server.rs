@@ -67,7 +67,9 @@ pub async fn bind(broker: &Broker) -> Result<Vec<TcpListener>, BrokerError> {
     Ok(out)
 }
 
-/// Serves until `stop` resolves, then shuts down gracefully.
+/// Serves until `stop` resolves, then shuts down gracefully. `listeners`
+/// are those [`bind`] returned, in the order of `broker.config.listeners`
+/// (each connection's session is named after its listener's entry).
 pub async fn run(
     broker: Arc<Broker>,
     listeners: Vec<TcpListener>,
@@ -80,7 +82,7 @@ pub async fn run(
         if let Ok(addr) = listener.local_addr() {
             info!(%addr, "metrics at http://{addr}/metrics");
         }
-        tasks.spawn(crate::metrics::serve(
+        tasks.spawn(crate::scrape::serve(
             Arc::clone(&broker),
             listener,
             handle,
@@ -92,7 +94,15 @@ pub async fn run(
     }
     // Shared by every client listener: max.connections counts across them.
     let quotas = connection::Quotas::new(broker.config.connections.clone());
-    for listener in listeners {
+    // `listeners` are in the order of `broker.config.listeners` (as `bind`
+    // returns them): the name of each is its entry's.
+    for (i, listener) in listeners.into_iter().enumerate() {
+        let name: Arc<str> = broker
+            .config
+            .listeners
+            .get(i)
+            .map_or("", |l| l.protocol.as_str())
+            .into();
         let broker = Arc::clone(&broker);
         let quotas = Arc::clone(&quotas);
         let mut shutdown = shutdown_rx.clone();
@@ -116,6 +126,7 @@ pub async fn run(
                                         Arc::clone(&broker),
                                         stream,
                                         peer,
+                                        Arc::clone(&name),
                                         shutdown.clone(),
                                         admission,
                                     ));

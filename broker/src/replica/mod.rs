@@ -1,8 +1,227 @@
-//! The replica manager: the partitions this node hosts.
+//! The replica manager: the partitions this node hosts, opened from the
+//! data directory as the metadata image places them here, looked up by
+//! request handlers and coordinators, reconfigured, and retired when their
+//! topic is deleted. [`maintenance`] runs the periodic jobs over them
+//! (flush, retention, compaction).
 //!
 //! [`partition::Partition`] is one hosted partition (its log, role, leader
 //! epoch, high watermark and the notification fetches wait on). This module
-//! is not the metadata (which partitions exist and where they are placed is
-//! the quorum's image, `crate::metadata`), nor the request handlers.
+//! does not decide placement (the quorum's image does, see
+//! `crate::metadata`), nor which settings a topic has (the broker derives
+//! them from its configuration and passes them in).
 
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use dashmap::DashMap;
+use memorystreamer_log::{Log, LogConfig};
+use memorystreamer_raft::{MetadataImage, TopicImage};
+use tracing::{info, warn};
+
+use crate::data_dir::delete_dir_name;
+use crate::error::BrokerError;
+
+pub mod maintenance;
 pub mod partition;
+
+use partition::{Partition, PartitionSettings, TopicPartitions};
+
+/// The partitions hosted on this node, by topic.
+pub struct ReplicaManager {
+    node_id: i32,
+    data_dir: PathBuf,
+    metrics_topic_labels: bool,
+    partitions: DashMap<String, Arc<TopicPartitions>>,
+}
+
+impl ReplicaManager {
+    /// An empty manager for node `node_id` keeping logs under `data_dir`;
+    /// `metrics_topic_labels` says whether per-topic metrics are labelled.
+    pub fn new(node_id: i32, data_dir: &Path, metrics_topic_labels: bool) -> Self {
+        ReplicaManager {
+            node_id,
+            data_dir: data_dir.to_path_buf(),
+            metrics_topic_labels,
+            partitions: DashMap::new(),
+        }
+    }
+
+    /// Partitions of `topic`, if hosted here.
+    pub fn topic(&self, topic: &str) -> Option<Arc<TopicPartitions>> {
+        self.partitions.get(topic).map(|t| Arc::clone(t.value()))
+    }
+
+    /// One partition, if hosted here.
+    pub fn partition(&self, topic: &str, index: i32) -> Option<Arc<Partition>> {
+        let t = self.partitions.get(topic)?;
+        usize::try_from(index)
+            .ok()
+            .and_then(|i| t.partitions.get(i))
+            .and_then(Option::clone)
+    }
+
+    /// A partition hosted here, or why not: NOT_LEADER_OR_FOLLOWER when the
+    /// topic has it on another broker (clients refresh metadata and go
+    /// there), UNKNOWN_TOPIC_OR_PARTITION when it does not exist.
+    pub fn local_partition(
+        &self,
+        image: &MetadataImage,
+        topic: &str,
+        index: i32,
+    ) -> Result<Arc<Partition>, BrokerError> {
+        if let Some(p) = self.partition(topic, index) {
+            return Ok(p);
+        }
+        let exists = image
+            .topic(topic)
+            .is_some_and(|t| usize::try_from(index).is_ok_and(|i| i < t.partitions.len()));
+        Err(if exists {
+            BrokerError::NotLeaderOrFollower
+        } else {
+            BrokerError::UnknownTopicOrPartition
+        })
+    }
+
+    /// Every partition hosted here.
+    pub fn all_partitions(&self) -> Vec<Arc<Partition>> {
+        self.partitions
+            .iter()
+            .flat_map(|t| t.partitions.iter().flatten().cloned().collect::<Vec<_>>())
+            .collect()
+    }
+
+    fn partition_dir(&self, topic: &str, index: i32) -> PathBuf {
+        self.data_dir.join(format!("{topic}-{index}"))
+    }
+
+    /// Opens every partition of `topic` hosted here and adds them to the map.
+    pub fn open_topic(
+        &self,
+        topic: &TopicImage,
+        settings: &PartitionSettings,
+        log_config: &LogConfig,
+    ) -> Result<(), BrokerError> {
+        let partitions = self.open_partitions(topic, 0, settings, log_config)?;
+        self.partitions.insert(
+            topic.name.clone(),
+            Arc::new(TopicPartitions {
+                topic_id: topic.topic_id,
+                partitions,
+            }),
+        );
+        Ok(())
+    }
+
+    /// Opens the logs of `topic`'s partitions from index `from` on.
+    fn open_partitions(
+        &self,
+        topic: &TopicImage,
+        from: usize,
+        settings: &PartitionSettings,
+        log_config: &LogConfig,
+    ) -> Result<Vec<Option<Arc<Partition>>>, BrokerError> {
+        let metrics = crate::metrics::TopicMetrics::new(&topic.name, self.metrics_topic_labels);
+        let mut partitions = Vec::with_capacity(topic.partitions.len().saturating_sub(from));
+        for p in topic.partitions.iter().skip(from) {
+            if !p.replicas.contains(&self.node_id) {
+                partitions.push(None);
+                continue;
+            }
+            let log = Log::open(
+                &self.partition_dir(&topic.name, p.partition),
+                log_config.clone(),
+            )?;
+            partitions.push(Some(Arc::new(Partition::new(
+                topic.name.clone(),
+                topic.topic_id,
+                p.partition,
+                p.leader_epoch,
+                log,
+                settings.clone(),
+                metrics.clone(),
+            ))));
+        }
+        Ok(partitions)
+    }
+
+    /// Opens partitions `from..` of a grown topic and adds them to the map.
+    pub fn open_added_partitions(
+        &self,
+        topic: &TopicImage,
+        from: usize,
+        settings: &PartitionSettings,
+        log_config: &LogConfig,
+    ) -> Result<(), BrokerError> {
+        let added = self.open_partitions(topic, from, settings, log_config)?;
+        let mut partitions = self
+            .topic(&topic.name)
+            .map(|t| t.partitions.clone())
+            .unwrap_or_default();
+        partitions.extend(added);
+        self.partitions.insert(
+            topic.name.clone(),
+            Arc::new(TopicPartitions {
+                topic_id: topic.topic_id,
+                partitions,
+            }),
+        );
+        info!(topic = %topic.name, from, to = topic.partitions.len(), "partitions added");
+        Ok(())
+    }
+
+    /// Takes a deleted topic's partitions out of service and deletes their
+    /// data in the background: each directory is renamed to a delete
+    /// directory (see [`delete_dir_name`]) and removed by a thread. When the
+    /// rename fails the directory is removed in place; when that fails too
+    /// the error is returned (the client sees it) so that old data is never
+    /// silently left for a re-created topic of the same name to pick up.
+    pub fn retire_topic(&self, topic: &TopicImage) -> Result<(), BrokerError> {
+        let name = &topic.name;
+        let topic_id = topic.topic_id;
+        self.partitions.remove(name);
+        let mut first_error = None;
+        for p in &topic.partitions {
+            let dir = self.partition_dir(name, p.partition);
+            let doomed = self
+                .data_dir
+                .join(delete_dir_name(name, p.partition, topic_id));
+            match fs::rename(&dir, &doomed) {
+                Ok(()) => {
+                    std::thread::spawn(move || {
+                        if let Err(e) = fs::remove_dir_all(&doomed) {
+                            warn!(dir = %doomed.display(), error = %e, "could not remove deleted partition");
+                        }
+                    });
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    warn!(dir = %dir.display(), error = %e, "could not move deleted partition away; removing it in place");
+                    if let Err(e) = fs::remove_dir_all(&dir) {
+                        warn!(dir = %dir.display(), error = %e, "could not remove deleted partition");
+                        first_error.get_or_insert(BrokerError::Io(e));
+                    }
+                }
+            }
+        }
+        info!(topic = %name, %topic_id, "topic deleted");
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// Applies new settings to every hosted partition of `name`.
+    pub fn reconfigure_topic(
+        &self,
+        name: &str,
+        settings: &PartitionSettings,
+        log_config: &LogConfig,
+    ) {
+        if let Some(t) = self.topic(name) {
+            for p in t.partitions.iter().flatten() {
+                p.reconfigure(settings, log_config.clone());
+            }
+        }
+    }
+}
