@@ -10,11 +10,12 @@ use std::sync::Arc;
 
 use kafka_protocol::messages::incremental_alter_configs_response::AlterConfigsResourceResponse;
 use kafka_protocol::messages::{IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse};
+use memorystreamer_raft::MetadataImage;
 
 use super::describe_configs::{BROKER, TOPIC};
 use super::sb;
 use crate::broker::Broker;
-use crate::config::keys;
+use crate::config::{keys, ConfigRepository};
 use crate::error::BrokerError;
 use crate::topic_config::{definition, ConfigType, REMOVED_TOPIC_CONFIGS};
 
@@ -28,27 +29,24 @@ const SUBTRACT: i8 = 3;
 type KeyInfo<'a> = &'a dyn Fn(&str) -> Result<(ConfigType, String), BrokerError>;
 
 /// A topic key's type and default.
-fn topic_key(broker: &Broker, name: &str) -> Result<(ConfigType, String), BrokerError> {
+fn topic_key(
+    configs: &ConfigRepository,
+    image: &MetadataImage,
+    name: &str,
+) -> Result<(ConfigType, String), BrokerError> {
     let def = definition(name).ok_or_else(|| crate::topic_config::unknown_key(name))?;
-    Ok((def.kind, broker.topic_config_default(def)))
+    Ok((def.kind, configs.topic_config_default(image, def)))
 }
 
 /// A broker key's type (list or not) and value in effect; an unknown key
 /// gets the error AlterConfigs gives it.
-fn broker_key(broker: &Broker, name: &str) -> Result<(ConfigType, String), BrokerError> {
+fn broker_key(configs: &ConfigRepository, name: &str) -> Result<(ConfigType, String), BrokerError> {
     let key = keys::lookup(name).ok_or_else(|| keys::unknown_key(name))?;
     let kind = match key.kind {
         keys::KeyType::List => ConfigType::List,
         _ => ConfigType::String,
     };
-    let value = super::describe_configs::broker_configs(&broker.effective())
-        .into_iter()
-        .find(|(k, _, _)| *k == name)
-        .map(|(_, v, _)| v)
-        .or_else(|| broker.config.props.get(name).cloned())
-        .or_else(|| key.default.map(String::from))
-        .unwrap_or_default();
-    Ok((kind, value))
+    Ok((kind, configs.broker_value(key)))
 }
 
 /// A topic's stored overrides without the keys Kafka 4.0 removed (an older
@@ -151,13 +149,15 @@ pub async fn handle(
                     )
                 })
                 .collect();
+            let image = broker.metadata();
+            let configs = broker.configs();
             let outcome = match r.resource_type {
-                TOPIC => match broker.metadata().topic(&r.resource_name) {
+                TOPIC => match image.topic(&r.resource_name) {
                     None => Err(BrokerError::UnknownTopicOrPartition),
                     // Keys Kafka 4.0 removed that an older version stored
                     // are dropped here, so they cannot fail the new set.
                     Some(t) => match apply(
-                        &|k: &str| topic_key(broker, k),
+                        &|k: &str| topic_key(configs, &image, k),
                         &current_topic_configs(&t.configs),
                         &ops,
                     ) {
@@ -170,8 +170,8 @@ pub async fn handle(
                     },
                 },
                 BROKER => {
-                    let current = broker.dynamic_broker_configs(&r.resource_name);
-                    match apply(&|k: &str| broker_key(broker, k), &current, &ops) {
+                    let current = configs.dynamic_broker_configs(&image, &r.resource_name);
+                    match apply(&|k: &str| broker_key(configs, k), &current, &ops) {
                         Ok(configs) => {
                             broker
                                 .alter_broker_configs(&r.resource_name, configs, req.validate_only)

@@ -1,9 +1,7 @@
 //! The broker configuration keys MemoryStreamer knows, and what it does with
 //! each: Apache Kafka's table ([`super::kafka_keys`], generated from Kafka's
-//! own `ConfigDef`), MemoryStreamer's own keys ([`OWN_KEYS`]), and the two
-//! lists in the parent module that say which keys have an effect here
-//! (`KNOWN_KEYS`: read from the configuration; `DYNAMIC_KEYS`: also applied
-//! at once when changed at run time).
+//! own `ConfigDef`), MemoryStreamer's own keys ([`OWN_KEYS`]), and what each
+//! does here ([`effect`], from the registry's table, `super::registry`).
 //!
 //! It also holds the one validation of dynamic broker config changes that
 //! AlterConfigs and IncrementalAlterConfigs share ([`validate_dynamic`]),
@@ -186,15 +184,9 @@ pub fn is_dynamic(name: &str) -> bool {
     lookup(name).is_some_and(|k| k.dynamic != Dynamic::ReadOnly)
 }
 
-/// What `name` does in MemoryStreamer.
+/// What `name` does in MemoryStreamer (the registry's table says).
 pub fn effect(name: &str) -> Effect {
-    if super::DYNAMIC_KEYS.contains(&name) {
-        Effect::Live
-    } else if super::KNOWN_KEYS.contains(&name) {
-        Effect::Static
-    } else {
-        Effect::None
-    }
+    super::registry::effect(name)
 }
 
 /// The documentation DescribeConfigs returns for `key`: Kafka's, prefixed
@@ -320,7 +312,7 @@ pub fn configuration_markdown() -> String {
     let mut out = String::new();
     out.push_str("# Broker configuration\n\n");
     out.push_str(
-        "<!-- Generated from broker/src/config/keys.rs by\n     \
+        "<!-- Generated from broker/src/config/keys.rs and registry.rs by\n     \
          UPDATE_DOCS=1 cargo test --release -p memorystreamer-broker --test broker_configs\n     \
          Do not edit by hand. -->\n\n",
     );
@@ -384,15 +376,19 @@ mod tests {
     fn table_is_sorted_and_lists_agree_with_it() {
         assert!(KAFKA_BROKER_KEYS.windows(2).all(|w| w[0].name < w[1].name));
         assert!(KAFKA_BROKER_KEYS.len() > 300);
-        for k in super::super::KNOWN_KEYS {
-            assert!(lookup(k).is_some(), "{k} is neither Kafka's nor our own");
-        }
-        for k in super::super::DYNAMIC_KEYS {
+        for k in super::super::registry::BROKER_KEYS {
             assert!(
-                super::super::KNOWN_KEYS.contains(k),
-                "{k} live but not known"
+                lookup(k.name).is_some(),
+                "{} is neither Kafka's nor our own",
+                k.name
             );
-            assert!(is_dynamic(k), "{k} is live here but not dynamic in Kafka");
+            if k.effect == Effect::Live {
+                assert!(
+                    is_dynamic(k.name),
+                    "{} is live here but not dynamic in Kafka",
+                    k.name
+                );
+            }
         }
         for k in OWN_KEYS {
             assert!(

@@ -1,7 +1,7 @@
 //! Plain settings structs that lower-level components take from the broker
 //! configuration (so those components depend on `config`, never the other
-//! way round). Parsing and defaults live in `config.rs`; this module holds
-//! only the types.
+//! way round). Parsing lives in `parse.rs` and defaults in `registry.rs`;
+//! this module holds only the types.
 
 use std::time::Duration;
 
@@ -50,4 +50,25 @@ impl Default for GroupConfig {
             initial_rebalance_delay: Duration::from_millis(3_000),
         }
     }
+}
+
+/// Largest decompressed records section the broker works on (key checks on
+/// compacted topics, recompression, compaction). Producers' batches are far
+/// smaller; the cap stops a small compressed batch from expanding into
+/// gigabytes in the broker's memory.
+pub const MAX_DECOMPRESSED_BYTES: usize = 64 << 20;
+
+/// Per-topic settings the partition enforces itself (derived by
+/// `super::ConfigRepository::partition_settings`).
+#[derive(Debug, Clone)]
+pub struct PartitionSettings {
+    /// `max.message.bytes`: largest batch accepted.
+    pub max_message_bytes: usize,
+    /// `cleanup.policy` includes `compact`: records must have keys.
+    pub compacted: bool,
+    /// `message.timestamp.type=LogAppendTime`.
+    pub log_append_time: bool,
+    /// `compression.type`: None keeps the producer's codec, else the codec
+    /// batches are stored with.
+    pub compression: Option<i16>,
 }

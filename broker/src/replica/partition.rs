@@ -22,25 +22,7 @@ use uuid::Uuid;
 use crate::error::BrokerError;
 use crate::metrics::TopicMetrics;
 
-/// Largest decompressed records section the broker works on (key checks on
-/// compacted topics, recompression, compaction). Producers' batches are far
-/// smaller; the cap stops a small compressed batch from expanding into
-/// gigabytes in the broker's memory.
-pub const MAX_DECOMPRESSED_BYTES: usize = 64 << 20;
-
-/// Per-topic settings the partition enforces itself.
-#[derive(Debug, Clone)]
-pub struct PartitionSettings {
-    /// `max.message.bytes`: largest batch accepted.
-    pub max_message_bytes: usize,
-    /// `cleanup.policy` includes `compact`: records must have keys.
-    pub compacted: bool,
-    /// `message.timestamp.type=LogAppendTime`.
-    pub log_append_time: bool,
-    /// `compression.type`: None keeps the producer's codec, else the codec
-    /// batches are stored with.
-    pub compression: Option<i16>,
-}
+pub use crate::config::settings::{PartitionSettings, MAX_DECOMPRESSED_BYTES};
 
 /// What a produce to this partition did.
 #[derive(Debug, Clone, Copy)]

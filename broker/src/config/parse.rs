@@ -1,0 +1,342 @@
+//! Parsing Kafka-named properties into a [`BrokerConfig`]: the properties
+//! file format, the typed reading of each key with the default the registry
+//! gives it ([`super::registry::default_value`]: no default is written
+//! here), and the checks of values that must hold at start-up.
+//!
+//! It is NOT where a key's default or effect is decided (the registry), nor
+//! the reading of flags and environment variables (`super::args`).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use super::registry::{default_value, topic_key_of};
+use super::{
+    BrokerConfig, ConnectionLimits, GroupConfig, Listener, LogDefaults, LogFormat, TxnConfig,
+};
+use crate::error::BrokerError;
+
+/// Parses Kafka's properties format: `key=value` or `key: value`, `#`/`!`
+/// comments, surrounding whitespace ignored. Later keys win.
+pub fn parse_properties(text: &str) -> Result<BTreeMap<String, String>, BrokerError> {
+    let mut out = BTreeMap::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') || line.starts_with('!') {
+            continue;
+        }
+        let split = line.find(['=', ':']).ok_or_else(|| {
+            BrokerError::Config(format!("line {}: expected key=value, got '{line}'", n + 1))
+        })?;
+        let (k, v) = line.split_at(split);
+        out.insert(k.trim().to_string(), v[1..].trim().to_string());
+    }
+    Ok(out)
+}
+
+/// Typed reads of the properties, each key's default from the registry.
+struct Props<'a>(&'a BTreeMap<String, String>);
+
+impl Props<'_> {
+    /// The value of `key` as set, else its default (None: neither).
+    fn raw(&self, key: &str) -> Option<&str> {
+        self.0
+            .get(key)
+            .map(String::as_str)
+            .or_else(|| default_value(key))
+    }
+
+    /// `key` as a number, only when set.
+    fn set<T: FromStr>(&self, key: &str) -> Result<Option<T>, BrokerError> {
+        match self.0.get(key) {
+            None => Ok(None),
+            Some(v) => number(key, v).map(Some),
+        }
+    }
+
+    /// `key` as a number, as set or its default.
+    fn num<T: FromStr>(&self, key: &str) -> Result<T, BrokerError> {
+        match self.raw(key) {
+            Some(v) => number(key, v),
+            None => Err(BrokerError::Config(format!(
+                "{key}: no value and no default"
+            ))),
+        }
+    }
+
+    /// `key` as a number of at least `min` (else an error naming the key).
+    fn at_least<T: FromStr + PartialOrd + std::fmt::Display>(
+        &self,
+        key: &str,
+        min: T,
+    ) -> Result<T, BrokerError> {
+        match self.num::<T>(key)? {
+            n if n >= min => Ok(n),
+            _ => Err(BrokerError::Config(format!("{key} must be at least {min}"))),
+        }
+    }
+
+    /// `key` as milliseconds, as set or its default.
+    fn millis(&self, key: &str) -> Result<Duration, BrokerError> {
+        self.num::<u64>(key).map(Duration::from_millis)
+    }
+
+    /// `key` as true/false, as set or its default.
+    fn boolean(&self, key: &str) -> Result<bool, BrokerError> {
+        match self.raw(key).map(str::to_ascii_lowercase) {
+            Some(v) if v == "true" => Ok(true),
+            Some(v) if v == "false" => Ok(false),
+            v => Err(BrokerError::Config(format!(
+                "{key}: '{}' is not true or false",
+                v.unwrap_or_default()
+            ))),
+        }
+    }
+
+    /// A broker key that supplies a topic config's default, validated by
+    /// the topic config rules (so a bad broker default fails at start-up
+    /// with the same message a bad topic override gets).
+    fn topic_default(&self, broker_key: &str) -> Result<String, BrokerError> {
+        let Some(v) = self.0.get(broker_key) else {
+            return Ok(default_value(broker_key).unwrap_or_default().to_string());
+        };
+        let topic_key = topic_key_of(broker_key).unwrap_or(broker_key);
+        crate::topic_config::TopicConfig::parse(&[(topic_key.to_string(), v.clone())])
+            .map_err(|e| BrokerError::Config(format!("{broker_key}: {e}")))?;
+        Ok(v.clone())
+    }
+
+    /// A topic default that is a number (the default's text when it is not).
+    fn topic_default_num<T: FromStr>(&self, broker_key: &str) -> Result<T, BrokerError> {
+        let v = self.topic_default(broker_key)?;
+        v.parse()
+            .or_else(|_| number(broker_key, default_value(broker_key).unwrap_or_default()))
+    }
+}
+
+fn number<T: FromStr>(key: &str, v: &str) -> Result<T, BrokerError> {
+    v.parse::<T>()
+        .map_err(|_| BrokerError::Config(format!("{key}: '{v}' is not a valid number")))
+}
+
+/// Parses `controller.quorum.voters` (`id@host:port,...`) and
+/// `controller.listener`. Without voters the node is its own single-voter
+/// quorum on `controller.listener` (default 127.0.0.1:0: nobody else dials
+/// it). With voters this node must be one of them; its listener defaults to
+/// its own entry.
+fn quorum_settings(
+    props: &Props<'_>,
+    node_id: i32,
+) -> Result<(String, BTreeMap<u64, String>), BrokerError> {
+    let me = u64::try_from(node_id)
+        .map_err(|_| BrokerError::Config(format!("node.id {node_id} must not be negative")))?;
+    let mut voters = BTreeMap::new();
+    if let Some(v) = props
+        .raw("controller.quorum.voters")
+        .filter(|v| !v.trim().is_empty())
+    {
+        for item in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let (id, addr) = item.split_once('@').ok_or_else(|| {
+                BrokerError::Config(format!(
+                    "controller.quorum.voters: '{item}' is not id@host:port"
+                ))
+            })?;
+            let id: u64 = id.trim().parse().map_err(|_| {
+                BrokerError::Config(format!("controller.quorum.voters: bad node id in '{item}'"))
+            })?;
+            let addr = addr.trim();
+            if addr
+                .rsplit_once(':')
+                .and_then(|(_, p)| p.parse::<u16>().ok())
+                .is_none()
+            {
+                return Err(BrokerError::Config(format!(
+                    "controller.quorum.voters: '{addr}' is not host:port"
+                )));
+            }
+            if voters.insert(id, addr.to_string()).is_some() {
+                return Err(BrokerError::Config(format!(
+                    "controller.quorum.voters: node {id} listed twice"
+                )));
+            }
+        }
+        if !voters.contains_key(&me) {
+            return Err(BrokerError::Config(format!(
+                "controller.quorum.voters does not list this node (node.id {node_id})"
+            )));
+        }
+    }
+    let listener = match props.0.get("controller.listener") {
+        Some(l) => l.clone(),
+        None => voters
+            .get(&me)
+            .cloned()
+            .or_else(|| default_value("controller.listener").map(String::from))
+            .unwrap_or_default(),
+    };
+    if voters.is_empty() {
+        voters.insert(me, listener.clone());
+    } else if let Some(own) = voters.get(&me) {
+        // The host may differ (bind 0.0.0.0, advertise a name); the port must not.
+        let port = |a: &str| a.rsplit_once(':').map(|(_, p)| p.to_string());
+        if port(own) != port(&listener) {
+            return Err(BrokerError::Config(format!(
+                "controller.listener {listener} does not use the port of this node's entry {own} in controller.quorum.voters"
+            )));
+        }
+    }
+    Ok((listener, voters))
+}
+
+fn log_defaults(p: &Props<'_>) -> Result<LogDefaults, BrokerError> {
+    let segment_ms = match p.set::<u64>("log.roll.ms")? {
+        Some(ms) => Duration::from_millis(ms),
+        None => Duration::from_millis(p.num::<u64>("log.roll.hours")?.saturating_mul(3_600_000)),
+    };
+    Ok(LogDefaults {
+        segment_bytes: p.at_least("log.segment.bytes", 14u64)?,
+        segment_ms,
+        index_interval_bytes: p.num("log.index.interval.bytes")?,
+        index_max_bytes: p.num("log.index.size.max.bytes")?,
+        flush_messages: p.set("log.flush.interval.messages")?,
+        flush_ms: p
+            .set::<u64>("log.flush.interval.ms")?
+            .map(Duration::from_millis),
+        flush_scheduler_interval: Duration::from_millis(
+            p.num::<u64>("log.flush.scheduler.interval.ms")?
+                .clamp(1, 86_400_000),
+        ),
+        retention_ms: match p.set::<i64>("log.retention.ms")? {
+            Some(ms) => ms,
+            None => match p.set::<i64>("log.retention.minutes")? {
+                Some(m) => m.saturating_mul(60_000),
+                None => p
+                    .num::<i64>("log.retention.hours")?
+                    .saturating_mul(3_600_000),
+            },
+        },
+        retention_bytes: p.num("log.retention.bytes")?,
+        retention_check_interval: p.millis("log.retention.check.interval.ms")?.max(MIN_TICK),
+        cleanup_policy: p.topic_default("log.cleanup.policy")?,
+        cleaner_enable: p.boolean("log.cleaner.enable")?,
+        cleaner_backoff: p.millis("log.cleaner.backoff.ms")?.max(MIN_TICK),
+        cleaner_dedupe_buffer_size: p.num("log.cleaner.dedupe.buffer.size")?,
+        cleaner_io_max_bytes_per_second: Some(p.num::<f64>("log.cleaner.io.max.bytes.per.second")?)
+            .filter(|r| r.is_finite() && *r > 0.0 && *r < f64::MAX),
+        delete_retention_ms: p.topic_default_num("log.cleaner.delete.retention.ms")?,
+        min_compaction_lag_ms: p.topic_default_num("log.cleaner.min.compaction.lag.ms")?,
+        max_compaction_lag_ms: p.topic_default_num("log.cleaner.max.compaction.lag.ms")?,
+        min_cleanable_ratio: p.topic_default_num("log.cleaner.min.cleanable.ratio")?,
+        message_timestamp_type: p.topic_default("log.message.timestamp.type")?,
+        compression_type: p.topic_default("compression.type")?,
+    })
+}
+
+/// The shortest interval of a periodic job (a zero would spin).
+const MIN_TICK: Duration = Duration::from_millis(1);
+
+fn txn_config(p: &Props<'_>) -> Result<TxnConfig, BrokerError> {
+    Ok(TxnConfig {
+        state_log_partitions: p.at_least("transaction.state.log.num.partitions", 1)?,
+        state_log_segment_bytes: p.at_least("transaction.state.log.segment.bytes", 14)?,
+        max_timeout_ms: p.at_least("transaction.max.timeout.ms", 1)?,
+        abort_check_interval: p
+            .millis("transaction.abort.timed.out.transaction.cleanup.interval.ms")?
+            .max(Duration::from_millis(10)),
+        transactional_id_expiration_ms: p.at_least("transactional.id.expiration.ms", 1)?,
+        producer_id_expiration_ms: p.at_least("producer.id.expiration.ms", 1)?,
+    })
+}
+
+impl BrokerConfig {
+    /// Builds the configuration from Kafka-named properties.
+    pub fn from_properties(
+        props: &BTreeMap<String, String>,
+        log_format: LogFormat,
+    ) -> Result<Self, BrokerError> {
+        let p = Props(props);
+        let node_id = match p.set("node.id")? {
+            Some(n) => n,
+            None => match p.set("broker.id")? {
+                Some(n) => n,
+                None => p.num("node.id")?,
+            },
+        };
+        let data_dir = props
+            .get("log.dirs")
+            .or(props.get("log.dir"))
+            .map(|d| d.split(',').next().unwrap_or("").trim().to_string())
+            .filter(|d| !d.is_empty())
+            .or_else(|| default_value("log.dirs").map(String::from))
+            .map(PathBuf::from)
+            .unwrap_or_default();
+        let listeners = Listener::parse_list(p.raw("listeners").unwrap_or_default())?;
+        if listeners.is_empty() {
+            return Err(BrokerError::Config(
+                "listeners: at least one listener is required".into(),
+            ));
+        }
+        let advertised_listeners = match props.get("advertised.listeners") {
+            Some(s) => Listener::parse_list(s)?,
+            None => listeners
+                .iter()
+                .map(|l| Listener {
+                    host: match l.host.as_str() {
+                        "" | "0.0.0.0" | "::" => "127.0.0.1".into(),
+                        h => h.into(),
+                    },
+                    ..l.clone()
+                })
+                .collect(),
+        };
+        let metrics_addr = match p.raw("metrics.addr").unwrap_or_default() {
+            "off" | "" => None,
+            a => Some(a.parse().map_err(|_| {
+                BrokerError::Config(format!(
+                    "metrics.addr: '{a}' is not HOST:PORT (an IP address) or off"
+                ))
+            })?),
+        };
+        let (controller_listener, quorum_voters) = quorum_settings(&p, node_id)?;
+        Ok(BrokerConfig {
+            node_id,
+            data_dir,
+            listeners,
+            advertised_listeners,
+            num_partitions: p.at_least("num.partitions", 1)?,
+            default_replication_factor: p.num("default.replication.factor")?,
+            auto_create_topics: p.boolean("auto.create.topics.enable")?,
+            message_max_bytes: p.num("message.max.bytes")?,
+            socket_request_max_bytes: p.num("socket.request.max.bytes")?,
+            connections: ConnectionLimits {
+                max_idle: match p.num::<i64>("connections.max.idle.ms")? {
+                    ms if ms < 0 => None,
+                    ms => Some(Duration::from_millis(ms as u64)),
+                },
+                max_connections: p.num::<i32>("max.connections")?.max(0) as usize,
+                max_connections_per_ip: p.num::<i32>("max.connections.per.ip")?.max(0) as usize,
+                queued_max_request_bytes: p.num("queued.max.request.bytes")?,
+            },
+            log: log_defaults(&p)?,
+            log_format,
+            metrics_addr,
+            metrics_topic_labels: p.boolean("metrics.topic.labels")?,
+            offsets_topic_partitions: p.at_least("offsets.topic.num.partitions", 1)?,
+            offsets_topic_segment_bytes: p.at_least("offsets.topic.segment.bytes", 14)?,
+            txn: txn_config(&p)?,
+            controller_listener,
+            broker_session_timeout: p
+                .millis("broker.session.timeout.ms")?
+                .max(Duration::from_millis(100)),
+            quorum_voters,
+            props: props.clone(),
+            log_format_setting: log_format,
+            group: GroupConfig {
+                min_session_timeout: p.millis("group.min.session.timeout.ms")?,
+                max_session_timeout: p.millis("group.max.session.timeout.ms")?,
+                initial_rebalance_delay: p.millis("group.initial.rebalance.delay.ms")?,
+            },
+        })
+    }
+}

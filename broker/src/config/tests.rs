@@ -1,0 +1,136 @@
+//! Unit tests of configuration parsing: precedence, defaults, errors.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+
+use super::*;
+
+#[test]
+fn properties_and_precedence() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("server.properties");
+    std::fs::write(
+        &file,
+        "# comment\nnode.id=3\nlog.dirs=/tmp/x,/tmp/y\nlisteners=PLAINTEXT://0.0.0.0:19092\n\
+         num.partitions = 4\nauto.create.topics.enable=false\nsome.unknown.key=1\n",
+    )
+    .expect("write");
+    let args = Args::parse_from([
+        "memorystreamer",
+        "--config",
+        file.to_str().expect("utf8"),
+        "--node-id",
+        "7",
+        "-o",
+        "message.max.bytes=2048",
+    ]);
+    let cfg = BrokerConfig::from_args(&args).expect("config");
+    assert_eq!(cfg.node_id, 7, "flag wins over file");
+    assert_eq!(cfg.data_dir, PathBuf::from("/tmp/x"));
+    assert_eq!(cfg.num_partitions, 4);
+    assert!(!cfg.auto_create_topics);
+    assert_eq!(cfg.message_max_bytes, 2048);
+    assert_eq!(cfg.listeners[0].port, 19092);
+    assert_eq!(cfg.advertised_listeners[0].host, "127.0.0.1");
+}
+
+#[test]
+fn defaults_and_errors() {
+    let cfg = BrokerConfig::from_properties(&BTreeMap::new(), LogFormat::Text).expect("defaults");
+    assert_eq!(
+        cfg.listeners[0],
+        Listener::parse("PLAINTEXT://127.0.0.1:9092").expect("parse")
+    );
+    assert_eq!(cfg.data_dir, PathBuf::from("data"));
+    assert!(Listener::parse("127.0.0.1:9092").is_err());
+    assert!(Listener::parse("SSL://127.0.0.1:9093").is_err());
+    assert!(Listener::parse("PLAINTEXT://h:99999").is_err());
+    let mut p = BTreeMap::new();
+    p.insert("num.partitions".to_string(), "abc".to_string());
+    assert!(BrokerConfig::from_properties(&p, LogFormat::Text).is_err());
+    assert!(parse_properties("novalue").is_err());
+}
+
+#[test]
+fn transaction_settings() {
+    let d = BrokerConfig::from_properties(&BTreeMap::new(), LogFormat::Text).expect("defaults");
+    assert_eq!(
+        (
+            d.txn.state_log_partitions,
+            d.txn.max_timeout_ms,
+            d.txn.transactional_id_expiration_ms,
+            d.txn.producer_id_expiration_ms
+        ),
+        (50, 900_000, 604_800_000, 86_400_000)
+    );
+    assert_eq!(d.txn.abort_check_interval, Duration::from_secs(10));
+    for key in [
+        "transaction.state.log.num.partitions",
+        "transaction.max.timeout.ms",
+        "transactional.id.expiration.ms",
+        "producer.id.expiration.ms",
+    ] {
+        let mut p = BTreeMap::new();
+        p.insert(key.to_string(), "0".to_string());
+        let e = BrokerConfig::from_properties(&p, LogFormat::Text)
+            .expect_err("zero refused")
+            .to_string();
+        assert!(e.contains(key), "{e}");
+    }
+}
+
+#[test]
+fn quorum_voters_and_controller_listener() {
+    let props = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    // No voters: a one-voter quorum of this node on an ephemeral port.
+    let c = BrokerConfig::from_properties(&props(&[("node.id", "4")]), LogFormat::Text)
+        .expect("single");
+    assert_eq!(c.controller_listener, "127.0.0.1:0");
+    assert_eq!(c.quorum_voters.keys().copied().collect::<Vec<_>>(), vec![4]);
+    let v = "1@127.0.0.1:9093,2@127.0.0.1:9193,3@127.0.0.1:9293";
+    let c = BrokerConfig::from_properties(
+        &props(&[("node.id", "2"), ("controller.quorum.voters", v)]),
+        LogFormat::Text,
+    )
+    .expect("voters");
+    assert_eq!(
+        c.controller_listener, "127.0.0.1:9193",
+        "defaults to own entry"
+    );
+    assert_eq!(c.quorum_voters.len(), 3);
+    let ok = props(&[
+        ("node.id", "2"),
+        ("controller.quorum.voters", v),
+        ("controller.listener", "0.0.0.0:9193"),
+    ]);
+    assert!(BrokerConfig::from_properties(&ok, LogFormat::Text).is_ok());
+    for bad in [
+        vec![("node.id", "5"), ("controller.quorum.voters", v)],
+        vec![("node.id", "1"), ("controller.quorum.voters", "1@nohost")],
+        vec![
+            ("node.id", "1"),
+            ("controller.quorum.voters", "x@127.0.0.1:1"),
+        ],
+        vec![
+            ("node.id", "1"),
+            ("controller.quorum.voters", "1@127.0.0.1:1,1@127.0.0.1:2"),
+        ],
+        vec![
+            ("node.id", "2"),
+            ("controller.quorum.voters", v),
+            ("controller.listener", "127.0.0.1:9093"),
+        ],
+    ] {
+        let e = BrokerConfig::from_properties(&props(&bad), LogFormat::Text)
+            .expect_err("invalid quorum settings");
+        assert!(e.to_string().contains("controller"), "{e}");
+    }
+}

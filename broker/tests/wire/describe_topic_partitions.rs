@@ -1,0 +1,108 @@
+//! DescribeTopicPartitions (pagination with a cursor), with the other
+//! per-partition describes in the same test: OffsetForLeaderEpoch and
+//! DescribeLogDirs.
+
+use kafka_protocol::messages::*;
+use kafka_protocol::records::Compression;
+
+use crate::common::*;
+
+#[test]
+fn describe_topic_partitions_log_dirs_and_leader_epochs() {
+    let b = TestBroker::start(&[]);
+    let mut c = b.connect();
+    create_topic(&mut c, "dtp", 3);
+    produce(&mut c, "dtp", batch(&["a", "b"], -1, -1, Compression::None));
+    // Paginated: 2 partitions per page, continued with the cursor.
+    let req = DescribeTopicPartitionsRequest::default()
+        .with_response_partition_limit(2)
+        .with_topics(vec![
+            describe_topic_partitions_request::TopicRequest::default().with_name(topic_name("dtp")),
+            describe_topic_partitions_request::TopicRequest::default()
+                .with_name(topic_name("missing")),
+        ]);
+    let r: DescribeTopicPartitionsResponse = c.call(ApiKey::DescribeTopicPartitions, 0, &req);
+    let t = r
+        .topics
+        .iter()
+        .find(|t| t.name.as_ref().map(|n| n.as_str()) == Some("dtp"))
+        .expect("dtp");
+    assert_eq!(t.partitions.len(), 2);
+    assert!(!t.topic_id.is_nil());
+    let cursor = r.next_cursor.clone().expect("more to come");
+    assert_eq!(
+        (cursor.topic_name.as_str(), cursor.partition_index),
+        ("dtp", 2)
+    );
+    let r: DescribeTopicPartitionsResponse = c.call(
+        ApiKey::DescribeTopicPartitions,
+        0,
+        &req.clone().with_cursor(Some(
+            describe_topic_partitions_request::Cursor::default()
+                .with_topic_name(topic_name("dtp"))
+                .with_partition_index(2),
+        )),
+    );
+    let t = r
+        .topics
+        .iter()
+        .find(|t| t.name.as_ref().map(|n| n.as_str()) == Some("dtp"))
+        .expect("dtp");
+    assert_eq!(
+        t.partitions
+            .iter()
+            .map(|p| p.partition_index)
+            .collect::<Vec<_>>(),
+        vec![2]
+    );
+    let missing = r
+        .topics
+        .iter()
+        .find(|t| t.name.as_ref().map(|n| n.as_str()) == Some("missing"))
+        .expect("missing");
+    assert_eq!(missing.error_code, 3);
+
+    // OffsetForLeaderEpoch: epoch 0 ends at the log end.
+    let req = OffsetForLeaderEpochRequest::default().with_topics(vec![
+        offset_for_leader_epoch_request::OffsetForLeaderTopic::default()
+            .with_topic(topic_name("dtp"))
+            .with_partitions(vec![
+                offset_for_leader_epoch_request::OffsetForLeaderPartition::default()
+                    .with_partition(0)
+                    .with_current_leader_epoch(0)
+                    .with_leader_epoch(0),
+                offset_for_leader_epoch_request::OffsetForLeaderPartition::default()
+                    .with_partition(1)
+                    .with_current_leader_epoch(5)
+                    .with_leader_epoch(0),
+            ]),
+    ]);
+    let r: OffsetForLeaderEpochResponse = c.call(ApiKey::OffsetForLeaderEpoch, 4, &req);
+    let ps = &r.topics[0].partitions;
+    assert_eq!(
+        (ps[0].error_code, ps[0].leader_epoch, ps[0].end_offset),
+        (0, 0, 2)
+    );
+    assert_eq!(ps[1].error_code, 75, "UNKNOWN_LEADER_EPOCH");
+
+    // DescribeLogDirs: one dir, sizes of the partitions.
+    let r: DescribeLogDirsResponse = c.call(
+        ApiKey::DescribeLogDirs,
+        4,
+        &DescribeLogDirsRequest::default().with_topics(None),
+    );
+    assert_eq!(r.results.len(), 1);
+    let t = r.results[0]
+        .topics
+        .iter()
+        .find(|t| t.name.as_str() == "dtp")
+        .expect("dtp");
+    assert_eq!(t.partitions.len(), 3);
+    assert!(t.partitions.iter().any(|p| p.partition_size > 0));
+    // v4: the file system's space, as Kafka reports it (not -1, "unknown").
+    let (total, usable) = (r.results[0].total_bytes, r.results[0].usable_bytes);
+    assert!(
+        total > 0 && (0..=total).contains(&usable),
+        "total {total}, usable {usable}"
+    );
+}
