@@ -16,6 +16,13 @@
 //! A failure prints the seed, the iteration and the input in hex; replay
 //! one input with `WIRE_FUZZ_SEED=<seed> WIRE_FUZZ_ONLY=<iteration>`.
 //!
+//! This file is the run: its parameters, the mix of inputs (`input_for`),
+//! the loop and the report. `fuzzing/` holds the rest: `harness.rs` runs one
+//! input through dispatch and judges it (and lists the known findings not
+//! dispatched), `setup.rs` the broker's starting state, `requests.rs` /
+//! `groups.rs` the valid requests, `mutate.rs` the mutations, `apis.rs` the
+//! one per-API table, `alloc.rs` the allocation accounting.
+//!
 //! This is not a coverage-guided fuzzer (the cargo-fuzz targets in `fuzz/`
 //! are) and not a TCP test (`wire.rs` is): it exercises the handlers and
 //! their shared state, which the codec-level fuzz targets never reach.
@@ -28,22 +35,20 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::Bytes;
 use kafka_protocol::messages::*;
-use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion};
-use memorystreamer_broker::api::{self, Reply, Session, SUPPORTED};
+use memorystreamer_broker::api::{self, SUPPORTED};
 use memorystreamer_broker::config::{BrokerConfig, LogFormat};
 use memorystreamer_broker::{server, Broker};
-use memorystreamer_protocol_kafka::frame::split_frame;
 use memorystreamer_protocol_kafka::request::decode_header;
-use memorystreamer_protocol_kafka::ProtocolError;
 
 use fuzzing::alloc::{
     LARGEST, LIVE, MAX_LIVE_BYTES, MAX_SINGLE_ALLOCATION, PEAK, RUN_ITERATION, RUN_SEED,
 };
-use fuzzing::checks::{acks_zero, check_response, decode_request, may_wait};
+use fuzzing::apis::{decode_request, default_frame};
+use fuzzing::harness::{Harness, Outcome};
 use fuzzing::mutate::{mutate, mutate_batch};
-use fuzzing::requests::{self, sb, tn, Ctx};
+use fuzzing::requests::{self, Ctx};
 use fuzzing::rng::Rng;
 
 // ---------------------------------------------------------------------------
@@ -71,483 +76,11 @@ fn env_u64(name: &str) -> Option<u64> {
     Some(parsed.unwrap_or_else(|_| panic!("{name}={v} is not a number")))
 }
 
-// ---------------------------------------------------------------------------
-// Known findings
-//
-// Inputs that reproduce a defect already filed and owned elsewhere are not
-// dispatched, so that CI stays green until the fix lands; each entry names
-// the finding. Remove an entry with its fix. `WIRE_FUZZ_KNOWN=1` dispatches
-// them anyway (to check a fix).
-
-/// The known finding `frame` (a whole frame body) would reproduce, if any.
-/// None at the moment: issue 12 item 10 (CreateTopics / CreatePartitions
-/// committing more partitions than the process can open) was listed here
-/// until the capacity checks before commit landed.
-fn known_finding(_api: ApiKey, _version: i16, _body: &Bytes) -> Option<&'static str> {
-    None
-}
-
-// ---------------------------------------------------------------------------
-// The harness
-
-/// What one input produced.
-#[derive(Debug)]
-enum Outcome {
-    /// The header was refused (the connection would be closed).
-    Rejected,
-    /// The handler returned a protocol error (the connection would be closed).
-    Closed(String),
-    /// A response frame that decoded back correctly.
-    Answered,
-    /// No response, as Produce with acks=0 must.
-    NoResponse,
-    /// Still waiting, as the request asked (checked later).
-    LongPoll,
-    /// Not dispatched: reproduces a known finding.
-    Known(&'static str),
-}
-
-/// A defect the harness found.
-struct Finding {
-    iteration: u64,
-    api: ApiKey,
-    version: i16,
-    what: String,
-    input: Vec<u8>,
-}
-
-impl std::fmt::Display for Finding {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let hex: String = self.input.iter().fold(String::new(), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        });
-        write!(
-            f,
-            "iteration {} ({:?} v{}): {}\n  replay: WIRE_FUZZ_SEED={} WIRE_FUZZ_ONLY={}\n  input ({} bytes): {hex}",
-            self.iteration,
-            self.api,
-            self.version,
-            self.what,
-            RUN_SEED.load(Ordering::Relaxed),
-            self.iteration,
-            self.input.len()
-        )
-    }
-}
-
-/// A handler still waiting because its request asked it to.
-struct Pending {
-    iteration: u64,
-    api: ApiKey,
-    version: i16,
-    correlation_id: i32,
-    deadline: Instant,
-    task: tokio::task::JoinHandle<Result<Reply, ProtocolError>>,
-    input: Vec<u8>,
-}
-
 /// Panics seen anywhere in the process (handler tasks and broker tasks).
 static PANICS: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
 fn take_panics() -> Vec<String> {
     std::mem::take(&mut *PANICS.lock().unwrap_or_else(|e| e.into_inner()))
-}
-
-/// The fuzzing session: the broker, what exists in it, the findings.
-struct Harness {
-    broker: Arc<Broker>,
-    ctx: Ctx,
-    timeout: Duration,
-    findings: Vec<Finding>,
-    pending: Vec<Pending>,
-    outcomes: BTreeMap<&'static str, u64>,
-    /// (api, version) pairs answered at least once.
-    answered: BTreeMap<(i16, i16), u64>,
-    closes: BTreeMap<String, u64>,
-}
-
-impl Harness {
-    fn find(&mut self, iteration: u64, api: ApiKey, version: i16, what: String, input: &[u8]) {
-        self.findings.push(Finding {
-            iteration,
-            api,
-            version,
-            what,
-            input: input.to_vec(),
-        });
-    }
-
-    /// Runs one frame body through the connection's request path.
-    async fn run_one(&mut self, iteration: u64, input: &[u8], must_answer: bool) -> Outcome {
-        let max = self.broker.config.socket_request_max_bytes;
-        let mut buf = BytesMut::with_capacity(4 + input.len());
-        buf.put_i32(input.len() as i32);
-        buf.extend_from_slice(input);
-        let mut frame = match split_frame(&mut buf, max) {
-            Ok(Some(f)) => f.freeze(),
-            _ => return Outcome::Rejected,
-        };
-        let header = match decode_header(&mut frame, api::table()) {
-            Ok(h) => h,
-            Err(_) => return Outcome::Rejected,
-        };
-        let (api, version, correlation_id) =
-            (header.api_key, header.version(), header.correlation_id());
-        let body = frame.clone();
-        if std::env::var_os("WIRE_FUZZ_KNOWN").is_none() {
-            if let Some(known) = known_finding(api, version, &body) {
-                return Outcome::Known(known);
-            }
-        }
-        let broker = Arc::clone(&self.broker);
-        let mut task = tokio::spawn(async move {
-            let mut session = Session::default();
-            api::dispatch(&broker, &mut session, &header, frame).await
-        });
-        let started = Instant::now();
-        let joined = match tokio::time::timeout(self.timeout, &mut task).await {
-            Ok(joined) => joined,
-            Err(_) => {
-                return match may_wait(api, version, &body) {
-                    Some(wait) if wait + Duration::from_secs(1) >= self.timeout => {
-                        self.pending.push(Pending {
-                            iteration,
-                            api,
-                            version,
-                            correlation_id,
-                            deadline: started + wait.min(Duration::from_secs(600)) + self.timeout,
-                            task,
-                            input: input.to_vec(),
-                        });
-                        Outcome::LongPoll
-                    }
-                    _ => {
-                        task.abort();
-                        self.find(
-                            iteration,
-                            api,
-                            version,
-                            format!("handler still running after {:?}", self.timeout),
-                            input,
-                        );
-                        Outcome::Closed("hang".into())
-                    }
-                };
-            }
-        };
-        self.judge(
-            iteration,
-            api,
-            version,
-            correlation_id,
-            &body,
-            joined,
-            input,
-            must_answer,
-        )
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn judge(
-        &mut self,
-        iteration: u64,
-        api: ApiKey,
-        version: i16,
-        correlation_id: i32,
-        body: &Bytes,
-        joined: Result<Result<Reply, ProtocolError>, tokio::task::JoinError>,
-        input: &[u8],
-        must_answer: bool,
-    ) -> Outcome {
-        match joined {
-            Ok(Ok(Reply::Frame(frame))) => {
-                match check_response(api, version, correlation_id, &frame) {
-                    Ok(()) => {
-                        *self.answered.entry((api as i16, version)).or_default() += 1;
-                        Outcome::Answered
-                    }
-                    Err(e) => {
-                        self.find(
-                            iteration,
-                            api,
-                            version,
-                            format!("malformed response: {e}"),
-                            input,
-                        );
-                        Outcome::Closed(e)
-                    }
-                }
-            }
-            Ok(Ok(Reply::None)) => {
-                if !(api == ApiKey::Produce && acks_zero(version, body)) {
-                    self.find(
-                        iteration,
-                        api,
-                        version,
-                        "no response to a request that needs one".into(),
-                        input,
-                    );
-                }
-                Outcome::NoResponse
-            }
-            Ok(Err(ProtocolError::Encode { reason, .. })) => {
-                self.find(
-                    iteration,
-                    api,
-                    version,
-                    format!("response does not encode: {reason}"),
-                    input,
-                );
-                Outcome::Closed(reason)
-            }
-            Ok(Err(e)) => {
-                if must_answer {
-                    self.find(
-                        iteration,
-                        api,
-                        version,
-                        format!("valid request refused: {e}"),
-                        input,
-                    );
-                }
-                Outcome::Closed(e.to_string())
-            }
-            Err(e) if e.is_panic() => {
-                let payload = e.into_panic();
-                let msg = payload
-                    .downcast_ref::<String>()
-                    .cloned()
-                    .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
-                    .unwrap_or_default();
-                self.find(
-                    iteration,
-                    api,
-                    version,
-                    format!("handler panicked: {msg}"),
-                    input,
-                );
-                Outcome::Closed("panic".into())
-            }
-            Err(e) => {
-                self.find(
-                    iteration,
-                    api,
-                    version,
-                    format!("handler task failed: {e}"),
-                    input,
-                );
-                Outcome::Closed("join error".into())
-            }
-        }
-    }
-
-    /// Judges long-polls that have ended; with `drain`, waits for the rest
-    /// up to their deadlines (or aborts those that asked to wait longer
-    /// than the run lasts).
-    async fn reap(&mut self, drain: bool) {
-        let pending = std::mem::take(&mut self.pending);
-        for mut p in pending {
-            let finished = p.task.is_finished();
-            if !finished && !drain {
-                self.pending.push(p);
-                continue;
-            }
-            let left = p.deadline.saturating_duration_since(Instant::now());
-            match tokio::time::timeout(left.min(Duration::from_secs(30)), &mut p.task).await {
-                Ok(joined) => {
-                    let body = Bytes::new();
-                    self.judge(
-                        p.iteration,
-                        p.api,
-                        p.version,
-                        p.correlation_id,
-                        &body,
-                        joined,
-                        &p.input,
-                        false,
-                    );
-                }
-                Err(_) if Instant::now() >= p.deadline => {
-                    p.task.abort();
-                    self.find(
-                        p.iteration,
-                        p.api,
-                        p.version,
-                        "long-poll outlived the wait it asked for".into(),
-                        &p.input,
-                    );
-                }
-                Err(_) => {
-                    // Asked to wait longer than the run lasts.
-                    p.task.abort();
-                    *self
-                        .outcomes
-                        .entry("long-poll abandoned at the end")
-                        .or_default() += 1;
-                }
-            }
-        }
-    }
-
-    /// One call through dispatch, for the set-up.
-    async fn call<Req, Resp>(&self, api: ApiKey, version: i16, req: &Req) -> Resp
-    where
-        Req: Encodable + HeaderVersion,
-        Resp: Decodable + HeaderVersion,
-    {
-        let mut frame = requests::frame(api, version, 1, req).expect("encode set-up request");
-        let header = decode_header(&mut frame, api::table()).expect("set-up header");
-        let mut session = Session::default();
-        let reply = api::dispatch(&self.broker, &mut session, &header, frame)
-            .await
-            .expect("set-up request answered");
-        let Reply::Frame(frame) = reply else {
-            panic!("no answer to a set-up request")
-        };
-        let mut body = frame.slice(4..);
-        ResponseHeader::decode(&mut body, Resp::header_version(version)).expect("header");
-        Resp::decode(&mut body, version).expect("set-up response")
-    }
-
-    /// Topics with data, a group with a member, a transactional producer.
-    async fn set_up(&mut self) {
-        let mut created = Vec::new();
-        // fuzz-b rolls small segments and keeps few of them (retention runs
-        // under fetches); fuzz-c is compacted with small segments, so the
-        // cleaner works through whatever Produce accepted.
-        type Configs = &'static [(&'static str, &'static str)];
-        let topics: [(&str, i32, Configs); 3] = [
-            ("fuzz-a", 3, &[]),
-            (
-                "fuzz-b",
-                1,
-                &[("segment.bytes", "4096"), ("retention.bytes", "8192")],
-            ),
-            (
-                "fuzz-c",
-                2,
-                &[
-                    ("cleanup.policy", "compact"),
-                    ("segment.bytes", "4096"),
-                    ("min.cleanable.dirty.ratio", "0.01"),
-                    ("delete.retention.ms", "0"),
-                ],
-            ),
-        ];
-        for (name, partitions, configs) in topics {
-            let t = create_topics_request::CreatableTopic::default()
-                .with_name(tn(name))
-                .with_num_partitions(partitions)
-                .with_replication_factor(1)
-                .with_configs(
-                    configs
-                        .iter()
-                        .map(|(k, v)| {
-                            create_topics_request::CreatableTopicConfig::default()
-                                .with_name(sb(k))
-                                .with_value(Some(sb(v)))
-                        })
-                        .collect(),
-                );
-            created.push(t);
-        }
-        let resp: CreateTopicsResponse = self
-            .call(
-                ApiKey::CreateTopics,
-                7,
-                &CreateTopicsRequest::default()
-                    .with_topics(created)
-                    .with_timeout_ms(5000),
-            )
-            .await;
-        for t in &resp.topics {
-            assert_eq!(t.error_code, 0, "creating {:?}", t.name);
-            self.ctx
-                .topics
-                .push((t.name.0.to_string(), t.topic_id, t.num_partitions));
-        }
-        let mut rng = Rng::for_input(RUN_SEED.load(Ordering::Relaxed), u64::MAX);
-        for (name, _, partitions) in self.ctx.topics.clone() {
-            for p in 0..partitions {
-                let req = ProduceRequest::default()
-                    .with_acks(-1)
-                    .with_timeout_ms(5000)
-                    .with_topic_data(vec![produce_request::TopicProduceData::default()
-                        .with_name(tn(&name))
-                        .with_partition_data(vec![
-                            produce_request::PartitionProduceData::default()
-                                .with_index(p)
-                                .with_records(Some(requests::record_batch(&mut rng, None, true))),
-                        ])]);
-                let resp: ProduceResponse = self.call(ApiKey::Produce, 9, &req).await;
-                assert_eq!(
-                    resp.responses[0].partition_responses[0].error_code, 0,
-                    "set-up produce"
-                );
-            }
-        }
-        self.ctx.txn_id = "fuzz-txn".into();
-        let find: FindCoordinatorResponse = self
-            .call(
-                ApiKey::FindCoordinator,
-                3,
-                &FindCoordinatorRequest::default()
-                    .with_key_type(1)
-                    .with_key(sb("fuzz-txn")),
-            )
-            .await;
-        assert_eq!(find.error_code, 0, "set-up FindCoordinator");
-        let resp: InitProducerIdResponse = self
-            .call(
-                ApiKey::InitProducerId,
-                4,
-                &InitProducerIdRequest::default()
-                    .with_transactional_id(Some(TransactionalId(sb("fuzz-txn"))))
-                    .with_transaction_timeout_ms(60_000),
-            )
-            .await;
-        assert_eq!(resp.error_code, 0, "set-up InitProducerId");
-        self.ctx.producer = (resp.producer_id.0, resp.producer_epoch);
-        self.ctx.group = "fuzz-group".into();
-        let join = |member: &str| {
-            JoinGroupRequest::default()
-                .with_group_id(GroupId(sb("fuzz-group")))
-                .with_session_timeout_ms(600_000)
-                .with_rebalance_timeout_ms(1_000)
-                .with_member_id(sb(member))
-                .with_protocol_type(sb("consumer"))
-                .with_protocols(vec![join_group_request::JoinGroupRequestProtocol::default(
-                )
-                .with_name(sb("range"))
-                .with_metadata(Bytes::from_static(b"\0\0"))])
-        };
-        let first: JoinGroupResponse = self.call(ApiKey::JoinGroup, 9, &join("")).await;
-        let second: JoinGroupResponse = self
-            .call(ApiKey::JoinGroup, 9, &join(first.member_id.as_str()))
-            .await;
-        assert_eq!(second.error_code, 0, "set-up JoinGroup");
-        self.ctx.member_id = second.member_id.to_string();
-        self.ctx.generation = second.generation_id;
-        let sync: SyncGroupResponse = self
-            .call(
-                ApiKey::SyncGroup,
-                5,
-                &SyncGroupRequest::default()
-                    .with_group_id(GroupId(sb("fuzz-group")))
-                    .with_generation_id(second.generation_id)
-                    .with_member_id(second.member_id.clone())
-                    .with_protocol_type(Some(sb("consumer")))
-                    .with_protocol_name(Some(sb("range")))
-                    .with_assignments(vec![
-                        sync_group_request::SyncGroupRequestAssignment::default()
-                            .with_member_id(second.member_id.clone())
-                            .with_assignment(Bytes::from_static(b"\0\0")),
-                    ]),
-            )
-            .await;
-        assert_eq!(sync.error_code, 0, "set-up SyncGroup");
-    }
 }
 
 /// Every (api, version) the broker advertises.
@@ -626,7 +159,7 @@ fn input_for(
         }
     }
     let is_filled = filled.is_some();
-    let mut buf = match filled.or_else(|| requests::default_frame(api, version, correlation_id)) {
+    let mut buf = match filled.or_else(|| default_frame(api, version, correlation_id)) {
         Some(f) => f.to_vec(),
         // Versions kafka-protocol cannot encode (Produce v0-2): a header
         // and some bytes; the header decoder refuses them.
@@ -710,16 +243,7 @@ async fn fuzz(
     let server = tokio::spawn(server::run(Arc::clone(&broker), Vec::new(), None, async {
         let _ = stop_rx.await;
     }));
-    let mut h = Harness {
-        broker,
-        ctx: Ctx::default(),
-        timeout,
-        findings: Vec::new(),
-        pending: Vec::new(),
-        outcomes: BTreeMap::new(),
-        answered: BTreeMap::new(),
-        closes: BTreeMap::new(),
-    };
+    let mut h = Harness::new(broker, timeout);
     h.set_up().await;
     let baseline = LIVE.load(Ordering::Relaxed);
     PEAK.store(baseline, Ordering::Relaxed);
@@ -857,7 +381,7 @@ fn every_advertised_version_decodes() {
         .filter(|(key, v)| !(*key == ApiKey::Produce as i16 && *v < 3))
         .filter_map(|(key, v)| {
             let api = ApiKey::try_from(key).ok()?;
-            let mut frame = requests::default_frame(api, v, 7).unwrap_or_default();
+            let mut frame = default_frame(api, v, 7).unwrap_or_default();
             let header = decode_header(&mut frame, api::table()).ok();
             let decodes = header.is_some_and(|h| decode_request(api, &h, frame).is_ok());
             (!decodes).then(|| format!("{api:?} v{v}"))

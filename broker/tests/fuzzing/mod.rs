@@ -1,11 +1,16 @@
 //! Support for the in-process wire fuzz harness (`tests/wire_fuzz.rs`): a
-//! seeded PRNG, valid requests for every supported API and version, and the
-//! mutations applied to them. The harness itself (the broker, the checks,
-//! the allocation accounting) lives in `wire_fuzz.rs`.
+//! seeded PRNG, valid requests for every supported API and version, the
+//! mutations applied to them, the per-API table, the broker's starting
+//! state, the harness that runs one input and judges the answer, and the
+//! allocation accounting. The run itself (seed, iterations, the input mix,
+//! the report) lives in `wire_fuzz.rs`.
 
 pub mod alloc;
+pub mod apis;
 pub mod checks;
 pub mod groups;
+pub mod harness;
 pub mod mutate;
 pub mod requests;
 pub mod rng;
+pub mod setup;
