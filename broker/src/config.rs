@@ -12,11 +12,13 @@
 //!
 //! Where things are: the resolved types live here ([`BrokerConfig`]);
 //! `args` is the command line, `parse` turns properties into a
-//! [`BrokerConfig`], `registry` is the one table of what each key does here
-//! and its default, `keys` is Kafka's key table with the validation of
-//! dynamic changes and the docs generator, and `repository` is the
-//! component that owns the static and effective configuration and derives
-//! per-topic settings and DescribeConfigs values.
+//! [`BrokerConfig`], `registry` is the one registry of every broker and
+//! topic key (what each does here, defaults, the topic ↔ broker fallback),
+//! `keys` holds Kafka's validation of dynamic changes, DescribeConfigs
+//! documentation and the docs generator, `topic` parses and validates a
+//! topic's overrides, and `repository` is the component that owns the
+//! static and effective configuration and derives per-topic settings and
+//! DescribeConfigs values.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -26,6 +28,7 @@ use crate::error::BrokerError;
 
 mod args;
 mod kafka_keys;
+pub mod key_types;
 pub mod keys;
 mod parse;
 pub mod registry;
@@ -33,6 +36,7 @@ pub mod repository;
 pub mod settings;
 #[cfg(test)]
 mod tests;
+pub mod topic;
 
 pub use args::{Args, LogFormat};
 pub use parse::parse_properties;

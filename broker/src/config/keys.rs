@@ -8,186 +8,13 @@
 //! with Kafka's rules and messages, and the generator of
 //! `docs/configuration.md` ([`configuration_markdown`]). It is not the
 //! parser of values into [`super::BrokerConfig`] (the parent module) nor the
-//! topic-level configs (`crate::topic_config`).
+//! topic-level configs (`super::topic`).
 
 use crate::error::BrokerError;
 
 pub use super::kafka_keys::{KAFKA_BROKER_KEYS, KAFKA_VERSION};
-
-/// Value type of a key, numbered as DescribeConfigs v3+ sends it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KeyType {
-    /// true/false
-    Boolean = 1,
-    /// Text.
-    String = 2,
-    /// 32-bit integer.
-    Int = 3,
-    /// 16-bit integer.
-    Short = 4,
-    /// 64-bit integer.
-    Long = 5,
-    /// Floating point.
-    Double = 6,
-    /// Comma-separated list.
-    List = 7,
-    /// A Java class name.
-    Class = 8,
-    /// A secret: never described with its value.
-    Password = 9,
-}
-
-impl KeyType {
-    /// Kafka's name of the type (as `ConfigDef.Type` prints it).
-    pub fn name(self) -> &'static str {
-        match self {
-            KeyType::Boolean => "BOOLEAN",
-            KeyType::String => "STRING",
-            KeyType::Int => "INT",
-            KeyType::Short => "SHORT",
-            KeyType::Long => "LONG",
-            KeyType::Double => "DOUBLE",
-            KeyType::List => "LIST",
-            KeyType::Class => "CLASS",
-            KeyType::Password => "PASSWORD",
-        }
-    }
-}
-
-/// Kafka's importance of a key (documentation only).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Importance {
-    /// High.
-    High,
-    /// Medium.
-    Medium,
-    /// Low.
-    Low,
-}
-
-/// Whether and where Kafka lets a key change at run time
-/// (`kafka.server.DynamicBrokerConfig`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Dynamic {
-    /// Not dynamic: server.properties and a restart only.
-    ReadOnly,
-    /// Dynamic, for one broker only (a node id resource, never the
-    /// cluster-wide default).
-    PerBroker,
-    /// Dynamic, per broker or as the cluster-wide default.
-    ClusterWide,
-    /// Dynamic only with a `listener.name.<listener>.` prefix (SSL settings).
-    ListenerOnly,
-}
-
-impl Dynamic {
-    /// Kafka's name of the mode (`kafka-configs --help` lists these).
-    pub fn name(self) -> &'static str {
-        match self {
-            Dynamic::ReadOnly => "read-only",
-            Dynamic::PerBroker => "per-broker",
-            Dynamic::ClusterWide => "cluster-wide",
-            Dynamic::ListenerOnly => "per-listener",
-        }
-    }
-}
-
-/// One broker configuration key, as Kafka defines it.
-#[derive(Debug, Clone, Copy)]
-pub struct KafkaKey {
-    /// The key.
-    pub name: &'static str,
-    /// Value type.
-    pub kind: KeyType,
-    /// Kafka's default as DescribeConfigs prints it; None when there is none.
-    pub default: Option<&'static str>,
-    /// Kafka's importance.
-    pub importance: Importance,
-    /// Whether and where it can change at run time.
-    pub dynamic: Dynamic,
-    /// Kafka defines the key as internal (`ConfigKey.internalConfig`): it
-    /// is accepted in the configuration but neither documented nor listed
-    /// by DescribeConfigs.
-    pub internal: bool,
-    /// The first sentence of Kafka's documentation.
-    pub doc: &'static str,
-}
-
-/// Keys MemoryStreamer has that Kafka does not.
-pub const OWN_KEYS: &[KafkaKey] = &[
-    KafkaKey {
-        name: "controller.listener",
-        kind: KeyType::String,
-        default: Some("127.0.0.1:0"),
-        importance: Importance::High,
-        dynamic: Dynamic::ReadOnly,
-        internal: false,
-        doc: "HOST:PORT the metadata-quorum (controller) listener binds; defaults to this node's entry in controller.quorum.voters.",
-    },
-    KafkaKey {
-        name: "metrics.addr",
-        kind: KeyType::String,
-        default: Some("127.0.0.1:9644"),
-        importance: Importance::Medium,
-        dynamic: Dynamic::ReadOnly,
-        internal: false,
-        doc: "Address of the Prometheus endpoint (/metrics), or off.",
-    },
-    KafkaKey {
-        name: "metrics.topic.labels",
-        kind: KeyType::Boolean,
-        default: Some("true"),
-        importance: Importance::Low,
-        dynamic: Dynamic::ReadOnly,
-        internal: false,
-        doc: "Label traffic metrics by topic (true), or count every topic under topic=\"_all\" (false) to bound cardinality.",
-    },
-];
-
-/// What a key does in MemoryStreamer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Effect {
-    /// Accepted and described for compatibility; nothing reads it.
-    None,
-    /// Read from the static configuration (server.properties, environment,
-    /// flags). A dynamic value, where Kafka allows one, is stored and
-    /// described but not applied.
-    Static,
-    /// Read from the configuration and, when changed at run time, applied at
-    /// once.
-    Live,
-}
-
-/// The key called `name`: Kafka's, else MemoryStreamer's own.
-pub fn lookup(name: &str) -> Option<&'static KafkaKey> {
-    KAFKA_BROKER_KEYS
-        .binary_search_by(|k| k.name.cmp(name))
-        .ok()
-        .map(|i| &KAFKA_BROKER_KEYS[i])
-        .or_else(|| OWN_KEYS.iter().find(|k| k.name == name))
-}
-
-/// Every key: Kafka's (sorted), then MemoryStreamer's own.
-pub fn all() -> impl Iterator<Item = &'static KafkaKey> {
-    KAFKA_BROKER_KEYS.iter().chain(OWN_KEYS)
-}
-
-/// True for a key a configuration file may hold without a warning: every
-/// Kafka key, MemoryStreamer's own, and Kafka's per-listener form
-/// `listener.name.<listener>.<key>`.
-pub fn is_known(name: &str) -> bool {
-    lookup(name).is_some() || name.starts_with("listener.name.")
-}
-
-/// True when Kafka lets `name` change at run time (in some form).
-pub fn is_dynamic(name: &str) -> bool {
-    lookup(name).is_some_and(|k| k.dynamic != Dynamic::ReadOnly)
-}
-
-/// What `name` does in MemoryStreamer (the registry's table says).
-pub fn effect(name: &str) -> Effect {
-    super::registry::effect(name)
-}
+pub use super::key_types::{Dynamic, Effect, Importance, KafkaKey, KeyType};
+pub use super::registry::{all, effect, is_dynamic, is_known, lookup, OWN_KEYS};
 
 /// The documentation DescribeConfigs returns for `key`: Kafka's, prefixed
 /// with what MemoryStreamer does with it where that differs.
@@ -306,8 +133,10 @@ fn cell(s: &str) -> String {
 }
 
 /// `docs/configuration.md`: every broker key with its type, Kafka's default,
-/// whether it is dynamic, and what it does in MemoryStreamer. Generated;
-/// the `broker_configs` test keeps the file current.
+/// whether it is dynamic, and what it does in MemoryStreamer; then every
+/// topic key with its type, default, the broker key it falls back to and
+/// what it does here. Generated from the registry; the `broker_configs`
+/// test keeps the file current.
 pub fn configuration_markdown() -> String {
     let mut out = String::new();
     out.push_str("# Broker configuration\n\n");
@@ -363,6 +192,36 @@ pub fn configuration_markdown() -> String {
             k.kind.name(),
             k.dynamic.name(),
             cell(k.doc)
+        ));
+    }
+    out.push_str(
+        "\n## Topic configuration\n\n\
+         Per-topic overrides (CreateTopics configs, `kafka-configs --alter --entity-type topics`, \
+         AlterConfigs / IncrementalAlterConfigs on a TOPIC resource). A topic key that is not \
+         overridden takes the value in effect of its broker key (Kafka's synonym, described as such \
+         by DescribeConfigs), else Kafka's default. `applied, live` keys are enforced and a change \
+         applies at once to the topic's partitions; `no effect` keys are validated and stored only. \
+         An unknown key, or a key Kafka 4.0 removed, is refused with INVALID_CONFIG.\n\n",
+    );
+    out.push_str("| Key | Type | Default | Broker key | In MemoryStreamer | Description |\n");
+    out.push_str("|---|---|---|---|---|---|\n");
+    for d in super::registry::TOPIC_CONFIGS {
+        let effect = match d.effect {
+            Effect::None => "no effect",
+            Effect::Static | Effect::Live => "applied, live",
+        };
+        let default = match d.default {
+            "" => "\"\"".to_string(),
+            v => format!("`{v}`"),
+        };
+        let broker = d
+            .broker_key
+            .map_or("(none)".to_string(), |b| format!("`{b}`"));
+        out.push_str(&format!(
+            "| `{}` | {} | {default} | {broker} | {effect} | {} |\n",
+            d.name,
+            d.kind.name(),
+            cell(d.doc)
         ));
     }
     out

@@ -102,7 +102,7 @@ impl Props<'_> {
             return Ok(default_value(broker_key).unwrap_or_default().to_string());
         };
         let topic_key = topic_key_of(broker_key).unwrap_or(broker_key);
-        crate::topic_config::TopicConfig::parse(&[(topic_key.to_string(), v.clone())])
+        super::topic::TopicConfig::parse(&[(topic_key.to_string(), v.clone())])
             .map_err(|e| BrokerError::Config(format!("{broker_key}: {e}")))?;
         Ok(v.clone())
     }

@@ -11,7 +11,7 @@
 //! It is NOT where changes are committed (the `Broker` commits the records
 //! it returns through the metadata quorum, then hands the committed image
 //! back with [`ConfigRepository::apply_dynamic`]) nor where keys are defined
-//! (`super::registry`, `super::keys`, `crate::topic_config`). It takes the
+//! (`super::registry`, `super::keys`, `super::topic`). It takes the
 //! metadata image as an argument and never imports the broker.
 
 use std::collections::BTreeMap;
@@ -21,10 +21,11 @@ use arc_swap::{ArcSwap, Guard};
 use memorystreamer_log::{CompactionConfig, LogConfig};
 use memorystreamer_raft::{MetadataImage, MetadataRecord, TopicImage};
 
+use super::registry::{ConfigDef, TOPIC_CONFIGS};
 use super::settings::{PartitionSettings, MAX_DECOMPRESSED_BYTES};
+use super::topic::{self, TopicConfig};
 use super::{keys, BrokerConfig, LogFormat};
 use crate::error::BrokerError;
-use crate::topic_config::{self, ConfigDef, TopicConfig, TOPIC_CONFIGS};
 
 /// Where a config value comes from, numbered as DescribeConfigs sends it.
 pub mod source {
@@ -184,18 +185,18 @@ impl ConfigRepository {
             max_message_bytes: tc.max_message_bytes.unwrap_or(eff.message_max_bytes),
             compacted: self.cleanup_policy(tc).1,
             log_append_time: tc.log_append_time.unwrap_or_else(|| {
-                topic_config::parse_timestamp_type(&d.message_timestamp_type).unwrap_or(false)
+                topic::parse_timestamp_type(&d.message_timestamp_type).unwrap_or(false)
             }),
-            compression: tc.compression.unwrap_or_else(|| {
-                topic_config::parse_compression(&d.compression_type).unwrap_or(None)
-            }),
+            compression: tc
+                .compression
+                .unwrap_or_else(|| topic::parse_compression(&d.compression_type).unwrap_or(None)),
         }
     }
 
     /// A topic's effective `cleanup.policy` as (delete, compact).
     pub fn cleanup_policy(&self, tc: &TopicConfig) -> (bool, bool) {
         tc.cleanup_policy.unwrap_or_else(|| {
-            topic_config::parse_cleanup_policy(&self.effective().log.cleanup_policy)
+            topic::parse_cleanup_policy(&self.effective().log.cleanup_policy)
                 .unwrap_or((true, false))
         })
     }
