@@ -1,5 +1,13 @@
 //! The broker's error type and the one place that maps errors to Kafka
-//! error codes.
+//! error codes: [`BrokerError`], and the coordinators' refusals it wraps
+//! ([`GroupError`] for the group coordinator, [`TxnError`] for the
+//! transaction coordinator). They live here, not in `group/` or `txn/`, so
+//! this module imports nothing from the coordinators.
+//!
+//! Not here: what an error means to a client of a given API version (the
+//! handlers pick among codes where Kafka's answer depends on the version).
+
+use std::sync::Arc;
 
 use kafka_protocol::ResponseError;
 use memorystreamer_log::LogError;
@@ -95,7 +103,11 @@ pub enum BrokerError {
 
     /// A transaction request refused by the coordinator or a partition.
     #[error("{0}")]
-    Txn(#[from] crate::txn::state::TxnError),
+    Txn(#[from] TxnError),
+
+    /// A group request refused by the group coordinator.
+    #[error("{0}")]
+    Group(#[from] GroupError),
 
     /// A transactional batch whose verification (KIP-890) found its epoch
     /// fenced by a newer one: INVALID_PRODUCER_EPOCH, as Kafka's partition
@@ -147,6 +159,7 @@ impl BrokerError {
             BrokerError::InvalidRecord(_) | BrokerError::RecordErrors { .. } => E::InvalidRecord,
             BrokerError::Quorum(_) => E::RequestTimedOut,
             BrokerError::Txn(t) => txn_error(*t),
+            BrokerError::Group(g) => g.response_error(),
             BrokerError::VerificationFenced { .. } => E::InvalidProducerEpoch,
         }
     }
@@ -157,9 +170,146 @@ impl BrokerError {
     }
 }
 
-fn txn_error(e: crate::txn::state::TxnError) -> ResponseError {
-    use crate::txn::state::TxnError as T;
+/// Why a transactional request is refused (mapped to Kafka codes by
+/// [`BrokerError::response_error`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TxnError {
+    /// Another operation on this transaction is in progress; retry.
+    #[error("a concurrent operation on this transaction is in progress")]
+    ConcurrentTransactions,
+    /// The request's epoch is not the current one: a newer instance exists.
+    #[error("producer fenced by a newer instance with the same transactional id")]
+    ProducerFenced,
+    /// The producer id does not belong to this transactional id.
+    #[error("producer id does not match the transactional id")]
+    InvalidProducerIdMapping,
+    /// The request does not fit the transaction's state.
+    #[error("operation not valid in the transaction's current state")]
+    InvalidTxnState,
+    /// `transaction.timeout.ms` above `transaction.max.timeout.ms` or not positive.
+    #[error("transaction timeout outside (0, transaction.max.timeout.ms]")]
+    InvalidTransactionTimeout,
+    /// This broker is not the transaction's coordinator.
+    #[error("this broker is not the coordinator of the transactional id")]
+    NotCoordinator,
+    /// The coordinator is still loading its state.
+    #[error("the transaction coordinator is loading")]
+    CoordinatorLoadInProgress,
+    /// No such transactional id.
+    #[error("unknown transactional id")]
+    TransactionalIdNotFound,
+}
+
+/// Why the group coordinator refuses a group request or one partition of
+/// it. The variants are named after the Kafka errors they map to (by
+/// [`BrokerError::response_error`], the only mapping).
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum GroupError {
+    /// The member id is not (or no longer) in the group.
+    #[error("unknown member id")]
+    UnknownMemberId,
+    /// A static member's instance id is held by another member id.
+    #[error("the group instance id is fenced by a newer member")]
+    FencedInstanceId,
+    /// The coordinator cannot take the request now (a full group).
+    #[error("the group coordinator is not available")]
+    CoordinatorNotAvailable,
+    /// Session timeout outside the broker's group session bounds.
+    #[error("session timeout outside group.min/max.session.timeout.ms")]
+    InvalidSessionTimeout,
+    /// The member's protocols do not match the group's.
+    #[error("inconsistent group protocol")]
+    InconsistentGroupProtocol,
+    /// KIP-394: join again with the member id given.
+    #[error("a member id is required to join")]
+    MemberIdRequired,
+    /// The group is rebalancing; rejoin.
+    #[error("the group is rebalancing")]
+    RebalanceInProgress,
+    /// The generation is not the group's current one.
+    #[error("illegal generation")]
+    IllegalGeneration,
+    /// Offset metadata longer than the broker accepts.
+    #[error("offset metadata too large")]
+    OffsetMetadataTooLarge,
+    /// The committed partition does not exist.
+    #[error("unknown topic or partition")]
+    UnknownTopicOrPartition,
+    /// No such group.
+    #[error("group id not found")]
+    GroupIdNotFound,
+    /// The group has members.
+    #[error("the group is not empty")]
+    NonEmptyGroup,
+    /// OffsetDelete of a topic the group still consumes.
+    #[error("the group is subscribed to the topic")]
+    GroupSubscribedToTopic,
+    /// The request names no group.
+    #[error("invalid group id")]
+    InvalidGroupId,
+    /// This broker is not the group's coordinator.
+    #[error("this broker is not the coordinator of the group")]
+    NotCoordinator,
+    /// Appending to `__consumer_offsets` failed; the code is the failure's.
+    #[error("not written to __consumer_offsets: {0}")]
+    Write(Arc<BrokerError>),
+}
+
+/// Equal variants; two `Write` errors are equal only when they share the
+/// same failure (one append failing for several partitions).
+impl PartialEq for GroupError {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (GroupError::Write(a), GroupError::Write(b)) => Arc::ptr_eq(a, b),
+            (GroupError::Write(_), _) | (_, GroupError::Write(_)) => false,
+            _ => std::mem::discriminant(self) == std::mem::discriminant(other),
+        }
+    }
+}
+
+impl Eq for GroupError {}
+
+impl From<BrokerError> for GroupError {
+    fn from(e: BrokerError) -> Self {
+        GroupError::Write(Arc::new(e))
+    }
+}
+
+impl GroupError {
+    /// The Kafka error for this refusal (part of
+    /// [`BrokerError::response_error`], the one mapping).
+    pub fn response_error(&self) -> ResponseError {
+        use GroupError as G;
+        use ResponseError as E;
+        match self {
+            G::UnknownMemberId => E::UnknownMemberId,
+            G::FencedInstanceId => E::FencedInstanceId,
+            G::CoordinatorNotAvailable => E::CoordinatorNotAvailable,
+            G::InvalidSessionTimeout => E::InvalidSessionTimeout,
+            G::InconsistentGroupProtocol => E::InconsistentGroupProtocol,
+            G::MemberIdRequired => E::MemberIdRequired,
+            G::RebalanceInProgress => E::RebalanceInProgress,
+            G::IllegalGeneration => E::IllegalGeneration,
+            G::OffsetMetadataTooLarge => E::OffsetMetadataTooLarge,
+            G::UnknownTopicOrPartition => E::UnknownTopicOrPartition,
+            G::GroupIdNotFound => E::GroupIdNotFound,
+            G::NonEmptyGroup => E::NonEmptyGroup,
+            G::GroupSubscribedToTopic => E::GroupSubscribedToTopic,
+            G::InvalidGroupId => E::InvalidGroupId,
+            G::NotCoordinator => E::NotCoordinator,
+            G::Write(e) => e.response_error(),
+        }
+    }
+
+    /// The numeric Kafka error code.
+    pub fn code(&self) -> i16 {
+        self.response_error().code()
+    }
+}
+
+fn txn_error(e: TxnError) -> ResponseError {
     use ResponseError as E;
+    use TxnError as T;
     match e {
         T::ConcurrentTransactions => E::ConcurrentTransactions,
         T::ProducerFenced => E::ProducerFenced,
@@ -225,5 +375,60 @@ mod tests {
         );
         assert_eq!(BrokerError::MessageTooLarge { size: 2, max: 1 }.code(), 10);
         assert_eq!(BrokerError::InvalidTopic("x".into()).code(), 17);
+    }
+
+    /// The group coordinator's refusals keep the codes the coordinator
+    /// used to build itself (Kafka's numbers).
+    #[test]
+    fn group_errors_map_to_kafka_codes() {
+        use GroupError as G;
+        let pins = [
+            (G::UnknownMemberId, 25),
+            (G::FencedInstanceId, 82),
+            (G::CoordinatorNotAvailable, 15),
+            (G::InvalidSessionTimeout, 26),
+            (G::InconsistentGroupProtocol, 23),
+            (G::MemberIdRequired, 79),
+            (G::RebalanceInProgress, 27),
+            (G::IllegalGeneration, 22),
+            (G::OffsetMetadataTooLarge, 12),
+            (G::UnknownTopicOrPartition, 3),
+            (G::GroupIdNotFound, 69),
+            (G::NonEmptyGroup, 68),
+            (G::GroupSubscribedToTopic, 86),
+            (G::InvalidGroupId, 24),
+            (G::NotCoordinator, 16),
+        ];
+        for (e, code) in pins {
+            assert_eq!(e.code(), code, "{e:?}");
+            assert_eq!(BrokerError::Group(e).code(), code);
+        }
+        let write = GroupError::from(BrokerError::Log(LogError::Io(std::io::Error::other(
+            "disk",
+        ))));
+        assert_eq!(
+            write.code(),
+            56,
+            "a failed append answers with its own code"
+        );
+        assert_eq!(write, write.clone());
+    }
+
+    #[test]
+    fn txn_errors_map_to_kafka_codes() {
+        use TxnError as T;
+        let pins = [
+            (T::ConcurrentTransactions, 51),
+            (T::ProducerFenced, 90),
+            (T::InvalidProducerIdMapping, 49),
+            (T::InvalidTxnState, 48),
+            (T::InvalidTransactionTimeout, 50),
+            (T::NotCoordinator, 16),
+            (T::CoordinatorLoadInProgress, 14),
+            (T::TransactionalIdNotFound, 105),
+        ];
+        for (e, code) in pins {
+            assert_eq!(BrokerError::Txn(e).code(), code, "{e:?}");
+        }
     }
 }

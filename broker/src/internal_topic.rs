@@ -24,7 +24,7 @@ use memorystreamer_log::{BatchHeader, LogError};
 use tracing::warn;
 
 use crate::error::BrokerError;
-use crate::partition::Partition;
+use crate::replica::partition::Partition;
 
 /// Bytes read from the log per replay step.
 const REPLAY_WINDOW: usize = 1 << 20;

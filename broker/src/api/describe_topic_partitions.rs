@@ -86,7 +86,7 @@ pub fn handle(
             DescribeTopicPartitionsResponseTopic::default()
                 .with_name(Some(TopicName(sb(&name))))
                 .with_topic_id(t.topic_id)
-                .with_is_internal(crate::broker::is_internal(&name))
+                .with_is_internal(crate::coordinator::is_internal(&name))
                 .with_topic_authorized_operations(crate::authorizer::topic_operations())
                 .with_partitions(partitions),
         );

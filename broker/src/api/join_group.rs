@@ -86,7 +86,7 @@ pub async fn handle(
         Reply::Later(rx) => match rx.await {
             Ok(r) => r,
             Err(_) => JoinResult {
-                error: Some(ResponseError::UnknownMemberId),
+                error: Some(crate::error::GroupError::UnknownMemberId),
                 generation_id: -1,
                 protocol_type: None,
                 protocol_name: None,

@@ -45,7 +45,7 @@ pub fn handle(broker: &Arc<Broker>, header: &Header, req: LeaveGroupRequest) -> 
         Ok(results) => LeaveGroupResponse::default().with_error_code(
             results
                 .first()
-                .copied()
+                .cloned()
                 .flatten()
                 .map(|e| e.code())
                 .unwrap_or(0),

@@ -25,7 +25,7 @@ fn topic_metadata(image: &MetadataImage, t: &TopicImage) -> MetadataResponseTopi
     MetadataResponseTopic::default()
         .with_name(Some(TopicName(sb(&t.name))))
         .with_topic_id(t.topic_id)
-        .with_is_internal(crate::broker::is_internal(&t.name))
+        .with_is_internal(crate::coordinator::is_internal(&t.name))
         .with_partitions(
             t.partitions
                 .iter()

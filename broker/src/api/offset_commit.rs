@@ -11,6 +11,7 @@ use kafka_protocol::ResponseError;
 use memorystreamer_protocol_kafka::request::Header;
 
 use crate::broker::Broker;
+use crate::error::GroupError;
 use crate::group::CommitEntry;
 
 pub fn handle(
@@ -46,9 +47,9 @@ pub fn handle(
         }
     }
     let results = if req.group_id.is_empty() {
-        vec![Some(ResponseError::InvalidGroupId); entries.len()]
+        vec![Some(GroupError::InvalidGroupId); entries.len()]
     } else if !broker.is_coordinator(&req.group_id) {
-        vec![Some(ResponseError::NotCoordinator); entries.len()]
+        vec![Some(GroupError::NotCoordinator); entries.len()]
     } else {
         broker.groups.commit(
             broker,

@@ -44,7 +44,7 @@ async fn produce_partition(
     if !(-1..=1).contains(&acks) {
         return Err(BrokerError::InvalidRequiredAcks(acks));
     }
-    if crate::broker::is_internal(topic) {
+    if crate::coordinator::is_internal(topic) {
         // Only the coordinators write internal topics (Kafka: "Cannot
         // append to internal topic"); a crafted client batch there would be
         // replayed at every start.
@@ -76,7 +76,7 @@ async fn produce_partition(
         };
         let token = partition.begin_verification(h.producer_id);
         if token.is_some() {
-            let verified = crate::txn::verify_in_transaction(
+            let verified = crate::host::verify_in_transaction(
                 broker,
                 txn_id,
                 h.producer_id,

@@ -292,7 +292,7 @@ pub async fn txn_offset_commit(
         .as_ref()
         .and_then(|p| p.begin_verification(req.producer_id.0));
     let verified = match (&offsets, token) {
-        (Some(p), Some(_)) => crate::txn::verify_in_transaction(
+        (Some(p), Some(_)) => crate::host::verify_in_transaction(
             broker,
             &req.transactional_id,
             req.producer_id.0,
@@ -335,6 +335,9 @@ pub async fn txn_offset_commit(
             &entries,
             token,
         )
+        .into_iter()
+        .map(|r| r.map(|e| e.response_error()))
+        .collect()
     };
     let mut it = results.into_iter();
     let topics = req

@@ -16,9 +16,18 @@
 //! the same with the markers in the log, so an undecided transaction at a
 //! crash stays pending until its coordinator finishes it.
 //!
+//! The coordinator reaches the node it runs on only through
+//! [`GroupHost`](crate::coordinator::GroupHost) (the hosted offsets
+//! partitions and the metadata's "does this partition exist"), so it is
+//! tested on the in-memory host as well as on the broker. Its refusals are
+//! [`GroupError`]s; `crate::error` maps them to Kafka codes.
+//!
 //! Not here: KIP-848 (ConsumerGroupHeartbeat), offset retention
-//! (`offsets.retention.minutes`).
+//! (`offsets.retention.minutes`), routing a group to its coordinator (the
+//! broker).
 
+#[cfg(test)]
+mod coordinator_tests;
 pub mod protocol;
 pub mod records;
 pub mod state;
@@ -31,17 +40,14 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use kafka_protocol::records::Record;
-use kafka_protocol::ResponseError;
 use tracing::{info, warn};
 
 use self::protocol::{GroupConfig, GroupState, JoinRequest, JoinResult, Reply, SyncResult};
 use self::records::{partition_for, GroupValue, OffsetValue, OffsetsKey};
 use self::state::Group;
-use crate::broker::Broker;
-use crate::error::BrokerError;
-
-/// Name of the internal offsets topic.
-pub const OFFSETS_TOPIC: &str = "__consumer_offsets";
+use crate::coordinator::GroupHost;
+pub use crate::coordinator::OFFSETS_TOPIC;
+use crate::error::{BrokerError, GroupError};
 
 /// Transactional offsets of one producer waiting for their marker:
 /// (group, topic, partition) -> offset.
@@ -118,14 +124,12 @@ impl GroupCoordinator {
     }
 
     /// Replays `__consumer_offsets` into groups and offsets.
-    pub fn load(&self, broker: &Broker) -> Result<(), BrokerError> {
-        let Some(topic) = broker.topic(OFFSETS_TOPIC) else {
-            return Ok(());
-        };
+    pub fn load(&self, host: &dyn GroupHost) -> Result<(), BrokerError> {
+        let partitions = host.internal_partitions(OFFSETS_TOPIC);
         let mut inner = self.lock();
         let now = Instant::now();
         let mut records = 0usize;
-        for p in topic.partitions.iter().flatten() {
+        for p in &partitions {
             records += crate::internal_topic::replay(p, |r| {
                 if r.control {
                     // Control record key: version:i16 type:i16 (0 abort, 1 commit).
@@ -153,11 +157,11 @@ impl GroupCoordinator {
     /// Appends key/value records for `group` to its offsets partition.
     fn persist(
         &self,
-        broker: &Broker,
+        host: &dyn GroupHost,
         group: &str,
         kvs: Vec<(Bytes, Option<Bytes>)>,
     ) -> Result<(), BrokerError> {
-        self.persist_as(broker, group, kvs, None, None)
+        self.persist_as(host, group, kvs, None, None)
     }
 
     /// Like `persist`; with a producer (id, epoch) the batch is that
@@ -165,7 +169,7 @@ impl GroupCoordinator {
     /// KIP-890 verification `token` (see `Partition::append_verified`).
     fn persist_as(
         &self,
-        broker: &Broker,
+        host: &dyn GroupHost,
         group: &str,
         kvs: Vec<(Bytes, Option<Bytes>)>,
         producer: Option<(i64, i16)>,
@@ -174,8 +178,8 @@ impl GroupCoordinator {
         if kvs.is_empty() {
             return Ok(());
         }
-        let partition = broker
-            .partition(OFFSETS_TOPIC, self.partition_of(group))
+        let partition = host
+            .internal_partition(OFFSETS_TOPIC, self.partition_of(group))
             .ok_or(BrokerError::UnknownTopicOrPartition)?;
         let buf = crate::internal_topic::encode_batch(OFFSETS_TOPIC, kvs, producer)?;
         if producer.is_some() {
@@ -186,28 +190,33 @@ impl GroupCoordinator {
         Ok(())
     }
 
-    fn persist_group_if_dirty(&self, broker: &Broker, group: &mut Group) {
+    fn persist_group_if_dirty(&self, host: &dyn GroupHost, group: &mut Group) {
         if group.take_dirty() {
             let key = OffsetsKey::Group {
                 group: group.id.clone(),
             }
             .encode();
             let value = group.to_stored().encode();
-            if let Err(e) = self.persist(broker, &group.id, vec![(key, Some(value))]) {
+            if let Err(e) = self.persist(host, &group.id, vec![(key, Some(value))]) {
                 warn!(group = %group.id, error = %e, "cannot persist group metadata");
             }
         }
     }
 
     /// JoinGroup.
-    pub fn join(&self, broker: &Broker, group_id: &str, req: JoinRequest) -> Reply<JoinResult> {
+    pub fn join(
+        &self,
+        host: &dyn GroupHost,
+        group_id: &str,
+        req: JoinRequest,
+    ) -> Reply<JoinResult> {
         let mut inner = self.lock();
         let group = inner
             .groups
             .entry(group_id.to_string())
             .or_insert_with(|| Group::new(group_id));
         let reply = group.join(req, Instant::now(), &self.config);
-        self.persist_group_if_dirty(broker, group);
+        self.persist_group_if_dirty(host, group);
         reply
     }
 
@@ -215,7 +224,7 @@ impl GroupCoordinator {
     #[allow(clippy::too_many_arguments)]
     pub fn sync(
         &self,
-        broker: &Broker,
+        host: &dyn GroupHost,
         group_id: &str,
         member_id: &str,
         instance_id: Option<&str>,
@@ -227,7 +236,7 @@ impl GroupCoordinator {
         let mut inner = self.lock();
         let Some(group) = inner.groups.get_mut(group_id) else {
             return Reply::Now(SyncResult {
-                error: Some(ResponseError::UnknownMemberId),
+                error: Some(GroupError::UnknownMemberId),
                 protocol_type: None,
                 protocol_name: None,
                 assignment: Bytes::new(),
@@ -242,7 +251,7 @@ impl GroupCoordinator {
             assignments,
             Instant::now(),
         );
-        self.persist_group_if_dirty(broker, group);
+        self.persist_group_if_dirty(host, group);
         reply
     }
 
@@ -253,31 +262,31 @@ impl GroupCoordinator {
         member_id: &str,
         instance_id: Option<&str>,
         generation: i32,
-    ) -> Option<ResponseError> {
+    ) -> Option<GroupError> {
         let mut inner = self.lock();
         match inner.groups.get_mut(group_id) {
             Some(g) => g.heartbeat(member_id, instance_id, generation, Instant::now()),
-            None => Some(ResponseError::UnknownMemberId),
+            None => Some(GroupError::UnknownMemberId),
         }
     }
 
     /// LeaveGroup for several members; one result per member.
     pub fn leave(
         &self,
-        broker: &Broker,
+        host: &dyn GroupHost,
         group_id: &str,
         members: &[(String, Option<String>)],
-    ) -> Result<Vec<Option<ResponseError>>, ResponseError> {
+    ) -> Result<Vec<Option<GroupError>>, GroupError> {
         let mut inner = self.lock();
         let Some(group) = inner.groups.get_mut(group_id) else {
-            return Err(ResponseError::UnknownMemberId);
+            return Err(GroupError::UnknownMemberId);
         };
         let now = Instant::now();
         let results = members
             .iter()
             .map(|(m, i)| group.leave(m, i.as_deref(), now, &self.config))
             .collect();
-        self.persist_group_if_dirty(broker, group);
+        self.persist_group_if_dirty(host, group);
         Ok(results)
     }
 
@@ -285,22 +294,22 @@ impl GroupCoordinator {
     /// it returns. Returns one error (or none) per entry.
     pub fn commit(
         &self,
-        broker: &Broker,
+        host: &dyn GroupHost,
         group_id: &str,
         member_id: &str,
         instance_id: Option<&str>,
         generation: i32,
         entries: &[CommitEntry],
-    ) -> Vec<Option<ResponseError>> {
+    ) -> Vec<Option<GroupError>> {
         let mut inner = self.lock();
         if let Some(g) = inner.groups.get(group_id) {
             if let Err(e) = g.check_commit(member_id, instance_id, generation) {
                 return vec![Some(e); entries.len()];
             }
         } else if generation >= 0 || !member_id.is_empty() {
-            return vec![Some(ResponseError::UnknownMemberId); entries.len()];
+            return vec![Some(GroupError::UnknownMemberId); entries.len()];
         }
-        self.write_offsets(broker, &mut inner, group_id, entries, None)
+        self.write_offsets(host, &mut inner, group_id, entries, None)
     }
 
     /// TxnOffsetCommit: appends the offsets as a transactional batch of the
@@ -312,7 +321,7 @@ impl GroupCoordinator {
     #[allow(clippy::too_many_arguments)]
     pub fn txn_commit(
         &self,
-        broker: &Broker,
+        host: &dyn GroupHost,
         group_id: &str,
         producer_id: i64,
         producer_epoch: i16,
@@ -321,7 +330,7 @@ impl GroupCoordinator {
         generation: i32,
         entries: &[CommitEntry],
         token: Option<u64>,
-    ) -> Vec<Option<ResponseError>> {
+    ) -> Vec<Option<GroupError>> {
         let mut inner = self.lock();
         if generation >= 0 || !member_id.is_empty() {
             match inner.groups.get(group_id) {
@@ -330,11 +339,11 @@ impl GroupCoordinator {
                         return vec![Some(e); entries.len()];
                     }
                 }
-                None => return vec![Some(ResponseError::UnknownMemberId); entries.len()],
+                None => return vec![Some(GroupError::UnknownMemberId); entries.len()],
             }
         }
         self.write_offsets(
-            broker,
+            host,
             &mut inner,
             group_id,
             entries,
@@ -348,23 +357,23 @@ impl GroupCoordinator {
     /// pending offsets. Returns one error (or none) per entry.
     fn write_offsets(
         &self,
-        broker: &Broker,
+        host: &dyn GroupHost,
         inner: &mut Inner,
         group_id: &str,
         entries: &[CommitEntry],
         txn: Option<(i64, i16, Option<u64>)>,
-    ) -> Vec<Option<ResponseError>> {
+    ) -> Vec<Option<GroupError>> {
         let ts = crate::now_ms();
         let mut results = Vec::with_capacity(entries.len());
         let mut kvs = Vec::new();
         let mut accepted = Vec::new();
         for e in entries {
             if e.metadata.len() > 4096 {
-                results.push(Some(ResponseError::OffsetMetadataTooLarge));
+                results.push(Some(GroupError::OffsetMetadataTooLarge));
                 continue;
             }
-            if !broker.partition_exists(&e.topic, e.partition) {
-                results.push(Some(ResponseError::UnknownTopicOrPartition));
+            if !host.partition_exists(&e.topic, e.partition) {
+                results.push(Some(GroupError::UnknownTopicOrPartition));
                 continue;
             }
             let value = OffsetValue {
@@ -382,11 +391,11 @@ impl GroupCoordinator {
         }
         let producer = txn.map(|(id, epoch, _)| (id, epoch));
         let token = txn.and_then(|(_, _, token)| token);
-        if let Err(err) = self.persist_as(broker, group_id, kvs, producer, token) {
+        if let Err(err) = self.persist_as(host, group_id, kvs, producer, token) {
             warn!(group = group_id, transactional = txn.is_some(), error = %err, "offset commit not written");
-            let code = err.response_error();
+            let err = GroupError::from(err);
             for (i, _, _) in &accepted {
-                results[*i] = Some(code);
+                results[*i] = Some(err.clone());
             }
             return results;
         }
@@ -513,11 +522,11 @@ impl GroupCoordinator {
     }
 
     /// DeleteGroups for one group: only empty groups; writes tombstones.
-    pub fn delete(&self, broker: &Broker, group_id: &str) -> Option<ResponseError> {
+    pub fn delete(&self, host: &dyn GroupHost, group_id: &str) -> Option<GroupError> {
         let mut inner = self.lock();
         match inner.groups.get(group_id) {
-            None => return Some(ResponseError::GroupIdNotFound),
-            Some(g) if g.state != GroupState::Empty => return Some(ResponseError::NonEmptyGroup),
+            None => return Some(GroupError::GroupIdNotFound),
+            Some(g) if g.state != GroupState::Empty => return Some(GroupError::NonEmptyGroup),
             Some(_) => {}
         }
         let mut kvs: Vec<(Bytes, Option<Bytes>)> = inner
@@ -536,8 +545,8 @@ impl GroupCoordinator {
             .encode(),
             None,
         ));
-        if let Err(e) = self.persist(broker, group_id, kvs) {
-            return Some(e.response_error());
+        if let Err(e) = self.persist(host, group_id, kvs) {
+            return Some(e.into());
         }
         inner.groups.remove(group_id);
         inner.offsets.remove(group_id);
@@ -548,13 +557,13 @@ impl GroupCoordinator {
     /// group is not subscribed to.
     pub fn delete_offsets(
         &self,
-        broker: &Broker,
+        host: &dyn GroupHost,
         group_id: &str,
         partitions: &[(String, i32)],
-    ) -> Result<Vec<Option<ResponseError>>, ResponseError> {
+    ) -> Result<Vec<Option<GroupError>>, GroupError> {
         let mut inner = self.lock();
         let Some(group) = inner.groups.get(group_id) else {
-            return Err(ResponseError::GroupIdNotFound);
+            return Err(GroupError::GroupIdNotFound);
         };
         let subscribed = if group.state == GroupState::Empty {
             Some(Vec::new())
@@ -562,22 +571,22 @@ impl GroupCoordinator {
             group.subscribed_topics()
         };
         let Some(subscribed) = subscribed else {
-            return Err(ResponseError::NonEmptyGroup);
+            return Err(GroupError::NonEmptyGroup);
         };
         let mut results = Vec::new();
         let mut kvs = Vec::new();
         let mut removed = Vec::new();
         for (t, p) in partitions {
             if subscribed.contains(t) {
-                results.push(Some(ResponseError::GroupSubscribedToTopic));
+                results.push(Some(GroupError::GroupSubscribedToTopic));
                 continue;
             }
             kvs.push((offset_key(group_id, t, *p), None));
             removed.push((t.clone(), *p));
             results.push(None);
         }
-        if let Err(e) = self.persist(broker, group_id, kvs) {
-            return Err(e.response_error());
+        if let Err(e) = self.persist(host, group_id, kvs) {
+            return Err(e.into());
         }
         if let Some(o) = inner.offsets.get_mut(group_id) {
             for k in removed {
@@ -588,12 +597,12 @@ impl GroupCoordinator {
     }
 
     /// Advances every group's timers.
-    pub fn tick(&self, broker: &Broker) {
+    pub fn tick(&self, host: &dyn GroupHost) {
         let mut inner = self.lock();
         let now = Instant::now();
         for g in inner.groups.values_mut() {
             g.tick(now, &self.config);
-            self.persist_group_if_dirty(broker, g);
+            self.persist_group_if_dirty(host, g);
         }
     }
 }

@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
+use crate::error::GroupError;
 use bytes::Bytes;
-use kafka_protocol::ResponseError;
 use tokio::sync::oneshot;
 
 /// Group states, named as Kafka names them in DescribeGroups/ListGroups.
@@ -76,7 +76,7 @@ pub struct JoinMember {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JoinResult {
     /// Error (None on success).
-    pub error: Option<ResponseError>,
+    pub error: Option<GroupError>,
     /// Generation.
     pub generation_id: i32,
     /// Protocol type.
@@ -97,7 +97,7 @@ pub struct JoinResult {
 
 impl JoinResult {
     /// An error answer.
-    pub fn error(e: ResponseError, member_id: &str) -> Self {
+    pub fn error(e: GroupError, member_id: &str) -> Self {
         JoinResult {
             error: Some(e),
             generation_id: -1,
@@ -115,7 +115,7 @@ impl JoinResult {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SyncResult {
     /// Error (None on success).
-    pub error: Option<ResponseError>,
+    pub error: Option<GroupError>,
     /// Protocol type.
     pub protocol_type: Option<String>,
     /// Selected protocol.
@@ -126,7 +126,7 @@ pub struct SyncResult {
 
 impl SyncResult {
     /// An error answer.
-    pub fn error(e: ResponseError) -> Self {
+    pub fn error(e: GroupError) -> Self {
         SyncResult {
             error: Some(e),
             protocol_type: None,

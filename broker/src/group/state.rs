@@ -18,8 +18,8 @@
 
 use std::time::{Duration, Instant};
 
+use crate::error::GroupError;
 use bytes::Bytes;
-use kafka_protocol::ResponseError;
 use tokio::sync::oneshot;
 
 use super::protocol::{
@@ -205,17 +205,17 @@ impl Group {
     /// Finds a member, checking static-member fencing: a request naming an
     /// instance id with a different member id than the current one is from
     /// a fenced (old) instance.
-    fn find(&self, member_id: &str, instance_id: Option<&str>) -> Result<usize, ResponseError> {
+    fn find(&self, member_id: &str, instance_id: Option<&str>) -> Result<usize, GroupError> {
         if let Some(inst) = instance_id {
             if let Some(i) = self.instance_index(inst) {
                 if self.members[i].member_id != member_id {
-                    return Err(ResponseError::FencedInstanceId);
+                    return Err(GroupError::FencedInstanceId);
                 }
                 return Ok(i);
             }
         }
         self.member_index(member_id)
-            .ok_or(ResponseError::UnknownMemberId)
+            .ok_or(GroupError::UnknownMemberId)
     }
 
     fn supports(&self, protocol_type: &str, protocols: &[(String, Bytes)]) -> bool {
@@ -273,7 +273,7 @@ impl Group {
     pub fn join(&mut self, req: JoinRequest, now: Instant, cfg: &GroupConfig) -> Reply<JoinResult> {
         if self.state == GroupState::Dead {
             return Reply::Now(JoinResult::error(
-                ResponseError::CoordinatorNotAvailable,
+                GroupError::CoordinatorNotAvailable,
                 &req.member_id,
             ));
         }
@@ -281,13 +281,13 @@ impl Group {
             || req.session_timeout > cfg.max_session_timeout
         {
             return Reply::Now(JoinResult::error(
-                ResponseError::InvalidSessionTimeout,
+                GroupError::InvalidSessionTimeout,
                 &req.member_id,
             ));
         }
         if !self.supports(&req.protocol_type, &req.protocols) {
             return Reply::Now(JoinResult::error(
-                ResponseError::InconsistentGroupProtocol,
+                GroupError::InconsistentGroupProtocol,
                 &req.member_id,
             ));
         }
@@ -299,7 +299,7 @@ impl Group {
             if req.require_known_member_id {
                 self.pending
                     .push((new_id.clone(), now + req.session_timeout));
-                return Reply::Now(JoinResult::error(ResponseError::MemberIdRequired, &new_id));
+                return Reply::Now(JoinResult::error(GroupError::MemberIdRequired, &new_id));
             }
             return self.add_member_and_wait(new_id, req, now, cfg);
         }
@@ -342,10 +342,10 @@ impl Group {
         // old instance is fenced (its id no longer matches).
         let old_id = std::mem::replace(&mut self.members[idx].member_id, new_id.clone());
         if let Some(w) = self.members[idx].join_waiter.take() {
-            let _ = w.send(JoinResult::error(ResponseError::FencedInstanceId, &old_id));
+            let _ = w.send(JoinResult::error(GroupError::FencedInstanceId, &old_id));
         }
         if let Some(w) = self.members[idx].sync_waiter.take() {
-            let _ = w.send(SyncResult::error(ResponseError::FencedInstanceId));
+            let _ = w.send(SyncResult::error(GroupError::FencedInstanceId));
         }
         if self.leader.as_deref() == Some(old_id.as_str()) {
             self.leader = Some(new_id.clone());
@@ -406,7 +406,7 @@ impl Group {
         if let Some(old) = self.members[idx].join_waiter.replace(tx) {
             // A second JoinGroup from the same member supersedes the first.
             let _ = old.send(JoinResult::error(
-                ResponseError::RebalanceInProgress,
+                GroupError::RebalanceInProgress,
                 &self.members[idx].member_id,
             ));
         }
@@ -458,7 +458,7 @@ impl Group {
         // Members waiting for an assignment will not get one now.
         for m in &mut self.members {
             if let Some(w) = m.sync_waiter.take() {
-                let _ = w.send(SyncResult::error(ResponseError::RebalanceInProgress));
+                let _ = w.send(SyncResult::error(GroupError::RebalanceInProgress));
             }
         }
         let timeout = self
@@ -572,11 +572,11 @@ impl Group {
         &self,
         protocol_type: Option<&str>,
         protocol_name: Option<&str>,
-    ) -> Result<(), ResponseError> {
+    ) -> Result<(), GroupError> {
         if protocol_type.is_some_and(|t| Some(t) != self.protocol_type.as_deref())
             || protocol_name.is_some_and(|n| Some(n) != self.protocol.as_deref())
         {
-            return Err(ResponseError::InconsistentGroupProtocol);
+            return Err(GroupError::InconsistentGroupProtocol);
         }
         Ok(())
     }
@@ -607,24 +607,24 @@ impl Group {
             Err(e) => return Reply::Now(SyncResult::error(e)),
         };
         if generation != self.generation {
-            return Reply::Now(SyncResult::error(ResponseError::IllegalGeneration));
+            return Reply::Now(SyncResult::error(GroupError::IllegalGeneration));
         }
         if let Err(e) = self.check_protocol(protocol_type, protocol_name) {
             return Reply::Now(SyncResult::error(e));
         }
         match self.state {
             GroupState::Empty | GroupState::Dead => {
-                Reply::Now(SyncResult::error(ResponseError::UnknownMemberId))
+                Reply::Now(SyncResult::error(GroupError::UnknownMemberId))
             }
             GroupState::PreparingRebalance => {
-                Reply::Now(SyncResult::error(ResponseError::RebalanceInProgress))
+                Reply::Now(SyncResult::error(GroupError::RebalanceInProgress))
             }
             GroupState::Stable => Reply::Now(self.sync_ok(self.members[idx].assignment.clone())),
             GroupState::CompletingRebalance => {
                 self.members[idx].last_heartbeat = now;
                 let (tx, rx) = oneshot::channel();
                 if let Some(old) = self.members[idx].sync_waiter.replace(tx) {
-                    let _ = old.send(SyncResult::error(ResponseError::RebalanceInProgress));
+                    let _ = old.send(SyncResult::error(GroupError::RebalanceInProgress));
                 }
                 if self.leader.as_deref() == Some(member_id) {
                     for m in &mut self.members {
@@ -656,20 +656,20 @@ impl Group {
         instance_id: Option<&str>,
         generation: i32,
         now: Instant,
-    ) -> Option<ResponseError> {
+    ) -> Option<GroupError> {
         if matches!(self.state, GroupState::Empty | GroupState::Dead) {
-            return Some(ResponseError::UnknownMemberId);
+            return Some(GroupError::UnknownMemberId);
         }
         let idx = match self.find(member_id, instance_id) {
             Ok(i) => i,
             Err(e) => return Some(e),
         };
         if generation != self.generation {
-            return Some(ResponseError::IllegalGeneration);
+            return Some(GroupError::IllegalGeneration);
         }
         self.members[idx].last_heartbeat = now;
         match self.state {
-            GroupState::PreparingRebalance => Some(ResponseError::RebalanceInProgress),
+            GroupState::PreparingRebalance => Some(GroupError::RebalanceInProgress),
             _ => None,
         }
     }
@@ -681,7 +681,7 @@ impl Group {
         instance_id: Option<&str>,
         now: Instant,
         cfg: &GroupConfig,
-    ) -> Option<ResponseError> {
+    ) -> Option<GroupError> {
         if let Some(p) = self.pending.iter().position(|(id, _)| id == member_id) {
             self.pending.swap_remove(p);
             return None;
@@ -689,12 +689,12 @@ impl Group {
         let idx = match instance_id {
             Some(inst) => match self.instance_index(inst) {
                 Some(i) if member_id.is_empty() || self.members[i].member_id == member_id => i,
-                Some(_) => return Some(ResponseError::FencedInstanceId),
-                None => return Some(ResponseError::UnknownMemberId),
+                Some(_) => return Some(GroupError::FencedInstanceId),
+                None => return Some(GroupError::UnknownMemberId),
             },
             None => match self.member_index(member_id) {
                 Some(i) => i,
-                None => return Some(ResponseError::UnknownMemberId),
+                None => return Some(GroupError::UnknownMemberId),
             },
         };
         self.remove_member(idx, now, cfg);
@@ -704,13 +704,10 @@ impl Group {
     fn remove_member(&mut self, idx: usize, now: Instant, cfg: &GroupConfig) {
         let m = self.members.remove(idx);
         if let Some(w) = m.join_waiter {
-            let _ = w.send(JoinResult::error(
-                ResponseError::UnknownMemberId,
-                &m.member_id,
-            ));
+            let _ = w.send(JoinResult::error(GroupError::UnknownMemberId, &m.member_id));
         }
         if let Some(w) = m.sync_waiter {
-            let _ = w.send(SyncResult::error(ResponseError::UnknownMemberId));
+            let _ = w.send(SyncResult::error(GroupError::UnknownMemberId));
         }
         self.dirty = true;
         match self.state {
@@ -751,21 +748,21 @@ impl Group {
         member_id: &str,
         instance_id: Option<&str>,
         generation: i32,
-    ) -> Result<(), ResponseError> {
+    ) -> Result<(), GroupError> {
         if generation < 0 && member_id.is_empty() {
             // Simple (group-less) commits, e.g. admin tools or assign().
             return if self.members.is_empty() {
                 Ok(())
             } else {
-                Err(ResponseError::UnknownMemberId)
+                Err(GroupError::UnknownMemberId)
             };
         }
         self.find(member_id, instance_id)?;
         if generation != self.generation {
-            return Err(ResponseError::IllegalGeneration);
+            return Err(GroupError::IllegalGeneration);
         }
         if self.state == GroupState::CompletingRebalance {
-            return Err(ResponseError::RebalanceInProgress);
+            return Err(GroupError::RebalanceInProgress);
         }
         Ok(())
     }

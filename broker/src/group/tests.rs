@@ -3,8 +3,8 @@
 
 use std::time::{Duration, Instant};
 
+use crate::error::GroupError;
 use bytes::Bytes;
-use kafka_protocol::ResponseError;
 
 use super::protocol::*;
 use super::state::*;
@@ -50,7 +50,7 @@ fn pending<T>(r: Reply<T>) -> tokio::sync::oneshot::Receiver<T> {
 /// KIP-394 two-step join: returns the member id.
 fn member_id(g: &mut Group, t: Instant) -> String {
     let r = now_result(g.join(req("", None, &["range"]), t, &cfg()));
-    assert_eq!(r.error, Some(ResponseError::MemberIdRequired));
+    assert_eq!(r.error, Some(GroupError::MemberIdRequired));
     assert!(!r.member_id.is_empty());
     r.member_id
 }
@@ -93,22 +93,22 @@ fn unknown_member_and_bad_timeouts() {
     let t = Instant::now();
     let mut g = Group::new("g");
     let r = now_result(g.join(req("ghost", None, &["range"]), t, &cfg()));
-    assert_eq!(r.error, Some(ResponseError::UnknownMemberId));
+    assert_eq!(r.error, Some(GroupError::UnknownMemberId));
     let mut bad = req("", None, &["range"]);
     bad.session_timeout = Duration::from_millis(10);
     assert_eq!(
         now_result(g.join(bad, t, &cfg())).error,
-        Some(ResponseError::InvalidSessionTimeout)
+        Some(GroupError::InvalidSessionTimeout)
     );
     let mut bad = req("", None, &[]);
     bad.protocols.clear();
     assert_eq!(
         now_result(g.join(bad, t, &cfg())).error,
-        Some(ResponseError::InconsistentGroupProtocol)
+        Some(GroupError::InconsistentGroupProtocol)
     );
     assert_eq!(
         g.heartbeat("ghost", None, 0, t),
-        Some(ResponseError::UnknownMemberId)
+        Some(GroupError::UnknownMemberId)
     );
 }
 
@@ -122,7 +122,7 @@ fn second_member_never_loses_the_first() {
     assert_eq!(g.state, GroupState::PreparingRebalance);
     assert_eq!(
         g.heartbeat(&a, None, 1, t),
-        Some(ResponseError::RebalanceInProgress)
+        Some(GroupError::RebalanceInProgress)
     );
     assert!(b_join.try_recv().is_err(), "B waits for A");
     // A rejoins: both get generation 2; A stays leader.
@@ -217,7 +217,7 @@ fn protocol_selection_by_vote() {
     assert_eq!(r.protocol_name.as_deref(), Some("range"));
     // A newcomer without a common protocol is refused.
     let bad = now_result(g.join(req("", None, &["sticky-only"]), t, &delayed));
-    assert_eq!(bad.error, Some(ResponseError::InconsistentGroupProtocol));
+    assert_eq!(bad.error, Some(GroupError::InconsistentGroupProtocol));
 }
 
 #[test]
@@ -229,7 +229,7 @@ fn leave_and_session_expiry_rebalance() {
     assert_eq!(g.generation, 2);
     assert_eq!(
         g.leave(&a, None, t, &cfg()),
-        Some(ResponseError::UnknownMemberId)
+        Some(GroupError::UnknownMemberId)
     );
 
     let (mut g, a) = stable_single(t);
@@ -270,15 +270,15 @@ fn sync_errors() {
     let (mut g, a) = stable_single(t);
     assert_eq!(
         now_result(g.sync(&a, None, 7, None, None, vec![], t)).error,
-        Some(ResponseError::IllegalGeneration)
+        Some(GroupError::IllegalGeneration)
     );
     assert_eq!(
         now_result(g.sync("x", None, 1, None, None, vec![], t)).error,
-        Some(ResponseError::UnknownMemberId)
+        Some(GroupError::UnknownMemberId)
     );
     assert_eq!(
         now_result(g.sync(&a, None, 1, Some("connect"), None, vec![], t)).error,
-        Some(ResponseError::InconsistentGroupProtocol)
+        Some(GroupError::InconsistentGroupProtocol)
     );
     // Stable: the stored assignment again, byte for byte.
     assert_eq!(
@@ -344,11 +344,11 @@ fn static_member_restart_keeps_assignment_without_rebalance() {
     // The old incarnation is fenced.
     assert_eq!(
         g.heartbeat(&old, Some("inst-1"), 1, t),
-        Some(ResponseError::FencedInstanceId)
+        Some(GroupError::FencedInstanceId)
     );
     assert_eq!(
         now_result(g.sync(&old, Some("inst-1"), 1, None, None, vec![], t)).error,
-        Some(ResponseError::FencedInstanceId)
+        Some(GroupError::FencedInstanceId)
     );
 }
 
@@ -415,15 +415,15 @@ fn commit_checks() {
     assert_eq!(g.check_commit(&a, None, 1), Ok(()));
     assert_eq!(
         g.check_commit(&a, None, 0),
-        Err(ResponseError::IllegalGeneration)
+        Err(GroupError::IllegalGeneration)
     );
     assert_eq!(
         g.check_commit("x", None, 1),
-        Err(ResponseError::UnknownMemberId)
+        Err(GroupError::UnknownMemberId)
     );
     assert_eq!(
         g.check_commit("", None, -1),
-        Err(ResponseError::UnknownMemberId)
+        Err(GroupError::UnknownMemberId)
     );
     g.leave(&a, None, t, &cfg());
     assert_eq!(
@@ -469,7 +469,7 @@ fn leader_that_never_syncs_is_dropped_at_the_sync_deadline() {
     }
     assert_eq!(
         sb.try_recv().expect("told").error,
-        Some(ResponseError::RebalanceInProgress)
+        Some(GroupError::RebalanceInProgress)
     );
     assert_eq!(g.state, GroupState::PreparingRebalance);
     assert_eq!(g.members().len(), 1);

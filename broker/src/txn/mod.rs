@@ -19,9 +19,16 @@
 //! their `transaction.timeout.ms` are aborted with the epoch bumped.
 //!
 //! One lock serialises the coordinator's state; it is never held across an
-//! await. Not here: transactional offset commits (the group coordinator),
-//! markers' effect on a partition (the log), transaction version 2
-//! (KIP-890 part 2: implicit partition adds, per-transaction epoch bumps).
+//! await. The coordinator reaches the node it runs on only through
+//! [`TxnHost`] (hosted `__transaction_state` partitions, producer ids from
+//! the metadata quorum, the marker channel), so it is tested on the
+//! in-memory host as well as on the broker.
+//!
+//! Not here: transactional offset commits (the group coordinator, settled
+//! by the markers that reach `__consumer_offsets`), markers' effect on a
+//! partition (the log), KIP-890 verification of a produce against a remote
+//! coordinator (`crate::host`), transaction version 2 (KIP-890 part 2:
+//! implicit partition adds, per-transaction epoch bumps).
 
 pub mod records;
 pub mod state;
@@ -37,13 +44,11 @@ use tokio::sync::Notify;
 use tracing::{debug, info, warn};
 
 use self::state::{EndDecision, InitDecision, TxnError, TxnMetadata, TxnState};
-use crate::broker::Broker;
+pub use crate::coordinator::TXN_TOPIC;
+use crate::coordinator::{InternalLog, TxnHost};
 use crate::error::BrokerError;
 use crate::group::records::partition_for;
 use crate::now_ms;
-
-/// Name of the internal transaction state topic.
-pub const TXN_TOPIC: &str = "__transaction_state";
 
 /// Coordinator epoch written into markers (partition leader epochs are
 /// always 0 until replication exists).
@@ -61,6 +66,12 @@ struct Inner {
 
 /// The coordinator of the transactional ids whose state partition is here.
 pub struct TxnCoordinator {
+    /// Shared with the tasks writing markers.
+    core: Arc<Core>,
+}
+
+/// The coordinator's settings and state.
+struct Core {
     partitions: i32,
     max_timeout_ms: i32,
     id_expiration_ms: i64,
@@ -69,40 +80,120 @@ pub struct TxnCoordinator {
     completed: Notify,
 }
 
-impl TxnCoordinator {
-    /// A coordinator with no state; [`TxnCoordinator::load`] replays.
-    pub fn new(partitions: i32, max_timeout_ms: i32, id_expiration_ms: i64) -> Self {
-        TxnCoordinator {
-            partitions,
-            max_timeout_ms,
-            id_expiration_ms,
-            inner: Mutex::new(Inner::default()),
-            completed: Notify::new(),
-        }
-    }
-
+impl Core {
     fn lock(&self) -> MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    fn partition_of(&self, transactional_id: &str) -> i32 {
+        partition_for(transactional_id, self.partitions)
+    }
+
+    /// Writes the tombstone of an expired transactional id.
+    fn persist_tombstone(
+        &self,
+        log: &dyn InternalLog,
+        transactional_id: &str,
+    ) -> Result<(), BrokerError> {
+        self.append_record(log, transactional_id, None)
+    }
+
+    /// Appends `meta` to its state partition before the caller acts on it
+    /// (durable like any append: through a process crash at once, through
+    /// power loss per the flush settings).
+    fn persist(&self, log: &dyn InternalLog, meta: &TxnMetadata) -> Result<(), BrokerError> {
+        self.append_record(
+            log,
+            &meta.transactional_id,
+            Some(records::encode_value(meta)),
+        )
+    }
+
+    fn append_record(
+        &self,
+        log: &dyn InternalLog,
+        transactional_id: &str,
+        value: Option<bytes::Bytes>,
+    ) -> Result<(), BrokerError> {
+        let partition = log
+            .internal_partition(TXN_TOPIC, self.partition_of(transactional_id))
+            .ok_or(TxnError::NotCoordinator)?;
+        let buf = crate::internal_topic::encode_batch(
+            TXN_TOPIC,
+            vec![(records::encode_key(transactional_id), value)],
+            None,
+        )?;
+        partition.append(&buf)?;
+        Ok(())
+    }
+
+    /// Stores `meta` (persist, then memory).
+    fn store(
+        &self,
+        log: &dyn InternalLog,
+        inner: &mut Inner,
+        meta: TxnMetadata,
+    ) -> Result<(), BrokerError> {
+        self.persist(log, &meta)?;
+        inner.txns.insert(meta.transactional_id.clone(), meta);
+        Ok(())
+    }
+}
+
+impl TxnCoordinator {
+    /// A coordinator with no state; [`TxnCoordinator::load`] replays.
+    pub fn new(partitions: i32, max_timeout_ms: i32, id_expiration_ms: i64) -> Self {
+        TxnCoordinator {
+            core: Arc::new(Core {
+                partitions,
+                max_timeout_ms,
+                id_expiration_ms,
+                inner: Mutex::new(Inner::default()),
+                completed: Notify::new(),
+            }),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.core.lock()
+    }
+
+    fn store(
+        &self,
+        log: &dyn InternalLog,
+        inner: &mut Inner,
+        meta: TxnMetadata,
+    ) -> Result<(), BrokerError> {
+        self.core.store(log, inner, meta)
+    }
+
+    /// Appends `meta` without acting on it (tests simulate a crash right
+    /// after a decision became durable).
+    #[cfg(test)]
+    pub(crate) fn persist(
+        &self,
+        log: &dyn InternalLog,
+        meta: &TxnMetadata,
+    ) -> Result<(), BrokerError> {
+        self.core.persist(log, meta)
+    }
+
     /// The `__transaction_state` partition of a transactional id.
     pub fn partition_of(&self, transactional_id: &str) -> i32 {
-        partition_for(transactional_id, self.partitions)
+        self.core.partition_of(transactional_id)
     }
 
     /// Number of `__transaction_state` partitions.
     pub fn partition_count(&self) -> i32 {
-        self.partitions
+        self.core.partitions
     }
 
     /// Replays the hosted `__transaction_state` partitions.
-    pub fn load(&self, broker: &Broker) -> Result<(), BrokerError> {
-        let Some(topic) = broker.topic(TXN_TOPIC) else {
-            return Ok(());
-        };
+    pub fn load(&self, log: &dyn InternalLog) -> Result<(), BrokerError> {
+        let partitions = log.internal_partitions(TXN_TOPIC);
         let mut inner = self.lock();
         let mut records = 0usize;
-        for p in topic.partitions.iter().flatten() {
+        for p in &partitions {
             records += crate::internal_topic::replay(p, |r| apply_record(&mut inner, r))?;
         }
         if records > 0 {
@@ -117,47 +208,13 @@ impl TxnCoordinator {
         Ok(())
     }
 
-    /// Writes the tombstone of an expired transactional id.
-    fn persist_tombstone(
+    fn check_local(
         &self,
-        broker: &Broker,
+        log: &dyn InternalLog,
         transactional_id: &str,
     ) -> Result<(), BrokerError> {
-        self.append_record(broker, transactional_id, None)
-    }
-
-    /// Appends `meta` to its state partition before the caller acts on it
-    /// (durable like any append: through a process crash at once, through
-    /// power loss per the flush settings).
-    fn persist(&self, broker: &Broker, meta: &TxnMetadata) -> Result<(), BrokerError> {
-        self.append_record(
-            broker,
-            &meta.transactional_id,
-            Some(records::encode_value(meta)),
-        )
-    }
-
-    fn append_record(
-        &self,
-        broker: &Broker,
-        transactional_id: &str,
-        value: Option<bytes::Bytes>,
-    ) -> Result<(), BrokerError> {
-        let partition = broker
-            .partition(TXN_TOPIC, self.partition_of(transactional_id))
-            .ok_or(TxnError::NotCoordinator)?;
-        let buf = crate::internal_topic::encode_batch(
-            TXN_TOPIC,
-            vec![(records::encode_key(transactional_id), value)],
-            None,
-        )?;
-        partition.append(&buf)?;
-        Ok(())
-    }
-
-    fn check_local(&self, broker: &Broker, transactional_id: &str) -> Result<(), BrokerError> {
-        if broker
-            .partition(TXN_TOPIC, self.partition_of(transactional_id))
+        if log
+            .internal_partition(TXN_TOPIC, self.partition_of(transactional_id))
             .is_none()
         {
             return Err(TxnError::NotCoordinator.into());
@@ -165,28 +222,17 @@ impl TxnCoordinator {
         Ok(())
     }
 
-    /// Stores `meta` (persist, then memory).
-    fn store(
-        &self,
-        broker: &Broker,
-        inner: &mut Inner,
-        meta: TxnMetadata,
-    ) -> Result<(), BrokerError> {
-        self.persist(broker, &meta)?;
-        inner.txns.insert(meta.transactional_id.clone(), meta);
-        Ok(())
-    }
-
     /// InitProducerId with a transactional id: the producer id and epoch
     /// to use. `expected` is KIP-360's current id and epoch (None: -1/-1).
-    pub async fn init_producer_id(
+    pub async fn init_producer_id<H: TxnHost>(
         &self,
-        broker: &Arc<Broker>,
+        host: &Arc<H>,
         transactional_id: &str,
         timeout_ms: i32,
         expected: Option<(i64, i16)>,
     ) -> Result<(i64, i16), BrokerError> {
-        self.check_local(broker, transactional_id)?;
+        let log: &dyn InternalLog = host.as_ref();
+        self.check_local(log, transactional_id)?;
         let mut allocated = None;
         for _ in 0..3 {
             let need_id = {
@@ -195,13 +241,13 @@ impl TxnCoordinator {
                 match state::init_producer_id(
                     current.as_ref(),
                     timeout_ms,
-                    self.max_timeout_ms,
+                    self.core.max_timeout_ms,
                     expected,
                     now_ms(),
                 )? {
                     InitDecision::Ready(meta) => {
                         let answer = (meta.producer_id, meta.epoch);
-                        self.store(broker, &mut inner, meta)?;
+                        self.store(log, &mut inner, meta)?;
                         return Ok(answer);
                     }
                     InitDecision::AbortFirst(meta) => {
@@ -211,9 +257,9 @@ impl TxnCoordinator {
                             epoch = meta.epoch,
                             "aborting the open transaction of a fenced instance"
                         );
-                        self.store(broker, &mut inner, meta)?;
+                        self.store(log, &mut inner, meta)?;
                         drop(inner);
-                        self.spawn_completion(broker, transactional_id);
+                        self.spawn_completion(host, transactional_id);
                         return Err(TxnError::ConcurrentTransactions.into());
                     }
                     InitDecision::NeedProducerId => match allocated {
@@ -224,7 +270,7 @@ impl TxnCoordinator {
                                 timeout_ms,
                                 now_ms(),
                             );
-                            self.store(broker, &mut inner, meta)?;
+                            self.store(log, &mut inner, meta)?;
                             return Ok((pid, 0));
                         }
                         None => true,
@@ -232,7 +278,7 @@ impl TxnCoordinator {
                 }
             };
             if need_id {
-                allocated = Some(broker.allocate_producer_id().await?);
+                allocated = Some(host.next_producer_id().await?);
             }
         }
         Err(TxnError::ConcurrentTransactions.into())
@@ -241,20 +287,20 @@ impl TxnCoordinator {
     /// AddPartitionsToTxn / AddOffsetsToTxn.
     pub fn add_partitions(
         &self,
-        broker: &Broker,
+        log: &dyn InternalLog,
         transactional_id: &str,
         producer_id: i64,
         epoch: i16,
         partitions: &[(String, i32)],
     ) -> Result<(), BrokerError> {
-        self.check_local(broker, transactional_id)?;
+        self.check_local(log, transactional_id)?;
         let mut inner = self.lock();
         let meta = inner
             .txns
             .get(transactional_id)
             .ok_or(TxnError::InvalidProducerIdMapping)?;
         if let Some(next) = state::add_partitions(meta, producer_id, epoch, partitions, now_ms())? {
-            self.store(broker, &mut inner, next)?;
+            self.store(log, &mut inner, next)?;
         }
         Ok(())
     }
@@ -262,13 +308,13 @@ impl TxnCoordinator {
     /// KIP-890: is `partition` in the open transaction of this producer?
     pub fn verify(
         &self,
-        broker: &Broker,
+        log: &dyn InternalLog,
         transactional_id: &str,
         producer_id: i64,
         epoch: i16,
         partition: &(String, i32),
     ) -> Result<(), BrokerError> {
-        self.check_local(broker, transactional_id)?;
+        self.check_local(log, transactional_id)?;
         let inner = self.lock();
         let meta = inner
             .txns
@@ -284,15 +330,16 @@ impl TxnCoordinator {
 
     /// EndTxn: commit or abort, answered once the markers are written (or
     /// after a bounded wait; the outcome is decided and durable by then).
-    pub async fn end_txn(
+    pub async fn end_txn<H: TxnHost>(
         &self,
-        broker: &Arc<Broker>,
+        host: &Arc<H>,
         transactional_id: &str,
         producer_id: i64,
         epoch: i16,
         commit: bool,
     ) -> Result<(), BrokerError> {
-        self.check_local(broker, transactional_id)?;
+        let log: &dyn InternalLog = host.as_ref();
+        self.check_local(log, transactional_id)?;
         {
             let mut inner = self.lock();
             let meta = inner
@@ -301,13 +348,13 @@ impl TxnCoordinator {
                 .ok_or(TxnError::InvalidProducerIdMapping)?;
             match state::end_txn(meta, producer_id, epoch, commit, now_ms())? {
                 EndDecision::AlreadyDone => return Ok(()),
-                EndDecision::Prepare(next) => self.store(broker, &mut inner, next)?,
+                EndDecision::Prepare(next) => self.store(log, &mut inner, next)?,
             }
         }
-        self.spawn_completion(broker, transactional_id);
+        self.spawn_completion(host, transactional_id);
         let deadline = tokio::time::Instant::now() + END_TXN_WAIT;
         loop {
-            let notified = self.completed.notified();
+            let notified = self.core.completed.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
             let done = self
@@ -330,11 +377,12 @@ impl TxnCoordinator {
 
     /// Starts writing the markers of a Prepare state (unless a task is
     /// already at it); retried until done.
-    fn spawn_completion(&self, broker: &Arc<Broker>, transactional_id: &str) {
+    fn spawn_completion<H: TxnHost>(&self, host: &Arc<H>, transactional_id: &str) {
         if !self.lock().completing.insert(transactional_id.to_string()) {
             return;
         }
-        let broker = Arc::clone(broker);
+        let host = Arc::clone(host);
+        let core = Arc::clone(&self.core);
         let id = transactional_id.to_string();
         tokio::spawn(async move {
             let mut backoff = Duration::from_millis(50);
@@ -343,8 +391,7 @@ impl TxnCoordinator {
                 // sees no Prepare state, so a Prepare stored later always
                 // finds the slot free and starts its own task.
                 let meta = {
-                    let coordinator = broker.txn();
-                    let mut inner = coordinator.lock();
+                    let mut inner = core.lock();
                     match inner.txns.get(&id).filter(|m| m.state.is_prepare()) {
                         Some(m) => m.clone(),
                         None => {
@@ -354,17 +401,16 @@ impl TxnCoordinator {
                     }
                 };
                 let commit = meta.state == TxnState::PrepareCommit;
-                match broker
-                    .write_txn_markers(meta.producer_id, meta.epoch, commit, &meta.partitions)
+                match host
+                    .write_markers(meta.producer_id, meta.epoch, commit, &meta.partitions)
                     .await
                 {
                     Ok(()) => {
                         let stored = {
-                            let coordinator = broker.txn();
-                            let mut inner = coordinator.lock();
+                            let mut inner = core.lock();
                             if inner.txns.get(&id) == Some(&meta) {
                                 let done = state::complete(&meta, now_ms());
-                                coordinator.store(&broker, &mut inner, done)
+                                core.store(host.as_ref(), &mut inner, done)
                             } else {
                                 Ok(())
                             }
@@ -386,13 +432,14 @@ impl TxnCoordinator {
                     }
                 }
             }
-            broker.txn().completed.notify_waiters();
+            core.completed.notify_waiters();
         });
     }
 
     /// Aborts expired transactions and resumes unfinished completions
     /// (after a restart). Called periodically.
-    pub fn tick(&self, broker: &Arc<Broker>) {
+    pub fn tick<H: TxnHost>(&self, host: &Arc<H>) {
+        let log: &dyn InternalLog = host.as_ref();
         let now = now_ms();
         let mut resume = Vec::new();
         {
@@ -403,8 +450,8 @@ impl TxnCoordinator {
                 .filter_map(|m| state::expire(m, now))
                 .collect();
             for meta in expired {
-                if broker
-                    .partition(TXN_TOPIC, self.partition_of(&meta.transactional_id))
+                if log
+                    .internal_partition(TXN_TOPIC, self.partition_of(&meta.transactional_id))
                     .is_none()
                 {
                     continue;
@@ -416,7 +463,7 @@ impl TxnCoordinator {
                     "aborting a transaction past its timeout"
                 );
                 let id = meta.transactional_id.clone();
-                match self.store(broker, &mut inner, meta) {
+                match self.store(log, &mut inner, meta) {
                     Ok(()) => {
                         crate::metrics::txn_timed_out();
                         resume.push(id)
@@ -432,7 +479,7 @@ impl TxnCoordinator {
                 }
             }
             // transactional.id.expiration.ms: ids idle without a transaction.
-            let horizon = now.saturating_sub(self.id_expiration_ms);
+            let horizon = now.saturating_sub(self.core.id_expiration_ms);
             let expired: Vec<String> = inner
                 .txns
                 .values()
@@ -445,13 +492,13 @@ impl TxnCoordinator {
                 .map(|m| m.transactional_id.clone())
                 .collect();
             for id in expired {
-                if broker
-                    .partition(TXN_TOPIC, self.partition_of(&id))
+                if log
+                    .internal_partition(TXN_TOPIC, self.partition_of(&id))
                     .is_none()
                 {
                     continue;
                 }
-                match self.persist_tombstone(broker, &id) {
+                match self.core.persist_tombstone(log, &id) {
                     Ok(()) => {
                         inner.txns.remove(&id);
                         info!(transactional_id = %id, "transactional id expired");
@@ -463,7 +510,7 @@ impl TxnCoordinator {
             }
         }
         for id in resume {
-            self.spawn_completion(broker, &id);
+            self.spawn_completion(host, &id);
         }
     }
 
@@ -540,70 +587,4 @@ pub fn by_topic(partitions: &BTreeSet<(String, i32)>) -> BTreeMap<String, Vec<i3
         out.entry(t.clone()).or_default().push(*p);
     }
     out
-}
-
-/// KIP-890: asks the coordinator whether `topic-index` is in the open
-/// transaction of this producer.
-pub async fn verify_in_transaction(
-    broker: &Arc<Broker>,
-    txn_id: &str,
-    producer_id: i64,
-    epoch: i16,
-    topic: &str,
-    index: i32,
-) -> Result<(), BrokerError> {
-    use kafka_protocol::messages::add_partitions_to_txn_request::{
-        AddPartitionsToTxnTopic, AddPartitionsToTxnTransaction,
-    };
-    use kafka_protocol::messages::{
-        AddPartitionsToTxnRequest, AddPartitionsToTxnResponse, ApiKey, ProducerId, TopicName,
-        TransactionalId,
-    };
-    let tp = (topic.to_string(), index);
-    let (node, host, port) = broker.txn_coordinator(txn_id).await?;
-    if node == broker.config.node_id {
-        return broker.txn().verify(broker, txn_id, producer_id, epoch, &tp);
-    }
-    let req = AddPartitionsToTxnRequest::default().with_transactions(vec![
-        AddPartitionsToTxnTransaction::default()
-            .with_transactional_id(TransactionalId(crate::util::sb(txn_id)))
-            .with_producer_id(ProducerId(producer_id))
-            .with_producer_epoch(epoch)
-            .with_verify_only(true)
-            .with_topics(vec![AddPartitionsToTxnTopic::default()
-                .with_name(TopicName(crate::util::sb(topic)))
-                .with_partitions(vec![index])]),
-    ]);
-    let resp: AddPartitionsToTxnResponse = crate::interbroker::call(
-        &host,
-        port,
-        ApiKey::AddPartitionsToTxn,
-        4,
-        &req,
-        std::time::Duration::from_secs(10),
-    )
-    .await?;
-    let code = resp
-        .results_by_transaction
-        .iter()
-        .flat_map(|t| &t.topic_results)
-        .flat_map(|t| &t.results_by_partition)
-        .map(|p| p.partition_error_code)
-        .find(|c| *c != 0)
-        .unwrap_or(resp.error_code);
-    match kafka_protocol::ResponseError::try_from_code(code) {
-        None => Ok(()),
-        Some(kafka_protocol::ResponseError::ProducerFenced)
-        | Some(kafka_protocol::ResponseError::InvalidProducerEpoch) => {
-            Err(TxnError::ProducerFenced.into())
-        }
-        Some(kafka_protocol::ResponseError::InvalidProducerIdMapping) => {
-            Err(TxnError::InvalidProducerIdMapping.into())
-        }
-        Some(kafka_protocol::ResponseError::NotCoordinator)
-        | Some(kafka_protocol::ResponseError::CoordinatorNotAvailable) => {
-            Err(BrokerError::NotLeaderOrFollower)
-        }
-        Some(_) => Err(TxnError::InvalidTxnState.into()),
-    }
 }

@@ -108,35 +108,9 @@ impl TxnState {
     }
 }
 
-/// Why a transactional request is refused (mapped to Kafka codes in
-/// `crate::error`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum TxnError {
-    /// Another operation on this transaction is in progress; retry.
-    #[error("a concurrent operation on this transaction is in progress")]
-    ConcurrentTransactions,
-    /// The request's epoch is not the current one: a newer instance exists.
-    #[error("producer fenced by a newer instance with the same transactional id")]
-    ProducerFenced,
-    /// The producer id does not belong to this transactional id.
-    #[error("producer id does not match the transactional id")]
-    InvalidProducerIdMapping,
-    /// The request does not fit the transaction's state.
-    #[error("operation not valid in the transaction's current state")]
-    InvalidTxnState,
-    /// `transaction.timeout.ms` above `transaction.max.timeout.ms` or not positive.
-    #[error("transaction timeout outside (0, transaction.max.timeout.ms]")]
-    InvalidTransactionTimeout,
-    /// This broker is not the transaction's coordinator.
-    #[error("this broker is not the coordinator of the transactional id")]
-    NotCoordinator,
-    /// The coordinator is still loading its state.
-    #[error("the transaction coordinator is loading")]
-    CoordinatorLoadInProgress,
-    /// No such transactional id.
-    #[error("unknown transactional id")]
-    TransactionalIdNotFound,
-}
+/// Why a transactional request is refused: defined next to the one
+/// mapping to Kafka codes, re-exported here where the transitions return it.
+pub use crate::error::TxnError;
 
 /// A transactional id's metadata (what `__transaction_state` stores, plus
 /// the previous epoch kept in memory for KIP-360 retries).
