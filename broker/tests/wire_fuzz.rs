@@ -19,9 +19,10 @@
 //! This file is the run: its parameters, the mix of inputs (`input_for`),
 //! the loop and the report. `fuzzing/` holds the rest: `harness.rs` runs one
 //! input through dispatch and judges it (and lists the known findings not
-//! dispatched), `setup.rs` the broker's starting state, `requests.rs` /
-//! `groups.rs` the valid requests, `mutate.rs` the mutations, `apis.rs` the
-//! one per-API table, `alloc.rs` the allocation accounting.
+//! dispatched), `setup.rs` the broker's starting state, `requests.rs` and
+//! `groups.rs` the valid requests (from `fields.rs`'s values), `mutate.rs`
+//! the mutations, `apis.rs` the one per-API table, `alloc.rs` the
+//! allocation accounting.
 //!
 //! This is not a coverage-guided fuzzer (the cargo-fuzz targets in `fuzz/`
 //! are) and not a TCP test (`wire.rs` is): it exercises the handlers and
@@ -46,9 +47,10 @@ use fuzzing::alloc::{
     LARGEST, LIVE, MAX_LIVE_BYTES, MAX_SINGLE_ALLOCATION, PEAK, RUN_ITERATION, RUN_SEED,
 };
 use fuzzing::apis::{decode_request, default_frame};
+use fuzzing::fields::{self, Ctx};
 use fuzzing::harness::{Harness, Outcome};
 use fuzzing::mutate::{mutate, mutate_batch};
-use fuzzing::requests::{self, Ctx};
+use fuzzing::requests;
 use fuzzing::rng::Rng;
 
 // ---------------------------------------------------------------------------
@@ -132,8 +134,7 @@ fn input_for(
             return (kind, rng.bytes(n), false);
         }
         Kind::RandomBody => {
-            let mut buf =
-                requests::header(api, version, correlation_id, Some("wire-fuzz")).to_vec();
+            let mut buf = fields::header(api, version, correlation_id, Some("wire-fuzz")).to_vec();
             let n = rng.below(256);
             buf.extend_from_slice(&rng.bytes(n));
             return (kind, buf, false);
@@ -145,7 +146,7 @@ fn input_for(
             .chance(30)
             .then_some((ctx.producer.0, ctx.producer.1, 0));
         let keyed = rng.chance(50);
-        let mut batch = requests::record_batch(&mut rng, producer, keyed).to_vec();
+        let mut batch = fields::record_batch(&mut rng, producer, keyed).to_vec();
         mutate_batch(&mut rng, &mut batch);
         Bytes::from(batch)
     });
@@ -164,7 +165,7 @@ fn input_for(
         // Versions kafka-protocol cannot encode (Produce v0-2): a header
         // and some bytes; the header decoder refuses them.
         None => {
-            let mut b = requests::header(api, version, correlation_id, None).to_vec();
+            let mut b = fields::header(api, version, correlation_id, None).to_vec();
             b.extend_from_slice(&rng.bytes(16));
             b
         }

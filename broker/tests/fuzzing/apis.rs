@@ -12,7 +12,7 @@ use kafka_protocol::protocol::Decodable;
 use memorystreamer_protocol_kafka::request::{decode_body, Header};
 use memorystreamer_protocol_kafka::ProtocolError;
 
-use super::requests::frame;
+use super::fields::frame;
 
 /// Generates `default_frame`, `decode_request` and `decode_response` from
 /// one `Api: Request, Response;` line per API.

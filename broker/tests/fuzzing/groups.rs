@@ -4,7 +4,7 @@
 use bytes::Bytes;
 use kafka_protocol::messages::*;
 
-use super::requests::{
+use super::fields::{
     frame, group, member, offset, opt_str, partition, sb, tn, topic, txn_id, vec_of, Ctx,
 };
 use super::rng::Rng;

@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 
 use bytes::{BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::ApiKey;
-use memorystreamer_broker::api::{self, Reply, Session};
+use memorystreamer_broker::api::{self, Reply};
+use memorystreamer_broker::context::{RequestContext, Session};
 use memorystreamer_broker::Broker;
 use memorystreamer_protocol_kafka::frame::split_frame;
 use memorystreamer_protocol_kafka::request::decode_header;
@@ -22,7 +23,7 @@ use memorystreamer_protocol_kafka::ProtocolError;
 
 use super::alloc::RUN_SEED;
 use super::checks::{acks_zero, check_response, may_wait};
-use super::requests::Ctx;
+use super::fields::Ctx;
 
 // ---------------------------------------------------------------------------
 // Known findings
@@ -170,7 +171,12 @@ impl Harness {
         let broker = Arc::clone(&self.broker);
         let mut task = tokio::spawn(async move {
             let mut session = Session::default();
-            api::dispatch(&broker, &mut session, &header, frame).await
+            api::dispatch(
+                &broker,
+                &mut RequestContext::new(&header, &mut session),
+                frame,
+            )
+            .await
         });
         let started = Instant::now();
         let joined = match tokio::time::timeout(self.timeout, &mut task).await {

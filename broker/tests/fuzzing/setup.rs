@@ -11,12 +11,13 @@ use std::sync::atomic::Ordering;
 use bytes::Bytes;
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion};
-use memorystreamer_broker::api::{self, Reply, Session};
+use memorystreamer_broker::api::{self, Reply};
+use memorystreamer_broker::context::{RequestContext, Session};
 use memorystreamer_protocol_kafka::request::decode_header;
 
 use super::alloc::RUN_SEED;
+use super::fields::{self, sb, tn};
 use super::harness::Harness;
-use super::requests::{self, sb, tn};
 use super::rng::Rng;
 
 impl Harness {
@@ -26,12 +27,16 @@ impl Harness {
         Req: Encodable + HeaderVersion,
         Resp: Decodable + HeaderVersion,
     {
-        let mut frame = requests::frame(api, version, 1, req).expect("encode set-up request");
+        let mut frame = fields::frame(api, version, 1, req).expect("encode set-up request");
         let header = decode_header(&mut frame, api::table()).expect("set-up header");
         let mut session = Session::default();
-        let reply = api::dispatch(&self.broker, &mut session, &header, frame)
-            .await
-            .expect("set-up request answered");
+        let reply = api::dispatch(
+            &self.broker,
+            &mut RequestContext::new(&header, &mut session),
+            frame,
+        )
+        .await
+        .expect("set-up request answered");
         let Reply::Frame(frame) = reply else {
             panic!("no answer to a set-up request")
         };
@@ -108,7 +113,7 @@ impl Harness {
                         .with_partition_data(vec![
                             produce_request::PartitionProduceData::default()
                                 .with_index(p)
-                                .with_records(Some(requests::record_batch(&mut rng, None, true))),
+                                .with_records(Some(fields::record_batch(&mut rng, None, true))),
                         ])]);
                 let resp: ProduceResponse = self.call(ApiKey::Produce, 9, &req).await;
                 assert_eq!(
