@@ -38,6 +38,15 @@ pub enum BrokerError {
     /// The partition is hosted by another broker.
     #[error("this broker is not the leader of the partition")]
     NotLeaderOrFollower,
+    /// A leader epoch older than the partition's current one (or the current
+    /// one asking for a change only a new epoch may bring).
+    #[error("leader epoch {requested} is fenced by the current epoch {current}")]
+    FencedLeaderEpoch {
+        /// The partition's current leader epoch.
+        current: i32,
+        /// The epoch asked for.
+        requested: i32,
+    },
     /// No live coordinator for the group right now.
     #[error("the group coordinator is not available")]
     CoordinatorNotAvailable,
@@ -144,6 +153,7 @@ impl BrokerError {
             BrokerError::UnknownTopicOrPartition => E::UnknownTopicOrPartition,
             BrokerError::UnknownTopicId => E::UnknownTopicId,
             BrokerError::NotLeaderOrFollower => E::NotLeaderOrFollower,
+            BrokerError::FencedLeaderEpoch { .. } => E::FencedLeaderEpoch,
             BrokerError::CoordinatorNotAvailable => E::CoordinatorNotAvailable,
             BrokerError::InvalidTopic(_) => E::InvalidTopicException,
             BrokerError::TopicAlreadyExists(_) => E::TopicAlreadyExists,

@@ -30,6 +30,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use std::os::unix::fs::FileExt;
 
@@ -70,7 +71,7 @@ const GROW_MIN: u64 = 4096;
 /// One memory-mapped index file of fixed-size entries.
 pub struct Index {
     path: PathBuf,
-    file: File,
+    file: Arc<File>,
     map: IndexMap,
     entry_size: usize,
     entries: usize,
@@ -99,7 +100,7 @@ impl Index {
         let map = IndexMap::map(&file)?;
         Ok(Index {
             path: path.to_path_buf(),
-            file,
+            file: Arc::new(file),
             map,
             entry_size,
             entries,
@@ -200,6 +201,11 @@ impl Index {
     pub fn flush(&self) -> Result<()> {
         self.map.flush()?;
         Ok(())
+    }
+
+    /// The open file (for an fsync without the segment's lock).
+    pub fn file(&self) -> &Arc<File> {
+        &self.file
     }
 
     /// Path of the file.

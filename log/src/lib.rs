@@ -17,14 +17,17 @@ mod log;
 #[allow(unsafe_code)]
 mod mmap;
 pub mod producer_state;
+pub mod read;
 pub mod records;
+mod recovery;
 pub mod segment;
 pub mod txn;
 
 pub use crate::batch::BatchHeader;
 pub use crate::cleaner::{compact, CleanStats, CompactionConfig};
 pub use crate::error::{LogError, Result};
-pub use crate::log::{AppendInfo, Log, LogConfig, Removed};
+pub use crate::log::{AppendInfo, FlushPlan, Log, LogConfig, Removed};
 pub use crate::producer_state::ProducerInfo;
+pub use crate::read::{MaxTimestampPlan, ReadPlan};
 pub use crate::segment::FileSlice;
 pub use crate::txn::{AbortedTxn, ControlType};

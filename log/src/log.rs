@@ -1,17 +1,19 @@
 //! A partition log: an ordered set of segments with one active segment.
 //!
 //! The log assigns offsets, rolls segments by size, age and index capacity,
-//! checks idempotent-producer sequences, recovers the active segment on open
-//! and serves reads as [`FileSlice`]s that the caller reads without holding
-//! whatever lock guards the `Log`. It is single-writer: callers serialise
-//! appends (`&mut self`).
+//! checks idempotent-producer sequences and writes batches. It is
+//! single-writer: callers serialise appends (`&mut self`), typically behind
+//! a mutex (the "writer lock"). What can take long is done without that
+//! lock: reads are planned under it and performed on the plan (`read.rs`),
+//! fsyncs take the file handles under it and sync after
+//! ([`Log::begin_flush`], [`FlushPlan::sync`], [`Log::complete_flush`]).
+//! The one fsync still under the lock is the roll's: a sealed segment is
+//! never recovered on open, so it must be durable before anything is
+//! written after it.
 //!
-//! Opening a log costs the tail only: the active segment is recovered from
-//! its last index entry, and producer state comes from the newest snapshot
-//! (written at each roll) plus the batches after it.
-//!
-//! Retention (`take_expired`) and DeleteRecords (`delete_records_before`)
-//! live here; compaction is in [`crate::cleaner`].
+//! Opening a log (recovery) is in `recovery.rs`; retention (`take_expired`)
+//! and DeleteRecords (`delete_records_before`) live here; compaction is in
+//! the cleaner module.
 //!
 //! Transactions: the log tracks open transactions through producer state,
 //! which gives the last stable offset ([`Log::last_stable_offset`]), and
@@ -22,19 +24,19 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use tracing::{debug, info, warn};
+use tracing::{debug, warn};
 
 use crate::batch::{assign_offset, BatchHeader, Batches};
 use crate::error::{LogError, Result};
 use crate::producer_state::{ProducerInfo, ProducerStateManager};
-use crate::segment::{FileSlice, Segment};
+use crate::segment::{Segment, SegmentFiles};
 use crate::txn::{self, AbortedTxn, ControlType};
 
 /// File in a partition directory holding the log start offset when
 /// DeleteRecords moved it inside a segment.
-const START_CHECKPOINT: &str = "log-start-offset";
+pub(crate) const START_CHECKPOINT: &str = "log-start-offset";
 
 /// What retention, DeleteRecords or a compaction swap took out of the log,
 /// to be disposed of without holding whatever lock guards the log (closing
@@ -109,177 +111,59 @@ pub struct AppendInfo {
     pub last_offset: i64,
     /// Log start offset after the append.
     pub log_start_offset: i64,
-    /// How long the fsync took, when `flush.messages` made this append flush.
-    pub flushed: Option<Duration>,
+    /// `flush.messages` is reached: the log did not fsync (it never does
+    /// in an append, which runs under the writer lock); the caller must
+    /// flush ([`Log::begin_flush`] under the lock, [`FlushPlan::sync`]
+    /// without it, [`Log::complete_flush`]) before acknowledging the write.
+    pub flush_needed: bool,
+}
+
+/// An fsync taken under the writer lock and performed without it: the
+/// active segment's files as of [`Log::begin_flush`], and how many records
+/// had been appended then (those the sync makes durable).
+#[derive(Clone)]
+pub struct FlushPlan {
+    files: SegmentFiles,
+    through: u64,
+}
+
+impl FlushPlan {
+    /// fsyncs the files (no lock needed; appends go on meanwhile). Returns
+    /// how long it took.
+    pub fn sync(&self) -> Result<Duration> {
+        let start = Instant::now();
+        self.files.sync()?;
+        Ok(start.elapsed())
+    }
 }
 
 /// One partition's log.
 pub struct Log {
-    dir: PathBuf,
-    config: LogConfig,
-    segments: BTreeMap<i64, Segment>,
-    log_start_offset: i64,
-    unflushed_messages: u64,
-    last_flush: std::time::Instant,
-    producers: ProducerStateManager,
+    pub(crate) dir: PathBuf,
+    pub(crate) config: LogConfig,
+    pub(crate) segments: BTreeMap<i64, Segment>,
+    pub(crate) log_start_offset: i64,
+    /// Records appended since the log was opened.
+    pub(crate) appended_records: u64,
+    /// Of those, how many a completed flush made durable.
+    pub(crate) flushed_records: u64,
+    pub(crate) last_flush: Instant,
+    pub(crate) producers: ProducerStateManager,
     /// Aborted transactions, by marker offset (ascending).
-    aborted: Vec<AbortedTxn>,
+    pub(crate) aborted: Vec<AbortedTxn>,
     /// Segments whose `.txnindex` missed an entry (I/O error): rewritten
     /// from memory at the next roll; no snapshot is written until they are.
-    dirty_txn_indexes: Vec<i64>,
+    pub(crate) dirty_txn_indexes: Vec<i64>,
 }
 
 impl Log {
-    /// Opens the log in `dir` (creating it when missing), recovering the
-    /// active segment and rebuilding producer state from batch headers.
-    pub fn open(dir: &Path, config: LogConfig) -> Result<Self> {
-        fs::create_dir_all(dir)?;
-        crate::cleaner::recover(dir)?;
-        let mut bases = Vec::new();
-        for entry in fs::read_dir(dir)? {
-            let entry = entry?;
-            let name = entry.file_name();
-            let Some(name) = name.to_str() else { continue };
-            if let Some(stem) = name.strip_suffix(".log") {
-                match stem.parse::<i64>() {
-                    Ok(base) if base >= 0 && stem.len() == 20 => bases.push(base),
-                    _ => debug!(file = name, "ignoring unexpected file in log dir"),
-                }
-            }
-        }
-        bases.sort_unstable();
-        let mut segments = BTreeMap::new();
-        for (i, base) in bases.iter().enumerate() {
-            let mut seg = Segment::open(
-                dir,
-                *base,
-                config.index_max_bytes,
-                config.index_interval_bytes,
-            )?;
-            match bases.get(i + 1) {
-                Some(next) => seg.set_next_offset(*next),
-                None => {
-                    let truncated = seg.recover()?;
-                    if truncated > 0 {
-                        info!(dir = %dir.display(), truncated, "recovered log tail");
-                    }
-                }
-            }
-            segments.insert(*base, seg);
-        }
-        if segments.is_empty() {
-            let seg = Segment::open(dir, 0, config.index_max_bytes, config.index_interval_bytes)?;
-            segments.insert(0, seg);
-        }
-        let first = segments.keys().next().copied().unwrap_or(0);
-        // DeleteRecords may have moved the start past the first segment's base.
-        let log_start_offset = match fs::read_to_string(dir.join(START_CHECKPOINT)) {
-            Ok(text) => text.trim().parse::<i64>().unwrap_or(first).max(first),
-            Err(_) => first,
-        };
-        let mut log = Log {
-            dir: dir.to_path_buf(),
-            config,
-            segments,
-            log_start_offset,
-            unflushed_messages: 0,
-            last_flush: std::time::Instant::now(),
-            producers: ProducerStateManager::default(),
-            aborted: Vec::new(),
-            dirty_txn_indexes: Vec::new(),
-        };
-        log.rebuild_producer_state()?;
-        Ok(log)
-    }
-
-    /// Loads the newest usable producer-state snapshot and replays only
-    /// the batches after it, so that opening a log costs the tail, not the
-    /// whole log. Without a snapshot every segment is replayed.
-    fn rebuild_producer_state(&mut self) -> Result<()> {
-        let end = self.log_end_offset();
-        let mut snapshots = self.snapshot_offsets()?;
-        snapshots.retain(|o| *o <= end);
-        let mut producers = ProducerStateManager::default();
-        let mut from = i64::MIN;
-        while let Some(offset) = snapshots.pop() {
-            match fs::read(self.snapshot_path(offset))
-                .map_err(LogError::from)
-                .and_then(|b| ProducerStateManager::decode(&b))
-            {
-                Ok(p) => {
-                    producers = p;
-                    from = offset;
-                    break;
-                }
-                Err(e) => {
-                    warn!(dir = %self.dir.display(), offset, error = %e, "ignoring unusable producer snapshot")
-                }
-            }
-        }
-        // Aborted-transaction entries: from the files for what the snapshot
-        // covers, rebuilt from the markers for the replayed tail.
-        let mut aborted = Vec::new();
-        let mut rewrite = Vec::new();
-        for seg in self.segments.values() {
-            let base = seg.base_offset();
-            let on_disk = txn::read_index(&self.dir, base)?;
-            // Entries the snapshot covers come from the file; the rest are
-            // rebuilt from the markers replayed below.
-            let mut entries: Vec<AbortedTxn> = on_disk
-                .iter()
-                .filter(|e| e.last_offset < from)
-                .copied()
-                .collect();
-            if seg.next_offset() > from {
-                let scanned = seg.for_each_header_at(|pos, h| {
-                    if h.base_offset < from {
-                        return;
-                    }
-                    if !h.is_control() {
-                        producers.update(h);
-                        return;
-                    }
-                    let kind = seg
-                        .slice(pos)
-                        .read_batches(h.total_len(), true)
-                        .and_then(|b| txn::control_type(h, &b));
-                    match kind {
-                        Ok(kind) => entries.extend(producers.apply_marker(h, kind)),
-                        Err(e) => {
-                            warn!(dir = %self.dir.display(), offset = h.base_offset, error = %e, "unreadable control batch")
-                        }
-                    }
-                });
-                match scanned {
-                    Ok(()) => {}
-                    // A damaged batch in a sealed segment must not stop the
-                    // log from opening: reads serve what is before it.
-                    Err(e @ LogError::CorruptBatch { .. }) => {
-                        warn!(dir = %self.dir.display(), base_offset = base, error = %e, "producer state rebuilt from the batches before a corrupt one")
-                    }
-                    Err(e) => return Err(e),
-                }
-                if entries != on_disk {
-                    rewrite.push((base, entries.clone()));
-                }
-            }
-            aborted.extend(entries);
-        }
-        for (base, entries) in rewrite {
-            txn::write_index(&self.dir, base, &entries)?;
-        }
-        self.producers = producers;
-        self.aborted = aborted;
-        Ok(())
-    }
-
-    fn snapshot_path(&self, offset: i64) -> PathBuf {
+    pub(crate) fn snapshot_path(&self, offset: i64) -> PathBuf {
         self.dir
             .join(format!("{}.snapshot", crate::segment::file_stem(offset)))
     }
 
     /// Offsets of the snapshot files present, ascending.
-    fn snapshot_offsets(&self) -> Result<Vec<i64>> {
+    pub(crate) fn snapshot_offsets(&self) -> Result<Vec<i64>> {
         let mut out = Vec::new();
         for entry in fs::read_dir(&self.dir)? {
             let name = entry?.file_name();
@@ -312,7 +196,7 @@ impl Log {
         Ok(())
     }
 
-    fn active(&self) -> &Segment {
+    pub(crate) fn active(&self) -> &Segment {
         // A log always has at least one segment (created in `open`).
         self.segments
             .values()
@@ -451,20 +335,16 @@ impl Log {
                 }
             }
         }
-        self.unflushed_messages += records;
-        let mut flushed = None;
-        if let Some(limit) = self.config.flush_messages {
-            if self.unflushed_messages >= limit {
-                let start = std::time::Instant::now();
-                self.flush()?;
-                flushed = Some(start.elapsed());
-            }
-        }
+        self.appended_records += records;
+        let flush_needed = self
+            .config
+            .flush_messages
+            .is_some_and(|limit| self.unflushed_messages() >= limit);
         Ok(AppendInfo {
             base_offset,
             last_offset: next - 1,
             log_start_offset: self.log_start_offset,
-            flushed,
+            flush_needed,
         })
     }
 
@@ -535,103 +415,41 @@ impl Log {
         Ok(())
     }
 
-    /// Where a read at `offset` starts: `Ok(None)` at the log end,
-    /// [`LogError::OffsetOutOfRange`] outside the log. The returned slice
-    /// starts at the batch containing `offset` (a mid-batch offset returns
-    /// the whole batch; the client skips the records before it).
-    pub fn read(&self, offset: i64) -> Result<Option<FileSlice>> {
-        let end = self.log_end_offset();
-        if offset < self.log_start_offset || offset > end {
-            return Err(LogError::OffsetOutOfRange {
-                offset,
-                start: self.log_start_offset,
-                end,
-            });
-        }
-        if offset == end {
-            return Ok(None);
-        }
-        let first = self
-            .segments
-            .range(..=offset)
-            .next_back()
-            .map(|(b, _)| *b)
-            .unwrap_or(self.log_start_offset);
-        for seg in self.segments.range(first..).map(|(_, s)| s) {
-            if seg.next_offset() <= offset {
-                continue;
-            }
-            if let Some((pos, _)) = seg.locate(offset)? {
-                return Ok(Some(seg.slice(pos)));
-            }
-        }
-        Ok(None)
-    }
-
-    /// The first batch at or after the log start offset with a max
-    /// timestamp >= `timestamp`, with its bytes, or None when every batch is
-    /// older. (Records of that batch below the log start offset are not in
-    /// the log; the caller skips them.)
-    pub fn find_batch_by_timestamp(
-        &self,
-        timestamp: i64,
-    ) -> Result<Option<(BatchHeader, Vec<u8>)>> {
-        let start = self.log_start_offset;
-        for seg in self.segments.values() {
-            if seg.max_timestamp() < timestamp || seg.next_offset() <= start {
-                continue;
-            }
-            let found = if seg.base_offset() < start {
-                // DeleteRecords moved the start into this segment.
-                let from = seg.locate(start)?.map_or(seg.size(), |(pos, _)| pos);
-                seg.scan_from(from, |h| {
-                    h.max_timestamp >= timestamp && h.last_offset() >= start
-                })?
-            } else {
-                seg.find_by_timestamp(timestamp)?
-            };
-            if let Some((pos, h)) = found {
-                let bytes = seg.slice(pos).read_batches(h.total_len(), true)?;
-                return Ok(Some((h, bytes)));
-            }
-        }
-        Ok(None)
-    }
-
-    /// The batch holding the largest timestamp in the log (the first one if
-    /// several share it), with its bytes.
-    pub fn max_timestamp_batch(&self) -> Result<Option<(BatchHeader, Vec<u8>)>> {
-        let best = self
-            .segments
-            .values()
-            .filter(|s| s.max_timestamp() >= 0)
-            .fold(None::<&Segment>, |best, s| match best {
-                Some(b) if b.max_timestamp() >= s.max_timestamp() => Some(b),
-                _ => Some(s),
-            });
-        let Some(seg) = best else { return Ok(None) };
-        let target = seg.max_timestamp();
-        match seg.scan_from(0, |h| h.max_timestamp >= target)? {
-            Some((pos, h)) => {
-                let bytes = seg.slice(pos).read_batches(h.total_len(), true)?;
-                Ok(Some((h, bytes)))
-            }
-            None => Ok(None),
-        }
-    }
-
-    /// fsyncs the active segment and its indexes.
+    /// fsyncs the active segment and its indexes, holding `&mut self`
+    /// throughout. A caller behind a lock uses [`Log::begin_flush`],
+    /// [`FlushPlan::sync`] and [`Log::complete_flush`] instead.
     pub fn flush(&mut self) -> Result<()> {
-        self.active().flush()?;
-        self.unflushed_messages = 0;
-        self.last_flush = std::time::Instant::now();
+        let plan = self.begin_flush();
+        plan.sync()?;
+        self.complete_flush(&plan);
         Ok(())
+    }
+
+    /// Takes what an fsync of the records appended so far needs (the active
+    /// segment's file handles), under the writer lock. Earlier segments were
+    /// fsynced when they rolled.
+    pub fn begin_flush(&self) -> FlushPlan {
+        FlushPlan {
+            files: self.active().files(),
+            through: self.appended_records,
+        }
+    }
+
+    /// Records a completed [`FlushPlan::sync`]: the records appended before
+    /// [`Log::begin_flush`] are durable. Records appended while the sync ran
+    /// stay unflushed; flushes completing out of order never move the count
+    /// back.
+    pub fn complete_flush(&mut self, plan: &FlushPlan) {
+        if plan.through > self.flushed_records {
+            self.flushed_records = plan.through;
+        }
+        self.last_flush = Instant::now();
     }
 
     /// True when records are unflushed and `flush.ms` has passed since the
     /// last flush.
     pub fn flush_due(&self) -> bool {
-        self.unflushed_messages > 0
+        self.unflushed_messages() > 0
             && self
                 .config
                 .flush_ms
@@ -835,7 +653,7 @@ impl Log {
 
     /// Records appended since the last flush.
     pub fn unflushed_messages(&self) -> u64 {
-        self.unflushed_messages
+        self.appended_records - self.flushed_records
     }
 
     /// Deletes every segment and the directory.

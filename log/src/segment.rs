@@ -107,6 +107,82 @@ impl FileSlice {
         buf.truncate(complete);
         Ok(buf)
     }
+
+    /// The part of this slice from file position `position` on (empty when
+    /// `position` is at or past its end).
+    pub fn from_position(&self, position: u64) -> FileSlice {
+        FileSlice {
+            file: Arc::clone(&self.file),
+            position: position.clamp(self.position, self.end),
+            end: self.end,
+        }
+    }
+
+    /// File position and header of the first batch of the slice for which
+    /// `pred` holds (it gets each batch's file position), reading headers in
+    /// 64 KiB chunks with `pread`. A header that does not parse is
+    /// [`LogError::CorruptBatch`].
+    pub fn scan(
+        &self,
+        mut pred: impl FnMut(u64, &BatchHeader) -> bool,
+    ) -> Result<Option<(u64, BatchHeader)>> {
+        const CHUNK: usize = 64 * 1024;
+        let mut position = self.position;
+        while position < self.end {
+            let want = ((self.end - position) as usize).min(CHUNK);
+            let mut buf = vec![0u8; want];
+            self.file.read_exact_at(&mut buf, position)?;
+            if buf.len() < HEADER_LEN {
+                return Ok(None);
+            }
+            let mut consumed = 0u64;
+            let mut batches = crate::batch::Batches::new(&buf);
+            loop {
+                let at = position + batches.position() as u64;
+                let Some(item) = batches.next() else { break };
+                let (h, range) = item.map_err(|e| corrupt_batch(at, &e))?;
+                if pred(position + range.start as u64, &h) {
+                    return Ok(Some((position + range.start as u64, h)));
+                }
+                consumed = range.end as u64;
+            }
+            if consumed == 0 {
+                // One batch larger than the chunk: step over it by its header.
+                let h = BatchHeader::parse(&buf).map_err(|e| corrupt_batch(position, &e))?;
+                if pred(position, &h) {
+                    return Ok(Some((position, h)));
+                }
+                consumed = h.total_len() as u64;
+            }
+            position += consumed;
+        }
+        Ok(None)
+    }
+}
+
+/// Handles on a segment's three files, taken under the log lock so that an
+/// fsync can run without it: appends to the same files go on meanwhile (the
+/// fsync covers at least what was written before the handles were taken).
+#[derive(Clone)]
+pub struct SegmentFiles {
+    log: Arc<File>,
+    index: Arc<File>,
+    time_index: Arc<File>,
+}
+
+impl SegmentFiles {
+    /// fsyncs the `.log` file, then the two index files. The indexes are
+    /// written through shared memory maps; on Linux `msync(MS_SYNC)` is an
+    /// `fdatasync` of the mapped file, and dirty pages of a shared mapping
+    /// are the file's page cache, so syncing the file descriptor makes the
+    /// mapped entries durable without touching the map (which the writer may
+    /// remap while this runs).
+    pub fn sync(&self) -> Result<()> {
+        self.log.sync_data()?;
+        self.index.sync_data()?;
+        self.time_index.sync_data()?;
+        Ok(())
+    }
 }
 
 /// The error for a batch header that does not parse at `position`.
@@ -306,39 +382,10 @@ impl Segment {
     /// Like [`Segment::scan_from`], with each batch's position passed to `pred`.
     pub fn scan_from_at(
         &self,
-        mut position: u64,
-        mut pred: impl FnMut(u64, &BatchHeader) -> bool,
+        position: u64,
+        pred: impl FnMut(u64, &BatchHeader) -> bool,
     ) -> Result<Option<(u64, BatchHeader)>> {
-        const CHUNK: usize = 64 * 1024;
-        while position < self.size {
-            let want = ((self.size - position) as usize).min(CHUNK);
-            let mut buf = vec![0u8; want];
-            self.file.read_exact_at(&mut buf, position)?;
-            if buf.len() < HEADER_LEN {
-                return Ok(None);
-            }
-            let mut consumed = 0u64;
-            let mut batches = crate::batch::Batches::new(&buf);
-            loop {
-                let at = position + batches.position() as u64;
-                let Some(item) = batches.next() else { break };
-                let (h, range) = item.map_err(|e| corrupt_batch(at, &e))?;
-                if pred(position + range.start as u64, &h) {
-                    return Ok(Some((position + range.start as u64, h)));
-                }
-                consumed = range.end as u64;
-            }
-            if consumed == 0 {
-                // One batch larger than the chunk: step over it by its header.
-                let h = BatchHeader::parse(&buf).map_err(|e| corrupt_batch(position, &e))?;
-                if pred(position, &h) {
-                    return Ok(Some((position, h)));
-                }
-                consumed = h.total_len() as u64;
-            }
-            position += consumed;
-        }
-        Ok(None)
+        self.slice(position).scan(pred)
     }
 
     /// A slice from `position` to the segment's current end.
@@ -350,11 +397,20 @@ impl Segment {
         }
     }
 
-    /// First batch whose max timestamp is >= `timestamp`, via the time index.
-    pub fn find_by_timestamp(&self, timestamp: i64) -> Result<Option<(u64, BatchHeader)>> {
+    /// Where to start scanning for the first batch whose max timestamp is at
+    /// least `timestamp`: a slice from the indexed batch the time index
+    /// points before it to the end of the segment (memory only, no file
+    /// read).
+    pub fn slice_from_time_index(&self, timestamp: i64) -> FileSlice {
         let rel = self.time_index.lookup(timestamp);
         let (_, pos) = self.index.lookup(rel);
-        self.scan_from(u64::from(pos), |h| h.max_timestamp >= timestamp)
+        self.slice(u64::from(pos))
+    }
+
+    /// First batch whose max timestamp is >= `timestamp`, via the time index.
+    pub fn find_by_timestamp(&self, timestamp: i64) -> Result<Option<(u64, BatchHeader)>> {
+        self.slice_from_time_index(timestamp)
+            .scan(|_, h| h.max_timestamp >= timestamp)
     }
 
     /// Iterates over every batch header in the segment with its position.
@@ -380,12 +436,19 @@ impl Segment {
         Ok(())
     }
 
-    /// fsyncs the log file and flushes the index maps.
+    /// fsyncs the log file and the index files.
     pub fn flush(&self) -> Result<()> {
-        self.file.sync_data()?;
-        self.index.0.flush()?;
-        self.time_index.0.flush()?;
-        Ok(())
+        self.files().sync()
+    }
+
+    /// The files of this segment, to fsync without holding whatever lock
+    /// guards the segment (see [`SegmentFiles::sync`]).
+    pub fn files(&self) -> SegmentFiles {
+        SegmentFiles {
+            log: Arc::clone(&self.file),
+            index: Arc::clone(self.index.0.file()),
+            time_index: Arc::clone(self.time_index.0.file()),
+        }
     }
 
     /// Removes the segment's files.

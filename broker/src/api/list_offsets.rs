@@ -108,7 +108,7 @@ pub fn handle(
                         .local_partition(&t.name, rp.partition_index)
                         .and_then(|p| {
                             lookup(&p, rp.timestamp, req.isolation_level == 1)
-                                .map(|r| (r, if with_epoch { p.leader_epoch } else { -1 }))
+                                .map(|r| (r, if with_epoch { p.leader_epoch() } else { -1 }))
                         });
                     match result {
                         // No offset found: no epoch either (as Kafka).

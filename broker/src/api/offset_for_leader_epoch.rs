@@ -38,7 +38,7 @@ pub fn handle(
                                         .with_end_offset(-1)
                                 }
                             };
-                            let epoch = part.leader_epoch;
+                            let epoch = part.leader_epoch();
                             if p.current_leader_epoch > epoch {
                                 return r
                                     .with_error_code(ResponseError::UnknownLeaderEpoch.code())

@@ -1,12 +1,28 @@
-//! A partition hosted by this broker: its log behind a writer lock, its high
-//! watermark, and the notification long-polling fetches wait on.
+//! A partition hosted by this broker: its log behind a writer lock, its
+//! replica state (role, leader epoch, high watermark, followers: the pure
+//! state machine in [`state`]), and the notification long-polling fetches
+//! wait on.
 //!
-//! Appends take the log lock for the duration of one `write(2)`; reads take
-//! it only to find where to read (an index lookup and a short header scan)
-//! and then read the file without it, so readers never hold up writers for
-//! the length of a read.
+//! Locks: the log lock (the "writer lock") is held for the duration of one
+//! `write(2)` and for planning reads, never for a file read or an fsync:
+//! reads are planned under it from memory (index maps, segment bounds, the
+//! tracked max timestamp) and `pread` runs after it is released
+//! (`memorystreamer_log::read`); an fsync takes the file handles under it
+//! and syncs without it, so appends go on during the fsync. The replica
+//! state has its own small lock, taken inside the log lock when both are
+//! needed (an append, a role change), never the other way round. The high
+//! watermark, last stable offset, log start offset and leader epoch are
+//! published in atomics for readers that take no lock.
+//!
+//! Not here: which partitions this node hosts and their roles (the replica
+//! manager, `super`, applies the metadata image), fetching from a leader
+//! (replication, DESIGN §5), request handling.
 
-use std::sync::atomic::{AtomicBool, AtomicI16, AtomicI64, Ordering};
+mod state;
+#[cfg(test)]
+mod tests;
+
+use std::sync::atomic::{AtomicBool, AtomicI16, AtomicI32, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
@@ -14,7 +30,8 @@ use memorystreamer_log::records::{
     parse_records, rebuild_batch, records_section, validate_produced,
 };
 use memorystreamer_log::{
-    AbortedTxn, AppendInfo, BatchHeader, CleanStats, CompactionConfig, Log, LogError, ProducerInfo,
+    AbortedTxn, AppendInfo, BatchHeader, CleanStats, CompactionConfig, FlushPlan, Log, LogError,
+    ProducerInfo,
 };
 use tokio::sync::Notify;
 use uuid::Uuid;
@@ -23,6 +40,7 @@ use crate::error::BrokerError;
 use crate::metrics::TopicMetrics;
 
 pub use crate::config::settings::{PartitionSettings, MAX_DECOMPRESSED_BYTES};
+pub use state::{FollowerState, ReplicaId, ReplicaState, Role};
 
 /// What a produce to this partition did.
 #[derive(Debug, Clone, Copy)]
@@ -63,8 +81,12 @@ pub struct Partition {
     pub topic_id: Uuid,
     /// Partition index.
     pub index: i32,
-    /// Leader epoch stamped into appended batches.
-    pub leader_epoch: i32,
+    /// The replica state's leader epoch, published for readers without a
+    /// lock (it is stamped into appended batches).
+    leader_epoch: AtomicI32,
+    /// Role, leader epoch, high watermark and followers; locked inside the
+    /// log lock, never the other way round.
+    replica: Mutex<ReplicaState>,
     max_message_bytes: std::sync::atomic::AtomicUsize,
     compacted: AtomicBool,
     log_append_time: AtomicBool,
@@ -80,7 +102,10 @@ pub struct Partition {
 }
 
 impl Partition {
-    /// Wraps an opened log.
+    /// Wraps an opened log as its leader at `leader_epoch`, with an ISR of
+    /// only itself (a single-replica partition: the high watermark is the
+    /// log end offset). Roles change with [`Partition::become_leader`] and
+    /// [`Partition::become_follower`].
     pub fn new(
         topic: String,
         topic_id: Uuid,
@@ -90,14 +115,16 @@ impl Partition {
         settings: PartitionSettings,
         metrics: TopicMetrics,
     ) -> Self {
-        let hw = log.log_end_offset();
-        let lso = log.last_stable_offset();
+        let replica = ReplicaState::leader(leader_epoch, log.log_end_offset());
+        let hw = replica.high_watermark();
+        let lso = log.last_stable_offset().min(hw);
         let start = log.log_start_offset();
         Partition {
             topic,
             topic_id,
             index,
-            leader_epoch,
+            leader_epoch: AtomicI32::new(leader_epoch),
+            replica: Mutex::new(replica),
             max_message_bytes: std::sync::atomic::AtomicUsize::new(settings.max_message_bytes),
             compacted: AtomicBool::new(settings.compacted),
             log_append_time: AtomicBool::new(settings.log_append_time),
@@ -118,7 +145,61 @@ impl Partition {
         self.log.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Offset of the next record; on a single node also the high watermark.
+    /// Locks the replica state (inside the log lock when both are held).
+    /// Its transitions change it only once they are known to succeed, so a
+    /// poisoned lock is taken over.
+    fn replica(&self) -> MutexGuard<'_, ReplicaState> {
+        self.replica.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The current leader epoch (stamped into batches appended as leader).
+    pub fn leader_epoch(&self) -> i32 {
+        self.leader_epoch.load(Ordering::Acquire)
+    }
+
+    /// The current role.
+    pub fn role(&self) -> Role {
+        self.replica().role()
+    }
+
+    /// A copy of the replica state (role, epoch, high watermark, followers).
+    pub fn replica_state(&self) -> ReplicaState {
+        self.replica().clone()
+    }
+
+    /// Becomes (or stays) the leader at `epoch`, with `isr_followers` the
+    /// other in-sync replicas and `other_replicas` the rest; refused with
+    /// FENCED_LEADER_EPOCH for an older epoch (see [`ReplicaState`]). No
+    /// append runs during the change.
+    pub fn become_leader(
+        &self,
+        epoch: i32,
+        isr_followers: &[ReplicaId],
+        other_replicas: &[ReplicaId],
+    ) -> Result<(), BrokerError> {
+        let log = self.lock();
+        let mut replica = self.replica();
+        let hw =
+            replica.become_leader(epoch, isr_followers, other_replicas, log.log_end_offset())?;
+        self.leader_epoch.store(epoch, Ordering::Release);
+        self.publish_offsets(&log, hw);
+        Ok(())
+    }
+
+    /// Becomes (or stays) a follower of `leader` at `epoch`; refused with
+    /// FENCED_LEADER_EPOCH for an older epoch. Produce is then refused with
+    /// NOT_LEADER_OR_FOLLOWER. No append runs during the change.
+    pub fn become_follower(&self, epoch: i32, leader: ReplicaId) -> Result<(), BrokerError> {
+        let log = self.lock();
+        let mut replica = self.replica();
+        let hw = replica.become_follower(epoch, leader, log.log_end_offset())?;
+        self.leader_epoch.store(epoch, Ordering::Release);
+        self.publish_offsets(&log, hw);
+        Ok(())
+    }
+
+    /// Consumers read below it: on a leader the smallest log end offset of
+    /// the ISR (with one replica, the offset of the next record).
     pub fn high_watermark(&self) -> i64 {
         self.high_watermark.load(Ordering::Acquire)
     }
@@ -166,6 +247,8 @@ impl Partition {
         records: &[u8],
         guard: Option<Option<u64>>,
     ) -> Result<AppendOutcome, BrokerError> {
+        // As Kafka: a follower refuses before looking at the records.
+        self.replica().epoch_for_append()?;
         let max = self.max_message_bytes.load(Ordering::Relaxed);
         if records.len() > max {
             return Err(BrokerError::MessageTooLarge {
@@ -174,16 +257,20 @@ impl Partition {
             });
         }
         let (mut buf, append_time) = self.prepare(records)?;
-        let result = {
+        let (result, flush) = {
             let mut log = self.lock();
+            // Checked again under the log lock: a role change takes it too,
+            // so no batch is stamped with an epoch that is no longer ours.
+            let epoch = self.replica().epoch_for_append()?;
             let r = match guard {
-                Some(token) => log.append_verified(&mut buf, self.leader_epoch, token),
-                None => log.append(&mut buf, self.leader_epoch),
+                Some(token) => log.append_verified(&mut buf, epoch, token),
+                None => log.append(&mut buf, epoch),
             };
-            if r.is_ok() {
-                self.publish_offsets(&log);
-            }
-            r
+            let flush = match &r {
+                Ok(info) => self.after_append(&log, info),
+                Err(_) => None,
+            };
+            (r, flush)
         };
         match result {
             Ok(info) => {
@@ -192,8 +279,9 @@ impl Partition {
                 self.metrics
                     .records_in
                     .increment((info.last_offset - info.base_offset + 1).max(0) as u64);
-                if let Some(d) = info.flushed {
-                    crate::metrics::log_flush(d);
+                if let Some(plan) = flush {
+                    // `flush.messages`: acknowledged only once durable.
+                    self.sync(&plan)?;
                 }
                 Ok(AppendOutcome::Appended(info, append_time))
             }
@@ -205,24 +293,48 @@ impl Partition {
         }
     }
 
-    fn publish_offsets(&self, log: &Log) {
+    /// After a successful append, under the log lock: moves the high
+    /// watermark as the replica state allows, publishes the offsets, and
+    /// takes the fsync `flush.messages` asks for (performed by the caller
+    /// after releasing the lock).
+    fn after_append(&self, log: &Log, info: &AppendInfo) -> Option<FlushPlan> {
+        let hw = self.replica().on_local_append(log.log_end_offset());
+        self.publish_offsets(log, hw);
+        info.flush_needed.then(|| log.begin_flush())
+    }
+
+    /// Publishes the offsets readers see without a lock. The last stable
+    /// offset never passes the high watermark (as Kafka's).
+    fn publish_offsets(&self, log: &Log, hw: i64) {
         self.last_stable_offset
-            .store(log.last_stable_offset(), Ordering::Release);
-        self.high_watermark
-            .store(log.log_end_offset(), Ordering::Release);
+            .store(log.last_stable_offset().min(hw), Ordering::Release);
+        self.high_watermark.store(hw, Ordering::Release);
+    }
+
+    /// Performs an fsync taken under the log lock, without it, and records
+    /// it as done.
+    fn sync(&self, plan: &FlushPlan) -> Result<(), BrokerError> {
+        let took = plan.sync()?;
+        self.lock().complete_flush(plan);
+        crate::metrics::log_flush(took);
+        Ok(())
     }
 
     /// Appends a control batch (a transaction marker written by the
     /// coordinator): no topic-level rewriting, never compressed.
     pub fn append_control(&self, batch: &[u8]) -> Result<AppendInfo, BrokerError> {
         let mut buf = batch.to_vec();
-        let info = {
+        let (info, flush) = {
             let mut log = self.lock();
-            let info = log.append(&mut buf, self.leader_epoch)?;
-            self.publish_offsets(&log);
-            info
+            let epoch = self.replica().epoch_for_append()?;
+            let info = log.append(&mut buf, epoch)?;
+            let flush = self.after_append(&log, &info);
+            (info, flush)
         };
         self.appended.notify_waiters();
+        if let Some(plan) = flush {
+            self.sync(&plan)?;
+        }
         Ok(info)
     }
 
@@ -318,24 +430,32 @@ impl Partition {
         at_least_one: bool,
         read_committed: bool,
     ) -> Result<ReadResult, BrokerError> {
-        let (slice, hw, lso, start) = {
+        // Planned under the lock from memory; every file read is after it.
+        let (plan, hw, lso, start, end) = {
             let log = self.lock();
-            let slice = log.read(offset)?;
+            let plan = log.plan_read(offset)?;
             (
-                slice,
+                plan,
                 self.high_watermark(),
                 self.last_stable_offset(),
                 log.log_start_offset(),
+                log.log_end_offset(),
             )
         };
         let limit = if read_committed { lso } else { hw };
+        let slice = match plan {
+            Some(plan) => plan.read_slice(|p| self.lock().plan_next(p))?,
+            None => None,
+        };
         let mut records = match slice {
             Some(s) if offset < limit => Bytes::from(s.read_batches(max_bytes, at_least_one)?),
             _ => Bytes::new(),
         };
         let mut aborted = Vec::new();
-        if read_committed && !records.is_empty() {
-            // Cut at the first batch at or past the LSO.
+        // Cut at the first batch at or past the limit: the LSO, or a high
+        // watermark behind the log end (followers not caught up). A
+        // single-replica leader's high watermark is the log end: no cut.
+        if (read_committed || limit < end) && !records.is_empty() {
             let mut keep = 0usize;
             let mut last = offset;
             for item in memorystreamer_log::batch::Batches::new(&records) {
@@ -347,7 +467,7 @@ impl Partition {
                 last = h.last_offset();
             }
             records.truncate(keep);
-            if !records.is_empty() {
+            if read_committed && !records.is_empty() {
                 aborted = self.lock().aborted_transactions(offset, last + 1);
             }
         }
@@ -360,17 +480,28 @@ impl Partition {
         })
     }
 
-    /// The first batch whose max timestamp is >= `timestamp`.
+    /// The first batch whose max timestamp is >= `timestamp` (the time
+    /// index is consulted under the lock, the file read after it).
     pub fn batch_by_timestamp(
         &self,
         timestamp: i64,
     ) -> Result<Option<(BatchHeader, Vec<u8>)>, BrokerError> {
-        Ok(self.lock().find_batch_by_timestamp(timestamp)?)
+        let plan = self.lock().plan_timestamp(timestamp);
+        match plan {
+            Some(plan) => Ok(plan.read_batch(|p| self.lock().plan_next(p))?),
+            None => Ok(None),
+        }
     }
 
-    /// The batch with the largest timestamp.
+    /// The batch with the largest timestamp, found from the segments'
+    /// tracked max timestamp and its offset (no scan), read without the
+    /// lock.
     pub fn max_timestamp_batch(&self) -> Result<Option<(BatchHeader, Vec<u8>)>, BrokerError> {
-        Ok(self.lock().max_timestamp_batch()?)
+        let plan = self.lock().plan_max_timestamp();
+        match plan {
+            Some(plan) => Ok(plan.read_batch()?),
+            None => Ok(None),
+        }
     }
 
     /// Retention: removes expired sealed segments (files deleted outside
@@ -386,23 +517,24 @@ impl Partition {
             let removed = log.take_expired(retention_ms, retention_bytes, now_ms);
             self.log_start_offset
                 .store(log.log_start_offset(), Ordering::Release);
-            self.publish_offsets(&log);
+            self.publish_offsets(&log, self.high_watermark());
             removed
         };
         Ok(removed.delete_files()?)
     }
 
-    /// DeleteRecords: moves the log start offset to `offset`; returns the
-    /// new log start offset.
+    /// DeleteRecords (on the leader only): moves the log start offset to
+    /// `offset`; returns the new log start offset.
     pub fn delete_records(&self, offset: i64) -> Result<i64, BrokerError> {
         let (start, removed) = {
             let mut log = self.lock();
+            self.replica().epoch_for_append()?;
             let hw = self.high_watermark();
             // -1 means "up to the high watermark" (Kafka's convention).
             let target = if offset == -1 { hw } else { offset };
             let r = log.delete_records_before(target)?;
             self.log_start_offset.store(r.0, Ordering::Release);
-            self.publish_offsets(&log);
+            self.publish_offsets(&log, hw);
             r
         };
         removed.delete_files()?;
@@ -425,26 +557,30 @@ impl Partition {
         self.lock().set_config(log_config);
     }
 
-    /// fsyncs the log if it has unflushed records.
+    /// fsyncs the log if it has unflushed records (the fsync runs without
+    /// the log lock: appends go on meanwhile).
     pub fn flush(&self) -> Result<(), BrokerError> {
-        let mut log = self.lock();
-        if log.unflushed_messages() > 0 {
-            let start = std::time::Instant::now();
-            log.flush()?;
-            crate::metrics::log_flush(start.elapsed());
+        let plan = {
+            let log = self.lock();
+            (log.unflushed_messages() > 0).then(|| log.begin_flush())
+        };
+        match plan {
+            Some(plan) => self.sync(&plan),
+            None => Ok(()),
         }
-        Ok(())
     }
 
-    /// fsyncs the log when its `flush.ms` has passed with records unflushed.
+    /// fsyncs the log when its `flush.ms` has passed with records unflushed
+    /// (without the log lock, as [`Partition::flush`]).
     pub fn flush_if_due(&self) -> Result<(), BrokerError> {
-        let mut log = self.lock();
-        if log.flush_due() {
-            let start = std::time::Instant::now();
-            log.flush()?;
-            crate::metrics::log_flush(start.elapsed());
+        let plan = {
+            let log = self.lock();
+            log.flush_due().then(|| log.begin_flush())
+        };
+        match plan {
+            Some(plan) => self.sync(&plan),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     /// Number of segments and bytes on disk.

@@ -1,0 +1,172 @@
+//! Opening a log: finishing an interrupted compaction swap, recovering the
+//! active segment's tail, and rebuilding producer state and the aborted
+//! transaction index.
+//!
+//! Opening costs the tail only: sealed segments are trusted (they were
+//! fsynced when they rolled) and opened without a scan; the active segment
+//! is recovered from its last index entry ([`Segment::recover`] checks every
+//! CRC after it, truncates a torn tail and rebuilds the index entries and the
+//! segment's max timestamp and its offset); producer state comes from the
+//! newest snapshot (written at each roll) plus the batches after it.
+//!
+//! This module is not the steady state: appends, rolls and retention are in
+//! `log.rs`, reads in `read.rs`.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::Path;
+
+use tracing::{debug, info, warn};
+
+use crate::cleaner;
+use crate::error::{LogError, Result};
+use crate::log::{Log, LogConfig, START_CHECKPOINT};
+use crate::producer_state::ProducerStateManager;
+use crate::segment::Segment;
+use crate::txn::{self, AbortedTxn};
+
+impl Log {
+    /// Opens the log in `dir` (creating it when missing), recovering the
+    /// active segment and rebuilding producer state from batch headers.
+    pub fn open(dir: &Path, config: LogConfig) -> Result<Self> {
+        fs::create_dir_all(dir)?;
+        cleaner::recover(dir)?;
+        let mut bases = Vec::new();
+        for entry in fs::read_dir(dir)? {
+            let entry = entry?;
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else { continue };
+            if let Some(stem) = name.strip_suffix(".log") {
+                match stem.parse::<i64>() {
+                    Ok(base) if base >= 0 && stem.len() == 20 => bases.push(base),
+                    _ => debug!(file = name, "ignoring unexpected file in log dir"),
+                }
+            }
+        }
+        bases.sort_unstable();
+        let mut segments = BTreeMap::new();
+        for (i, base) in bases.iter().enumerate() {
+            let mut seg = Segment::open(
+                dir,
+                *base,
+                config.index_max_bytes,
+                config.index_interval_bytes,
+            )?;
+            match bases.get(i + 1) {
+                Some(next) => seg.set_next_offset(*next),
+                None => {
+                    let truncated = seg.recover()?;
+                    if truncated > 0 {
+                        info!(dir = %dir.display(), truncated, "recovered log tail");
+                    }
+                }
+            }
+            segments.insert(*base, seg);
+        }
+        if segments.is_empty() {
+            let seg = Segment::open(dir, 0, config.index_max_bytes, config.index_interval_bytes)?;
+            segments.insert(0, seg);
+        }
+        let first = segments.keys().next().copied().unwrap_or(0);
+        // DeleteRecords may have moved the start past the first segment's base.
+        let log_start_offset = match fs::read_to_string(dir.join(START_CHECKPOINT)) {
+            Ok(text) => text.trim().parse::<i64>().unwrap_or(first).max(first),
+            Err(_) => first,
+        };
+        let mut log = Log {
+            dir: dir.to_path_buf(),
+            config,
+            segments,
+            log_start_offset,
+            appended_records: 0,
+            flushed_records: 0,
+            last_flush: std::time::Instant::now(),
+            producers: ProducerStateManager::default(),
+            aborted: Vec::new(),
+            dirty_txn_indexes: Vec::new(),
+        };
+        log.rebuild_producer_state()?;
+        Ok(log)
+    }
+
+    /// Loads the newest usable producer-state snapshot and replays only
+    /// the batches after it, so that opening a log costs the tail, not the
+    /// whole log. Without a snapshot every segment is replayed.
+    fn rebuild_producer_state(&mut self) -> Result<()> {
+        let end = self.log_end_offset();
+        let mut snapshots = self.snapshot_offsets()?;
+        snapshots.retain(|o| *o <= end);
+        let mut producers = ProducerStateManager::default();
+        let mut from = i64::MIN;
+        while let Some(offset) = snapshots.pop() {
+            match fs::read(self.snapshot_path(offset))
+                .map_err(LogError::from)
+                .and_then(|b| ProducerStateManager::decode(&b))
+            {
+                Ok(p) => {
+                    producers = p;
+                    from = offset;
+                    break;
+                }
+                Err(e) => {
+                    warn!(dir = %self.dir.display(), offset, error = %e, "ignoring unusable producer snapshot")
+                }
+            }
+        }
+        // Aborted-transaction entries: from the files for what the snapshot
+        // covers, rebuilt from the markers for the replayed tail.
+        let mut aborted = Vec::new();
+        let mut rewrite = Vec::new();
+        for seg in self.segments.values() {
+            let base = seg.base_offset();
+            let on_disk = txn::read_index(&self.dir, base)?;
+            // Entries the snapshot covers come from the file; the rest are
+            // rebuilt from the markers replayed below.
+            let mut entries: Vec<AbortedTxn> = on_disk
+                .iter()
+                .filter(|e| e.last_offset < from)
+                .copied()
+                .collect();
+            if seg.next_offset() > from {
+                let scanned = seg.for_each_header_at(|pos, h| {
+                    if h.base_offset < from {
+                        return;
+                    }
+                    if !h.is_control() {
+                        producers.update(h);
+                        return;
+                    }
+                    let kind = seg
+                        .slice(pos)
+                        .read_batches(h.total_len(), true)
+                        .and_then(|b| txn::control_type(h, &b));
+                    match kind {
+                        Ok(kind) => entries.extend(producers.apply_marker(h, kind)),
+                        Err(e) => {
+                            warn!(dir = %self.dir.display(), offset = h.base_offset, error = %e, "unreadable control batch")
+                        }
+                    }
+                });
+                match scanned {
+                    Ok(()) => {}
+                    // A damaged batch in a sealed segment must not stop the
+                    // log from opening: reads serve what is before it.
+                    Err(e @ LogError::CorruptBatch { .. }) => {
+                        warn!(dir = %self.dir.display(), base_offset = base, error = %e, "producer state rebuilt from the batches before a corrupt one")
+                    }
+                    Err(e) => return Err(e),
+                }
+                if entries != on_disk {
+                    rewrite.push((base, entries.clone()));
+                }
+            }
+            aborted.extend(entries);
+        }
+        for (base, entries) in rewrite {
+            txn::write_index(&self.dir, base, &entries)?;
+        }
+        self.producers = producers;
+        self.aborted = aborted;
+        Ok(())
+    }
+}
