@@ -3,6 +3,9 @@
 //!
 //! Reads into a buffer, splits complete frames (size checked before any
 //! allocation), decodes each request fully, runs it, writes the response.
+//! The connection's [`Session`] (peer, listener, principal, client software)
+//! is built once when it opens; each request gets a [`RequestContext`]
+//! borrowing it, which `api::dispatch` hands to the handler.
 //! Requests on a connection are handled one at a time in arrival order, as
 //! Kafka does, so pipelined requests get their responses in order.
 //!
@@ -44,18 +47,17 @@ use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 use kafka_protocol::messages::ApiKey;
-use kafka_protocol::ResponseError;
 use memorystreamer_protocol_kafka::frame::{frame_size, split_frame};
 use memorystreamer_protocol_kafka::request::decode_header;
-use memorystreamer_protocol_kafka::response::encode_response;
 use memorystreamer_protocol_kafka::ProtocolError;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tracing::{debug, info, warn};
 
-use crate::api::{self, Reply, Session};
+use crate::api::{self, Reply};
 use crate::broker::Broker;
+use crate::context::{RequestContext, Session};
 
 pub use crate::config::settings::ConnectionLimits;
 
@@ -165,25 +167,24 @@ enum Close {
     Protocol(ProtocolError),
 }
 
-/// Serves one connection until the peer closes it, it misbehaves, or the
-/// broker shuts down (after finishing the request in progress).
+/// Serves one connection, accepted on the listener named `listener`, until
+/// the peer closes it, it misbehaves, or the broker shuts down (after
+/// finishing the request in progress).
 pub async fn serve(
     broker: Arc<Broker>,
     mut stream: TcpStream,
     peer: SocketAddr,
+    listener: Arc<str>,
     mut shutdown: watch::Receiver<bool>,
     admission: Admission,
 ) {
     if let Err(e) = stream.set_nodelay(true) {
         debug!(%peer, error = %e, "set_nodelay failed");
     }
-    let mut session = Session {
-        peer: Some(peer),
-        ..Session::default()
-    };
+    let mut session = Session::new(peer, listener);
     let mut client_id = String::new();
     let _guard = crate::metrics::ConnectionGuard::open();
-    info!(%peer, "connection opened");
+    info!(%peer, listener = %session.listener, "connection opened");
     let quotas = Arc::clone(&admission.quotas);
     let reason = run(
         &broker,
@@ -194,8 +195,10 @@ pub async fn serve(
         &mut shutdown,
     )
     .await;
-    let software = session.client_software_name.as_deref().unwrap_or("");
-    let version = session.client_software_version.as_deref().unwrap_or("");
+    let (software, version) = session
+        .client_software
+        .as_ref()
+        .map_or(("", ""), |c| (c.name.as_str(), c.version.as_str()));
     match &reason {
         Close::PeerClosed | Close::Shutdown => {
             info!(%peer, client_id, software, version, "connection closed")
@@ -271,13 +274,14 @@ async fn run(
                         }
                     }
                     timed = Some((header.api_key, header.version()));
-                    api::dispatch(broker, session, &header, frame).await
+                    let mut ctx = RequestContext::new(&header, session);
+                    api::dispatch(broker, &mut ctx, frame).await
                 }
                 Err(ProtocolError::UnsupportedVersion {
                     api_key: ApiKey::ApiVersions,
                     correlation_id,
                     ..
-                }) => unsupported_api_versions(correlation_id),
+                }) => api::unsupported_version(correlation_id),
                 Err(e) => Err(e),
             };
             match reply {
@@ -314,11 +318,4 @@ async fn run(
             _ = shutdown.changed() => return Close::Shutdown,
         }
     }
-}
-
-/// The v0 ApiVersions answer to a version we do not know: error 35 plus our
-/// ranges, so the client can retry with a version we support.
-fn unsupported_api_versions(correlation_id: i32) -> Result<Reply, ProtocolError> {
-    let body = api::table().api_versions_response(ResponseError::UnsupportedVersion.code());
-    encode_response(ApiKey::ApiVersions, 0, correlation_id, &body).map(Reply::Frame)
 }

@@ -358,6 +358,37 @@ fn log_error(e: &LogError) -> ResponseError {
     }
 }
 
+/// Version-aware codes: the one place where the code of an error depends on
+/// the API and version of the request it answers.
+impl BrokerError {
+    /// The error code of this failure in the response to `api` at
+    /// `version`: [`Self::code`], except where Kafka answers older request
+    /// versions with an older code. Today that is KIP-588: PRODUCER_FENCED
+    /// became its own code in InitProducerId v4, AddPartitionsToTxn v2,
+    /// AddOffsetsToTxn v2, EndTxn v2 and TxnOffsetCommit v2; older versions
+    /// get INVALID_PRODUCER_EPOCH, which their clients know.
+    pub fn code_for_version(&self, api: kafka_protocol::messages::ApiKey, version: i16) -> i16 {
+        use kafka_protocol::messages::ApiKey as A;
+        match self {
+            BrokerError::Txn(TxnError::ProducerFenced) => {
+                let fenced_since = match api {
+                    A::InitProducerId => 4,
+                    A::AddPartitionsToTxn | A::AddOffsetsToTxn | A::EndTxn | A::TxnOffsetCommit => {
+                        2
+                    }
+                    _ => 0,
+                };
+                if version < fenced_since {
+                    ResponseError::InvalidProducerEpoch.code()
+                } else {
+                    self.code()
+                }
+            }
+            e => e.code(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,8 +15,9 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use libfuzzer_sys::fuzz_target;
-use memorystreamer_broker::api::{self, Reply, Session};
+use memorystreamer_broker::api::{self, Reply};
 use memorystreamer_broker::config::{BrokerConfig, LogFormat};
+use memorystreamer_broker::context::{RequestContext, Session};
 use memorystreamer_broker::Broker;
 use memorystreamer_protocol_kafka::frame::split_frame;
 use memorystreamer_protocol_kafka::request::decode_header;
@@ -76,7 +77,12 @@ fuzz_target!(|data: &[u8]| {
     let answer = f.rt.block_on(async move {
         let task = tokio::spawn(async move {
             let mut session = Session::default();
-            api::dispatch(&broker, &mut session, &header, frame).await
+            api::dispatch(
+                &broker,
+                &mut RequestContext::new(&header, &mut session),
+                frame,
+            )
+            .await
         });
         // Long-polls (Fetch max_wait_ms, JoinGroup/SyncGroup waits) are cut
         // off here; a handler that never yields would block the worker and

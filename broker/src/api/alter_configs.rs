@@ -9,9 +9,14 @@ use kafka_protocol::messages::{AlterConfigsRequest, AlterConfigsResponse};
 use super::describe_configs::{BROKER, TOPIC};
 use super::sb;
 use crate::broker::Broker;
+use crate::context::RequestContext;
 use crate::error::BrokerError;
 
-pub async fn handle(broker: &Arc<Broker>, req: AlterConfigsRequest) -> AlterConfigsResponse {
+pub async fn handle(
+    broker: &Arc<Broker>,
+    _ctx: &RequestContext<'_>,
+    req: AlterConfigsRequest,
+) -> AlterConfigsResponse {
     let mut responses = Vec::with_capacity(req.resources.len());
     for r in &req.resources {
         responses.push({

@@ -1,25 +1,25 @@
-//! ApiVersions (key 18): the supported-API table, and the client software
-//! name and version (KIP-511) recorded on the session.
+//! ApiVersions (key 18): the registry's version ranges (`super::table`),
+//! and the client software name and version (KIP-511) recorded on the
+//! session.
 //!
 //! The response header is always v0 (no tagged fields), even for v3+
 //! requests: librdkafka parses it that way. A request of a version newer
 //! than ours is answered in v0 with UNSUPPORTED_VERSION and our ranges, so
-//! the client can retry with a version we know; the connection handles that
-//! case before dispatch.
+//! the client can retry with a version we know: the header decoder refuses
+//! the version before dispatch, so the connection sends
+//! [`unsupported_version`] itself.
 
 use std::sync::Arc;
 
-use bytes::Bytes;
-use kafka_protocol::messages::{ApiVersionsRequest, ApiVersionsResponse};
-use memorystreamer_protocol_kafka::request::{decode_body, Header};
+use kafka_protocol::messages::{ApiKey, ApiVersionsRequest, ApiVersionsResponse};
+use kafka_protocol::ResponseError;
+use memorystreamer_protocol_kafka::response::encode_response;
 use memorystreamer_protocol_kafka::ProtocolError;
 use tracing::{debug, info};
 
-use super::{respond, Reply, Session};
+use super::Reply;
 use crate::broker::Broker;
-
-/// INVALID_REQUEST.
-const INVALID_REQUEST: i16 = 42;
+use crate::context::{ClientSoftware, RequestContext};
 
 /// KIP-511's rule for `client_software_name` / `client_software_version`
 /// (Kafka's `[a-zA-Z0-9](?:[a-zA-Z0-9\\-.]*[a-zA-Z0-9])?`): letters, digits,
@@ -37,16 +37,15 @@ fn valid_software_field(s: &str) -> bool {
     }
 }
 
-/// Answers ApiVersions; a v3+ request with a client software name or
-/// version outside KIP-511's rule is INVALID_REQUEST, as Kafka answers.
-pub fn handle(
+/// Answers ApiVersions with the registry's ranges and records the client
+/// software (v3+) on the session; a v3+ request with a client software name
+/// or version outside KIP-511's rule is INVALID_REQUEST, as Kafka answers.
+pub async fn handle(
     _broker: &Arc<Broker>,
-    session: &mut Session,
-    header: &Header,
-    body: Bytes,
-) -> Result<Reply, ProtocolError> {
-    let req: ApiVersionsRequest = decode_body(header, body)?;
-    if header.version() >= 3
+    ctx: &mut RequestContext<'_>,
+    req: ApiVersionsRequest,
+) -> ApiVersionsResponse {
+    if ctx.version() >= 3
         && !(valid_software_field(&req.client_software_name)
             && valid_software_field(&req.client_software_version))
     {
@@ -57,20 +56,31 @@ pub fn handle(
             software_version = %req.client_software_version,
             "invalid client software name or version"
         );
-        let resp = ApiVersionsResponse::default().with_error_code(INVALID_REQUEST);
-        return respond(header, &resp);
+        return ApiVersionsResponse::default()
+            .with_error_code(ResponseError::InvalidRequest.code());
     }
-    if header.version() >= 3 {
-        session.client_software_name = Some(req.client_software_name.to_string());
-        session.client_software_version = Some(req.client_software_version.to_string());
+    if ctx.version() >= 3 {
+        ctx.session.client_software = Some(ClientSoftware {
+            name: req.client_software_name.to_string(),
+            version: req.client_software_version.to_string(),
+        });
         info!(
-            client_id = header.header.client_id.as_deref().unwrap_or(""),
+            client_id = ctx.client_id(),
             software_name = %req.client_software_name,
             software_version = %req.client_software_version,
             "client identified"
         );
     }
-    respond(header, &super::table().api_versions_response(0))
+    super::table().api_versions_response(0)
+}
+
+/// The v0 ApiVersions answer to a version we do not know: error 35 plus our
+/// ranges, so the client can retry with a version we support. The
+/// connection sends it when the header decoder refuses the version, before
+/// any dispatch.
+pub fn unsupported_version(correlation_id: i32) -> Result<Reply, ProtocolError> {
+    let body = super::table().api_versions_response(ResponseError::UnsupportedVersion.code());
+    encode_response(ApiKey::ApiVersions, 0, correlation_id, &body).map(Reply::Frame)
 }
 
 #[cfg(test)]

@@ -9,9 +9,11 @@ use kafka_protocol::messages::{CreatePartitionsRequest, CreatePartitionsResponse
 
 use super::sb;
 use crate::broker::Broker;
+use crate::context::RequestContext;
 
 pub async fn handle(
     broker: &Arc<Broker>,
+    _ctx: &RequestContext<'_>,
     req: CreatePartitionsRequest,
 ) -> CreatePartitionsResponse {
     let mut results = Vec::with_capacity(req.topics.len());

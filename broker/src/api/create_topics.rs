@@ -8,11 +8,11 @@ use kafka_protocol::messages::create_topics_response::{
     CreatableTopicConfigs, CreatableTopicResult,
 };
 use kafka_protocol::messages::{CreateTopicsRequest, CreateTopicsResponse};
-use memorystreamer_protocol_kafka::request::Header;
 use tracing::info;
 
 use super::sb;
 use crate::broker::{Broker, NewTopic};
+use crate::context::RequestContext;
 use crate::error::BrokerError;
 
 fn new_topic(
@@ -78,7 +78,7 @@ fn new_topic(
 
 pub async fn handle(
     broker: &Arc<Broker>,
-    header: &Header,
+    ctx: &RequestContext<'_>,
     req: CreateTopicsRequest,
 ) -> CreateTopicsResponse {
     let mut results = Vec::with_capacity(req.topics.len());
@@ -122,7 +122,7 @@ pub async fn handle(
                     })
                     .with_num_partitions(nt.partitions)
                     .with_replication_factor(nt.replication_factor);
-                if header.version() >= 5 {
+                if ctx.version() >= 5 {
                     // Every topic config with its value and source, as
                     // DescribeConfigs reports them (KIP-525; Kafka does the
                     // same, also for validate_only).

@@ -5,18 +5,18 @@ use std::sync::Arc;
 use kafka_protocol::messages::delete_topics_response::DeletableTopicResult;
 use kafka_protocol::messages::{DeleteTopicsRequest, DeleteTopicsResponse, TopicName};
 use kafka_protocol::ResponseError;
-use memorystreamer_protocol_kafka::request::Header;
 use uuid::Uuid;
 
 use super::sb;
 use crate::broker::Broker;
+use crate::context::RequestContext;
 
 pub async fn handle(
     broker: &Arc<Broker>,
-    header: &Header,
+    ctx: &RequestContext<'_>,
     req: DeleteTopicsRequest,
 ) -> DeleteTopicsResponse {
-    let targets: Vec<(Option<String>, Uuid)> = if header.version() >= 6 {
+    let targets: Vec<(Option<String>, Uuid)> = if ctx.version() >= 6 {
         req.topics
             .iter()
             .map(|t| (t.name.as_ref().map(|n| n.to_string()), t.topic_id))

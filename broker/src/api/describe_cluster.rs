@@ -8,8 +8,13 @@ use kafka_protocol::ResponseError;
 
 use super::sb;
 use crate::broker::Broker;
+use crate::context::RequestContext;
 
-pub fn handle(broker: &Arc<Broker>, req: DescribeClusterRequest) -> DescribeClusterResponse {
+pub async fn handle(
+    broker: &Arc<Broker>,
+    _ctx: &RequestContext<'_>,
+    req: DescribeClusterRequest,
+) -> DescribeClusterResponse {
     // endpoint_type 1 = brokers, 2 = controllers (KIP-919). A combined node
     // serves both from the same listener.
     if !matches!(req.endpoint_type, 1 | 2) {

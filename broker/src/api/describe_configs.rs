@@ -17,12 +17,11 @@ use kafka_protocol::messages::describe_configs_response::{
 use kafka_protocol::messages::{DescribeConfigsRequest, DescribeConfigsResponse};
 use kafka_protocol::ResponseError;
 
-use memorystreamer_protocol_kafka::request::Header;
-
 use super::sb;
 use crate::broker::Broker;
 use crate::config::keys::{self, Dynamic, KeyType};
 use crate::config::repository::source;
+use crate::context::RequestContext;
 
 /// Resource types.
 pub const TOPIC: i8 = 2;
@@ -41,12 +40,12 @@ pub(crate) fn topic_config_source(
         .topic_config_source(&broker.metadata(), d, overridden)
 }
 
-pub fn handle(
+pub async fn handle(
     broker: &Arc<Broker>,
-    header: &Header,
+    ctx: &RequestContext<'_>,
     req: DescribeConfigsRequest,
 ) -> DescribeConfigsResponse {
-    let v3 = header.version() >= 3;
+    let v3 = ctx.version() >= 3;
     let results = req
         .resources
         .iter()

@@ -7,14 +7,14 @@ use std::sync::Arc;
 use kafka_protocol::messages::describe_groups_response::{DescribedGroup, DescribedGroupMember};
 use kafka_protocol::messages::{DescribeGroupsRequest, DescribeGroupsResponse};
 use kafka_protocol::ResponseError;
-use memorystreamer_protocol_kafka::request::Header;
 
 use super::sb;
 use crate::broker::Broker;
+use crate::context::RequestContext;
 
-pub fn handle(
+pub async fn handle(
     broker: &Arc<Broker>,
-    header: &Header,
+    ctx: &RequestContext<'_>,
     req: DescribeGroupsRequest,
 ) -> DescribeGroupsResponse {
     let groups: Vec<DescribedGroup> = req
@@ -30,7 +30,7 @@ pub fn handle(
                 let base = DescribedGroup::default().with_group_id(id.clone());
                 let Some(g) = g else {
                     let dead = base.with_group_state(sb("Dead"));
-                    return if header.version() >= 6 {
+                    return if ctx.version() >= 6 {
                         dead.with_error_code(ResponseError::GroupIdNotFound.code())
                             .with_error_message(Some(sb("group not found")))
                     } else {

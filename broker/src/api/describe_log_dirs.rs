@@ -13,8 +13,13 @@ use kafka_protocol::messages::{DescribeLogDirsRequest, DescribeLogDirsResponse, 
 
 use super::sb;
 use crate::broker::Broker;
+use crate::context::RequestContext;
 
-pub fn handle(broker: &Arc<Broker>, req: DescribeLogDirsRequest) -> DescribeLogDirsResponse {
+pub async fn handle(
+    broker: &Arc<Broker>,
+    _ctx: &RequestContext<'_>,
+    req: DescribeLogDirsRequest,
+) -> DescribeLogDirsResponse {
     let mut by_topic: Vec<(String, Vec<DescribeLogDirsPartition>)> = Vec::new();
     let mut partitions = broker.all_partitions();
     partitions.sort_by(|a, b| (a.topic.as_str(), a.index).cmp(&(b.topic.as_str(), b.index)));

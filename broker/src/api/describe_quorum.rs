@@ -26,11 +26,11 @@ use kafka_protocol::messages::{
     ApiKey, BrokerId, DescribeQuorumRequest, DescribeQuorumResponse, TopicName,
 };
 use kafka_protocol::ResponseError;
-use memorystreamer_protocol_kafka::request::Header;
 use tracing::debug;
 
 use super::sb;
 use crate::broker::Broker;
+use crate::context::RequestContext;
 
 /// The metadata topic's name, as Kafka's admin client expects it.
 const METADATA_TOPIC: &str = "__cluster_metadata";
@@ -45,7 +45,7 @@ const FORWARD_TIMEOUT: Duration = Duration::from_secs(5);
 /// forwarding to the leader.
 pub async fn handle(
     broker: &Arc<Broker>,
-    header: &Header,
+    ctx: &RequestContext<'_>,
     req: DescribeQuorumRequest,
 ) -> DescribeQuorumResponse {
     let asks_metadata = req.topics.len() == 1
@@ -61,9 +61,9 @@ pub async fn handle(
         Err(e) => return top_error(ResponseError::NotController, &e.to_string()),
     };
     if status.is_leader {
-        return answer(&status, header.version());
+        return answer(&status, ctx.version());
     }
-    let forwarded = header.header.client_id.as_deref() == Some(crate::interbroker::CLIENT_ID);
+    let forwarded = ctx.client_id() == crate::interbroker::CLIENT_ID;
     let Some(leader) = status.leader_id.and_then(|l| i32::try_from(l).ok()) else {
         return top_error(
             ResponseError::NotController,
@@ -86,7 +86,7 @@ pub async fn handle(
             "the metadata quorum leader has no live Kafka listener",
         );
     };
-    let version = header.version();
+    let version = ctx.version();
     match crate::interbroker::call::<_, DescribeQuorumResponse>(
         &host,
         port,

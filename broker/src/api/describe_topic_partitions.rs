@@ -14,9 +14,11 @@ use kafka_protocol::ResponseError;
 
 use super::sb;
 use crate::broker::Broker;
+use crate::context::RequestContext;
 
-pub fn handle(
+pub async fn handle(
     broker: &Arc<Broker>,
+    _ctx: &RequestContext<'_>,
     req: DescribeTopicPartitionsRequest,
 ) -> DescribeTopicPartitionsResponse {
     let image = broker.metadata();

@@ -28,14 +28,13 @@ use kafka_protocol::messages::fetch_response::{
 };
 use kafka_protocol::messages::{FetchRequest, FetchResponse, ProducerId, TopicName};
 use kafka_protocol::ResponseError;
-use memorystreamer_protocol_kafka::request::Header;
-use memorystreamer_protocol_kafka::ProtocolError;
 use tokio::sync::futures::Notified;
 use tokio::time::Instant;
 use uuid::Uuid;
 
-use super::{respond, sb, Reply};
+use super::sb;
 use crate::broker::Broker;
+use crate::context::RequestContext;
 use crate::partition::Partition;
 
 /// Longest wait a client may ask for (guards against absurd values).
@@ -53,12 +52,12 @@ struct Target {
 /// Resolves the request's partitions once; the wait loop re-reads them.
 fn resolve(
     broker: &Broker,
-    header: &Header,
+    version: i16,
     req: &FetchRequest,
 ) -> (Vec<(String, Uuid)>, Vec<Target>) {
     let mut topics = Vec::with_capacity(req.topics.len());
     let mut targets = Vec::new();
-    let by_id = header.version() >= 13;
+    let by_id = version >= 13;
     for (ti, t) in req.topics.iter().enumerate() {
         let name = if by_id {
             broker
@@ -163,12 +162,14 @@ fn count_records(bytes: &[u8]) -> u64 {
         .sum()
 }
 
+/// Answers once `min_bytes` are available, an error occurs or
+/// `max_wait_ms` passes.
 pub async fn handle(
     broker: &Arc<Broker>,
-    header: &Header,
+    ctx: &RequestContext<'_>,
     req: FetchRequest,
-) -> Result<Reply, ProtocolError> {
-    let (topics, targets) = resolve(broker, header, &req);
+) -> FetchResponse {
+    let (topics, targets) = resolve(broker, ctx.version(), &req);
     let max_bytes = usize::try_from(req.max_bytes).unwrap_or(0);
     let min_bytes = usize::try_from(req.min_bytes).unwrap_or(0).max(1);
     let wait = Duration::from_millis(u64::try_from(req.max_wait_ms).unwrap_or(0)).min(MAX_WAIT_CAP);
@@ -218,5 +219,5 @@ pub async fn handle(
             r.partitions.push(pd);
         }
     }
-    respond(header, &FetchResponse::default().with_responses(responses))
+    FetchResponse::default().with_responses(responses)
 }

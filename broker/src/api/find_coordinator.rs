@@ -9,17 +9,17 @@ use kafka_protocol::messages::find_coordinator_response::Coordinator;
 use kafka_protocol::messages::{BrokerId, FindCoordinatorRequest, FindCoordinatorResponse};
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
-use memorystreamer_protocol_kafka::request::Header;
 
 use super::sb;
 use crate::broker::Broker;
+use crate::context::RequestContext;
 
 const GROUP: i8 = 0;
 const TRANSACTION: i8 = 1;
 
 pub async fn handle(
     broker: &Arc<Broker>,
-    header: &Header,
+    ctx: &RequestContext<'_>,
     req: FindCoordinatorRequest,
 ) -> FindCoordinatorResponse {
     let answer = |key: StrBytes| async move {
@@ -41,7 +41,7 @@ pub async fn handle(
         };
         found.map_err(|e| (e.response_error(), e.to_string()))
     };
-    if header.version() >= 4 {
+    if ctx.version() >= 4 {
         let mut coordinators = Vec::with_capacity(req.coordinator_keys.len());
         for k in &req.coordinator_keys {
             let c = Coordinator::default().with_key(k.clone());
@@ -69,7 +69,7 @@ pub async fn handle(
                 .with_error_code(e.code())
                 .with_node_id(BrokerId(-1))
                 .with_port(-1);
-            if header.version() >= 1 {
+            if ctx.version() >= 1 {
                 r.with_error_message(Some(sb(&msg)))
             } else {
                 r

@@ -5,8 +5,13 @@ use std::sync::Arc;
 use kafka_protocol::messages::{HeartbeatRequest, HeartbeatResponse};
 
 use crate::broker::Broker;
+use crate::context::RequestContext;
 
-pub fn handle(broker: &Arc<Broker>, req: HeartbeatRequest) -> HeartbeatResponse {
+pub async fn handle(
+    broker: &Arc<Broker>,
+    _ctx: &RequestContext<'_>,
+    req: HeartbeatRequest,
+) -> HeartbeatResponse {
     if !broker.is_coordinator(&req.group_id) {
         return HeartbeatResponse::default()
             .with_error_code(kafka_protocol::ResponseError::NotCoordinator.code());

@@ -16,6 +16,7 @@ use super::describe_configs::{BROKER, TOPIC};
 use super::sb;
 use crate::broker::Broker;
 use crate::config::{keys, ConfigRepository};
+use crate::context::RequestContext;
 use crate::error::BrokerError;
 use crate::topic_config::{definition, ConfigType, REMOVED_TOPIC_CONFIGS};
 
@@ -130,6 +131,7 @@ fn apply(
 
 pub async fn handle(
     broker: &Arc<Broker>,
+    _ctx: &RequestContext<'_>,
     req: IncrementalAlterConfigsRequest,
 ) -> IncrementalAlterConfigsResponse {
     let mut responses = Vec::with_capacity(req.resources.len());

@@ -10,17 +10,14 @@
 use std::sync::Arc;
 
 use kafka_protocol::messages::{InitProducerIdRequest, InitProducerIdResponse, ProducerId};
-use kafka_protocol::ResponseError;
-use memorystreamer_protocol_kafka::request::Header;
 use tracing::{debug, warn};
 
 use crate::broker::Broker;
-use crate::error::BrokerError;
-use crate::txn::state::TxnError;
+use crate::context::RequestContext;
 
 pub async fn handle(
     broker: &Arc<Broker>,
-    header: &Header,
+    ctx: &RequestContext<'_>,
     req: InitProducerIdRequest,
 ) -> InitProducerIdResponse {
     let fail = |code: i16| {
@@ -30,7 +27,7 @@ pub async fn handle(
             .with_producer_epoch(-1)
     };
     if let Some(txn_id) = req.transactional_id.as_ref().filter(|t| !t.is_empty()) {
-        let expected = (header.version() >= 3 && req.producer_id.0 >= 0)
+        let expected = (ctx.version() >= 3 && req.producer_id.0 >= 0)
             .then_some((req.producer_id.0, req.producer_epoch));
         return match broker
             .txn()
@@ -42,14 +39,8 @@ pub async fn handle(
                 .with_producer_epoch(epoch),
             Err(e) => {
                 debug!(transactional_id = %txn_id.as_str(), error = %e, "InitProducerId refused");
-                let code = match e {
-                    // KIP-588: older clients know only INVALID_PRODUCER_EPOCH.
-                    BrokerError::Txn(TxnError::ProducerFenced) if header.version() < 4 => {
-                        ResponseError::InvalidProducerEpoch.code()
-                    }
-                    e => e.code(),
-                };
-                fail(code)
+                // KIP-588: older clients know only INVALID_PRODUCER_EPOCH.
+                fail(ctx.error_code(&e))
             }
         };
     }

@@ -8,10 +8,10 @@ use bytes::Bytes;
 use kafka_protocol::messages::join_group_response::JoinGroupResponseMember;
 use kafka_protocol::messages::{JoinGroupRequest, JoinGroupResponse};
 use kafka_protocol::ResponseError;
-use memorystreamer_protocol_kafka::request::Header;
 
-use super::{sb, Session};
+use super::sb;
 use crate::broker::Broker;
+use crate::context::RequestContext;
 use crate::group::protocol::{JoinRequest, JoinResult, Reply};
 
 fn to_response(r: JoinResult, version: i16) -> JoinGroupResponse {
@@ -42,11 +42,10 @@ fn to_response(r: JoinResult, version: i16) -> JoinGroupResponse {
 
 pub async fn handle(
     broker: &Arc<Broker>,
-    header: &Header,
-    session: &Session,
+    ctx: &RequestContext<'_>,
     req: JoinGroupRequest,
 ) -> JoinGroupResponse {
-    let version = header.version();
+    let version = ctx.version();
     if req.group_id.is_empty() {
         return JoinGroupResponse::default()
             .with_error_code(ResponseError::InvalidGroupId.code())
@@ -62,8 +61,8 @@ pub async fn handle(
     let jr = JoinRequest {
         member_id: req.member_id.to_string(),
         group_instance_id: req.group_instance_id.as_ref().map(|s| s.to_string()),
-        client_id: header.header.client_id.as_deref().unwrap_or("").to_string(),
-        client_host: session.client_host(),
+        client_id: ctx.client_id().to_string(),
+        client_host: ctx.session.client_host(),
         session_timeout: Duration::from_millis(req.session_timeout_ms.max(0) as u64),
         rebalance_timeout: Duration::from_millis(
             if version >= 1 {

@@ -5,16 +5,20 @@ use std::sync::Arc;
 
 use kafka_protocol::messages::leave_group_response::MemberResponse;
 use kafka_protocol::messages::{LeaveGroupRequest, LeaveGroupResponse};
-use memorystreamer_protocol_kafka::request::Header;
 
 use crate::broker::Broker;
+use crate::context::RequestContext;
 
-pub fn handle(broker: &Arc<Broker>, header: &Header, req: LeaveGroupRequest) -> LeaveGroupResponse {
+pub async fn handle(
+    broker: &Arc<Broker>,
+    ctx: &RequestContext<'_>,
+    req: LeaveGroupRequest,
+) -> LeaveGroupResponse {
     if !broker.is_coordinator(&req.group_id) {
         return LeaveGroupResponse::default()
             .with_error_code(kafka_protocol::ResponseError::NotCoordinator.code());
     }
-    let batched = header.version() >= 3;
+    let batched = ctx.version() >= 3;
     let members: Vec<(String, Option<String>)> = if batched {
         req.members
             .iter()

@@ -8,8 +8,13 @@ use kafka_protocol::messages::{GroupId, ListGroupsRequest, ListGroupsResponse};
 
 use super::sb;
 use crate::broker::Broker;
+use crate::context::RequestContext;
 
-pub fn handle(broker: &Arc<Broker>, req: ListGroupsRequest) -> ListGroupsResponse {
+pub async fn handle(
+    broker: &Arc<Broker>,
+    _ctx: &RequestContext<'_>,
+    req: ListGroupsRequest,
+) -> ListGroupsResponse {
     let groups = broker
         .groups
         .list()

@@ -17,9 +17,8 @@ use kafka_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse};
 use kafka_protocol::ResponseError;
 use memorystreamer_protocol_kafka::records::{first_offset_at_or_after, offset_of_max_timestamp};
 
-use memorystreamer_protocol_kafka::request::Header;
-
 use crate::broker::Broker;
+use crate::context::RequestContext;
 use crate::error::BrokerError;
 use crate::partition::Partition;
 
@@ -71,13 +70,13 @@ fn lookup_any(
     })
 }
 
-pub fn handle(
+pub async fn handle(
     broker: &Arc<Broker>,
-    header: &Header,
+    ctx: &RequestContext<'_>,
     req: ListOffsetsRequest,
 ) -> ListOffsetsResponse {
     // leader_epoch exists from v4 on; the codec refuses it earlier.
-    let with_epoch = header.version() >= 4;
+    let with_epoch = ctx.version() >= 4;
     // As Kafka: a partition named more than once is answered once, with
     // INVALID_REQUEST.
     let repeated = super::repeated(req.topics.iter().flat_map(|t| {

@@ -12,13 +12,13 @@ use kafka_protocol::messages::metadata_response::{
 };
 use kafka_protocol::messages::{BrokerId, MetadataRequest, MetadataResponse, TopicName};
 use kafka_protocol::ResponseError;
-use memorystreamer_protocol_kafka::request::Header;
 use memorystreamer_raft::{MetadataImage, TopicImage};
 use tracing::debug;
 use uuid::Uuid;
 
 use super::sb;
 use crate::broker::{Broker, NewTopic};
+use crate::context::RequestContext;
 use crate::error::BrokerError;
 
 fn topic_metadata(image: &MetadataImage, t: &TopicImage) -> MetadataResponseTopic {
@@ -56,10 +56,10 @@ fn topic_error(name: Option<&str>, id: Uuid, e: ResponseError) -> MetadataRespon
 
 pub async fn handle(
     broker: &Arc<Broker>,
-    header: &Header,
+    ctx: &RequestContext<'_>,
     req: MetadataRequest,
 ) -> MetadataResponse {
-    let allow_auto_create = header.version() < 4 || req.allow_auto_topic_creation;
+    let allow_auto_create = ctx.version() < 4 || req.allow_auto_topic_creation;
     let mut topics = Vec::new();
     match &req.topics {
         None => {

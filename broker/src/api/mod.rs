@@ -1,8 +1,24 @@
-//! Request handlers, one file per Kafka API, and the single dispatch point.
+//! Request handlers, one file per Kafka API, and the registry that
+//! dispatches to them.
 //!
-//! [`SUPPORTED`] is the one table of APIs and version ranges: the request
-//! decoder rejects anything outside it, ApiVersions advertises exactly it,
-//! and [`dispatch`] has one arm per entry.
+//! The `registry!` invocation below is the one declaration of the APIs
+//! this broker serves: one line per API with its advertised version range
+//! and the module whose `handle` serves it. Generated from it: [`SUPPORTED`]
+//! (through [`table`]: the request decoder's check, ApiVersions' answer and
+//! the metrics' label set) and [`dispatch`] (one match arm per line, each
+//! decoding the body at the request's version and awaiting its handler in
+//! place: no boxed future, no table of function pointers).
+//!
+//! Every handler has the same shape,
+//! `pub async fn handle(broker: &Arc<Broker>, ctx: &RequestContext<'_>, req: XRequest) -> XResponse`,
+//! with two variations: ApiVersions takes `&mut RequestContext` (it records
+//! the client software on the session), and Produce returns
+//! `Option<ProduceResponse>` (None for acks=0, which gets no response).
+//!
+//! This module is not the codec (`protocol-kafka`), not the socket
+//! (`connection.rs`), and holds no rules of its own: handlers translate
+//! between wire structs and the broker, the coordinators and the replica
+//! manager.
 
 use std::sync::{Arc, OnceLock};
 
@@ -15,7 +31,10 @@ use memorystreamer_protocol_kafka::versions::{ApiRange, ApiTable};
 use memorystreamer_protocol_kafka::ProtocolError;
 
 use crate::broker::Broker;
+use crate::context::RequestContext;
 
+mod add_offsets_to_txn;
+mod add_partitions_to_txn;
 mod alter_configs;
 mod api_versions;
 mod create_partitions;
@@ -27,8 +46,11 @@ mod describe_cluster;
 mod describe_configs;
 mod describe_groups;
 mod describe_log_dirs;
+mod describe_producers;
 mod describe_quorum;
 mod describe_topic_partitions;
+mod describe_transactions;
+mod end_txn;
 mod fetch;
 mod find_coordinator;
 mod heartbeat;
@@ -38,6 +60,7 @@ mod join_group;
 mod leave_group;
 mod list_groups;
 mod list_offsets;
+mod list_transactions;
 mod metadata;
 mod offset_commit;
 mod offset_delete;
@@ -45,54 +68,99 @@ mod offset_fetch;
 mod offset_for_leader_epoch;
 mod produce;
 mod sync_group;
-mod transactions;
+mod txn_offset_commit;
+mod write_txn_markers;
 
-/// Supported APIs: (key, min version, max version). Maxima are those of the
-/// Kafka release `kafka-protocol` 0.18 describes (Kafka 4.1), except where
-/// its `valid_versions` lists a version its request structs cannot decode
-/// (OffsetCommit v10, OffsetFetch v10, InitProducerId v6): advertising one
-/// would close the connection of a client that picks it. Produce keeps
-/// minimum 0 as Kafka 4.x does for librdkafka's sake (KAFKA-18659), though
-/// v0–2 requests (legacy message formats) are refused.
-pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
-    (ApiKey::Produce, 0, 13),
-    (ApiKey::Fetch, 4, 18),
-    (ApiKey::ListOffsets, 1, 10),
-    (ApiKey::Metadata, 0, 13),
-    (ApiKey::ApiVersions, 0, 4),
-    (ApiKey::CreateTopics, 2, 7),
-    (ApiKey::DeleteTopics, 1, 6),
-    (ApiKey::InitProducerId, 0, 5),
-    (ApiKey::DescribeCluster, 0, 2),
-    (ApiKey::FindCoordinator, 0, 6),
-    (ApiKey::JoinGroup, 0, 9),
-    (ApiKey::SyncGroup, 0, 5),
-    (ApiKey::Heartbeat, 0, 4),
-    (ApiKey::LeaveGroup, 0, 5),
-    (ApiKey::OffsetCommit, 2, 9),
-    (ApiKey::OffsetFetch, 1, 9),
-    (ApiKey::ListGroups, 0, 5),
-    (ApiKey::DescribeGroups, 0, 6),
-    (ApiKey::DeleteGroups, 0, 2),
-    (ApiKey::OffsetDelete, 0, 0),
-    (ApiKey::CreatePartitions, 0, 3),
-    (ApiKey::DescribeConfigs, 1, 4),
-    (ApiKey::AlterConfigs, 0, 2),
-    (ApiKey::IncrementalAlterConfigs, 0, 1),
-    (ApiKey::DeleteRecords, 0, 2),
-    (ApiKey::OffsetForLeaderEpoch, 2, 4),
-    (ApiKey::DescribeLogDirs, 1, 4),
-    (ApiKey::DescribeTopicPartitions, 0, 0),
-    (ApiKey::AddPartitionsToTxn, 0, 5),
-    (ApiKey::AddOffsetsToTxn, 0, 4),
-    (ApiKey::EndTxn, 0, 5),
-    (ApiKey::WriteTxnMarkers, 1, 1),
-    (ApiKey::TxnOffsetCommit, 0, 5),
-    (ApiKey::DescribeProducers, 0, 0),
-    (ApiKey::DescribeTransactions, 0, 0),
-    (ApiKey::ListTransactions, 0, 2),
-    (ApiKey::DescribeQuorum, 0, 2),
-];
+/// Declares the registry: `ApiKey min..=max => module`, optionally followed
+/// by `(optional_reply)` for a handler returning `Option` (None: no response
+/// at all). Expands to [`SUPPORTED`] and [`dispatch`].
+macro_rules! registry {
+    (@reply optional_reply $header:ident, $resp:expr) => {
+        match $resp {
+            Some(resp) => respond($header, &resp),
+            None => Ok(Reply::None),
+        }
+    };
+    (@reply $header:ident, $resp:expr) => {
+        respond($header, &$resp)
+    };
+    ($($key:ident $min:literal ..= $max:literal => $module:ident $(($form:ident))?,)*) => {
+        /// Every API served here: (key, min version, max version), in the
+        /// registry's order.
+        pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[$((ApiKey::$key, $min, $max)),*];
+
+        /// Decodes the body of a request whose header has been read and
+        /// runs its handler. Errors here are protocol errors (the
+        /// connection is closed); per-topic failures are error codes inside
+        /// the response.
+        pub async fn dispatch(
+            broker: &Arc<Broker>,
+            ctx: &mut RequestContext<'_>,
+            body: Bytes,
+        ) -> Result<Reply, ProtocolError> {
+            let header = ctx.header;
+            match header.api_key {
+                $(ApiKey::$key => {
+                    let req = decode_body(header, body)?;
+                    registry!(@reply $($form)? header, $module::handle(broker, ctx, req).await)
+                })*
+                // Not registered (the header decoder refuses these before
+                // dispatch; a direct caller such as a fuzzer gets here).
+                other => Err(ProtocolError::UnsupportedVersion {
+                    api_key: other,
+                    version: header.version(),
+                    correlation_id: header.correlation_id(),
+                }),
+            }
+        }
+    };
+}
+
+// Maxima are those of the Kafka release `kafka-protocol` 0.18 describes
+// (Kafka 4.1), except where its `valid_versions` lists a version its request
+// structs cannot decode (OffsetCommit v10, OffsetFetch v10, InitProducerId
+// v6): advertising one would close the connection of a client that picks
+// it. Produce keeps minimum 0 as Kafka 4.x does for librdkafka's sake
+// (KAFKA-18659), though v0–2 requests (legacy message formats) are refused.
+registry! {
+    Produce 0..=13 => produce (optional_reply),
+    Fetch 4..=18 => fetch,
+    ListOffsets 1..=10 => list_offsets,
+    Metadata 0..=13 => metadata,
+    ApiVersions 0..=4 => api_versions,
+    CreateTopics 2..=7 => create_topics,
+    DeleteTopics 1..=6 => delete_topics,
+    InitProducerId 0..=5 => init_producer_id,
+    DescribeCluster 0..=2 => describe_cluster,
+    FindCoordinator 0..=6 => find_coordinator,
+    JoinGroup 0..=9 => join_group,
+    SyncGroup 0..=5 => sync_group,
+    Heartbeat 0..=4 => heartbeat,
+    LeaveGroup 0..=5 => leave_group,
+    OffsetCommit 2..=9 => offset_commit,
+    OffsetFetch 1..=9 => offset_fetch,
+    ListGroups 0..=5 => list_groups,
+    DescribeGroups 0..=6 => describe_groups,
+    DeleteGroups 0..=2 => delete_groups,
+    OffsetDelete 0..=0 => offset_delete,
+    CreatePartitions 0..=3 => create_partitions,
+    DescribeConfigs 1..=4 => describe_configs,
+    AlterConfigs 0..=2 => alter_configs,
+    IncrementalAlterConfigs 0..=1 => incremental_alter_configs,
+    DeleteRecords 0..=2 => delete_records,
+    OffsetForLeaderEpoch 2..=4 => offset_for_leader_epoch,
+    DescribeLogDirs 1..=4 => describe_log_dirs,
+    DescribeTopicPartitions 0..=0 => describe_topic_partitions,
+    AddPartitionsToTxn 0..=5 => add_partitions_to_txn,
+    AddOffsetsToTxn 0..=4 => add_offsets_to_txn,
+    EndTxn 0..=5 => end_txn,
+    WriteTxnMarkers 1..=1 => write_txn_markers,
+    TxnOffsetCommit 0..=5 => txn_offset_commit,
+    DescribeProducers 0..=0 => describe_producers,
+    DescribeTransactions 0..=0 => describe_transactions,
+    ListTransactions 0..=2 => list_transactions,
+    DescribeQuorum 0..=2 => describe_quorum,
+}
 
 /// The supported-API table in codec form.
 pub fn api_table() -> ApiTable {
@@ -118,26 +186,6 @@ pub fn table() -> &'static ApiTable {
     TABLE.get_or_init(api_table)
 }
 
-/// Per-connection facts handlers may need.
-#[derive(Debug, Default, Clone)]
-pub struct Session {
-    /// The client's address.
-    pub peer: Option<std::net::SocketAddr>,
-    /// Client software name (KIP-511), once ApiVersions v3+ told us.
-    pub client_software_name: Option<String>,
-    /// Client software version (KIP-511).
-    pub client_software_version: Option<String>,
-}
-
-impl Session {
-    /// The client host as Kafka reports it in DescribeGroups ("/1.2.3.4").
-    pub fn client_host(&self) -> String {
-        self.peer
-            .map(|p| format!("/{}", p.ip()))
-            .unwrap_or_default()
-    }
-}
-
 /// What a handler produced.
 pub enum Reply {
     /// An encoded response frame.
@@ -159,161 +207,5 @@ fn respond<T: Encodable + HeaderVersion>(
     .map(Reply::Frame)
 }
 
-/// Decodes the body of a request whose header has been read and runs its
-/// handler. Errors here are protocol errors (the connection is closed);
-/// per-topic failures are error codes inside the response.
-pub async fn dispatch(
-    broker: &Arc<Broker>,
-    session: &mut Session,
-    header: &Header,
-    body: Bytes,
-) -> Result<Reply, ProtocolError> {
-    match header.api_key {
-        ApiKey::Produce => produce::handle(broker, header, decode_body(header, body)?).await,
-        ApiKey::Fetch => fetch::handle(broker, header, decode_body(header, body)?).await,
-        ApiKey::ListOffsets => respond(
-            header,
-            &list_offsets::handle(broker, header, decode_body(header, body)?),
-        ),
-        ApiKey::Metadata => respond(
-            header,
-            &metadata::handle(broker, header, decode_body(header, body)?).await,
-        ),
-        ApiKey::ApiVersions => api_versions::handle(broker, session, header, body),
-        ApiKey::CreateTopics => respond(
-            header,
-            &create_topics::handle(broker, header, decode_body(header, body)?).await,
-        ),
-        ApiKey::DeleteTopics => respond(
-            header,
-            &delete_topics::handle(broker, header, decode_body(header, body)?).await,
-        ),
-        ApiKey::InitProducerId => respond(
-            header,
-            &init_producer_id::handle(broker, header, decode_body(header, body)?).await,
-        ),
-        ApiKey::DescribeCluster => respond(
-            header,
-            &describe_cluster::handle(broker, decode_body(header, body)?),
-        ),
-        ApiKey::CreatePartitions => respond(
-            header,
-            &create_partitions::handle(broker, decode_body(header, body)?).await,
-        ),
-        ApiKey::DescribeConfigs => respond(
-            header,
-            &describe_configs::handle(broker, header, decode_body(header, body)?),
-        ),
-        ApiKey::AlterConfigs => respond(
-            header,
-            &alter_configs::handle(broker, decode_body(header, body)?).await,
-        ),
-        ApiKey::IncrementalAlterConfigs => respond(
-            header,
-            &incremental_alter_configs::handle(broker, decode_body(header, body)?).await,
-        ),
-        ApiKey::DeleteRecords => respond(
-            header,
-            &delete_records::handle(broker, decode_body(header, body)?),
-        ),
-        ApiKey::OffsetForLeaderEpoch => respond(
-            header,
-            &offset_for_leader_epoch::handle(broker, decode_body(header, body)?),
-        ),
-        ApiKey::DescribeLogDirs => respond(
-            header,
-            &describe_log_dirs::handle(broker, decode_body(header, body)?),
-        ),
-        ApiKey::DescribeTopicPartitions => respond(
-            header,
-            &describe_topic_partitions::handle(broker, decode_body(header, body)?),
-        ),
-        ApiKey::FindCoordinator => respond(
-            header,
-            &find_coordinator::handle(broker, header, decode_body(header, body)?).await,
-        ),
-        ApiKey::JoinGroup => respond(
-            header,
-            &join_group::handle(broker, header, session, decode_body(header, body)?).await,
-        ),
-        ApiKey::SyncGroup => respond(
-            header,
-            &sync_group::handle(broker, header, decode_body(header, body)?).await,
-        ),
-        ApiKey::Heartbeat => respond(
-            header,
-            &heartbeat::handle(broker, decode_body(header, body)?),
-        ),
-        ApiKey::LeaveGroup => respond(
-            header,
-            &leave_group::handle(broker, header, decode_body(header, body)?),
-        ),
-        ApiKey::OffsetCommit => respond(
-            header,
-            &offset_commit::handle(broker, header, decode_body(header, body)?),
-        ),
-        ApiKey::OffsetFetch => respond(
-            header,
-            &offset_fetch::handle(broker, header, decode_body(header, body)?),
-        ),
-        ApiKey::ListGroups => respond(
-            header,
-            &list_groups::handle(broker, decode_body(header, body)?),
-        ),
-        ApiKey::DescribeGroups => respond(
-            header,
-            &describe_groups::handle(broker, header, decode_body(header, body)?),
-        ),
-        ApiKey::DeleteGroups => respond(
-            header,
-            &delete_groups::handle(broker, decode_body(header, body)?),
-        ),
-        ApiKey::OffsetDelete => respond(
-            header,
-            &offset_delete::handle(broker, decode_body(header, body)?),
-        ),
-        ApiKey::AddPartitionsToTxn => respond(
-            header,
-            &transactions::add_partitions(broker, header, decode_body(header, body)?),
-        ),
-        ApiKey::AddOffsetsToTxn => respond(
-            header,
-            &transactions::add_offsets(broker, header, decode_body(header, body)?).await,
-        ),
-        ApiKey::EndTxn => respond(
-            header,
-            &transactions::end_txn(broker, header, decode_body(header, body)?).await,
-        ),
-        ApiKey::WriteTxnMarkers => respond(
-            header,
-            &transactions::write_markers(broker, decode_body(header, body)?),
-        ),
-        ApiKey::TxnOffsetCommit => respond(
-            header,
-            &transactions::txn_offset_commit(broker, header, decode_body(header, body)?).await,
-        ),
-        ApiKey::DescribeProducers => respond(
-            header,
-            &transactions::describe_producers(broker, decode_body(header, body)?),
-        ),
-        ApiKey::DescribeTransactions => respond(
-            header,
-            &transactions::describe_transactions(broker, decode_body(header, body)?),
-        ),
-        ApiKey::ListTransactions => respond(
-            header,
-            &transactions::list_transactions(broker, header, decode_body(header, body)?),
-        ),
-        ApiKey::DescribeQuorum => respond(
-            header,
-            &describe_quorum::handle(broker, header, decode_body(header, body)?).await,
-        ),
-        other => Err(ProtocolError::UnsupportedVersion {
-            api_key: other,
-            version: header.version(),
-            correlation_id: header.correlation_id(),
-        }),
-    }
-}
-
 pub use crate::util::{repeated, sb};
+pub use api_versions::unsupported_version;

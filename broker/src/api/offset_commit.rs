@@ -8,18 +8,18 @@ use kafka_protocol::messages::offset_commit_response::{
 };
 use kafka_protocol::messages::{OffsetCommitRequest, OffsetCommitResponse};
 use kafka_protocol::ResponseError;
-use memorystreamer_protocol_kafka::request::Header;
 
 use crate::broker::Broker;
+use crate::context::RequestContext;
 use crate::error::GroupError;
 use crate::group::CommitEntry;
 
-pub fn handle(
+pub async fn handle(
     broker: &Arc<Broker>,
-    header: &Header,
+    ctx: &RequestContext<'_>,
     req: OffsetCommitRequest,
 ) -> OffsetCommitResponse {
-    let by_id = header.version() >= 10;
+    let by_id = ctx.version() >= 10;
     let image = broker.metadata();
     let mut entries = Vec::new();
     let mut unknown_ids = Vec::new();
@@ -35,7 +35,7 @@ pub fn handle(
                     topic: n.clone(),
                     partition: p.partition_index,
                     offset: p.committed_offset,
-                    leader_epoch: if header.version() >= 6 {
+                    leader_epoch: if ctx.version() >= 6 {
                         p.committed_leader_epoch
                     } else {
                         -1

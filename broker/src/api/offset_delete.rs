@@ -9,8 +9,13 @@ use kafka_protocol::messages::offset_delete_response::{
 use kafka_protocol::messages::{OffsetDeleteRequest, OffsetDeleteResponse};
 
 use crate::broker::Broker;
+use crate::context::RequestContext;
 
-pub fn handle(broker: &Arc<Broker>, req: OffsetDeleteRequest) -> OffsetDeleteResponse {
+pub async fn handle(
+    broker: &Arc<Broker>,
+    _ctx: &RequestContext<'_>,
+    req: OffsetDeleteRequest,
+) -> OffsetDeleteResponse {
     let partitions: Vec<(String, i32)> = req
         .topics
         .iter()

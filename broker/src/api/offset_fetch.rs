@@ -12,11 +12,11 @@ use kafka_protocol::messages::offset_fetch_response::{
     OffsetFetchResponseTopic, OffsetFetchResponseTopics,
 };
 use kafka_protocol::messages::{OffsetFetchRequest, OffsetFetchResponse, TopicName};
-use memorystreamer_protocol_kafka::request::Header;
 use uuid::Uuid;
 
 use super::sb;
 use crate::broker::Broker;
+use crate::context::RequestContext;
 use crate::group::records::OffsetValue;
 
 type Fetched = Vec<((String, i32), Option<OffsetValue>)>;
@@ -35,12 +35,12 @@ fn by_topic(rows: Fetched) -> Vec<TopicOffsets> {
     out
 }
 
-pub fn handle(
+pub async fn handle(
     broker: &Arc<Broker>,
-    header: &Header,
+    ctx: &RequestContext<'_>,
     req: OffsetFetchRequest,
 ) -> OffsetFetchResponse {
-    let version = header.version();
+    let version = ctx.version();
     let with_epoch = version >= 5;
     if version < 8 {
         // The top-level error code exists from v2 on; older clients see no

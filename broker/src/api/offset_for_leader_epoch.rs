@@ -13,9 +13,11 @@ use kafka_protocol::messages::{OffsetForLeaderEpochRequest, OffsetForLeaderEpoch
 use kafka_protocol::ResponseError;
 
 use crate::broker::Broker;
+use crate::context::RequestContext;
 
-pub fn handle(
+pub async fn handle(
     broker: &Arc<Broker>,
+    _ctx: &RequestContext<'_>,
     req: OffsetForLeaderEpochRequest,
 ) -> OffsetForLeaderEpochResponse {
     let topics = req

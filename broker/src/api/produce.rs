@@ -24,12 +24,11 @@ use kafka_protocol::messages::produce_response::{
 };
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
 use memorystreamer_protocol_kafka::records::validate_produce_records;
-use memorystreamer_protocol_kafka::request::Header;
-use memorystreamer_protocol_kafka::ProtocolError;
 use tracing::debug;
 
-use super::{respond, sb, Reply};
+use super::sb;
 use crate::broker::Broker;
+use crate::context::RequestContext;
 use crate::error::BrokerError;
 use crate::partition::AppendOutcome;
 
@@ -128,16 +127,18 @@ fn reports_log_start(e: &BrokerError) -> bool {
         .any(|r| r.code() == e.code())
 }
 
+/// Appends each partition's batch and answers; None (no response at all)
+/// for acks=0.
 pub async fn handle(
     broker: &Arc<Broker>,
-    header: &Header,
+    ctx: &RequestContext<'_>,
     req: ProduceRequest,
-) -> Result<Reply, ProtocolError> {
+) -> Option<ProduceResponse> {
     let txn_id = req.transactional_id.as_deref().map(|s| s.to_string());
     let mut responses = Vec::with_capacity(req.topic_data.len());
     for td in &req.topic_data {
         // v13 (KIP-516) names topics by id.
-        let name = if header.version() >= 13 {
+        let name = if ctx.version() >= 13 {
             broker
                 .metadata()
                 .topic_by_id(&td.topic_id)
@@ -149,7 +150,7 @@ pub async fn handle(
         let mut partitions = Vec::with_capacity(td.partition_data.len());
         for pd in &td.partition_data {
             let resp = PartitionProduceResponse::default().with_index(pd.index);
-            let outcome = if name.is_empty() && header.version() >= 13 {
+            let outcome = if name.is_empty() && ctx.version() >= 13 {
                 Err(BrokerError::UnknownTopicId)
             } else {
                 produce_partition(
@@ -187,7 +188,7 @@ pub async fn handle(
                         .with_error_code(e.code())
                         .with_base_offset(-1)
                         .with_log_start_offset(log_start_offset);
-                    if header.version() >= 8 {
+                    if ctx.version() >= 8 {
                         let record_errors = match &e {
                             BrokerError::RecordErrors { records, .. } => records
                                 .iter()
@@ -214,11 +215,6 @@ pub async fn handle(
                 .with_partition_responses(partitions),
         );
     }
-    if req.acks == 0 {
-        return Ok(Reply::None);
-    }
-    respond(
-        header,
-        &ProduceResponse::default().with_responses(responses),
-    )
+    // acks=0: the client reads no response.
+    (req.acks != 0).then(|| ProduceResponse::default().with_responses(responses))
 }

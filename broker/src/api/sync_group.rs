@@ -6,15 +6,15 @@ use std::sync::Arc;
 use bytes::Bytes;
 use kafka_protocol::messages::{SyncGroupRequest, SyncGroupResponse};
 use kafka_protocol::ResponseError;
-use memorystreamer_protocol_kafka::request::Header;
 
 use super::sb;
 use crate::broker::Broker;
+use crate::context::RequestContext;
 use crate::group::protocol::Reply;
 
 pub async fn handle(
     broker: &Arc<Broker>,
-    header: &Header,
+    ctx: &RequestContext<'_>,
     req: SyncGroupRequest,
 ) -> SyncGroupResponse {
     if !broker.is_coordinator(&req.group_id) {
@@ -47,7 +47,7 @@ pub async fn handle(
     let resp = SyncGroupResponse::default()
         .with_error_code(r.error.map(|e| e.code()).unwrap_or(0))
         .with_assignment(r.assignment);
-    if header.version() >= 5 {
+    if ctx.version() >= 5 {
         resp.with_protocol_type(r.protocol_type.as_deref().map(sb))
             .with_protocol_name(r.protocol_name.as_deref().map(sb))
     } else {

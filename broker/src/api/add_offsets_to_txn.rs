@@ -1,0 +1,39 @@
+//! AddOffsetsToTxn (key 25): adds the group's `__consumer_offsets`
+//! partition to a producer's open transaction, before TxnOffsetCommit.
+//!
+//! The rules live in the transaction coordinator ([`crate::txn`]); requests
+//! older than KIP-588 (v0–1) get INVALID_PRODUCER_EPOCH where newer ones get
+//! PRODUCER_FENCED ([`crate::error::BrokerError::code_for_version`]).
+
+use std::sync::Arc;
+
+use kafka_protocol::messages::{AddOffsetsToTxnRequest, AddOffsetsToTxnResponse};
+
+use crate::broker::Broker;
+use crate::context::RequestContext;
+use crate::group::OFFSETS_TOPIC;
+
+/// AddOffsetsToTxn: adds the group's `__consumer_offsets` partition.
+pub async fn handle(
+    broker: &Arc<Broker>,
+    ctx: &RequestContext<'_>,
+    req: AddOffsetsToTxnRequest,
+) -> AddOffsetsToTxnResponse {
+    let partition = (
+        OFFSETS_TOPIC.to_string(),
+        broker.groups.partition_of(&req.group_id),
+    );
+    // The offsets topic must exist for the group coordinator to take the
+    // commit (a multi-node cluster creates it lazily).
+    let r = match broker.group_coordinator(&req.group_id).await {
+        Ok(_) => broker.txn().add_partitions(
+            broker,
+            &req.transactional_id,
+            req.producer_id.0,
+            req.producer_epoch,
+            &[partition],
+        ),
+        Err(e) => Err(e),
+    };
+    AddOffsetsToTxnResponse::default().with_error_code(ctx.result_code(&r))
+}

@@ -1,0 +1,39 @@
+//! EndTxn (key 26): commits or aborts a producer's transaction; the
+//! coordinator stores the decision, writes the markers and completes it.
+//!
+//! The rules live in the transaction coordinator ([`crate::txn`]); requests
+//! older than KIP-588 (v0–1) get INVALID_PRODUCER_EPOCH where newer ones get
+//! PRODUCER_FENCED ([`crate::error::BrokerError::code_for_version`]).
+
+use std::sync::Arc;
+
+use kafka_protocol::messages::{EndTxnRequest, EndTxnResponse, ProducerId};
+use tracing::debug;
+
+use crate::broker::Broker;
+use crate::context::RequestContext;
+
+/// EndTxn: commit or abort.
+pub async fn handle(
+    broker: &Arc<Broker>,
+    ctx: &RequestContext<'_>,
+    req: EndTxnRequest,
+) -> EndTxnResponse {
+    let r = broker
+        .txn()
+        .end_txn(
+            broker,
+            &req.transactional_id,
+            req.producer_id.0,
+            req.producer_epoch,
+            req.committed,
+        )
+        .await;
+    if let Err(e) = &r {
+        debug!(transactional_id = %req.transactional_id.as_str(), error = %e, "EndTxn refused");
+    }
+    EndTxnResponse::default()
+        .with_error_code(ctx.result_code(&r))
+        .with_producer_id(ProducerId(-1))
+        .with_producer_epoch(-1)
+}

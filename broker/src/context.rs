@@ -1,0 +1,222 @@
+//! What a request handler knows about the request besides its body: the
+//! request header and the session of the connection it arrived on.
+//!
+//! A [`Session`] is built once per connection (`connection.rs`) and lives as
+//! long as it: the peer's address, the listener it came in on, the principal
+//! it acts as, and the client software it announced (KIP-511). A
+//! [`RequestContext`] is built per request and borrows the header and the
+//! session; every handler in `api/` receives one (as Kafka's `KafkaApis`
+//! receives a `RequestChannel.Request` carrying its `RequestContext`).
+//!
+//! Where later per-connection state goes:
+//! * SASL (the security issue): the handshake's mechanism and the
+//!   authenticator's progress become a field of [`Session`]; a successful
+//!   SaslAuthenticate replaces [`Session::principal`]. TLS sets the principal
+//!   from the client certificate when the connection is accepted.
+//! * Fetch sessions (KIP-227): the broker-wide session cache lives with the
+//!   replica manager, as in Kafka; what a connection needs to remember (the
+//!   ids of the sessions it opened, for eviction) is a field of [`Session`].
+//!
+//! Handlers read the context through `&RequestContext`; the few that change
+//! the session (ApiVersions records the client software; SASL will record
+//! the principal) take `&mut RequestContext`.
+//!
+//! This module is not the authorizer (`authorizer.rs` answers what a
+//! principal may do), not the socket handling (`connection.rs`), and not a
+//! place for request-independent broker state (that is `Broker`).
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use kafka_protocol::messages::ApiKey;
+use memorystreamer_protocol_kafka::request::Header;
+
+use crate::error::BrokerError;
+
+/// Who a connection acts as, in Kafka's `KafkaPrincipal` form
+/// (`<type>:<name>`, e.g. `User:alice`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct KafkaPrincipal {
+    /// The principal type (`User` for every principal Kafka builds itself).
+    pub principal_type: String,
+    /// The name within that type.
+    pub name: String,
+}
+
+impl KafkaPrincipal {
+    /// Kafka's `KafkaPrincipal.USER_TYPE`.
+    pub const USER_TYPE: &'static str = "User";
+
+    /// `User:ANONYMOUS`, the principal of every PLAINTEXT connection (and so
+    /// of every connection until SASL and TLS arrive), as in Kafka.
+    pub fn anonymous() -> Self {
+        KafkaPrincipal {
+            principal_type: Self::USER_TYPE.to_string(),
+            name: "ANONYMOUS".to_string(),
+        }
+    }
+}
+
+impl fmt::Display for KafkaPrincipal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.principal_type, self.name)
+    }
+}
+
+/// The client software a client announced in ApiVersions v3+ (KIP-511).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientSoftware {
+    /// `client_software_name`, e.g. `apache-kafka-java`.
+    pub name: String,
+    /// `client_software_version`, e.g. `4.1.0`.
+    pub version: String,
+}
+
+/// One connection's state, shared by every request on it.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// The client's address (None only for requests that did not come from
+    /// a socket, e.g. the fuzz harnesses).
+    pub peer: Option<SocketAddr>,
+    /// The name of the listener the connection came in on (`PLAINTEXT`; the
+    /// listener name of `listeners`).
+    pub listener: Arc<str>,
+    /// Who the connection acts as: [`KafkaPrincipal::anonymous`] until the
+    /// security issue authenticates connections.
+    pub principal: KafkaPrincipal,
+    /// What the client announced in ApiVersions v3+ (KIP-511), once it did.
+    pub client_software: Option<ClientSoftware>,
+}
+
+impl Session {
+    /// The session of a new connection from `peer` on `listener`.
+    pub fn new(peer: SocketAddr, listener: Arc<str>) -> Self {
+        Session {
+            peer: Some(peer),
+            listener,
+            ..Session::default()
+        }
+    }
+
+    /// The client host as Kafka reports it in DescribeGroups ("/1.2.3.4").
+    pub fn client_host(&self) -> String {
+        self.peer
+            .map(|p| format!("/{}", p.ip()))
+            .unwrap_or_default()
+    }
+}
+
+impl Default for Session {
+    /// A session with no peer on an unnamed listener, acting as
+    /// `User:ANONYMOUS`.
+    fn default() -> Self {
+        Session {
+            peer: None,
+            listener: Arc::from(""),
+            principal: KafkaPrincipal::anonymous(),
+            client_software: None,
+        }
+    }
+}
+
+/// One request's context: its header and its connection's session.
+#[derive(Debug)]
+pub struct RequestContext<'a> {
+    /// The request header as sent (API key, version, correlation id, client
+    /// id).
+    pub header: &'a Header,
+    /// The connection's session. Mutable only through a `&mut
+    /// RequestContext`, which only session-changing handlers receive.
+    pub session: &'a mut Session,
+}
+
+impl<'a> RequestContext<'a> {
+    /// The context of the request `header` on the connection of `session`.
+    pub fn new(header: &'a Header, session: &'a mut Session) -> Self {
+        RequestContext { header, session }
+    }
+
+    /// The API of the request.
+    pub fn api_key(&self) -> ApiKey {
+        self.header.api_key
+    }
+
+    /// The request's version.
+    pub fn version(&self) -> i16 {
+        self.header.version()
+    }
+
+    /// The correlation id the response echoes.
+    pub fn correlation_id(&self) -> i32 {
+        self.header.correlation_id()
+    }
+
+    /// The client id of the header ("" when null).
+    pub fn client_id(&self) -> &str {
+        self.header.header.client_id.as_deref().unwrap_or("")
+    }
+
+    /// The error code of `e` in the response to this request (the one
+    /// version-aware mapping, [`BrokerError::code_for_version`]).
+    pub fn error_code(&self, e: &BrokerError) -> i16 {
+        e.code_for_version(self.api_key(), self.version())
+    }
+
+    /// 0 for success, else [`Self::error_code`] of the error.
+    pub fn result_code<T>(&self, r: &Result<T, BrokerError>) -> i16 {
+        r.as_ref().err().map_or(0, |e| self.error_code(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use kafka_protocol::messages::RequestHeader;
+    use kafka_protocol::ResponseError;
+
+    use super::*;
+    use crate::error::TxnError;
+
+    fn code(api: ApiKey, version: i16, e: &BrokerError) -> i16 {
+        let header = Header {
+            api_key: api,
+            header: RequestHeader::default().with_request_api_version(version),
+        };
+        let mut session = Session::default();
+        RequestContext::new(&header, &mut session).error_code(e)
+    }
+
+    #[test]
+    fn producer_fenced_is_invalid_producer_epoch_before_kip_588() {
+        let fenced = BrokerError::Txn(TxnError::ProducerFenced);
+        let old = ResponseError::InvalidProducerEpoch.code();
+        let new = ResponseError::ProducerFenced.code();
+        for (api, since) in [
+            (ApiKey::InitProducerId, 4),
+            (ApiKey::AddPartitionsToTxn, 2),
+            (ApiKey::AddOffsetsToTxn, 2),
+            (ApiKey::EndTxn, 2),
+            (ApiKey::TxnOffsetCommit, 2),
+        ] {
+            assert_eq!(code(api, since - 1, &fenced), old, "{api:?} v{}", since - 1);
+            assert_eq!(code(api, since, &fenced), new, "{api:?} v{since}");
+        }
+        // Broker-to-broker APIs always carry the new code.
+        assert_eq!(code(ApiKey::WriteTxnMarkers, 1, &fenced), new);
+        // Other errors do not depend on the version.
+        let other = BrokerError::UnknownTopicOrPartition;
+        assert_eq!(code(ApiKey::EndTxn, 0, &other), other.code());
+    }
+
+    #[test]
+    fn sessions_start_anonymous() {
+        let s = Session::new(
+            "127.0.0.1:9092".parse().expect("addr"),
+            Arc::from("PLAINTEXT"),
+        );
+        assert_eq!(s.principal.to_string(), "User:ANONYMOUS");
+        assert_eq!(s.client_host(), "/127.0.0.1");
+        assert_eq!(&*s.listener, "PLAINTEXT");
+        assert!(s.client_software.is_none());
+    }
+}
