@@ -4,7 +4,8 @@
 //! producer ids from a counter, and writes transaction markers straight
 //! into its partitions (settling transactional offset commits when a
 //! marker reaches `__consumer_offsets`, as the broker does), keeping a
-//! record of every marker it was asked for.
+//! record of every marker it was asked for. Markers are written when
+//! `write_markers` is called; the future it returns is already complete.
 //!
 //! Dropping the host and opening another on the same directory is a
 //! restart: the coordinators replay what the first one appended.
