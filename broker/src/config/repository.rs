@@ -201,15 +201,6 @@ impl ConfigRepository {
         })
     }
 
-    /// A topic's effective `retention.ms` and `retention.bytes`.
-    pub fn retention(&self, tc: &TopicConfig) -> (i64, i64) {
-        let eff = self.effective();
-        (
-            tc.retention_ms.unwrap_or(eff.log.retention_ms),
-            tc.retention_bytes.unwrap_or(eff.log.retention_bytes),
-        )
-    }
-
     /// A topic's effective compaction settings.
     pub fn compaction_config(&self, tc: &TopicConfig) -> CompactionConfig {
         let eff = self.effective();
