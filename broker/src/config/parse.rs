@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
-use super::registry::{default_value, topic_key_of};
+use super::registry::{default_value, spec, topic_key_of};
 use super::{
     BrokerConfig, ConnectionLimits, GroupConfig, Listener, LogDefaults, LogFormat, TxnConfig,
 };
@@ -55,25 +55,18 @@ impl Props<'_> {
         }
     }
 
-    /// `key` as a number, as set or its default.
+    /// `key` as a number, as set or its default, checked against the
+    /// registry's minimum.
     fn num<T: FromStr>(&self, key: &str) -> Result<T, BrokerError> {
         match self.raw(key) {
-            Some(v) => number(key, v),
+            Some(v) => {
+                let n = number(key, v)?;
+                check_min(key, v)?;
+                Ok(n)
+            }
             None => Err(BrokerError::Config(format!(
                 "{key}: no value and no default"
             ))),
-        }
-    }
-
-    /// `key` as a number of at least `min` (else an error naming the key).
-    fn at_least<T: FromStr + PartialOrd + std::fmt::Display>(
-        &self,
-        key: &str,
-        min: T,
-    ) -> Result<T, BrokerError> {
-        match self.num::<T>(key)? {
-            n if n >= min => Ok(n),
-            _ => Err(BrokerError::Config(format!("{key} must be at least {min}"))),
         }
     }
 
@@ -112,6 +105,17 @@ impl Props<'_> {
         let v = self.topic_default(broker_key)?;
         v.parse()
             .or_else(|_| number(broker_key, default_value(broker_key).unwrap_or_default()))
+    }
+}
+
+/// The registry's minimum of `key` (a value too large for an i64 is above
+/// any minimum).
+fn check_min(key: &str, v: &str) -> Result<(), BrokerError> {
+    match (spec(key).and_then(|s| s.min), v.trim().parse::<i64>()) {
+        (Some(min), Ok(n)) if n < min => {
+            Err(BrokerError::Config(format!("{key} must be at least {min}")))
+        }
+        _ => Ok(()),
     }
 }
 
@@ -195,7 +199,7 @@ fn log_defaults(p: &Props<'_>) -> Result<LogDefaults, BrokerError> {
         None => Duration::from_millis(p.num::<u64>("log.roll.hours")?.saturating_mul(3_600_000)),
     };
     Ok(LogDefaults {
-        segment_bytes: p.at_least("log.segment.bytes", 14u64)?,
+        segment_bytes: p.num("log.segment.bytes")?,
         segment_ms,
         index_interval_bytes: p.num("log.index.interval.bytes")?,
         index_max_bytes: p.num("log.index.size.max.bytes")?,
@@ -238,14 +242,14 @@ const MIN_TICK: Duration = Duration::from_millis(1);
 
 fn txn_config(p: &Props<'_>) -> Result<TxnConfig, BrokerError> {
     Ok(TxnConfig {
-        state_log_partitions: p.at_least("transaction.state.log.num.partitions", 1)?,
-        state_log_segment_bytes: p.at_least("transaction.state.log.segment.bytes", 14)?,
-        max_timeout_ms: p.at_least("transaction.max.timeout.ms", 1)?,
+        state_log_partitions: p.num("transaction.state.log.num.partitions")?,
+        state_log_segment_bytes: p.num("transaction.state.log.segment.bytes")?,
+        max_timeout_ms: p.num("transaction.max.timeout.ms")?,
         abort_check_interval: p
             .millis("transaction.abort.timed.out.transaction.cleanup.interval.ms")?
             .max(Duration::from_millis(10)),
-        transactional_id_expiration_ms: p.at_least("transactional.id.expiration.ms", 1)?,
-        producer_id_expiration_ms: p.at_least("producer.id.expiration.ms", 1)?,
+        transactional_id_expiration_ms: p.num("transactional.id.expiration.ms")?,
+        producer_id_expiration_ms: p.num("producer.id.expiration.ms")?,
     })
 }
 
@@ -304,7 +308,7 @@ impl BrokerConfig {
             data_dir,
             listeners,
             advertised_listeners,
-            num_partitions: p.at_least("num.partitions", 1)?,
+            num_partitions: p.num("num.partitions")?,
             default_replication_factor: p.num("default.replication.factor")?,
             auto_create_topics: p.boolean("auto.create.topics.enable")?,
             message_max_bytes: p.num("message.max.bytes")?,
@@ -322,8 +326,8 @@ impl BrokerConfig {
             log_format,
             metrics_addr,
             metrics_topic_labels: p.boolean("metrics.topic.labels")?,
-            offsets_topic_partitions: p.at_least("offsets.topic.num.partitions", 1)?,
-            offsets_topic_segment_bytes: p.at_least("offsets.topic.segment.bytes", 14)?,
+            offsets_topic_partitions: p.num("offsets.topic.num.partitions")?,
+            offsets_topic_segment_bytes: p.num("offsets.topic.segment.bytes")?,
             txn: txn_config(&p)?,
             controller_listener,
             broker_session_timeout: p

@@ -105,6 +105,9 @@ pub struct KeySpec {
     pub effect: Effect,
     /// The value used when the key is not set.
     pub default: KeyDefault,
+    /// The smallest value accepted (a number key), checked when the
+    /// configuration is parsed: "`key` must be at least `min`".
+    pub min: Option<i64>,
 }
 
 const fn read(name: &'static str) -> KeySpec {
@@ -112,6 +115,7 @@ const fn read(name: &'static str) -> KeySpec {
         name,
         effect: Effect::Static,
         default: KeyDefault::Kafka,
+        min: None,
     }
 }
 
@@ -119,15 +123,18 @@ const fn live(name: &'static str) -> KeySpec {
     KeySpec {
         name,
         effect: Effect::Live,
-        default: KeyDefault::Kafka,
+        ..read(name)
     }
 }
 
 const fn with(spec: KeySpec, default: KeyDefault) -> KeySpec {
+    KeySpec { default, ..spec }
+}
+
+const fn at_least(spec: KeySpec, min: i64) -> KeySpec {
     KeySpec {
-        name: spec.name,
-        effect: spec.effect,
-        default,
+        min: Some(min),
+        ..spec
     }
 }
 
@@ -149,7 +156,7 @@ pub const BROKER_KEYS: &[KeySpec] = &[
         KeyDefault::Ours("PLAINTEXT://127.0.0.1:9092"),
     ),
     read("advertised.listeners"),
-    read("num.partitions"),
+    at_least(read("num.partitions"), 1),
     read("default.replication.factor"),
     read("auto.create.topics.enable"),
     live("message.max.bytes"),
@@ -158,7 +165,7 @@ pub const BROKER_KEYS: &[KeySpec] = &[
     read("max.connections"),
     read("max.connections.per.ip"),
     read("queued.max.request.bytes"),
-    live("log.segment.bytes"),
+    at_least(live("log.segment.bytes"), 14),
     with(live("log.roll.ms"), KeyDefault::Unset),
     read("log.roll.hours"),
     live("log.index.interval.bytes"),
@@ -189,18 +196,18 @@ pub const BROKER_KEYS: &[KeySpec] = &[
     read("log.cleaner.threads"),
     live("log.message.timestamp.type"),
     live("compression.type"),
-    read("offsets.topic.num.partitions"),
+    at_least(read("offsets.topic.num.partitions"), 1),
     read("offsets.topic.replication.factor"),
-    read("offsets.topic.segment.bytes"),
-    read("transaction.state.log.num.partitions"),
+    at_least(read("offsets.topic.segment.bytes"), 14),
+    at_least(read("transaction.state.log.num.partitions"), 1),
     read("transaction.state.log.replication.factor"),
-    read("transaction.state.log.segment.bytes"),
+    at_least(read("transaction.state.log.segment.bytes"), 14),
     read("transaction.state.log.min.isr"),
-    read("transaction.max.timeout.ms"),
+    at_least(read("transaction.max.timeout.ms"), 1),
     read("transaction.abort.timed.out.transaction.cleanup.interval.ms"),
     read("transaction.partition.verification.enable"),
-    read("transactional.id.expiration.ms"),
-    read("producer.id.expiration.ms"),
+    at_least(read("transactional.id.expiration.ms"), 1),
+    at_least(read("producer.id.expiration.ms"), 1),
     read("group.initial.rebalance.delay.ms"),
     read("group.min.session.timeout.ms"),
     read("group.max.session.timeout.ms"),

@@ -134,3 +134,30 @@ fn quorum_voters_and_controller_listener() {
         assert!(e.to_string().contains("controller"), "{e}");
     }
 }
+
+#[test]
+fn registry_minimums_are_checked() {
+    for (key, value, want) in [
+        ("num.partitions", "0", "num.partitions must be at least 1"),
+        (
+            "log.segment.bytes",
+            "13",
+            "log.segment.bytes must be at least 14",
+        ),
+        (
+            "offsets.topic.segment.bytes",
+            "1",
+            "offsets.topic.segment.bytes must be at least 14",
+        ),
+    ] {
+        let mut p = BTreeMap::new();
+        p.insert(key.to_string(), value.to_string());
+        let e = BrokerConfig::from_properties(&p, LogFormat::Text)
+            .expect_err("below the minimum")
+            .to_string();
+        assert!(e.contains(want), "{e}");
+    }
+    let mut p = BTreeMap::new();
+    p.insert("log.segment.bytes".to_string(), "14".to_string());
+    assert!(BrokerConfig::from_properties(&p, LogFormat::Text).is_ok());
+}
