@@ -1,7 +1,7 @@
 //! A partition hosted by this broker: its log behind a writer lock, its
 //! replica state (role, leader epoch, high watermark, followers: the pure
-//! state machine in [`state`]), and the notification long-polling fetches
-//! wait on.
+//! state machine [`ReplicaState`], in `partition/state.rs`), and the
+//! notification long-polling fetches wait on.
 //!
 //! Locks: the log lock (the "writer lock") is held for the duration of one
 //! `write(2)` and for planning reads, never for a file read or an fsync:
