@@ -27,8 +27,13 @@ use memorystreamer_broker::api::SUPPORTED;
 const CORRELATION_ID: i32 = 4242;
 
 /// The frame of `req` at `version`: size, the request header the version
-/// calls for, the body. `None` for the body sends the header alone.
-fn frame<Req: Encodable + HeaderVersion>(api: ApiKey, version: i16, req: Option<&Req>) -> Vec<u8> {
+/// calls for, the body. `None` for the body sends the header alone. Err
+/// when `kafka-protocol` cannot encode the body at that version.
+fn frame<Req: Encodable + HeaderVersion>(
+    api: ApiKey,
+    version: i16,
+    req: Option<&Req>,
+) -> Result<Vec<u8>, String> {
     let header = RequestHeader::default()
         .with_request_api_key(api as i16)
         .with_request_api_version(version)
@@ -37,14 +42,14 @@ fn frame<Req: Encodable + HeaderVersion>(api: ApiKey, version: i16, req: Option<
     let mut buf = BytesMut::new();
     header
         .encode(&mut buf, Req::header_version(version))
-        .expect("encode request header");
+        .map_err(|e| format!("cannot encode the request header: {e}"))?;
     if let Some(req) = req {
         req.encode(&mut buf, version)
-            .unwrap_or_else(|e| panic!("encode {api:?} v{version} default body: {e}"));
+            .map_err(|e| format!("cannot encode the default body: {e}"))?;
     }
     let mut out = (buf.len() as i32).to_be_bytes().to_vec();
     out.extend_from_slice(&buf);
-    out
+    Ok(out)
 }
 
 /// Decodes `frame` as the response of `Resp` at `version`: the header the
@@ -77,7 +82,7 @@ where
     Resp: Decodable + HeaderVersion,
 {
     let mut c = b.connect();
-    c.send_raw(&frame(api, version, Some(req)));
+    c.send_raw(&frame(api, version, Some(req))?);
     let frame = c
         .read_frame()
         .ok_or_else(|| "connection closed instead of an answer".to_string())?;
@@ -92,12 +97,12 @@ fn produce_without_response(b: &TestBroker, version: i16) -> Result<(), String> 
         ApiKey::Produce,
         version,
         Some(&ProduceRequest::default()),
-    ));
+    )?);
     c.send_raw(&frame(
         ApiKey::ApiVersions,
         0,
         Some(&ApiVersionsRequest::default()),
-    ));
+    )?);
     let answer = c
         .read_frame()
         .ok_or_else(|| "connection closed after an acks=0 produce".to_string())?;
@@ -110,7 +115,7 @@ fn produce_without_response(b: &TestBroker, version: i16) -> Result<(), String> 
 /// sake (KAFKA-18659) and refused on purpose: the connection closes.
 fn legacy_produce_refused(b: &TestBroker, version: i16) -> Result<(), String> {
     let mut c = b.connect();
-    c.send_raw(&frame::<ProduceRequest>(ApiKey::Produce, version, None));
+    c.send_raw(&frame::<ProduceRequest>(ApiKey::Produce, version, None)?);
     match c.read_frame() {
         None => Ok(()),
         Some(_) => Err("legacy produce answered instead of refused".to_string()),
