@@ -32,14 +32,15 @@ use crate::data_dir::{
     read_meta_properties, remove_leftover_deletions, write_meta_properties,
 };
 use crate::error::BrokerError;
-use crate::group::{GroupCoordinator, OFFSETS_TOPIC};
+use crate::coordinator::{is_internal, OFFSETS_TOPIC, TXN_TOPIC};
+use crate::group::GroupCoordinator;
 use crate::metadata::{BrokerAddress, MetadataCache};
 use crate::partition::{Partition, PartitionSettings, TopicPartitions};
 use crate::replica::ReplicaManager;
 
 mod markers;
-use crate::topic_config::{ConfigDef, TopicConfig};
-use crate::txn::{TxnCoordinator, TXN_TOPIC};
+use crate::config::topic::{ConfigDef, TopicConfig};
+use crate::txn::TxnCoordinator;
 
 /// Producer ids are taken from the metadata quorum in blocks of this size.
 const PRODUCER_ID_BLOCK: i64 = 1000;
@@ -77,13 +78,6 @@ pub struct Broker {
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-/// True for Kafka's internal topics (`__consumer_offsets`,
-/// `__transaction_state`): marked internal in Metadata and
-/// DescribeTopicPartitions, never deleted, resized or written by clients.
-pub fn is_internal(topic: &str) -> bool {
-    topic == OFFSETS_TOPIC || topic == crate::txn::TXN_TOPIC
 }
 
 impl Broker {

@@ -18,7 +18,7 @@ use memorystreamer_raft::{MetadataImage, MetadataRecord, TopicImage};
 use uuid::Uuid;
 
 use crate::error::BrokerError;
-use crate::topic_config::TopicConfig;
+use crate::config::topic::TopicConfig;
 
 /// Maps a placement the state machine refused to Kafka's error codes.
 pub fn placement_error(e: BrokerError) -> BrokerError {

@@ -191,6 +191,8 @@ pub fn delete_dir_name(topic: &str, partition: i32, topic_id: Uuid) -> String {
     format!("{}{suffix}", &topic[..keep])
 }
 
+/// Removes the directories of deleted partitions that a previous run left
+/// behind (a crash between the rename and the removal).
 pub fn remove_leftover_deletions(data_dir: &Path) {
     let Ok(entries) = fs::read_dir(data_dir) else {
         return;

@@ -195,10 +195,32 @@ fn crate_graphs(src_dir: &Path) -> BTreeMap<String, BTreeMap<String, BTreeSet<St
     let mut files = Vec::new();
     rust_files(src_dir, &mut files);
     let modules: BTreeSet<Vec<String>> = files.iter().map(|f| module_path(src_dir, f)).collect();
+    // Modules declared `#[cfg(test)] mod x;` are test code, like inline
+    // test modules.
+    let mut test_only: BTreeSet<Vec<String>> = BTreeSet::new();
+    for f in &files {
+        let src = std::fs::read_to_string(f).expect("readable source");
+        let me = module_path(src_dir, f);
+        let mut rest = src.as_str();
+        while let Some(i) = rest.find("#[cfg(test)]") {
+            rest = &rest[i + "#[cfg(test)]".len()..];
+            let item = rest.trim_start();
+            let item = item.strip_prefix("pub ").unwrap_or(item);
+            if let Some(decl) = item.strip_prefix("mod ") {
+                let name: String = decl
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                if decl[name.len()..].trim_start().starts_with(';') {
+                    test_only.insert(me.iter().cloned().chain([name]).collect());
+                }
+            }
+        }
+    }
     let mut graphs: BTreeMap<String, BTreeMap<String, BTreeSet<String>>> = BTreeMap::new();
     for f in &files {
         let me = module_path(src_dir, f);
-        if me.is_empty() {
+        if me.is_empty() || (1..=me.len()).any(|n| test_only.contains(&me[..n])) {
             continue;
         }
         let src = without_tests(&std::fs::read_to_string(f).expect("readable source"));

@@ -10,7 +10,7 @@ use tracing::warn;
 
 use super::Broker;
 use crate::error::BrokerError;
-use crate::group::OFFSETS_TOPIC;
+use crate::coordinator::OFFSETS_TOPIC;
 
 impl Broker {
     /// Writes a COMMIT or ABORT marker for `producer_id` into a local

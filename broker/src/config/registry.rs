@@ -145,7 +145,7 @@ const fn at_least(spec: KeySpec, min: i64) -> KeySpec {
 /// A new key with behaviour goes here (with `live` when a run-time change
 /// applies at once), is read in `super::parse` through [`default_value`],
 /// and, when it supplies a topic config's default, is named as that topic
-/// config's `broker_key` in `crate::topic_config::TOPIC_CONFIGS`.
+/// config's `broker_key` in `crate::config::topic::TOPIC_CONFIGS`.
 pub const BROKER_KEYS: &[KeySpec] = &[
     with(read("node.id"), KeyDefault::Ours("1")),
     with(read("broker.id"), KeyDefault::Unset),
@@ -260,7 +260,7 @@ pub fn topic_key_of(broker_key: &str) -> Option<&'static str> {
 /// broker key whose value is the default here (Kafka's
 /// `ServerTopicConfigSynonyms`, named as the synonym in DescribeConfigs),
 /// and what MemoryStreamer does with it. Values are validated by
-/// `crate::topic_config::TopicConfig::parse`.
+/// `crate::config::topic::TopicConfig::parse`.
 #[derive(Debug, Clone, Copy)]
 pub struct ConfigDef {
     /// Kafka's name.
