@@ -27,15 +27,15 @@ use crate::controller::{
     COMMIT_TIMEOUT,
 };
 pub use crate::controller::{validate_topic_name, NewTopic};
+use crate::coordinator::{is_internal, OFFSETS_TOPIC, TXN_TOPIC};
 use crate::data_dir::{
     adopt_cluster_id, check_free_space, has_partition_dirs, import_legacy_metadata, new_cluster_id,
     read_meta_properties, remove_leftover_deletions, write_meta_properties,
 };
 use crate::error::BrokerError;
-use crate::coordinator::{is_internal, OFFSETS_TOPIC, TXN_TOPIC};
 use crate::group::GroupCoordinator;
 use crate::metadata::{BrokerAddress, MetadataCache};
-use crate::partition::{Partition, PartitionSettings, TopicPartitions};
+use crate::replica::partition::{Partition, PartitionSettings};
 use crate::replica::ReplicaManager;
 
 mod markers;
@@ -280,25 +280,10 @@ impl Broker {
         Ok(())
     }
 
-    /// Live brokers as (node id, host, port); see [`MetadataCache::live_brokers`].
-    pub fn live_brokers(&self) -> Vec<BrokerAddress> {
-        self.cache.live_brokers()
-    }
-
-    /// See [`MetadataCache::controller_id`].
-    pub fn controller_id(&self, live: &[BrokerAddress]) -> i32 {
-        self.cache.controller_id(live)
-    }
-
     /// See [`MetadataCache::active_controller_id`]; the quorum leader is
     /// this node's current view.
     pub fn active_controller_id(&self, live: &[BrokerAddress]) -> i32 {
         self.cache.active_controller_id(live, self.quorum.leader())
-    }
-
-    /// See [`MetadataCache::effective_leader`].
-    pub fn effective_leader(image: &MetadataImage, leader: i32) -> i32 {
-        MetadataCache::effective_leader(image, leader)
     }
 
     /// The coordinator of `group`: the broker leading its
@@ -308,11 +293,6 @@ impl Broker {
             self.ensure_offsets_topic().await?;
         }
         self.leader_address(OFFSETS_TOPIC, self.groups.partition_of(group))
-    }
-
-    /// See [`MetadataCache::partition_exists`].
-    pub fn partition_exists(&self, topic: &str, index: i32) -> bool {
-        self.cache.partition_exists(topic, index)
     }
 
     /// The transaction coordinator.
@@ -344,7 +324,8 @@ impl Broker {
 
     /// True when this broker coordinates `group` (hosts its offsets partition).
     pub fn is_coordinator(&self, group: &str) -> bool {
-        self.partition(OFFSETS_TOPIC, self.groups.partition_of(group))
+        self.replicas
+            .partition(OFFSETS_TOPIC, self.groups.partition_of(group))
             .is_some()
     }
 
@@ -402,13 +383,6 @@ impl Broker {
     /// configs applied (cheap: no lock, no allocation).
     pub fn effective(&self) -> arc_swap::Guard<Arc<BrokerConfig>> {
         self.configs.effective()
-    }
-
-    /// Dynamic broker configs of `resource` (`""`: cluster default, else
-    /// a node id).
-    pub fn dynamic_broker_configs(&self, resource: &str) -> Vec<(String, String)> {
-        self.configs
-            .dynamic_broker_configs(&self.metadata(), resource)
     }
 
     /// Replaces the dynamic broker configs of `resource` (`""` for the
@@ -469,36 +443,11 @@ impl Broker {
         Ok((self.partition_settings(&tc), self.log_config(&tc)))
     }
 
-    /// Partitions of `topic`, if hosted here.
-    pub fn topic(&self, topic: &str) -> Option<Arc<TopicPartitions>> {
-        self.replicas.topic(topic)
-    }
-
-    /// One partition, if hosted here.
-    pub fn partition(&self, topic: &str, index: i32) -> Option<Arc<Partition>> {
-        self.replicas.partition(topic, index)
-    }
-
     /// A partition hosted here, or why not (see
     /// [`ReplicaManager::local_partition`]).
     pub fn local_partition(&self, topic: &str, index: i32) -> Result<Arc<Partition>, BrokerError> {
         self.replicas
             .local_partition(&self.metadata(), topic, index)
-    }
-
-    /// Every partition hosted here.
-    pub fn all_partitions(&self) -> Vec<Arc<Partition>> {
-        self.replicas.all_partitions()
-    }
-
-    /// fsyncs every partition with unflushed records (shutdown).
-    pub fn flush_all(&self) {
-        self.replicas.flush_all()
-    }
-
-    /// fsyncs the partitions whose flush interval has passed.
-    pub fn flush_due(&self) {
-        self.replicas.flush_due()
     }
 
     /// One retention pass over every partition (topic `retention.ms` /
@@ -518,7 +467,7 @@ impl Broker {
                         return None;
                     }
                 };
-                if !self.cleanup_policy(&tc).0 {
+                if !self.configs.cleanup_policy(&tc).0 {
                     return None; // compact-only topics are never trimmed by retention
                 }
                 let ms = tc.retention_ms.unwrap_or(self.effective().log.retention_ms);
@@ -535,9 +484,10 @@ impl Broker {
         self.replicas
             .apply_compaction(&self.metadata(), crate::now_ms(), |topic| {
                 let tc = TopicConfig::parse_stored(&topic.configs).ok()?;
-                self.cleanup_policy(&tc)
+                self.configs
+                    .cleanup_policy(&tc)
                     .1
-                    .then(|| self.compaction_config(&tc))
+                    .then(|| self.configs.compaction_config(&tc))
             });
     }
 
@@ -552,25 +502,6 @@ impl Broker {
 
     fn partition_settings(&self, tc: &TopicConfig) -> PartitionSettings {
         self.configs.partition_settings(tc)
-    }
-
-    /// A topic's effective `cleanup.policy` as (delete, compact).
-    pub fn cleanup_policy(&self, tc: &TopicConfig) -> (bool, bool) {
-        self.configs.cleanup_policy(tc)
-    }
-
-    /// A topic's effective compaction settings.
-    pub fn compaction_config(&self, tc: &TopicConfig) -> memorystreamer_log::CompactionConfig {
-        self.configs.compaction_config(tc)
-    }
-
-    /// A topic's configs as DescribeConfigs reports them (see
-    /// [`ConfigRepository::topic_config_values`]).
-    pub fn topic_config_values(
-        &self,
-        topic: &TopicImage,
-    ) -> Vec<(&'static ConfigDef, String, bool)> {
-        self.configs.topic_config_values(&self.metadata(), topic)
     }
 
     /// The value a topic config has when not overridden.

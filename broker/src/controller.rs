@@ -17,8 +17,8 @@ use memorystreamer_raft::quorum::QuorumError;
 use memorystreamer_raft::{MetadataImage, MetadataRecord, TopicImage};
 use uuid::Uuid;
 
-use crate::error::BrokerError;
 use crate::config::topic::TopicConfig;
+use crate::error::BrokerError;
 
 /// Maps a placement the state machine refused to Kafka's error codes.
 pub fn placement_error(e: BrokerError) -> BrokerError {

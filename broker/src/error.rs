@@ -4,8 +4,11 @@
 //! transaction coordinator). They live here, not in `group/` or `txn/`, so
 //! this module imports nothing from the coordinators.
 //!
-//! Not here: what an error means to a client of a given API version (the
-//! handlers pick among codes where Kafka's answer depends on the version).
+//! Where Kafka's code for an error depends on the API and its version
+//! (KIP-588's PRODUCER_FENCED for older clients),
+//! [`BrokerError::code_for_version`] is the one function that decides;
+//! handlers call it through `RequestContext::error_code`. Not here: whether
+//! a response field exists at a version (the handlers encode that).
 
 use std::sync::Arc;
 

@@ -26,11 +26,12 @@ use crate::replica::partition::Partition;
 
 impl InternalLog for Broker {
     fn internal_partition(&self, topic: &str, index: i32) -> Option<Arc<Partition>> {
-        self.partition(topic, index)
+        self.replicas.partition(topic, index)
     }
 
     fn internal_partitions(&self, topic: &str) -> Vec<Arc<Partition>> {
-        self.topic(topic)
+        self.replicas
+            .topic(topic)
             .map(|t| t.partitions.iter().flatten().cloned().collect())
             .unwrap_or_default()
     }
@@ -38,7 +39,7 @@ impl InternalLog for Broker {
 
 impl MetadataView for Broker {
     fn partition_exists(&self, topic: &str, index: i32) -> bool {
-        Broker::partition_exists(self, topic, index)
+        self.cache.partition_exists(topic, index)
     }
 }
 

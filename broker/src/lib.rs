@@ -23,8 +23,8 @@ pub mod broker;
 pub mod config;
 pub mod connection;
 pub mod context;
-pub mod coordinator;
 pub mod controller;
+pub mod coordinator;
 pub mod data_dir;
 pub mod error;
 pub mod group;
@@ -37,15 +37,12 @@ pub mod metrics;
 pub mod replica;
 pub mod scrape;
 pub mod server;
-pub mod topic_config;
 pub mod txn;
 pub mod util;
 
 use std::sync::Arc;
 
 pub use broker::Broker;
-/// The hosted partition type, at its historical path.
-pub use replica::partition;
 pub use config::{Args, BrokerConfig};
 pub use error::BrokerError;
 

@@ -24,7 +24,7 @@ fn collect(broker: &Broker) {
     let mut partitions = 0u64;
     let mut segments_total = 0u64;
     let mut bytes_total = 0u64;
-    for p in broker.all_partitions() {
+    for p in broker.replicas.all_partitions() {
         partitions += 1;
         let (segments, bytes) = p.disk_usage();
         segments_total += segments as u64;
@@ -49,7 +49,7 @@ fn collect(broker: &Broker) {
     // replication). Offline partitions (leader fenced) and fenced brokers
     // are reported by the active controller only, as Kafka does.
     gauge!("memorystreamer_under_replicated_partitions").set(0.0);
-    let image = broker.metadata();
+    let image = broker.cache.image();
     let quorum = broker.quorum();
     let active = quorum.is_leader();
     let (offline, fenced) = if active {
@@ -91,7 +91,7 @@ fn collect(broker: &Broker) {
     for g in &groups {
         let mut lag = 0i64;
         for ((topic, partition), v) in broker.groups.fetch_offsets(&g.group_id, None) {
-            if let (Some(v), Some(p)) = (v, broker.partition(&topic, partition)) {
+            if let (Some(v), Some(p)) = (v, broker.replicas.partition(&topic, partition)) {
                 lag += (p.high_watermark() - v.offset).max(0);
             }
         }

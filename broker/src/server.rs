@@ -283,7 +283,7 @@ pub async fn run(
                 tokio::select! {
                     _ = tick.tick() => {
                         let b = Arc::clone(&broker);
-                        if let Err(e) = tokio::task::spawn_blocking(move || b.flush_due()).await {
+                        if let Err(e) = tokio::task::spawn_blocking(move || b.replicas.flush_due()).await {
                             error!(error = %e, "flush task failed");
                         }
                     }
@@ -297,7 +297,7 @@ pub async fn run(
     let _ = shutdown_tx.send(true);
     while tasks.join_next().await.is_some() {}
     let b = Arc::clone(&broker);
-    if let Err(e) = tokio::task::spawn_blocking(move || b.flush_all()).await {
+    if let Err(e) = tokio::task::spawn_blocking(move || b.replicas.flush_all()).await {
         error!(error = %e, "final flush failed");
     }
     broker.quorum().shutdown().await;

@@ -184,7 +184,10 @@ fn module_path(src_dir: &Path, file: &Path) -> Vec<String> {
         .iter()
         .map(|c| c.to_string_lossy().trim_end_matches(".rs").to_string())
         .collect();
-    if parts.last().is_some_and(|l| l == "mod" || l == "lib" || l == "main") {
+    if parts
+        .last()
+        .is_some_and(|l| l == "mod" || l == "lib" || l == "main")
+    {
         parts.pop();
     }
     parts
@@ -268,7 +271,12 @@ fn no_source_file_is_longer_than_the_limit() {
     let root = workspace();
     let mut files = Vec::new();
     for dir in [
-        "broker", "log", "raft", "protocol-kafka", "compat-tests", "benches",
+        "broker",
+        "log",
+        "raft",
+        "protocol-kafka",
+        "compat-tests",
+        "benches",
     ] {
         for sub in ["src", "tests", "benches"] {
             rust_files(&root.join(dir).join(sub), &mut files);
@@ -281,7 +289,10 @@ fn no_source_file_is_longer_than_the_limit() {
         if GENERATED.iter().any(|g| rel == Path::new(g)) {
             continue;
         }
-        let lines = std::fs::read_to_string(&f).expect("readable").lines().count();
+        let lines = std::fs::read_to_string(&f)
+            .expect("readable")
+            .lines()
+            .count();
         if lines > MAX_LINES {
             long.push(format!("{} ({lines} lines)", rel.display()));
         }

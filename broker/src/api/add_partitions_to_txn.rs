@@ -47,7 +47,7 @@ pub async fn handle(
         // OPERATION_NOT_ATTEMPTED, as Kafka does.
         let unknown: Vec<(String, i32)> = partitions
             .iter()
-            .filter(|(t, p)| !broker.partition_exists(t, *p))
+            .filter(|(t, p)| !broker.cache.partition_exists(t, *p))
             .cloned()
             .collect();
         let per_partition: Vec<((String, i32), i16)> = if !unknown.is_empty() {

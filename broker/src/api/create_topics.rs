@@ -128,7 +128,8 @@ pub async fn handle(
                     // same, also for validate_only).
                     result = result.with_configs(Some(
                         broker
-                            .topic_config_values(&img)
+                            .configs()
+                            .topic_config_values(&broker.cache.image(), &img)
                             .into_iter()
                             .map(|(d, value, overridden)| {
                                 CreatableTopicConfigs::default()

@@ -32,7 +32,11 @@ pub async fn handle(
         responses.push({
             let name = match name {
                 Some(n) => Some(n),
-                None => broker.metadata().topic_by_id(&id).map(|t| t.name.clone()),
+                None => broker
+                    .cache
+                    .image()
+                    .topic_by_id(&id)
+                    .map(|t| t.name.clone()),
             };
             let result = DeletableTopicResult::default()
                 .with_name(name.as_deref().map(|n| TopicName(sb(n))))

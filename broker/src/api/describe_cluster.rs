@@ -25,11 +25,11 @@ pub async fn handle(
             )))
             .with_endpoint_type(req.endpoint_type);
     }
-    let live = broker.live_brokers();
+    let live = broker.cache.live_brokers();
     let controller_id = if req.endpoint_type == 2 {
         broker.active_controller_id(&live)
     } else {
-        broker.controller_id(&live)
+        broker.cache.controller_id(&live)
     };
     let brokers = live
         .into_iter()

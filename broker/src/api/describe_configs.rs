@@ -32,12 +32,12 @@ pub const BROKER: i8 = 4;
 /// CreateTopics v5+): see [`crate::config::ConfigRepository::topic_config_source`].
 pub(crate) fn topic_config_source(
     broker: &Broker,
-    d: &crate::topic_config::ConfigDef,
+    d: &crate::config::topic::ConfigDef,
     overridden: bool,
 ) -> i8 {
     broker
         .configs()
-        .topic_config_source(&broker.metadata(), d, overridden)
+        .topic_config_source(&broker.cache.image(), d, overridden)
 }
 
 pub async fn handle(
@@ -92,7 +92,7 @@ pub async fn handle(
                 }
                 e
             };
-            let image = broker.metadata();
+            let image = broker.cache.image();
             let configs = broker.configs();
             match r.resource_type {
                 TOPIC => match image.topic(&r.resource_name) {

@@ -21,7 +21,7 @@ pub async fn handle(
     req: DescribeLogDirsRequest,
 ) -> DescribeLogDirsResponse {
     let mut by_topic: Vec<(String, Vec<DescribeLogDirsPartition>)> = Vec::new();
-    let mut partitions = broker.all_partitions();
+    let mut partitions = broker.replicas.all_partitions();
     partitions.sort_by(|a, b| (a.topic.as_str(), a.index).cmp(&(b.topic.as_str(), b.index)));
     for p in partitions {
         let wanted = req.topics.as_ref().is_none_or(|ts| {

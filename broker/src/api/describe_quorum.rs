@@ -77,6 +77,7 @@ pub async fn handle(
         );
     }
     let Some((_, host, port)) = broker
+        .cache
         .live_brokers()
         .into_iter()
         .find(|(id, _, _)| *id == leader)

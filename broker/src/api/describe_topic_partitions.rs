@@ -21,7 +21,7 @@ pub async fn handle(
     _ctx: &RequestContext<'_>,
     req: DescribeTopicPartitionsRequest,
 ) -> DescribeTopicPartitionsResponse {
-    let image = broker.metadata();
+    let image = broker.cache.image();
     let mut names: Vec<String> = if req.topics.is_empty() {
         image.topics().map(|t| t.name.clone()).collect()
     } else {

@@ -26,6 +26,7 @@ pub async fn handle(
         .map(|id| {
             let s = TransactionState::default().with_transactional_id(id.clone());
             if broker
+                .replicas
                 .partition(crate::txn::TXN_TOPIC, broker.txn().partition_of(id))
                 .is_none()
             {

@@ -35,7 +35,7 @@ use uuid::Uuid;
 use super::sb;
 use crate::broker::Broker;
 use crate::context::RequestContext;
-use crate::partition::Partition;
+use crate::replica::partition::Partition;
 
 /// Longest wait a client may ask for (guards against absurd values).
 const MAX_WAIT_CAP: Duration = Duration::from_secs(300);

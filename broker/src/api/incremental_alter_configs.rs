@@ -15,10 +15,10 @@ use memorystreamer_raft::MetadataImage;
 use super::describe_configs::{BROKER, TOPIC};
 use super::sb;
 use crate::broker::Broker;
+use crate::config::topic::{definition, ConfigType, REMOVED_TOPIC_CONFIGS};
 use crate::config::{keys, ConfigRepository};
 use crate::context::RequestContext;
 use crate::error::BrokerError;
-use crate::topic_config::{definition, ConfigType, REMOVED_TOPIC_CONFIGS};
 
 const SET: i8 = 0;
 const DELETE: i8 = 1;
@@ -35,7 +35,7 @@ fn topic_key(
     image: &MetadataImage,
     name: &str,
 ) -> Result<(ConfigType, String), BrokerError> {
-    let def = definition(name).ok_or_else(|| crate::topic_config::unknown_key(name))?;
+    let def = definition(name).ok_or_else(|| crate::config::topic::unknown_key(name))?;
     Ok((def.kind, configs.topic_config_default(image, def)))
 }
 
@@ -151,7 +151,7 @@ pub async fn handle(
                     )
                 })
                 .collect();
-            let image = broker.metadata();
+            let image = broker.cache.image();
             let configs = broker.configs();
             let outcome = match r.resource_type {
                 TOPIC => match image.topic(&r.resource_name) {

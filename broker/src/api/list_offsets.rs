@@ -20,7 +20,7 @@ use memorystreamer_protocol_kafka::records::{first_offset_at_or_after, offset_of
 use crate::broker::Broker;
 use crate::context::RequestContext;
 use crate::error::BrokerError;
-use crate::partition::Partition;
+use crate::replica::partition::Partition;
 
 const LATEST: i64 = -1;
 const EARLIEST: i64 = -2;

@@ -30,7 +30,7 @@ fn topic_metadata(image: &MetadataImage, t: &TopicImage) -> MetadataResponseTopi
             t.partitions
                 .iter()
                 .map(|p| {
-                    let leader = Broker::effective_leader(image, p.leader);
+                    let leader = crate::metadata::MetadataCache::effective_leader(image, p.leader);
                     let r = MetadataResponsePartition::default()
                         .with_partition_index(p.partition)
                         .with_leader_id(BrokerId(leader))
@@ -63,12 +63,12 @@ pub async fn handle(
     let mut topics = Vec::new();
     match &req.topics {
         None => {
-            let image = broker.metadata();
+            let image = broker.cache.image();
             topics.extend(image.topics().map(|t| topic_metadata(&image, t)));
         }
         Some(requested) => {
             for rt in requested {
-                let image = broker.metadata();
+                let image = broker.cache.image();
                 let Some(name) = rt.name.as_ref().map(|n| n.to_string()) else {
                     // Lookup by topic id (v10+).
                     topics.push(match image.topic_by_id(&rt.topic_id) {
@@ -107,16 +107,17 @@ pub async fn handle(
                     assignments: None,
                 };
                 match broker.create_topic(&new, false).await {
-                    Ok(t) => topics.push(topic_metadata(&broker.metadata(), &t)),
-                    Err(BrokerError::TopicAlreadyExists(_)) => match broker.metadata().topic(&name)
-                    {
-                        Some(t) => topics.push(topic_metadata(&image, t)),
-                        None => topics.push(topic_error(
-                            Some(&name),
-                            Uuid::nil(),
-                            ResponseError::LeaderNotAvailable,
-                        )),
-                    },
+                    Ok(t) => topics.push(topic_metadata(&broker.cache.image(), &t)),
+                    Err(BrokerError::TopicAlreadyExists(_)) => {
+                        match broker.cache.image().topic(&name) {
+                            Some(t) => topics.push(topic_metadata(&image, t)),
+                            None => topics.push(topic_error(
+                                Some(&name),
+                                Uuid::nil(),
+                                ResponseError::LeaderNotAvailable,
+                            )),
+                        }
+                    }
                     Err(e) => {
                         debug!(topic = %name, error = %e, "auto-creation failed");
                         topics.push(topic_error(Some(&name), Uuid::nil(), e.response_error()));
@@ -125,8 +126,8 @@ pub async fn handle(
             }
         }
     }
-    let live = broker.live_brokers();
-    let controller_id = broker.controller_id(&live);
+    let live = broker.cache.live_brokers();
+    let controller_id = broker.cache.controller_id(&live);
     let brokers = live
         .into_iter()
         .map(|(id, host, port)| {

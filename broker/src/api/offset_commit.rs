@@ -20,7 +20,7 @@ pub async fn handle(
     req: OffsetCommitRequest,
 ) -> OffsetCommitResponse {
     let by_id = ctx.version() >= 10;
-    let image = broker.metadata();
+    let image = broker.cache.image();
     let mut entries = Vec::new();
     let mut unknown_ids = Vec::new();
     for t in &req.topics {

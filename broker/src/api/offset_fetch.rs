@@ -109,7 +109,7 @@ pub async fn handle(
         return OffsetFetchResponse::default().with_topics(topics);
     }
     let by_id = version >= 10;
-    let image = broker.metadata();
+    let image = broker.cache.image();
     let groups = req
         .groups
         .iter()

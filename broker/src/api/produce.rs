@@ -30,7 +30,7 @@ use super::sb;
 use crate::broker::Broker;
 use crate::context::RequestContext;
 use crate::error::BrokerError;
-use crate::partition::AppendOutcome;
+use crate::replica::partition::AppendOutcome;
 
 async fn produce_partition(
     broker: &Arc<Broker>,
@@ -53,7 +53,7 @@ async fn produce_partition(
     }
     let partition = broker.local_partition(topic, index)?;
     let records = records.unwrap_or(&[]);
-    let max_message_bytes = broker.effective().message_max_bytes;
+    let max_message_bytes = broker.configs().effective().message_max_bytes;
     if records.len() > max_message_bytes.saturating_mul(2).saturating_add(1 << 20) {
         // Grossly oversized: don't even CRC it.
         return Err(BrokerError::MessageTooLarge {
@@ -179,6 +179,7 @@ pub async fn handle(
                     crate::metrics::produce_error(e.code());
                     let log_start_offset = if reports_log_start(&e) {
                         broker
+                            .replicas
                             .partition(&name, pd.index)
                             .map_or(-1, |p| p.log_start_offset())
                     } else {

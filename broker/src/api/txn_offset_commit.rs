@@ -47,7 +47,9 @@ pub async fn handle(
             })
         })
         .collect();
-    let offsets = broker.partition(OFFSETS_TOPIC, broker.groups.partition_of(&req.group_id));
+    let offsets = broker
+        .replicas
+        .partition(OFFSETS_TOPIC, broker.groups.partition_of(&req.group_id));
     let token = offsets
         .as_ref()
         .and_then(|p| p.begin_verification(req.producer_id.0));

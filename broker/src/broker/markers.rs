@@ -9,8 +9,8 @@ use std::time::Duration;
 use tracing::warn;
 
 use super::Broker;
-use crate::error::BrokerError;
 use crate::coordinator::OFFSETS_TOPIC;
+use crate::error::BrokerError;
 
 impl Broker {
     /// Writes a COMMIT or ABORT marker for `producer_id` into a local

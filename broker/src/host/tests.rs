@@ -77,7 +77,7 @@ async fn setup(broker: &Arc<Broker>) {
         .await
         .expect("create topic");
     broker.txn_coordinator("tx").await.expect("coordinator");
-    assert!(broker.topic(TXN_TOPIC).is_some());
+    assert!(broker.replicas.topic(TXN_TOPIC).is_some());
 }
 
 /// InitProducerId for "tx" (with `timeout_ms`), then AddPartitionsToTxn.
