@@ -62,12 +62,20 @@ pub async fn eventually(what: &str, mut f: impl FnMut() -> bool) {
 
 /// Waits for a leader among `nodes`; returns its id.
 pub async fn leader(nodes: &BTreeMap<u64, Quorum>) -> u64 {
-    eventually("a leader", || nodes.values().any(|q| q.is_leader())).await;
-    nodes
-        .values()
-        .find(|q| q.is_leader())
-        .map(|q| q.node_id())
-        .expect("leader")
+    // openraft lets two candidates lead in one term (its leader id is
+    // term + node) until one of them commits, so a node that calls itself
+    // leader is not yet *the* leader: wait until every node names the same
+    // one and it is leading.
+    let agreed = || {
+        let mut named = nodes.values().map(|q| q.leader());
+        let first = named.next().flatten()?;
+        named
+            .all(|l| l == Some(first))
+            .then_some(first)
+            .filter(|id| nodes.get(id).is_some_and(|q| q.is_leader()))
+    };
+    eventually("a leader every node agrees on", || agreed().is_some()).await;
+    agreed().expect("leader")
 }
 
 /// The records of a one-partition topic `name` with id `id` led by node 1.
