@@ -7,6 +7,8 @@
 # seconds per million records.
 #
 # Usage: benches/compare.sh BEFORE_BINARY AFTER_BINARY [records-per-run]
+#   ONLY=<text>  runs only the scenarios whose name contains <text>;
+#   REPEAT=<n>   runs each scenario n times, alternating which binary goes first.
 #   e.g. git worktree add /tmp/before <rev> && (cd /tmp/before && cargo build --release -p memorystreamer-broker)
 #        benches/compare.sh /tmp/before/target/release/memorystreamer target/release/memorystreamer
 # Prints a markdown table on stdout (progress on stderr).
@@ -52,14 +54,27 @@ read -r PID_A PORT_A < <(start "$AFTER" after)
 
 ticks() { awk '{print $14, $15}' "/proc/$1/stat"; }
 rows=()
+REPEAT=${REPEAT:-1}
+round=0
 run() { # name, args...
   local name=$1; shift
-  for side in before after; do
+  if [ -n "${ONLY:-}" ] && [[ "$name" != *"$ONLY"* ]]; then return; fi
+  local r sides
+  for r in $(seq 1 "$REPEAT"); do
+  round=$((round+1))
+  if [ $((round % 2)) = 1 ]; then sides="before after"; else sides="after before"; fi
+  # A fresh topic per round, so no round reads another's records.
+  local args=() prev=""
+  for a in "$@"; do
+    if [ "$prev" = --topic ]; then args+=("$a-r$r"); else args+=("$a"); fi
+    prev=$a
+  done
+  for side in $sides; do
     local pid port
     if [ "$side" = before ]; then pid=$PID_B; port=$PORT_B; else pid=$PID_A; port=$PORT_A; fi
     local u0 s0 u1 s1 out
     read -r u0 s0 < <(ticks "$pid")
-    out=$("$BENCH" --bootstrap "127.0.0.1:$port" --kv "$@")
+    out=$("$BENCH" --bootstrap "127.0.0.1:$port" --kv "${args[@]}")
     read -r u1 s1 < <(ticks "$pid")
     echo "$side $name: $out" >&2
     get() { echo "$out" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
@@ -68,6 +83,7 @@ run() { # name, args...
     user=$(awk -v a="$u0" -v b="$u1" -v t="$TICKS" -v n="$n" 'BEGIN{printf "%.3f", (b-a)/t/(n/1e6)}')
     sys=$(awk -v a="$s0" -v b="$s1" -v t="$TICKS" -v n="$n" 'BEGIN{printf "%.3f", (b-a)/t/(n/1e6)}')
     rows+=("| $name | $side | $(get records_per_s) | $(get p50_ms) | $(get p99_ms) | $(get e2e_p50_ms) | $(get e2e_p99_ms) | $user | $sys |")
+  done
   done
 }
 
