@@ -279,9 +279,9 @@ impl Partition {
                 self.metrics
                     .records_in
                     .increment((info.last_offset - info.base_offset + 1).max(0) as u64);
-                if let Some(plan) = flush {
+                if let Some((plan, covered)) = flush {
                     // `flush.messages`: acknowledged only once durable.
-                    self.sync(&plan)?;
+                    self.sync(&plan, covered)?;
                 }
                 Ok(AppendOutcome::Appended(info, append_time))
             }
@@ -294,13 +294,19 @@ impl Partition {
     }
 
     /// After a successful append, under the log lock: moves the high
-    /// watermark as the replica state allows, publishes the offsets, and
-    /// takes the fsync `flush.messages` asks for (performed by the caller
-    /// after releasing the lock).
-    fn after_append(&self, log: &Log, info: &AppendInfo) -> Option<FlushPlan> {
+    /// watermark as the replica state allows and takes the fsync
+    /// `flush.messages` asks for (performed by the caller after releasing
+    /// the lock). The offsets are published here, or, when an fsync is due,
+    /// only once it is done ([`Partition::sync`]): as in Kafka, where the
+    /// flush precedes the high watermark's move, a consumer never reads a
+    /// record that `flush.messages` says must be durable first.
+    fn after_append(&self, log: &Log, info: &AppendInfo) -> Option<(FlushPlan, i64)> {
         let hw = self.replica().on_local_append(log.log_end_offset());
+        if info.flush_needed {
+            return Some((log.begin_flush(), log.log_end_offset()));
+        }
         self.publish_offsets(log, hw);
-        info.flush_needed.then(|| log.begin_flush())
+        None
     }
 
     /// Publishes the offsets readers see without a lock. The last stable
@@ -311,11 +317,22 @@ impl Partition {
         self.high_watermark.store(hw, Ordering::Release);
     }
 
-    /// Performs an fsync taken under the log lock, without it, and records
-    /// it as done.
-    fn sync(&self, plan: &FlushPlan) -> Result<(), BrokerError> {
+    /// Performs an fsync taken under the log lock (when the log ended at
+    /// `covered`), without it, then records it as done and publishes the
+    /// offsets it made durable (see [`Partition::after_append`]): the high
+    /// watermark moves up to `covered` at most, and never back. If the
+    /// fsync fails the offsets stay unpublished until a later append or
+    /// flush publishes them.
+    fn sync(&self, plan: &FlushPlan, covered: i64) -> Result<(), BrokerError> {
         let took = plan.sync()?;
-        self.lock().complete_flush(plan);
+        {
+            let mut log = self.lock();
+            log.complete_flush(plan);
+            let hw = self.replica().high_watermark().min(covered);
+            let hw = self.high_watermark.load(Ordering::Acquire).max(hw);
+            self.publish_offsets(&log, hw);
+        }
+        self.appended.notify_waiters();
         crate::metrics::log_flush(took);
         Ok(())
     }
@@ -332,8 +349,8 @@ impl Partition {
             (info, flush)
         };
         self.appended.notify_waiters();
-        if let Some(plan) = flush {
-            self.sync(&plan)?;
+        if let Some((plan, covered)) = flush {
+            self.sync(&plan, covered)?;
         }
         Ok(info)
     }
@@ -562,10 +579,10 @@ impl Partition {
     pub fn flush(&self) -> Result<(), BrokerError> {
         let plan = {
             let log = self.lock();
-            (log.unflushed_messages() > 0).then(|| log.begin_flush())
+            (log.unflushed_messages() > 0).then(|| (log.begin_flush(), log.log_end_offset()))
         };
         match plan {
-            Some(plan) => self.sync(&plan),
+            Some((plan, covered)) => self.sync(&plan, covered),
             None => Ok(()),
         }
     }
@@ -575,10 +592,11 @@ impl Partition {
     pub fn flush_if_due(&self) -> Result<(), BrokerError> {
         let plan = {
             let log = self.lock();
-            log.flush_due().then(|| log.begin_flush())
+            log.flush_due()
+                .then(|| (log.begin_flush(), log.log_end_offset()))
         };
         match plan {
-            Some(plan) => self.sync(&plan),
+            Some((plan, covered)) => self.sync(&plan, covered),
             None => Ok(()),
         }
     }

@@ -152,3 +152,43 @@ fn with_a_follower_in_the_isr_the_high_watermark_waits_for_its_fetch() {
         "consumers read below the high watermark only"
     );
 }
+
+#[test]
+fn with_flush_messages_the_high_watermark_moves_once_the_fsync_is_done() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = Log::open(
+        dir.path(),
+        LogConfig {
+            flush_messages: Some(2),
+            ..LogConfig::default()
+        },
+    )
+    .expect("open log");
+    let p = Partition::new(
+        "t".to_string(),
+        uuid::Uuid::nil(),
+        0,
+        0,
+        log,
+        PartitionSettings {
+            max_message_bytes: 1 << 20,
+            compacted: false,
+            log_append_time: false,
+            compression: None,
+        },
+        TopicMetrics::new("t", false),
+    );
+    // One record: below flush.messages, published at once, not yet synced.
+    p.append(&records(&["a"])).expect("append");
+    assert_eq!(p.high_watermark(), 1);
+    assert_eq!(p.lock().unflushed_messages(), 1);
+    // The second reaches flush.messages: synced before append returns, and
+    // the high watermark covers both.
+    p.append(&records(&["b"])).expect("append");
+    assert_eq!(p.lock().unflushed_messages(), 0);
+    assert_eq!(p.high_watermark(), 2);
+    assert_eq!(p.last_stable_offset(), 2);
+    // A flush with nothing new changes nothing.
+    p.flush().expect("flush");
+    assert_eq!(p.high_watermark(), 2);
+}
