@@ -365,7 +365,11 @@ pub fn read_checkpoint(dir: &Path) -> (i64, Option<i64>) {
     (offset, tomb)
 }
 
-fn write_checkpoint(dir: &Path, offset: i64, oldest_tombstone: Option<i64>) -> Result<()> {
+pub(crate) fn write_checkpoint(
+    dir: &Path,
+    offset: i64,
+    oldest_tombstone: Option<i64>,
+) -> Result<()> {
     let path = dir.join(CHECKPOINT_FILE);
     let tmp = dir.join(format!("{CHECKPOINT_FILE}.tmp"));
     fs::write(

@@ -49,6 +49,19 @@ pub enum LogError {
         /// Log end offset.
         end: i64,
     },
+    /// A follower's fetched batch whose base offset is below the log end
+    /// offset or not above the previous batch's last offset (the fetch does
+    /// not continue this log: the caller truncates or refetches). Nothing
+    /// was written.
+    #[error(
+        "replicated batch at offset {got} out of order (expected at least {expected_at_least})"
+    )]
+    OffsetOutOfOrder {
+        /// The lowest base offset the batch could have had.
+        expected_at_least: i64,
+        /// Its base offset.
+        got: i64,
+    },
     /// The batch repeats one already appended; carries the original offsets.
     #[error("duplicate batch from producer {producer_id}, originally at offset {base_offset}")]
     DuplicateSequence {

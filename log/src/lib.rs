@@ -11,6 +11,7 @@
 pub mod batch;
 pub mod cleaner;
 pub mod codec;
+pub mod epoch;
 pub mod error;
 pub mod index;
 mod log;
@@ -20,6 +21,7 @@ pub mod producer_state;
 pub mod read;
 pub mod records;
 mod recovery;
+mod replication;
 pub mod segment;
 pub mod txn;
 

@@ -29,6 +29,7 @@ use std::time::{Duration, Instant};
 use tracing::{debug, warn};
 
 use crate::batch::{assign_offset, BatchHeader, Batches};
+use crate::epoch::EpochCache;
 use crate::error::{LogError, Result};
 use crate::producer_state::{ProducerInfo, ProducerStateManager};
 use crate::segment::{Segment, SegmentFiles};
@@ -154,6 +155,11 @@ pub struct Log {
     /// Segments whose `.txnindex` missed an entry (I/O error): rewritten
     /// from memory at the next roll; no snapshot is written until they are.
     pub(crate) dirty_txn_indexes: Vec<i64>,
+    /// Leader epochs and where each began (`leader-epoch-checkpoint`).
+    pub(crate) epochs: EpochCache,
+    /// The epoch checkpoint failed to store: retried at the next change or
+    /// roll.
+    pub(crate) epochs_dirty: bool,
 }
 
 impl Log {
@@ -179,7 +185,7 @@ impl Log {
 
     /// Writes the producer state as of the log end offset (tmp + rename +
     /// fsync) and keeps only the two newest snapshots.
-    fn write_snapshot(&self) -> Result<()> {
+    pub(crate) fn write_snapshot(&self) -> Result<()> {
         let offset = self.log_end_offset();
         let path = self.snapshot_path(offset);
         let tmp = path.with_extension("snapshot.tmp");
@@ -204,7 +210,7 @@ impl Log {
             .unwrap_or_else(|| unreachable!("log without segments"))
     }
 
-    fn active_mut(&mut self) -> &mut Segment {
+    pub(crate) fn active_mut(&mut self) -> &mut Segment {
         self.segments
             .values_mut()
             .next_back()
@@ -304,7 +310,8 @@ impl Log {
                 self.producers.check_verified(h, token)?;
             }
         }
-        self.maybe_roll(batches.len() as u64)?;
+        let end = self.log_end_offset();
+        self.maybe_roll(batches.len() as u64, end, end)?;
         let base_offset = self.log_end_offset();
         let mut next = base_offset;
         let mut records = 0u64;
@@ -316,7 +323,37 @@ impl Log {
             records += h.records_count.max(0) as u64;
         }
         self.active_mut().append(batches)?;
-        for (i, (h, _)) in headers.iter().enumerate() {
+        let headers: Vec<BatchHeader> = headers.into_iter().map(|(h, _)| h).collect();
+        let flush_needed = self.note_written(&headers, &kinds, records);
+        Ok(AppendInfo {
+            base_offset,
+            last_offset: next - 1,
+            log_start_offset: self.log_start_offset,
+            flush_needed,
+        })
+    }
+
+    /// State updates after batches are written (by the leader's append or
+    /// a follower's): producer state, transaction markers and the aborted
+    /// index, the leader epoch cache and the `flush.messages` count.
+    /// `kinds` are the control batches' types by index in `headers`.
+    /// Returns whether `flush.messages` is reached.
+    pub(crate) fn note_written(
+        &mut self,
+        headers: &[BatchHeader],
+        kinds: &[(usize, Option<(ControlType, i32)>)],
+        records: u64,
+    ) -> bool {
+        for (i, h) in headers.iter().enumerate() {
+            if h.partition_leader_epoch >= 0
+                && self
+                    .epochs
+                    .latest_epoch()
+                    .is_none_or(|latest| h.partition_leader_epoch > latest)
+                && self.epochs.assign(h.partition_leader_epoch, h.base_offset)
+            {
+                self.epochs_dirty = true;
+            }
             if !h.is_control() {
                 self.producers.update(h);
                 continue;
@@ -335,42 +372,77 @@ impl Log {
                 }
             }
         }
+        self.store_epochs_if_dirty();
         self.appended_records += records;
-        let flush_needed = self
-            .config
+        self.config
             .flush_messages
-            .is_some_and(|limit| self.unflushed_messages() >= limit);
-        Ok(AppendInfo {
-            base_offset,
-            last_offset: next - 1,
-            log_start_offset: self.log_start_offset,
-            flush_needed,
-        })
+            .is_some_and(|limit| self.unflushed_messages() >= limit)
     }
 
-    fn maybe_roll(&mut self, incoming: u64) -> Result<()> {
+    /// Stores the epoch checkpoint when it changed (rare: a new leader
+    /// epoch). A failure is logged and retried at the next change or roll;
+    /// a missing entry is rebuilt from batch headers only when the file is
+    /// missing, so the cache in memory stays authoritative meanwhile.
+    pub(crate) fn store_epochs_if_dirty(&mut self) {
+        if !self.epochs_dirty {
+            return;
+        }
+        match self.epochs.store(&self.dir) {
+            Ok(()) => self.epochs_dirty = false,
+            Err(e) => {
+                warn!(dir = %self.dir.display(), error = %e, "cannot store the leader epoch checkpoint; retrying later")
+            }
+        }
+    }
+
+    /// Rolls when `incoming` bytes whose offsets run from `first` to `last`
+    /// (the leader's append: both the log end offset) would not fit the
+    /// active segment; the new segment starts at `first`.
+    pub(crate) fn maybe_roll(&mut self, incoming: u64, first: i64, last: i64) -> Result<()> {
         let cfg = &self.config;
         let active = self.active();
+        // Index positions and relative offsets are u32: never let a segment
+        // pass 4 GiB or 2^31 offsets past its base (Kafka rolls likewise).
+        let offsets_too_far =
+            active.next_offset().max(last) - active.base_offset() > i64::from(i32::MAX);
         if active.size() == 0 {
+            if offsets_too_far && first > active.base_offset() {
+                // An empty segment far below a follower's first batch (a
+                // gap left by compaction on the leader): start it at the
+                // batch instead.
+                let base = active.base_offset();
+                if let Some(seg) = self.segments.remove(&base) {
+                    seg.delete_files()?;
+                }
+                let seg = Segment::open(
+                    &self.dir,
+                    first,
+                    self.config.index_max_bytes,
+                    self.config.index_interval_bytes,
+                )?;
+                self.segments.insert(first, seg);
+            }
             return Ok(());
         }
         let too_big = active.size() + incoming > cfg.segment_bytes;
         let too_old = cfg
             .segment_ms
             .is_some_and(|ms| active.created().elapsed() >= ms);
-        // Index positions and relative offsets are u32: never let a segment
-        // pass 4 GiB or 2^31 offsets past its base (Kafka rolls likewise).
-        let too_far = active.size() + incoming > u64::from(u32::MAX)
-            || active.next_offset() - active.base_offset() > i64::from(i32::MAX);
+        let too_far = active.size() + incoming > u64::from(u32::MAX) || offsets_too_far;
         if too_big || too_old || too_far || active.indexes_full() {
-            self.roll()?;
+            self.roll_at(first)?;
         }
         Ok(())
     }
 
     /// Seals the active segment and starts a new one at the log end offset.
     pub fn roll(&mut self) -> Result<()> {
-        let next = self.log_end_offset();
+        self.roll_at(self.log_end_offset())
+    }
+
+    /// Seals the active segment and starts a new one at `next` (the log
+    /// end offset, or a follower's next batch beyond it).
+    fn roll_at(&mut self, next: i64) -> Result<()> {
         if self.segments.contains_key(&next) {
             return Ok(());
         }
@@ -412,6 +484,7 @@ impl Log {
         )?;
         debug!(dir = %self.dir.display(), base_offset = next, "rolled segment");
         self.segments.insert(next, seg);
+        self.store_epochs_if_dirty();
         Ok(())
     }
 
@@ -540,6 +613,7 @@ impl Log {
                 }
             }
             self.prune_aborted();
+            self.truncate_epochs_from_start();
         }
         Ok((
             self.log_start_offset,
@@ -555,6 +629,16 @@ impl Log {
             self.log_start_offset = self.log_start_offset.max(*first);
         }
         self.prune_aborted();
+        self.truncate_epochs_from_start();
+    }
+
+    /// Drops leader epochs wholly below the log start offset (Kafka's
+    /// `truncateFromStart`) and stores the checkpoint when it changed.
+    pub(crate) fn truncate_epochs_from_start(&mut self) {
+        if self.epochs.truncate_from_start(self.log_start_offset) {
+            self.epochs_dirty = true;
+        }
+        self.store_epochs_if_dirty();
     }
 
     /// Drops aborted-transaction entries whose marker left the log.

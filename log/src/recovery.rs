@@ -19,6 +19,7 @@ use std::path::Path;
 use tracing::{debug, info, warn};
 
 use crate::cleaner;
+use crate::epoch::EpochCache;
 use crate::error::{LogError, Result};
 use crate::log::{Log, LogConfig, START_CHECKPOINT};
 use crate::producer_state::ProducerStateManager;
@@ -84,15 +85,66 @@ impl Log {
             producers: ProducerStateManager::default(),
             aborted: Vec::new(),
             dirty_txn_indexes: Vec::new(),
+            epochs: EpochCache::default(),
+            epochs_dirty: false,
         };
         log.rebuild_producer_state()?;
+        log.load_epochs()?;
         Ok(log)
+    }
+
+    /// Loads the leader epoch checkpoint, dropping entries at or past the
+    /// recovered log end and moving the first to the log start; without a
+    /// usable file a non-empty log rebuilds it from its batch headers (a
+    /// log written before the cache existed, or a damaged file).
+    fn load_epochs(&mut self) -> Result<()> {
+        let loaded = match EpochCache::load(&self.dir) {
+            Ok(c) => c,
+            Err(e @ LogError::Corrupt { .. }) => {
+                warn!(dir = %self.dir.display(), error = %e, "rebuilding the leader epoch cache from batch headers");
+                None
+            }
+            Err(e) => return Err(e),
+        };
+        let mut changed = false;
+        self.epochs = match loaded {
+            Some(c) => c,
+            None => {
+                let mut c = EpochCache::default();
+                for seg in self.segments.values() {
+                    let scanned = seg.for_each_header_at(|_, h| {
+                        if h.partition_leader_epoch >= 0
+                            && c.latest_epoch()
+                                .is_none_or(|l| h.partition_leader_epoch > l)
+                        {
+                            c.assign(h.partition_leader_epoch, h.base_offset);
+                        }
+                    });
+                    match scanned {
+                        Ok(()) => {}
+                        Err(e @ LogError::CorruptBatch { .. }) => {
+                            warn!(dir = %self.dir.display(), error = %e, "leader epochs rebuilt from the batches before a corrupt one")
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+                changed = !c.is_empty();
+                c
+            }
+        };
+        changed |= self.epochs.truncate_from_end(self.log_end_offset());
+        changed |= self.epochs.truncate_from_start(self.log_start_offset);
+        if changed {
+            self.epochs_dirty = true;
+            self.store_epochs_if_dirty();
+        }
+        Ok(())
     }
 
     /// Loads the newest usable producer-state snapshot and replays only
     /// the batches after it, so that opening a log costs the tail, not the
     /// whole log. Without a snapshot every segment is replayed.
-    fn rebuild_producer_state(&mut self) -> Result<()> {
+    pub(crate) fn rebuild_producer_state(&mut self) -> Result<()> {
         let end = self.log_end_offset();
         let mut snapshots = self.snapshot_offsets()?;
         snapshots.retain(|o| *o <= end);

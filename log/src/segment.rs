@@ -308,6 +308,25 @@ impl Segment {
         Ok(truncated)
     }
 
+    /// Removes every batch whose last offset is at or above `offset` (the
+    /// cut is at `offset` when it is a batch boundary, else before the batch
+    /// holding it), trims both indexes to what remains, recomputes the next
+    /// offset and max timestamp, and fsyncs the files. Returns the bytes
+    /// removed.
+    pub fn truncate_to(&mut self, offset: i64) -> Result<u64> {
+        let Some((position, _)) = self.locate(offset)? else {
+            return Ok(0);
+        };
+        let removed = self.size - position;
+        self.file.set_len(position)?;
+        self.size = position;
+        // Index entries pointing into the cut part go; the scan from the
+        // last one left restores next offset, max timestamp and time index.
+        self.recover()?;
+        self.flush()?;
+        Ok(removed)
+    }
+
     /// Updates in-memory state and indexes for a batch just written at
     /// `position` (or found there during recovery).
     fn note_appended(&mut self, h: &BatchHeader, position: u64, len: u64) {
@@ -453,11 +472,14 @@ impl Segment {
 
     /// Removes the segment's files.
     pub fn delete_files(self) -> Result<()> {
+        // The `.log` file goes last: a crash part way leaves at worst a
+        // segment without indexes (reads then scan it from its start), never indexes that a
+        // later segment of the same base offset would pick up.
         let paths = [
-            self.log_path.clone(),
             self.index.0.path().to_path_buf(),
             self.time_index.0.path().to_path_buf(),
             self.log_path.with_extension("txnindex"),
+            self.log_path.clone(),
         ];
         drop(self);
         for p in paths {
