@@ -1,37 +1,19 @@
 //! The log under storage faults: a full file system (a small tmpfs, which
 //! needs root to mount) and batches damaged on disk.
 
+mod common;
+
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use memorystreamer_log::batch::{Batches, CRC_START, HEADER_LEN, LOG_OVERHEAD};
+use common::plain as batch;
+use memorystreamer_log::batch::Batches;
 use memorystreamer_log::error::is_no_space;
 use memorystreamer_log::index::OffsetIndex;
 use memorystreamer_log::{Log, LogConfig, LogError};
-
-/// A valid RecordBatch v2 with `count` opaque record payloads.
-fn batch(count: i32, payload: &[u8], ts: i64) -> Vec<u8> {
-    let mut b = vec![0u8; HEADER_LEN];
-    b[16] = 2;
-    b[23..27].copy_from_slice(&(count - 1).to_be_bytes());
-    b[27..35].copy_from_slice(&ts.to_be_bytes());
-    b[35..43].copy_from_slice(&ts.to_be_bytes());
-    b[43..51].copy_from_slice(&(-1i64).to_be_bytes());
-    b[51..53].copy_from_slice(&(-1i16).to_be_bytes());
-    b[53..57].copy_from_slice(&(-1i32).to_be_bytes());
-    b[57..61].copy_from_slice(&count.to_be_bytes());
-    for _ in 0..count {
-        b.extend_from_slice(payload);
-    }
-    let len = (b.len() - LOG_OVERHEAD) as i32;
-    b[8..12].copy_from_slice(&len.to_be_bytes());
-    let crc = crc32c::crc32c(&b[CRC_START..]);
-    b[17..21].copy_from_slice(&crc.to_be_bytes());
-    b
-}
 
 fn append(log: &mut Log, b: &[u8]) -> Result<i64, LogError> {
     let mut buf = b.to_vec();

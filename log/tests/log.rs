@@ -1,32 +1,14 @@
 //! Append, read, roll and recovery of a whole partition log.
 
+mod common;
+
 use std::fs::OpenOptions;
 use std::path::Path;
 
-use memorystreamer_log::batch::{BatchHeader, Batches, CRC_START, HEADER_LEN, LOG_OVERHEAD};
+use common::batch;
+use memorystreamer_log::batch::{BatchHeader, Batches, HEADER_LEN};
 use memorystreamer_log::{Log, LogConfig, LogError};
 use proptest::prelude::*;
-
-/// A valid RecordBatch v2 with `count` opaque record payloads.
-fn batch(count: i32, payload: &[u8], ts: i64, pid: i64, seq: i32) -> Vec<u8> {
-    let mut b = vec![0u8; HEADER_LEN];
-    b[16] = 2;
-    b[23..27].copy_from_slice(&(count - 1).to_be_bytes());
-    b[27..35].copy_from_slice(&ts.to_be_bytes());
-    b[35..43].copy_from_slice(&ts.to_be_bytes());
-    b[43..51].copy_from_slice(&pid.to_be_bytes());
-    b[51..53].copy_from_slice(&(if pid >= 0 { 0i16 } else { -1 }).to_be_bytes());
-    b[53..57].copy_from_slice(&seq.to_be_bytes());
-    b[57..61].copy_from_slice(&count.to_be_bytes());
-    for _ in 0..count {
-        b.extend_from_slice(payload);
-    }
-    let len = (b.len() - LOG_OVERHEAD) as i32;
-    b[8..12].copy_from_slice(&len.to_be_bytes());
-    let crc = crc32c::crc32c(&b[CRC_START..]);
-    b[17..21].copy_from_slice(&crc.to_be_bytes());
-    b
-}
 
 fn small_config() -> LogConfig {
     LogConfig {

@@ -2,33 +2,14 @@
 //! the largest timestamp from the segments' tracked offset, and fsyncs taken
 //! under the lock and performed without it.
 
+mod common;
+
 use std::sync::Mutex;
 
-use memorystreamer_log::batch::{BatchHeader, Batches, CRC_START, HEADER_LEN, LOG_OVERHEAD};
+use common::plain as batch;
+use memorystreamer_log::batch::{BatchHeader, Batches};
 use memorystreamer_log::{FlushPlan, Log, LogConfig, MaxTimestampPlan, ReadPlan};
 use proptest::prelude::*;
-
-/// A valid RecordBatch v2 of `count` opaque records whose timestamps are
-/// all `ts` (so its max timestamp is `ts`).
-fn batch(count: i32, payload: &[u8], ts: i64) -> Vec<u8> {
-    let mut b = vec![0u8; HEADER_LEN];
-    b[16] = 2;
-    b[23..27].copy_from_slice(&(count - 1).to_be_bytes());
-    b[27..35].copy_from_slice(&ts.to_be_bytes());
-    b[35..43].copy_from_slice(&ts.to_be_bytes());
-    b[43..51].copy_from_slice(&(-1i64).to_be_bytes());
-    b[51..53].copy_from_slice(&(-1i16).to_be_bytes());
-    b[53..57].copy_from_slice(&(-1i32).to_be_bytes());
-    b[57..61].copy_from_slice(&count.to_be_bytes());
-    for _ in 0..count {
-        b.extend_from_slice(payload);
-    }
-    let len = (b.len() - LOG_OVERHEAD) as i32;
-    b[8..12].copy_from_slice(&len.to_be_bytes());
-    let crc = crc32c::crc32c(&b[CRC_START..]);
-    b[17..21].copy_from_slice(&crc.to_be_bytes());
-    b
-}
 
 fn small_config() -> LogConfig {
     LogConfig {
