@@ -13,7 +13,9 @@
 //!
 //! Opening a log (recovery) is in `recovery.rs`; retention (`take_expired`)
 //! and DeleteRecords (`delete_records_before`) live here; compaction is in
-//! the cleaner module.
+//! the cleaner module; a follower's appends and truncations are in
+//! `replication.rs`, the leader epoch cache in [`crate::epoch`] (both
+//! appends feed it through `note_written`).
 //!
 //! Transactions: the log tracks open transactions through producer state,
 //! which gives the last stable offset ([`Log::last_stable_offset`]), and
@@ -344,6 +346,7 @@ impl Log {
         kinds: &[(usize, Option<(ControlType, i32)>)],
         records: u64,
     ) -> bool {
+        let mut new_epoch = false;
         for (i, h) in headers.iter().enumerate() {
             if h.partition_leader_epoch >= 0
                 && self
@@ -353,6 +356,7 @@ impl Log {
                 && self.epochs.assign(h.partition_leader_epoch, h.base_offset)
             {
                 self.epochs_dirty = true;
+                new_epoch = true;
             }
             if !h.is_control() {
                 self.producers.update(h);
@@ -372,7 +376,11 @@ impl Log {
                 }
             }
         }
-        self.store_epochs_if_dirty();
+        if new_epoch {
+            // A failed store is retried at the next new epoch or roll, not
+            // on every append.
+            self.store_epochs_if_dirty();
+        }
         self.appended_records += records;
         self.config
             .flush_messages
