@@ -267,7 +267,11 @@ def main(argv: Optional[List[str]] = None) -> int:
         log(f"removed stale namespaces of dead runs: {', '.join(gone)}")
     _root_ns_fd = os.open("/proc/self/ns/net", os.O_RDONLY)
     atexit.register(_teardown_all)
+    # Ctrl-C, SIGTERM and SIGHUP unwind through the teardowns (also when the
+    # shell that started us in the background ignores SIGINT).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    signal.signal(signal.SIGHUP, lambda *_: sys.exit(129))
     seeds = [args.seed] if args.seed is not None else list(
         range(args.first_seed, args.first_seed + (args.seeds if args.seeds else 1)))
     run_root = args.run_root or f"/tmp/ms-chaos-{os.getpid()}"
