@@ -31,7 +31,7 @@ def git_head(path: str) -> str:
     return p.stdout.strip() or "?"
 
 
-def table(runs: List[dict], command: str, commit: str, when: str) -> str:
+def table(runs: List[dict], command: str, commit: str, when: str, note: str = "") -> str:
     """Markdown for a list of run summaries."""
     n = len(runs)
     passed = sum(1 for r in runs if r.get("passed"))
@@ -45,7 +45,7 @@ def table(runs: List[dict], command: str, commit: str, when: str) -> str:
     incomplete = sum(1 for r in runs if r.get("final_read_error"))
     errors = sum(1 for r in runs if r.get("error"))
     lines = [
-        f"Last run: {when}, commit `{commit}`, command `{command}`.",
+        f"Last run: {when}, commit `{commit}`" + (f" ({note})" if note else "") + f", command `{command}`.",
         "",
         "| runs | passed | replication factor | faults | records acknowledged | lost | duplicated | reordered "
         "| divergent | stall p50 | stall p99 |",

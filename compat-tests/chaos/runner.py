@@ -85,6 +85,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument("--keep", action="store_true", help="keep run directories of passed runs too")
     p.add_argument("--out", help="write every run's summary to this JSON file")
     p.add_argument("--report", metavar="MARKDOWN", help="write the results table into this file (docs/reliability.md)")
+    p.add_argument("--note", default="", help="added to the table's 'Last run' line (e.g. what the binary was built from)")
     return p.parse_args(argv)
 
 
@@ -143,7 +144,7 @@ def apply_fault(f: Fault, topo: Topology, cluster: Cluster, topic: str, logger=N
             clean.append(node.terminate(30))
             node.start()
             node.wait_ready(60)
-            cluster.wait_in_sync(60)
+            wait_whole(cluster, topic, 60, logger)
         rec["clean_exits"] = clean
     elif f.kind == "restart_all":
         cluster.stop_all()
@@ -155,9 +156,25 @@ def apply_fault(f: Fault, topo: Topology, cluster: Cluster, topic: str, logger=N
     return rec
 
 
+def wait_whole(cluster: Cluster, topic: str, limit: float, logger=None) -> bool:
+    """Polls until the cluster is whole again: :meth:`Cluster.in_sync` (its
+    ``/metrics``) and, in Metadata, every partition's ISR equal to its
+    replicas. False when ``limit`` s pass first."""
+    from chaos.workload import partition_state
+
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if cluster.in_sync():
+            state = partition_state(cluster.bootstrap, topic, logger)
+            if state and all(sorted(p["isr"]) == sorted(p["replicas"]) for p in state.values()):
+                return True
+        time.sleep(0.2)
+    return False
+
+
 def run_one(seed: int, k: int, args: argparse.Namespace, run_root: str) -> dict:
     """One seed: hosts, cluster, workload under faults, heal, final read, verdict."""
-    from chaos.workload import Workload, client_logger, close_logger, create_topic
+    from chaos.workload import Workload, client_logger, close_logger, create_topic, partition_state
 
     kinds = [x for x in args.kinds.split(",") if x]
     schedule = make_schedule(seed, args.duration, args.faults, args.nodes, kinds, args.partitions)
@@ -195,6 +212,7 @@ def run_one(seed: int, k: int, args: argparse.Namespace, run_root: str) -> dict:
             if args.require_rf:
                 raise RuntimeError(f"--require-rf: the cluster refused replication factor {args.rf} "
                                    f"({'; '.join(refusals)})")
+        result["partitions_at_start"] = partition_state(cluster.bootstrap, topic, clog)
         wl = Workload(cluster.bootstrap, topic, args.partitions, args.rate, logger=clog)
         wl.start()
         t0 = wl.produce_start
@@ -209,7 +227,7 @@ def run_one(seed: int, k: int, args: argparse.Namespace, run_root: str) -> dict:
                 # node back in the quorum and the ISR), so one fault never
                 # lands on a cluster still short of a node from the last one.
                 t = time.monotonic()
-                rec["in_sync"] = cluster.wait_in_sync(60)
+                rec["in_sync"] = wait_whole(cluster, topic, 60, clog)
                 rec["resync_s"] = round(time.monotonic() - t, 2)
                 log(f"  healed after {rec['took_s']}s, " + (
                     f"in sync after {rec['resync_s']}s" if rec["in_sync"] else "NOT in sync within 60 s"))
@@ -225,6 +243,7 @@ def run_one(seed: int, k: int, args: argparse.Namespace, run_root: str) -> dict:
             log("some node did not come back after healing")
         wl.stop(limit=90)
         reads, read_error = wl.final_read(120)
+        result["partitions_at_end"] = partition_state(cluster.bootstrap, topic, clog)
         v = check(wl.sends, reads, wl.live, wl.produce_start, wl.produce_end)
         methods = {r["method"] for r in applied if r.get("method")}
         result.update(
@@ -290,7 +309,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.report:
         command = "python -m chaos " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
         when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-        report.write_table(args.report, report.table(results, command, report.git_head(WORKSPACE), when))
+        report.write_table(args.report, report.table(results, command, report.git_head(WORKSPACE), when, args.note))
         log(f"results table written to {args.report}")
     failed = [r["seed"] for r in results if not r["passed"]]
     netns.enter_fd(_root_ns_fd)

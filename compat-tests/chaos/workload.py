@@ -123,6 +123,19 @@ def leaders(bootstrap: str, topic: str, logger: Optional[logging.Logger] = None)
     return {p: pm.leader for p, pm in md.partitions.items()}
 
 
+def partition_state(bootstrap: str, topic: str, logger: Optional[logging.Logger] = None) -> Dict[int, dict]:
+    """Partition -> leader, replicas and ISR, as Metadata says now (empty on failure)."""
+    admin = AdminClient({"bootstrap.servers": bootstrap, **({"logger": logger} if logger else {})})
+    try:
+        md = admin.list_topics(topic, timeout=5).topics.get(topic)
+    except KafkaException:
+        return {}
+    if md is None:
+        return {}
+    return {p: {"leader": pm.leader, "replicas": list(pm.replicas), "isr": list(pm.isrs)}
+            for p, pm in md.partitions.items()}
+
+
 class Workload:
     """Producer and live consumer threads plus the final read."""
 
