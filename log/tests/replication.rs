@@ -561,3 +561,40 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn truncation_below_the_start_and_the_cleaner_checkpoint() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut log = open(dir.path());
+    // 101-byte batches of two records: five per 512-byte segment, so
+    // segments start at 0, 10, .., 50.
+    for i in 0..30 {
+        lead(&mut log, plain(2, b"twenty-byte-payload!", i), 1);
+    }
+    assert_eq!(log.segment_count(), 6);
+    // A cleaner checkpoint past the point of truncation is cut back to the
+    // active segment, so re-fetched records get compacted.
+    fs::write(dir.path().join("cleaner-checkpoint"), "58 -1\n").expect("write");
+    log.truncate_to(40).expect("truncate");
+    assert_eq!(log.active_segment_base(), 40);
+    let (clean, _) = memorystreamer_log::cleaner::read_checkpoint(dir.path());
+    assert_eq!(clean, 40);
+    // DeleteRecords moved the start inside a segment: truncating below it
+    // brings the start down to the new end.
+    let (start, removed) = log.delete_records_before(35).expect("delete");
+    removed.delete_files().expect("files");
+    assert_eq!((start, log.segment_count()), (35, 2));
+    log.truncate_to(34).expect("truncate");
+    assert_eq!((log.log_start_offset(), log.log_end_offset()), (34, 34));
+    // As Kafka: the epoch moved to 35 by DeleteRecords starts past the
+    // new end, so it goes (the log is empty).
+    assert!(log.epoch_entries().is_empty());
+    drop(log);
+    let mut log = open(dir.path());
+    assert_eq!((log.log_start_offset(), log.log_end_offset()), (34, 34));
+    // Below the first segment: the log restarts empty there.
+    log.truncate_to(20).expect("truncate");
+    assert_eq!((log.log_start_offset(), log.log_end_offset()), (20, 20));
+    assert_eq!(log.segment_count(), 1);
+    assert!(log.epoch_entries().is_empty());
+}
