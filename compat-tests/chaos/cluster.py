@@ -149,6 +149,30 @@ class Node:
                     pass
         return out
 
+    def log_end_offsets(self, topic: str) -> Optional[Dict[int, float]]:
+        """Partition -> ``memorystreamer_partition_log_end_offset`` of ``topic``
+        on this node (its own copy, leader or follower), None if unreachable."""
+        if self.paused or not self.running():
+            return None
+        try:
+            with urllib.request.urlopen(f"http://{self.ip}:{METRICS_PORT}/metrics", timeout=1.0) as r:
+                body = r.read().decode("utf-8", "replace")
+        except OSError:
+            return None
+        out: Dict[int, float] = {}
+        prefix = "memorystreamer_partition_log_end_offset{"
+        for line in body.splitlines():
+            if not line.startswith(prefix):
+                continue
+            labels, _, value = line[len(prefix):].partition("} ")
+            kv = dict(part.split("=", 1) for part in labels.split(",") if "=" in part)
+            if kv.get("topic", "").strip('"') == topic:
+                try:
+                    out[int(kv.get("partition", "").strip('"'))] = float(value)
+                except ValueError:
+                    pass
+        return out
+
     def log_tail(self, n: int = 40) -> str:
         """The last ``n`` lines of the node's output."""
         try:

@@ -28,7 +28,7 @@ from chaos import netns, report
 from chaos.checker import check
 from chaos.cluster import Cluster
 from chaos.netns import NetError, Topology
-from chaos.schedule import FAULT_KINDS, Fault, make_schedule
+from chaos.schedule import EXPLICIT_ONLY, FAULT_KINDS, Fault, make_schedule
 
 WORKSPACE = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DEFAULT_BROKER_OPTS = ["broker.session.timeout.ms=3000", "broker.heartbeat.interval.ms=500"]
@@ -69,7 +69,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument("--first-seed", type=int, default=1)
     p.add_argument("--duration", type=float, default=60.0, help="seconds of workload per run (default 60)")
     p.add_argument("--faults", type=int, default=5, help="faults per run (default 5)")
-    p.add_argument("--kinds", default=",".join(FAULT_KINDS), help="comma-separated fault kinds (default: all)")
+    p.add_argument("--kinds", default=",".join(FAULT_KINDS),
+                   help=f"comma-separated fault kinds (default: all of {','.join(FAULT_KINDS)}; "
+                        f"also, only when named: {','.join(EXPLICIT_ONLY)})")
     p.add_argument("--nodes", type=int, default=3)
     p.add_argument("--partitions", type=int, default=3)
     p.add_argument("--rf", type=int, default=3, help="replication factor asked for (default 3)")
@@ -105,6 +107,15 @@ def apply_fault(f: Fault, topo: Topology, cluster: Cluster, topic: str, logger=N
     others = [i for i in range(1, topo.nodes + 1) if i != f.node]
     if f.kind == "kill9":
         n.kill9()
+        time.sleep(f.duration)
+        n.start()
+        rec["ready"] = n.wait_ready(60)
+    elif f.kind == "wipe":
+        n.kill9()
+        wiped = [d for d in sorted(os.listdir(n.data_dir)) if d.rsplit("-", 1)[0] == topic]
+        for d in wiped:
+            shutil.rmtree(os.path.join(n.data_dir, d), ignore_errors=True)
+        rec["wiped"] = wiped
         time.sleep(f.duration)
         n.start()
         rec["ready"] = n.wait_ready(60)
@@ -158,16 +169,29 @@ def apply_fault(f: Fault, topo: Topology, cluster: Cluster, topic: str, logger=N
 
 def wait_whole(cluster: Cluster, topic: str, limit: float, logger=None) -> bool:
     """Polls until the cluster is whole again: :meth:`Cluster.in_sync` (its
-    ``/metrics``) and, in Metadata, every partition's ISR equal to its
-    replicas. False when ``limit`` s pass first."""
+    ``/metrics``); in Metadata, every partition's ISR equal to its replicas;
+    and every replica's own log end offset of the topic at least the highest
+    any node had when the wait began (so a restarted, emptied or lagging
+    replica has really caught up, whatever the ISR says). False when
+    ``limit`` s pass first."""
     from chaos.workload import partition_state
 
     deadline = time.monotonic() + limit
+    target: dict = {}
+    for n in cluster.nodes:
+        for p, leo in (n.log_end_offsets(topic) or {}).items():
+            target[p] = max(target.get(p, 0.0), leo)
     while time.monotonic() < deadline:
         if cluster.in_sync():
             state = partition_state(cluster.bootstrap, topic, logger)
             if state and all(sorted(p["isr"]) == sorted(p["replicas"]) for p in state.values()):
-                return True
+                leos = {n.idx: n.log_end_offsets(topic) for n in cluster.nodes}
+                if all(
+                    (leos.get(r) or {}).get(int(p), -1.0) >= target.get(int(p), 0.0)
+                    for p, st in state.items()
+                    for r in st["replicas"]
+                ) or not target:
+                    return True
         time.sleep(0.2)
     return False
 

@@ -29,6 +29,12 @@ WEIGHTS = {
     "restart_all": 1,  # kill -9 every node, then start them all
 }
 FAULT_KINDS = tuple(WEIGHTS)
+# Kinds scheduled only when named in ``kinds``: they are expected to lose data.
+EXPLICIT_ONLY = {
+    # kill -9 a node, delete its copy of the workload topic, restart it: with
+    # replication factor 1 this must fail the run (the harness's own check).
+    "wipe": 1,
+}
 
 # Longest time a single fault lasts before it heals.
 MAX_FAULT_S = 20.0
@@ -67,10 +73,11 @@ def make_schedule(
     """``faults`` faults spread over ``duration`` seconds (a quiet warm-up
     before the first and a quiet tail after the last)."""
     rng = random.Random(seed)
-    pool = [k for k in (kinds or FAULT_KINDS) if k in WEIGHTS]
+    known = {**WEIGHTS, **EXPLICIT_ONLY}
+    pool = [k for k in (kinds or FAULT_KINDS) if k in known]
     if not pool:
-        raise ValueError(f"no known fault kind in {kinds!r}; known: {', '.join(FAULT_KINDS)}")
-    weights = [WEIGHTS[k] for k in pool]
+        raise ValueError(f"no known fault kind in {kinds!r}; known: {', '.join(known)}")
+    weights = [known[k] for k in pool]
     warmup = min(10.0, duration * 0.1)
     tail = min(10.0, duration * 0.15)
     window = max(duration - warmup - tail, 1.0)

@@ -131,6 +131,11 @@ class ScheduleTest(unittest.TestCase):
             for x, y in zip(fs, fs[1:]):
                 self.assertLessEqual(x.at + x.duration, y.at, (seed, x, y))
 
+    def test_explicit_only_kinds_are_never_in_the_default_mix(self):
+        for seed in range(100):
+            self.assertNotIn("wipe", [f.kind for f in make_schedule(seed, 60, 5, 3)])
+        self.assertEqual({f.kind for f in make_schedule(1, 60, 3, 3, kinds=["wipe"])}, {"wipe"})
+
     def test_kinds_filter(self):
         fs = make_schedule(seed=1, duration=60, faults=5, nodes=3, kinds=["kill9"])
         self.assertTrue(all(f.kind == "kill9" for f in fs))
