@@ -17,6 +17,11 @@
 //! no network). The names of the internal topics and the one
 //! [`is_internal`] test live here too, as the leaf every module may import.
 //!
+//! Coordinators move with leadership: a coordinator serves the keys of an
+//! internal partition only while this node leads it and it has been
+//! replayed here ([`loading`]); the broker tells both coordinators of every
+//! leadership change (`on_leadership_change`).
+//!
 //! Not here: the coordinators themselves, how records are encoded and
 //! replayed (`crate::internal_topic`), routing a client to its coordinator
 //! (the broker), and error codes (`crate::error`).
@@ -25,6 +30,7 @@
 //! needs from here (adding a narrow one if none fits), is owned by the
 //! broker, and gets its host impls in `crate::host`.
 
+pub mod loading;
 #[cfg(test)]
 pub mod memory;
 
@@ -53,12 +59,13 @@ pub fn is_internal(topic: &str) -> bool {
 /// coordinator appends its records before acting on them, and what it
 /// replays on start.
 pub trait InternalLog: Send + Sync {
-    /// Partition `index` of internal `topic` when this node hosts it; a
-    /// coordinator coordinates only the keys of the partitions it hosts.
+    /// Partition `index` of internal `topic` when this node hosts it (as
+    /// leader or follower); a coordinator appends to and replays only the
+    /// partitions it leads.
     fn internal_partition(&self, topic: &str, index: i32) -> Option<Arc<Partition>>;
 
-    /// Every partition of internal `topic` hosted here, by index (replayed
-    /// on start).
+    /// Every partition of internal `topic` hosted here, by index (those led
+    /// here are loaded on start).
     fn internal_partitions(&self, topic: &str) -> Vec<Arc<Partition>>;
 }
 

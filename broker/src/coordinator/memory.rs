@@ -8,9 +8,15 @@
 //! `write_markers` is called; the future it returns is already complete.
 //!
 //! Dropping the host and opening another on the same directory is a
-//! restart: the coordinators replay what the first one appended.
+//! restart: the coordinators replay what the first one appended. Two nodes
+//! are two hosts: [`MemoryHost::open_copy`] opens a second one on a copy of
+//! the first one's logs (a replica that has fetched everything), and
+//! [`MemoryHost::lead`] / [`MemoryHost::follow`] move a partition's
+//! leadership, after which the test tells the coordinators
+//! (`on_leadership_change`) as the broker's image applier does.
 //!
-//! Not here: routing, fencing of brokers, replication, remote leaders.
+//! Not here: routing, fencing of brokers, replication itself (no fetching
+//! between hosts), remote leaders.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
@@ -88,6 +94,7 @@ impl MemoryHost {
             compacted: super::is_internal(topic),
             log_append_time: false,
             compression: None,
+            min_insync_replicas: 1,
         };
         let p = Partition::new(
             topic.to_string(),
@@ -107,6 +114,52 @@ impl MemoryHost {
         lock(&self.partitions)
             .get(&(topic.to_string(), index))
             .cloned()
+    }
+
+    /// A second node: a host on `dir` with a copy of every partition log of
+    /// this one (as a follower that fetched everything), `groups` as its
+    /// group coordinator (not loaded). Its partitions open as leaders at
+    /// epoch 0, like [`MemoryHost::open`]'s; move them with
+    /// [`MemoryHost::lead`] / [`MemoryHost::follow`].
+    pub fn open_copy(
+        &self,
+        dir: &Path,
+        groups: GroupCoordinator,
+    ) -> Result<Arc<Self>, BrokerError> {
+        let names: Vec<(String, i32)> = lock(&self.partitions).keys().cloned().collect();
+        for (topic, index) in &names {
+            let name = format!("{topic}-{index}");
+            copy_dir(&self.dir.join(&name), &dir.join(&name))?;
+        }
+        let mut counts: BTreeMap<&str, i32> = BTreeMap::new();
+        for (topic, index) in &names {
+            let count = counts.entry(topic.as_str()).or_default();
+            *count = (*count).max(index + 1);
+        }
+        let topics: Vec<(&str, i32)> = counts.into_iter().collect();
+        MemoryHost::open(dir, &topics, groups)
+    }
+
+    /// This node becomes leader of `topic-index` at `epoch` (the only
+    /// in-sync replica, so its high watermark is its log end).
+    pub fn lead(&self, topic: &str, index: i32, epoch: i32) -> Result<(), BrokerError> {
+        self.partition(topic, index)
+            .ok_or(BrokerError::UnknownTopicOrPartition)?
+            .become_leader(epoch, &[], &[])
+    }
+
+    /// This node becomes a follower of node `leader` for `topic-index` at
+    /// `epoch` (it refuses appends from then on).
+    pub fn follow(
+        &self,
+        topic: &str,
+        index: i32,
+        epoch: i32,
+        leader: i32,
+    ) -> Result<(), BrokerError> {
+        self.partition(topic, index)
+            .ok_or(BrokerError::UnknownTopicOrPartition)?
+            .become_follower(epoch, leader)
     }
 
     /// Stops hosting a partition (as when it moves to another broker).
@@ -150,6 +203,19 @@ impl MemoryHost {
         }
         Ok(())
     }
+}
+
+/// Copies the files of directory `from` into `to` (created).
+fn copy_dir(from: &Path, to: &Path) -> Result<(), BrokerError> {
+    let io = |e: std::io::Error| BrokerError::Log(LogError::Io(e));
+    std::fs::create_dir_all(to).map_err(io)?;
+    for entry in std::fs::read_dir(from).map_err(io)? {
+        let entry = entry.map_err(io)?;
+        if entry.file_type().map_err(io)?.is_file() {
+            std::fs::copy(entry.path(), to.join(entry.file_name())).map_err(io)?;
+        }
+    }
+    Ok(())
 }
 
 impl InternalLog for MemoryHost {

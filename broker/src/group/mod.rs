@@ -4,10 +4,13 @@
 //! Every group lives on partition `abs(hash(group)) % offsets.topic.num.partitions`
 //! of the internal compacted topic `__consumer_offsets`, written with Kafka's
 //! key/value schemas ([`records`]). A commit or a group change is appended
-//! there before it is acknowledged; on start the partitions are replayed to
-//! rebuild groups and offsets. A single lock serialises coordinator work (no
-//! lock is held across an await); waits for rebalances are one-shot channels
-//! awaited outside it.
+//! there before it is acknowledged. The coordinator serves the groups of the
+//! offsets partitions this node leads: when it becomes leader of one it
+//! replays it into groups and offsets ([`load`]; meanwhile its groups get
+//! COORDINATOR_LOAD_IN_PROGRESS), when it stops leading it drops them
+//! (NOT_COORDINATOR from then on). A single lock serialises coordinator work
+//! (no lock is held across an await, nor during a replay); waits for
+//! rebalances are one-shot channels awaited outside it.
 //!
 //! Transactional offset commits (TxnOffsetCommit, KIP-447) are appended as
 //! transactional records of the producer and held as *pending* until the
@@ -28,6 +31,9 @@
 
 #[cfg(test)]
 mod coordinator_tests;
+#[cfg(test)]
+mod leadership_tests;
+mod load;
 pub mod protocol;
 pub mod records;
 pub mod state;
@@ -39,12 +45,12 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
 use bytes::Bytes;
-use kafka_protocol::records::Record;
-use tracing::{info, warn};
+use tracing::warn;
 
 use self::protocol::{GroupConfig, GroupState, JoinRequest, JoinResult, Reply, SyncResult};
-use self::records::{partition_for, GroupValue, OffsetValue, OffsetsKey};
+use self::records::{partition_for, OffsetValue, OffsetsKey};
 use self::state::Group;
+use crate::coordinator::loading::{LoadStatus, PartitionLoads};
 use crate::coordinator::GroupHost;
 pub use crate::coordinator::OFFSETS_TOPIC;
 use crate::error::{BrokerError, GroupError};
@@ -59,6 +65,22 @@ struct Inner {
     offsets: HashMap<String, BTreeMap<(String, i32), OffsetValue>>,
     /// Undecided transactional commits by producer id.
     pending: HashMap<i64, PendingOffsets>,
+    /// The offsets partitions led and loaded (or loading) here.
+    loads: PartitionLoads,
+    /// Markers (producer id, commit) that reached a partition while it was
+    /// loading, settled once its replay is in.
+    settles_while_loading: HashMap<i32, Vec<(i64, bool)>>,
+}
+
+impl Inner {
+    /// Whether `partition`'s groups are served here.
+    fn status(&self, partition: i32) -> Result<(), GroupError> {
+        match self.loads.status(partition) {
+            LoadStatus::Loaded => Ok(()),
+            LoadStatus::Loading => Err(GroupError::CoordinatorLoadInProgress),
+            LoadStatus::NotHere => Err(GroupError::NotCoordinator),
+        }
+    }
 }
 
 /// One offset to commit.
@@ -123,35 +145,11 @@ impl GroupCoordinator {
         partition_for(group, self.partitions)
     }
 
-    /// Replays `__consumer_offsets` into groups and offsets.
-    pub fn load(&self, host: &dyn GroupHost) -> Result<(), BrokerError> {
-        let partitions = host.internal_partitions(OFFSETS_TOPIC);
-        let mut inner = self.lock();
-        let now = Instant::now();
-        let mut records = 0usize;
-        for p in &partitions {
-            records += crate::internal_topic::replay(p, |r| {
-                if r.control {
-                    // Control record key: version:i16 type:i16 (0 abort, 1 commit).
-                    if let Some(k) = r.key.as_ref().filter(|k| k.len() >= 4) {
-                        let commit = i16::from_be_bytes([k[2], k[3]]) == 1;
-                        self.settle(&mut inner, p.index, r.producer_id, commit);
-                    }
-                } else if r.transactional {
-                    apply_pending(&mut inner, r);
-                } else {
-                    apply_record(&mut inner, r, now);
-                }
-            })?;
-        }
-        if records > 0 {
-            info!(
-                records,
-                groups = inner.groups.len(),
-                "loaded consumer groups and offsets"
-            );
-        }
-        Ok(())
+    /// Whether this node coordinates `group` now: Ok once its offsets
+    /// partition is led and loaded here, COORDINATOR_LOAD_IN_PROGRESS while
+    /// it is being replayed, NOT_COORDINATOR otherwise.
+    pub fn check_coordinator(&self, group: &str) -> Result<(), GroupError> {
+        self.lock().status(self.partition_of(group))
     }
 
     /// Appends key/value records for `group` to its offsets partition.
@@ -211,6 +209,9 @@ impl GroupCoordinator {
         req: JoinRequest,
     ) -> Reply<JoinResult> {
         let mut inner = self.lock();
+        if let Err(e) = inner.status(self.partition_of(group_id)) {
+            return Reply::Now(JoinResult::error(e, &req.member_id));
+        }
         let group = inner
             .groups
             .entry(group_id.to_string())
@@ -234,6 +235,9 @@ impl GroupCoordinator {
         assignments: Vec<(String, Bytes)>,
     ) -> Reply<SyncResult> {
         let mut inner = self.lock();
+        if let Err(e) = inner.status(self.partition_of(group_id)) {
+            return Reply::Now(SyncResult::error(e));
+        }
         let Some(group) = inner.groups.get_mut(group_id) else {
             return Reply::Now(SyncResult {
                 error: Some(GroupError::UnknownMemberId),
@@ -264,6 +268,9 @@ impl GroupCoordinator {
         generation: i32,
     ) -> Option<GroupError> {
         let mut inner = self.lock();
+        if let Err(e) = inner.status(self.partition_of(group_id)) {
+            return Some(e);
+        }
         match inner.groups.get_mut(group_id) {
             Some(g) => g.heartbeat(member_id, instance_id, generation, Instant::now()),
             None => Some(GroupError::UnknownMemberId),
@@ -278,6 +285,7 @@ impl GroupCoordinator {
         members: &[(String, Option<String>)],
     ) -> Result<Vec<Option<GroupError>>, GroupError> {
         let mut inner = self.lock();
+        inner.status(self.partition_of(group_id))?;
         let Some(group) = inner.groups.get_mut(group_id) else {
             return Err(GroupError::UnknownMemberId);
         };
@@ -302,6 +310,9 @@ impl GroupCoordinator {
         entries: &[CommitEntry],
     ) -> Vec<Option<GroupError>> {
         let mut inner = self.lock();
+        if let Err(e) = inner.status(self.partition_of(group_id)) {
+            return vec![Some(e); entries.len()];
+        }
         if let Some(g) = inner.groups.get(group_id) {
             if let Err(e) = g.check_commit(member_id, instance_id, generation) {
                 return vec![Some(e); entries.len()];
@@ -332,6 +343,9 @@ impl GroupCoordinator {
         token: Option<u64>,
     ) -> Vec<Option<GroupError>> {
         let mut inner = self.lock();
+        if let Err(e) = inner.status(self.partition_of(group_id)) {
+            return vec![Some(e); entries.len()];
+        }
         if generation >= 0 || !member_id.is_empty() {
             match inner.groups.get(group_id) {
                 Some(g) => {
@@ -425,10 +439,20 @@ impl GroupCoordinator {
 
     /// A transaction marker reached offsets partition `partition`: the
     /// producer's pending offsets of groups on that partition are committed
-    /// or dropped.
+    /// or dropped (once the partition's replay is in, when it is loading;
+    /// not at all when it is not loaded here: the marker is in the log, for
+    /// whoever loads it).
     pub fn complete_txn(&self, partition: i32, producer_id: i64, commit: bool) {
         let mut inner = self.lock();
-        self.settle(&mut inner, partition, producer_id, commit);
+        match inner.loads.status(partition) {
+            LoadStatus::Loaded => self.settle(&mut inner, partition, producer_id, commit),
+            LoadStatus::Loading => inner
+                .settles_while_loading
+                .entry(partition)
+                .or_default()
+                .push((producer_id, commit)),
+            LoadStatus::NotHere => {}
+        }
     }
 
     fn settle(&self, inner: &mut Inner, partition: i32, producer_id: i64, commit: bool) {
@@ -524,6 +548,9 @@ impl GroupCoordinator {
     /// DeleteGroups for one group: only empty groups; writes tombstones.
     pub fn delete(&self, host: &dyn GroupHost, group_id: &str) -> Option<GroupError> {
         let mut inner = self.lock();
+        if let Err(e) = inner.status(self.partition_of(group_id)) {
+            return Some(e);
+        }
         match inner.groups.get(group_id) {
             None => return Some(GroupError::GroupIdNotFound),
             Some(g) if g.state != GroupState::Empty => return Some(GroupError::NonEmptyGroup),
@@ -562,6 +589,7 @@ impl GroupCoordinator {
         partitions: &[(String, i32)],
     ) -> Result<Vec<Option<GroupError>>, GroupError> {
         let mut inner = self.lock();
+        inner.status(self.partition_of(group_id))?;
         let Some(group) = inner.groups.get(group_id) else {
             return Err(GroupError::GroupIdNotFound);
         };
@@ -596,11 +624,16 @@ impl GroupCoordinator {
         Ok(results)
     }
 
-    /// Advances every group's timers.
+    /// Advances the timers of every group served here (not of those whose
+    /// partition is reloading).
     pub fn tick(&self, host: &dyn GroupHost) {
         let mut inner = self.lock();
         let now = Instant::now();
-        for g in inner.groups.values_mut() {
+        let Inner { groups, loads, .. } = &mut *inner;
+        for g in groups.values_mut() {
+            if loads.status(self.partition_of(&g.id)) != LoadStatus::Loaded {
+                continue;
+            }
             g.tick(now, &self.config);
             self.persist_group_if_dirty(host, g);
         }
@@ -615,90 +648,4 @@ fn drop_pending(inner: &mut Inner, group: &str, topic: &str, partition: i32) {
         m.retain(|(g, t, p), _| !(g == group && t == topic && *p == partition));
         !m.is_empty()
     });
-}
-
-/// A transactional offset commit read back from the log: pending until the
-/// producer's marker.
-fn apply_pending(inner: &mut Inner, r: &Record) {
-    let Some(key) = r.key.as_ref() else { return };
-    if let (
-        Ok(Some(OffsetsKey::Offset {
-            group,
-            topic,
-            partition,
-        })),
-        Some(v),
-    ) = (OffsetsKey::decode(key), r.value.as_ref())
-    {
-        match OffsetValue::decode(v) {
-            Ok(value) => {
-                inner
-                    .pending
-                    .entry(r.producer_id)
-                    .or_default()
-                    .insert((group, topic, partition), value);
-            }
-            Err(e) => warn!(error = %e, offset = r.offset, "skipping undecodable offset value"),
-        }
-    }
-}
-
-fn apply_record(inner: &mut Inner, r: &Record, now: Instant) {
-    let Some(key) = r.key.as_ref() else { return };
-    let key = match OffsetsKey::decode(key) {
-        Ok(Some(k)) => k,
-        Ok(None) => return,
-        Err(e) => {
-            warn!(error = %e, offset = r.offset, "skipping undecodable {OFFSETS_TOPIC} key");
-            return;
-        }
-    };
-    match (key, r.value.as_ref()) {
-        (
-            OffsetsKey::Offset {
-                group,
-                topic,
-                partition,
-            },
-            Some(v),
-        ) => match OffsetValue::decode(v) {
-            Ok(value) => {
-                drop_pending(inner, &group, &topic, partition);
-                inner
-                    .groups
-                    .entry(group.clone())
-                    .or_insert_with(|| Group::new(&group));
-                inner
-                    .offsets
-                    .entry(group)
-                    .or_default()
-                    .insert((topic, partition), value);
-            }
-            Err(e) => warn!(error = %e, offset = r.offset, "skipping undecodable offset value"),
-        },
-        (
-            OffsetsKey::Offset {
-                group,
-                topic,
-                partition,
-            },
-            None,
-        ) => {
-            if let Some(o) = inner.offsets.get_mut(&group) {
-                o.remove(&(topic, partition));
-            }
-        }
-        (OffsetsKey::Group { group }, Some(v)) => match GroupValue::decode(v) {
-            Ok(value) => {
-                inner
-                    .groups
-                    .insert(group.clone(), Group::from_stored(&group, &value, now));
-            }
-            Err(e) => warn!(error = %e, offset = r.offset, "skipping undecodable group metadata"),
-        },
-        (OffsetsKey::Group { group }, None) => {
-            inner.groups.remove(&group);
-            inner.offsets.remove(&group);
-        }
-    }
 }

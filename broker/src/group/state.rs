@@ -53,6 +53,16 @@ pub struct Member {
 }
 
 impl Member {
+    /// Answers this member's pending join and sync with `e`.
+    fn fail_waits(&mut self, e: &GroupError) {
+        if let Some(w) = self.join_waiter.take() {
+            let _ = w.send(JoinResult::error(e.clone(), &self.member_id));
+        }
+        if let Some(w) = self.sync_waiter.take() {
+            let _ = w.send(SyncResult::error(e.clone()));
+        }
+    }
+
     /// Metadata for `protocol`.
     pub fn metadata(&self, protocol: Option<&str>) -> Bytes {
         protocol
@@ -340,13 +350,8 @@ impl Group {
         };
         // A static member restarting: it takes over the old member id. The
         // old instance is fenced (its id no longer matches).
+        self.members[idx].fail_waits(&GroupError::FencedInstanceId);
         let old_id = std::mem::replace(&mut self.members[idx].member_id, new_id.clone());
-        if let Some(w) = self.members[idx].join_waiter.take() {
-            let _ = w.send(JoinResult::error(GroupError::FencedInstanceId, &old_id));
-        }
-        if let Some(w) = self.members[idx].sync_waiter.take() {
-            let _ = w.send(SyncResult::error(GroupError::FencedInstanceId));
-        }
         if self.leader.as_deref() == Some(old_id.as_str()) {
             self.leader = Some(new_id.clone());
         }
@@ -702,13 +707,9 @@ impl Group {
     }
 
     fn remove_member(&mut self, idx: usize, now: Instant, cfg: &GroupConfig) {
-        let m = self.members.remove(idx);
-        if let Some(w) = m.join_waiter {
-            let _ = w.send(JoinResult::error(GroupError::UnknownMemberId, &m.member_id));
-        }
-        if let Some(w) = m.sync_waiter {
-            let _ = w.send(SyncResult::error(GroupError::UnknownMemberId));
-        }
+        self.members
+            .remove(idx)
+            .fail_waits(&GroupError::UnknownMemberId);
         self.dirty = true;
         match self.state {
             GroupState::Stable | GroupState::CompletingRebalance => {
@@ -717,6 +718,12 @@ impl Group {
             _ => {}
         }
         self.maybe_complete_join(now);
+    }
+
+    /// Answers every member waiting in a join or sync with `e` (the group
+    /// is being unloaded: its coordinator moved to another broker).
+    pub fn fail_waits(&mut self, e: &GroupError) {
+        self.members.iter_mut().for_each(|m| m.fail_waits(e));
     }
 
     /// Advances timers: expires members whose session lapsed, pending member

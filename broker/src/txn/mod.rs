@@ -2,17 +2,20 @@
 //!
 //! Every transactional id belongs to partition
 //! `abs(hash(id)) % transaction.state.log.num.partitions` of the internal
-//! compacted topic `__transaction_state`; the broker hosting that partition
+//! compacted topic `__transaction_state`; the broker leading that partition
 //! coordinates it. Each state change ([`state`]) is appended there
-//! ([`records`], Kafka's schemas) before it is acted on or acknowledged, and
-//! the hosted partitions are replayed on start.
+//! ([`records`], Kafka's schemas) before it is acted on or acknowledged.
+//! When this node becomes leader of a state partition it replays it
+//! ([`load`]; its ids answer COORDINATOR_LOAD_IN_PROGRESS meanwhile) and
+//! finishes the transactions found prepared, as Kafka's coordinator does on
+//! load; when it stops leading one it drops its ids (NOT_COORDINATOR).
 //!
 //! Ending a transaction is two-phase, as in Kafka: PrepareCommit or
 //! PrepareAbort is made durable first (the decision), then a COMMIT or ABORT
 //! control batch is written to every partition of the transaction (locally,
 //! or with WriteTxnMarkers to the partition's leader), then CompleteCommit /
-//! CompleteAbort is stored. A crash between the two is finished on restart
-//! (markers are idempotent for the reader: a second marker of a finished
+//! CompleteAbort is stored. A crash between the two is finished by the
+//! state partition's next leader, or on restart (markers are idempotent for the reader: a second marker of a finished
 //! transaction ends nothing). EndTxn answers once the markers are written
 //! (bounded wait; the decision is durable either way, so a slow leader
 //! delays visibility, never changes the outcome). Open transactions past
@@ -30,20 +33,23 @@
 //! coordinator (`crate::host`), transaction version 2 (KIP-890 part 2:
 //! implicit partition adds, per-transaction epoch bumps).
 
+#[cfg(test)]
+mod leadership_tests;
+mod load;
 pub mod records;
 pub mod state;
 #[cfg(test)]
 mod tests;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
-use kafka_protocol::records::Record;
 use tokio::sync::Notify;
 use tracing::{debug, info, warn};
 
 use self::state::{EndDecision, InitDecision, TxnError, TxnMetadata, TxnState};
+use crate::coordinator::loading::{LoadStatus, PartitionLoads};
 pub use crate::coordinator::TXN_TOPIC;
 use crate::coordinator::{InternalLog, TxnHost};
 use crate::error::BrokerError;
@@ -62,6 +68,19 @@ struct Inner {
     txns: HashMap<String, TxnMetadata>,
     /// Transactional ids whose markers a task is writing now.
     completing: HashSet<String>,
+    /// The state partitions led and loaded (or loading) here.
+    loads: PartitionLoads,
+}
+
+impl Inner {
+    /// Whether `partition`'s transactional ids are served here.
+    fn status(&self, partition: i32) -> Result<(), TxnError> {
+        match self.loads.status(partition) {
+            LoadStatus::Loaded => Ok(()),
+            LoadStatus::Loading => Err(TxnError::CoordinatorLoadInProgress),
+            LoadStatus::NotHere => Err(TxnError::NotCoordinator),
+        }
+    }
 }
 
 /// The coordinator of the transactional ids whose state partition is here.
@@ -78,7 +97,13 @@ struct Core {
     inner: Mutex<Inner>,
     /// Fired whenever a transaction completes.
     completed: Notify,
+    /// Starts the completion of a prepared id on the host last seen (see
+    /// `TxnCoordinator::remember_host`).
+    completer: OnceLock<Completer>,
 }
+
+/// Starts a completion task for a transactional id.
+type Completer = Box<dyn Fn(&Arc<Core>, &str) + Send + Sync>;
 
 impl Core {
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -123,8 +148,12 @@ impl Core {
             vec![(records::encode_key(transactional_id), value)],
             None,
         )?;
-        partition.append(&buf)?;
-        Ok(())
+        match partition.append(&buf) {
+            Ok(_) => Ok(()),
+            // No longer the leader: the client finds the new coordinator.
+            Err(BrokerError::NotLeaderOrFollower) => Err(TxnError::NotCoordinator.into()),
+            Err(e) => Err(e),
+        }
     }
 
     /// Stores `meta` (persist, then memory).
@@ -150,6 +179,7 @@ impl TxnCoordinator {
                 id_expiration_ms,
                 inner: Mutex::new(Inner::default()),
                 completed: Notify::new(),
+                completer: OnceLock::new(),
             }),
         }
     }
@@ -188,38 +218,15 @@ impl TxnCoordinator {
         self.core.partitions
     }
 
-    /// Replays the hosted `__transaction_state` partitions.
-    pub fn load(&self, log: &dyn InternalLog) -> Result<(), BrokerError> {
-        let partitions = log.internal_partitions(TXN_TOPIC);
-        let mut inner = self.lock();
-        let mut records = 0usize;
-        for p in &partitions {
-            records += crate::internal_topic::replay(p, |r| apply_record(&mut inner, r))?;
-        }
-        if records > 0 {
-            let pending = inner.txns.values().filter(|m| m.state.is_prepare()).count();
-            info!(
-                records,
-                transactional_ids = inner.txns.len(),
-                pending,
-                "loaded transaction state"
-            );
-        }
-        Ok(())
+    /// Whether this node coordinates `transactional_id` now: Ok once its
+    /// state partition is led and loaded here, COORDINATOR_LOAD_IN_PROGRESS
+    /// while it is being replayed, NOT_COORDINATOR otherwise.
+    pub fn check_coordinator(&self, transactional_id: &str) -> Result<(), TxnError> {
+        self.lock().status(self.partition_of(transactional_id))
     }
 
-    fn check_local(
-        &self,
-        log: &dyn InternalLog,
-        transactional_id: &str,
-    ) -> Result<(), BrokerError> {
-        if log
-            .internal_partition(TXN_TOPIC, self.partition_of(transactional_id))
-            .is_none()
-        {
-            return Err(TxnError::NotCoordinator.into());
-        }
-        Ok(())
+    fn check_local(&self, transactional_id: &str) -> Result<(), BrokerError> {
+        Ok(self.check_coordinator(transactional_id)?)
     }
 
     /// InitProducerId with a transactional id: the producer id and epoch
@@ -232,7 +239,7 @@ impl TxnCoordinator {
         expected: Option<(i64, i16)>,
     ) -> Result<(i64, i16), BrokerError> {
         let log: &dyn InternalLog = host.as_ref();
-        self.check_local(log, transactional_id)?;
+        self.check_local(transactional_id)?;
         let mut allocated = None;
         for _ in 0..3 {
             let need_id = {
@@ -293,7 +300,7 @@ impl TxnCoordinator {
         epoch: i16,
         partitions: &[(String, i32)],
     ) -> Result<(), BrokerError> {
-        self.check_local(log, transactional_id)?;
+        self.check_local(transactional_id)?;
         let mut inner = self.lock();
         let meta = inner
             .txns
@@ -308,13 +315,13 @@ impl TxnCoordinator {
     /// KIP-890: is `partition` in the open transaction of this producer?
     pub fn verify(
         &self,
-        log: &dyn InternalLog,
+        _log: &dyn InternalLog,
         transactional_id: &str,
         producer_id: i64,
         epoch: i16,
         partition: &(String, i32),
     ) -> Result<(), BrokerError> {
-        self.check_local(log, transactional_id)?;
+        self.check_local(transactional_id)?;
         let inner = self.lock();
         let meta = inner
             .txns
@@ -339,7 +346,7 @@ impl TxnCoordinator {
         commit: bool,
     ) -> Result<(), BrokerError> {
         let log: &dyn InternalLog = host.as_ref();
-        self.check_local(log, transactional_id)?;
+        self.check_local(transactional_id)?;
         {
             let mut inner = self.lock();
             let meta = inner
@@ -378,67 +385,29 @@ impl TxnCoordinator {
     /// Starts writing the markers of a Prepare state (unless a task is
     /// already at it); retried until done.
     fn spawn_completion<H: TxnHost>(&self, host: &Arc<H>, transactional_id: &str) {
-        if !self.lock().completing.insert(transactional_id.to_string()) {
+        self.remember_host(host);
+        spawn_completion(&self.core, host, transactional_id);
+    }
+
+    /// Keeps a weak handle on the host, so a partition loaded by
+    /// [`TxnCoordinator::on_leadership_change`] (which gets no `Arc`)
+    /// starts its completions at once rather than at the next tick.
+    fn remember_host<H: TxnHost>(&self, host: &Arc<H>) {
+        if self.core.completer.get().is_some() {
             return;
         }
-        let host = Arc::clone(host);
-        let core = Arc::clone(&self.core);
-        let id = transactional_id.to_string();
-        tokio::spawn(async move {
-            let mut backoff = Duration::from_millis(50);
-            loop {
-                // The task ends (and frees its slot) under the same lock that
-                // sees no Prepare state, so a Prepare stored later always
-                // finds the slot free and starts its own task.
-                let meta = {
-                    let mut inner = core.lock();
-                    match inner.txns.get(&id).filter(|m| m.state.is_prepare()) {
-                        Some(m) => m.clone(),
-                        None => {
-                            inner.completing.remove(&id);
-                            break;
-                        }
-                    }
-                };
-                let commit = meta.state == TxnState::PrepareCommit;
-                match host
-                    .write_markers(meta.producer_id, meta.epoch, commit, &meta.partitions)
-                    .await
-                {
-                    Ok(()) => {
-                        let stored = {
-                            let mut inner = core.lock();
-                            if inner.txns.get(&id) == Some(&meta) {
-                                let done = state::complete(&meta, now_ms());
-                                core.store(host.as_ref(), &mut inner, done)
-                            } else {
-                                Ok(())
-                            }
-                        };
-                        match stored {
-                            Ok(()) => {
-                                debug!(transactional_id = %id, commit, "transaction completed");
-                            }
-                            Err(e) => {
-                                warn!(transactional_id = %id, error = %e, "cannot store completed transaction; retrying");
-                                tokio::time::sleep(backoff).await;
-                            }
-                        }
-                    }
-                    Err(e) => {
-                        warn!(transactional_id = %id, error = %e, "writing transaction markers failed; retrying");
-                        tokio::time::sleep(backoff).await;
-                        backoff = (backoff * 2).min(Duration::from_secs(5));
-                    }
-                }
+        let host = Arc::downgrade(host);
+        let _ = self.core.completer.set(Box::new(move |core, id| {
+            if let Some(host) = host.upgrade() {
+                spawn_completion(core, &host, id);
             }
-            core.completed.notify_waiters();
-        });
+        }));
     }
 
     /// Aborts expired transactions and resumes unfinished completions
     /// (after a restart). Called periodically.
     pub fn tick<H: TxnHost>(&self, host: &Arc<H>) {
+        self.remember_host(host);
         let log: &dyn InternalLog = host.as_ref();
         let now = now_ms();
         let mut resume = Vec::new();
@@ -450,9 +419,9 @@ impl TxnCoordinator {
                 .filter_map(|m| state::expire(m, now))
                 .collect();
             for meta in expired {
-                if log
-                    .internal_partition(TXN_TOPIC, self.partition_of(&meta.transactional_id))
-                    .is_none()
+                if inner
+                    .status(self.partition_of(&meta.transactional_id))
+                    .is_err()
                 {
                     continue;
                 }
@@ -474,7 +443,10 @@ impl TxnCoordinator {
                 }
             }
             for (id, m) in &inner.txns {
-                if m.state.is_prepare() && !inner.completing.contains(id) {
+                if m.state.is_prepare()
+                    && !inner.completing.contains(id)
+                    && inner.status(self.partition_of(id)).is_ok()
+                {
                     resume.push(id.clone());
                 }
             }
@@ -492,10 +464,7 @@ impl TxnCoordinator {
                 .map(|m| m.transactional_id.clone())
                 .collect();
             for id in expired {
-                if log
-                    .internal_partition(TXN_TOPIC, self.partition_of(&id))
-                    .is_none()
-                {
+                if inner.status(self.partition_of(&id)).is_err() {
                     continue;
                 }
                 match self.core.persist_tombstone(log, &id) {
@@ -556,28 +525,70 @@ impl TxnCoordinator {
     }
 }
 
-fn apply_record(inner: &mut Inner, r: &Record) {
-    let Some(key) = r.key.as_ref() else { return };
-    let id = match records::decode_key(key) {
-        Ok(id) => id,
-        Err(e) => {
-            warn!(error = %e, offset = r.offset, "skipping undecodable {TXN_TOPIC} key");
-            return;
-        }
-    };
-    match r.value.as_ref() {
-        None => {
-            inner.txns.remove(&id);
-        }
-        Some(v) => match records::decode_value(&id, v) {
-            Ok(meta) => {
-                inner.txns.insert(id, meta);
-            }
-            Err(e) => {
-                warn!(error = %e, offset = r.offset, "skipping undecodable {TXN_TOPIC} value")
-            }
-        },
+/// Starts writing the markers of `transactional_id`'s Prepare state
+/// (unless a task is already at it, or no Tokio runtime runs: the next tick
+/// resumes it); retried until done or until the id is no longer prepared
+/// here (completed, or its partition unloaded).
+fn spawn_completion<H: TxnHost>(core: &Arc<Core>, host: &Arc<H>, transactional_id: &str) {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return;
     }
+    if !core.lock().completing.insert(transactional_id.to_string()) {
+        return;
+    }
+    let host = Arc::clone(host);
+    let core = Arc::clone(core);
+    let id = transactional_id.to_string();
+    tokio::spawn(async move {
+        let mut backoff = Duration::from_millis(50);
+        loop {
+            // The task ends (and frees its slot) under the same lock that
+            // sees no Prepare state, so a Prepare stored later always
+            // finds the slot free and starts its own task.
+            let meta = {
+                let mut inner = core.lock();
+                match inner.txns.get(&id).filter(|m| m.state.is_prepare()) {
+                    Some(m) => m.clone(),
+                    None => {
+                        inner.completing.remove(&id);
+                        break;
+                    }
+                }
+            };
+            let commit = meta.state == TxnState::PrepareCommit;
+            match host
+                .write_markers(meta.producer_id, meta.epoch, commit, &meta.partitions)
+                .await
+            {
+                Ok(()) => {
+                    let stored = {
+                        let mut inner = core.lock();
+                        if inner.txns.get(&id) == Some(&meta) {
+                            let done = state::complete(&meta, now_ms());
+                            core.store(host.as_ref(), &mut inner, done)
+                        } else {
+                            Ok(())
+                        }
+                    };
+                    match stored {
+                        Ok(()) => {
+                            debug!(transactional_id = %id, commit, "transaction completed");
+                        }
+                        Err(e) => {
+                            warn!(transactional_id = %id, error = %e, "cannot store completed transaction; retrying");
+                            tokio::time::sleep(backoff).await;
+                        }
+                    }
+                }
+                Err(e) => {
+                    warn!(transactional_id = %id, error = %e, "writing transaction markers failed; retrying");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                }
+            }
+        }
+        core.completed.notify_waiters();
+    });
 }
 
 /// Partitions grouped by topic, for requests and responses.
