@@ -35,10 +35,12 @@ use crate::data_dir::{
 use crate::error::BrokerError;
 use crate::group::GroupCoordinator;
 use crate::metadata::{BrokerAddress, MetadataCache};
+use crate::replica::fetcher::ReplicaFetchers;
 use crate::replica::partition::{Partition, PartitionSettings};
 use crate::replica::ReplicaManager;
 
 mod markers;
+mod replication;
 use crate::config::topic::{ConfigDef, TopicConfig};
 use crate::txn::TxnCoordinator;
 
@@ -74,6 +76,8 @@ pub struct Broker {
     pub groups: GroupCoordinator,
     /// The transaction coordinator.
     txn: TxnCoordinator,
+    /// Fetch tasks of the partitions this node follows.
+    fetchers: ReplicaFetchers,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -135,6 +139,7 @@ impl Broker {
             config.txn.transactional_id_expiration_ms,
         );
         let configs = ConfigRepository::new(config.clone());
+        let config_for_fetchers = config.clone();
         let cache =
             MetadataCache::new(config.node_id, config.advertised_listeners.first().cloned());
         let replicas = ReplicaManager::new(
@@ -156,6 +161,7 @@ impl Broker {
             producer_ids: tokio::sync::Mutex::new(ProducerIdBlock { next: 0, end: 0 }),
             groups,
             txn,
+            fetchers: ReplicaFetchers::new(Self::fetcher_config(&config_for_fetchers)),
         };
         broker.sync_image()?;
         broker.register().await?;
@@ -196,7 +202,7 @@ impl Broker {
     /// called after local commits and by the watcher for remote ones. A
     /// partition that cannot be opened is reported and the rest applied.
     pub fn sync_image(&self) -> Result<(), BrokerError> {
-        let _guard = lock(&self.apply_lock);
+        let guard = lock(&self.apply_lock);
         let new = self.quorum.image();
         let old = self.metadata();
         if Arc::ptr_eq(&new, &old) {
@@ -240,6 +246,9 @@ impl Broker {
             }
         }
         let broker_configs_changed = self.configs.dynamic_changed(&old, &new);
+        // Roles first, then the image: a client sent here by the new image
+        // finds the partition already leading.
+        let changes = self.apply_leadership(&new);
         self.cache.publish(Arc::clone(&new));
         if broker_configs_changed {
             if let Err(e) = self.configs.apply_dynamic(&new) {
@@ -251,32 +260,35 @@ impl Broker {
                 self.reconfigure_topic(&name);
             }
         }
+        drop(guard);
+        self.move_coordinators(&changes);
         match first_error {
             Some(e) => Err(e),
             None => Ok(()),
         }
     }
 
-    /// Registers this broker's advertised Kafka listener with the cluster
-    /// (again whenever it changed), which also unfences it.
+    /// Registers this broker (its advertised Kafka listener and rack) with
+    /// the cluster at every start: a new incarnation, as Kafka's broker
+    /// registration. The quorum then fences the old incarnation (its
+    /// leaderships move to other in-sync replicas and it leaves the ISRs,
+    /// since what it acknowledged may have been lost with the process) and
+    /// unfences the new one, which catches up as a follower and rejoins the
+    /// ISRs. A partition whose only in-sync replica is this node gets it
+    /// back as leader at a new epoch.
     async fn register(&self) -> Result<(), BrokerError> {
         let Some(l) = self.config.advertised_listeners.first() else {
             return Err(BrokerError::Config("no advertised listener".into()));
         };
         let node = self.config.node_id;
-        let current = self.metadata();
-        let up_to_date = current
-            .broker(node)
-            .is_some_and(|b| b.host == l.host && b.port == i32::from(l.port) && !b.fenced);
-        if !up_to_date {
-            self.commit(vec![MetadataRecord::BrokerRegistered {
-                node_id: node,
-                host: l.host.clone(),
-                port: i32::from(l.port),
-            }])
-            .await?;
-            info!(node_id = node, host = %l.host, port = l.port, "broker registered");
-        }
+        self.commit(vec![MetadataRecord::BrokerRegistered {
+            node_id: node,
+            host: l.host.clone(),
+            port: i32::from(l.port),
+            rack: self.config.rack.clone(),
+        }])
+        .await?;
+        info!(node_id = node, host = %l.host, port = l.port, rack = ?self.config.rack, "broker registered");
         Ok(())
     }
 
@@ -322,11 +334,11 @@ impl Broker {
         self.cache.leader_address(topic, partition)
     }
 
-    /// True when this broker coordinates `group` (hosts its offsets partition).
+    /// True when this broker coordinates `group` (leads its offsets
+    /// partition and has loaded it; `GroupCoordinator::check_coordinator`
+    /// tells loading from elsewhere).
     pub fn is_coordinator(&self, group: &str) -> bool {
-        self.replicas
-            .partition(OFFSETS_TOPIC, self.groups.partition_of(group))
-            .is_some()
+        self.groups.check_coordinator(group).is_ok()
     }
 
     /// The metadata quorum member of this node.
@@ -358,7 +370,11 @@ impl Broker {
         let t = NewTopic {
             name: name.to_string(),
             partitions,
-            replication_factor: 1,
+            replication_factor: crate::controller::internal_replication_factor(
+                &self.config,
+                name,
+                &self.metadata(),
+            ),
             assignments: None,
             configs: vec![
                 ("cleanup.policy".into(), "compact".into()),

@@ -50,6 +50,36 @@ pub enum BrokerError {
         /// The epoch asked for.
         requested: i32,
     },
+    /// A leader epoch newer than the partition's current one (this replica
+    /// has not seen the change yet; the client retries).
+    #[error("leader epoch {requested} is newer than the current epoch {current}")]
+    UnknownLeaderEpoch {
+        /// The partition's current leader epoch.
+        current: i32,
+        /// The epoch asked for.
+        requested: i32,
+    },
+    /// An `acks=all` produce refused before the append: fewer in-sync
+    /// replicas than `min.insync.replicas`.
+    #[error("The size of the current ISR {isr} is insufficient to satisfy the min.isr requirement of {required}")]
+    NotEnoughReplicas {
+        /// In-sync replicas now.
+        isr: usize,
+        /// `min.insync.replicas`.
+        required: usize,
+    },
+    /// An `acks=all` produce whose records were replicated to the ISR after
+    /// the ISR had shrunk below `min.insync.replicas`.
+    #[error("The size of the current ISR {isr} is insufficient to satisfy the min.isr requirement of {required}")]
+    NotEnoughReplicasAfterAppend {
+        /// In-sync replicas now.
+        isr: usize,
+        /// `min.insync.replicas`.
+        required: usize,
+    },
+    /// An `acks=all` produce not replicated within the request's timeout.
+    #[error("the records were not replicated within the request timeout")]
+    RequestTimedOut,
     /// No live coordinator for the group right now.
     #[error("the group coordinator is not available")]
     CoordinatorNotAvailable,
@@ -157,6 +187,10 @@ impl BrokerError {
             BrokerError::UnknownTopicId => E::UnknownTopicId,
             BrokerError::NotLeaderOrFollower => E::NotLeaderOrFollower,
             BrokerError::FencedLeaderEpoch { .. } => E::FencedLeaderEpoch,
+            BrokerError::UnknownLeaderEpoch { .. } => E::UnknownLeaderEpoch,
+            BrokerError::NotEnoughReplicas { .. } => E::NotEnoughReplicas,
+            BrokerError::NotEnoughReplicasAfterAppend { .. } => E::NotEnoughReplicasAfterAppend,
+            BrokerError::RequestTimedOut => E::RequestTimedOut,
             BrokerError::CoordinatorNotAvailable => E::CoordinatorNotAvailable,
             BrokerError::InvalidTopic(_) => E::InvalidTopicException,
             BrokerError::TopicAlreadyExists(_) => E::TopicAlreadyExists,
@@ -263,6 +297,10 @@ pub enum GroupError {
     /// This broker is not the group's coordinator.
     #[error("this broker is not the coordinator of the group")]
     NotCoordinator,
+    /// This broker just became the group's coordinator and is still
+    /// replaying its offsets partition.
+    #[error("the group coordinator is loading")]
+    CoordinatorLoadInProgress,
     /// Appending to `__consumer_offsets` failed; the code is the failure's.
     #[error("not written to __consumer_offsets: {0}")]
     Write(Arc<BrokerError>),
@@ -282,9 +320,15 @@ impl PartialEq for GroupError {
 
 impl Eq for GroupError {}
 
+/// A failed `__consumer_offsets` append; an offsets partition this node
+/// no longer leads is NOT_COORDINATOR (the client finds the new one), as
+/// in Kafka's group coordinator.
 impl From<BrokerError> for GroupError {
     fn from(e: BrokerError) -> Self {
-        GroupError::Write(Arc::new(e))
+        match e {
+            BrokerError::NotLeaderOrFollower => GroupError::NotCoordinator,
+            e => GroupError::Write(Arc::new(e)),
+        }
     }
 }
 
@@ -310,6 +354,7 @@ impl GroupError {
             G::GroupSubscribedToTopic => E::GroupSubscribedToTopic,
             G::InvalidGroupId => E::InvalidGroupId,
             G::NotCoordinator => E::NotCoordinator,
+            G::CoordinatorLoadInProgress => E::CoordinatorLoadInProgress,
             G::Write(e) => e.response_error(),
         }
     }
@@ -352,6 +397,9 @@ fn log_error(e: &LogError) -> ResponseError {
         | LogError::InvalidRecordCount(_)
         | LogError::InvalidBatchLayout(_) => E::InvalidRecord,
         LogError::OffsetOutOfRange { .. } => E::OffsetOutOfRange,
+        // Only a follower's append of fetched batches raises it (never a
+        // client's request): its fetcher restarts from its log end.
+        LogError::OffsetOutOfOrder { .. } => E::OffsetOutOfRange,
         // A duplicate is not an error on the wire: the handler answers it with
         // the original offset before it gets here.
         LogError::DuplicateSequence { .. } => E::DuplicateSequenceNumber,
@@ -442,6 +490,7 @@ mod tests {
             (G::GroupSubscribedToTopic, 86),
             (G::InvalidGroupId, 24),
             (G::NotCoordinator, 16),
+            (G::CoordinatorLoadInProgress, 14),
         ];
         for (e, code) in pins {
             assert_eq!(e.code(), code, "{e:?}");

@@ -21,6 +21,9 @@ use crate::broker::Broker;
 use crate::connection;
 use crate::error::BrokerError;
 
+/// How often partition leaders check whether their ISR should change.
+const ISR_CHECK_INTERVAL: Duration = Duration::from_millis(200);
+
 /// How long in-flight requests get to finish at shutdown.
 const DRAIN_DEADLINE: Duration = Duration::from_secs(10);
 
@@ -292,10 +295,29 @@ pub async fn run(
             }
         });
     }
+    {
+        // Partition leaders propose ISR changes (replica.lag.time.max.ms).
+        let broker = Arc::clone(&broker);
+        let mut shutdown = shutdown_rx.clone();
+        tasks.spawn(async move {
+            let mut tick = tokio::time::interval(ISR_CHECK_INTERVAL);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => broker.maintain_isr().await,
+                    _ = shutdown.changed() => break,
+                }
+            }
+        });
+    }
     stop.await;
+    // Leadership moves away while this node still answers (clients get
+    // NOT_LEADER_OR_FOLLOWER and follow the new leaders).
+    broker.controlled_shutdown().await;
     info!("shutting down: no new connections, finishing in-flight requests");
     let _ = shutdown_tx.send(true);
     while tasks.join_next().await.is_some() {}
+    broker.stop_fetchers();
     let b = Arc::clone(&broker);
     if let Err(e) = tokio::task::spawn_blocking(move || b.replicas.flush_all()).await {
         error!(error = %e, "final flush failed");

@@ -12,6 +12,14 @@
 //! lists the aborted transactions overlapping the returned records, so the
 //! client drops their records; control batches are returned as stored.
 //!
+//! A fetch with a replica id (a follower, `replica_state` from v15) reads up
+//! to the log end instead of the high watermark, and tells the leader where
+//! the follower's log ends (moving the high watermark, see
+//! `crate::replica::partition`); a follower whose last fetched epoch does
+//! not match this log gets `diverging_epoch` instead of records (KIP-320).
+//! Only the leader serves fetches; `current_leader_epoch` is checked
+//! (FENCED_LEADER_EPOCH / UNKNOWN_LEADER_EPOCH).
+//!
 //! Fetch sessions (KIP-227) are answered with session id 0 ("no session"),
 //! which every client handles by sending full fetches. Reads come from the
 //! page cache with `pread` on the connection's task; there is no
@@ -24,7 +32,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_util::future::select_all;
 use kafka_protocol::messages::fetch_response::{
-    AbortedTransaction, FetchableTopicResponse, PartitionData,
+    AbortedTransaction, EpochEndOffset, FetchableTopicResponse, PartitionData,
 };
 use kafka_protocol::messages::{FetchRequest, FetchResponse, ProducerId, TopicName};
 use kafka_protocol::ResponseError;
@@ -35,7 +43,8 @@ use uuid::Uuid;
 use super::sb;
 use crate::broker::Broker;
 use crate::context::RequestContext;
-use crate::replica::partition::Partition;
+use crate::error::BrokerError;
+use crate::replica::partition::{Partition, Role};
 
 /// Longest wait a client may ask for (guards against absurd values).
 const MAX_WAIT_CAP: Duration = Duration::from_secs(300);
@@ -47,6 +56,43 @@ struct Target {
     max_bytes: usize,
     found: Option<Arc<Partition>>,
     error: Option<ResponseError>,
+    /// A follower replica fetching: reads up to the log end.
+    follower: bool,
+    /// KIP-320: the follower's log diverges; (epoch, end offset) to send
+    /// instead of records.
+    diverging: Option<(i32, i64)>,
+}
+
+/// The replica id of a fetch: a broker's node id for a follower, negative
+/// for a consumer (v15+ carries it in `replica_state`).
+fn replica_id(version: i16, req: &FetchRequest) -> i32 {
+    if version >= 15 {
+        req.replica_state.replica_id.0
+    } else {
+        req.replica_id.0
+    }
+}
+
+/// Checks one partition of a fetch and, for a follower, records where its
+/// log ends (which may move the high watermark) and whether it diverges.
+fn check_partition(
+    part: &Partition,
+    replica: i32,
+    p: &kafka_protocol::messages::fetch_request::FetchPartition,
+) -> Result<Option<(i32, i64)>, BrokerError> {
+    // Only the leader serves fetches (no KIP-392 follower fetching).
+    if part.role() != Role::Leader {
+        return Err(BrokerError::NotLeaderOrFollower);
+    }
+    super::epoch::check_current_leader_epoch(part.leader_epoch(), p.current_leader_epoch)?;
+    if replica < 0 {
+        return Ok(None);
+    }
+    if let Some(diverging) = part.divergence(p.last_fetched_epoch, p.fetch_offset) {
+        return Ok(Some(diverging));
+    }
+    part.on_follower_fetch(replica, p.fetch_offset)?;
+    Ok(None)
 }
 
 /// Resolves the request's partitions once; the wait loop re-reads them.
@@ -58,6 +104,7 @@ fn resolve(
     let mut topics = Vec::with_capacity(req.topics.len());
     let mut targets = Vec::new();
     let by_id = version >= 13;
+    let replica = replica_id(version, req);
     for (ti, t) in req.topics.iter().enumerate() {
         let name = if by_id {
             broker
@@ -69,10 +116,17 @@ fn resolve(
         };
         topics.push((name.clone().unwrap_or_default(), t.topic_id));
         for p in &t.partitions {
+            let mut diverging = None;
             let (found, error) = match &name {
                 None => (None, Some(ResponseError::UnknownTopicId)),
-                Some(n) => match broker.local_partition(n, p.partition) {
-                    Ok(part) => (Some(part), None),
+                Some(n) => match broker
+                    .local_partition(n, p.partition)
+                    .and_then(|part| check_partition(&part, replica, p).map(|d| (part, d)))
+                {
+                    Ok((part, d)) => {
+                        diverging = d;
+                        (Some(part), None)
+                    }
                     Err(e) => (None, Some(e.response_error())),
                 },
             };
@@ -83,6 +137,8 @@ fn resolve(
                 max_bytes: usize::try_from(p.partition_max_bytes).unwrap_or(0),
                 found,
                 error,
+                follower: replica >= 0,
+                diverging,
             });
         }
     }
@@ -117,9 +173,29 @@ fn read_all(
             );
             continue;
         };
+        if let Some((epoch, end_offset)) = t.diverging {
+            out.push(
+                pd.with_high_watermark(p.high_watermark())
+                    .with_last_stable_offset(p.last_stable_offset())
+                    .with_log_start_offset(p.log_start_offset())
+                    .with_diverging_epoch(
+                        EpochEndOffset::default()
+                            .with_epoch(epoch)
+                            .with_end_offset(end_offset),
+                    ),
+            );
+            // Answered at once: the follower truncates before fetching on.
+            any_error = true;
+            continue;
+        }
         let budget = t.max_bytes.min(max_bytes.saturating_sub(total));
         let at_least_one = total == 0;
-        match p.read(t.fetch_offset, budget, at_least_one, read_committed) {
+        let read = if t.follower {
+            p.read_for_follower(t.fetch_offset, budget, at_least_one)
+        } else {
+            p.read(t.fetch_offset, budget, at_least_one, read_committed)
+        };
+        match read {
             Ok(r) => {
                 total += r.records.len();
                 let aborted = read_committed.then(|| {

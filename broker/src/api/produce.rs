@@ -6,8 +6,13 @@
 //!
 //! The task that decoded the request appends and answers it (DESIGN §2): no
 //! hand-off to another thread. Records are walked, never re-encoded. `acks=0` gets no
-//! response at all; `acks=1` and `acks=-1` are answered after the write
-//! (one replica: the high watermark is the log end).
+//! response at all; `acks=1` is answered after the local write; `acks=-1`
+//! once the high watermark passed the batch (every in-sync replica has it,
+//! Kafka's delayed produce), bounded by the request's `timeout_ms`
+//! (REQUEST_TIMED_OUT), and refused before the append with
+//! NOT_ENOUGH_REPLICAS when the ISR is smaller than `min.insync.replicas`
+//! (NOT_ENOUGH_REPLICAS_AFTER_APPEND when it shrank during the wait). All
+//! partitions of a request are appended before any wait.
 //!
 //! Transactional batches (KIP-98) need the request's transactional id. The
 //! first batch of a transaction in a partition is verified with the
@@ -18,6 +23,7 @@
 //! coordinators (WriteTxnMarkers); a client sending one is refused.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use kafka_protocol::messages::produce_response::{
     BatchIndexAndErrorMessage, PartitionProduceResponse, TopicProduceResponse,
@@ -30,8 +36,9 @@ use super::sb;
 use crate::broker::Broker;
 use crate::context::RequestContext;
 use crate::error::BrokerError;
-use crate::replica::partition::AppendOutcome;
+use crate::replica::partition::{AppendOutcome, Partition};
 
+/// Appends one partition's batch (not yet waiting for replication).
 async fn produce_partition(
     broker: &Arc<Broker>,
     topic: &str,
@@ -39,7 +46,7 @@ async fn produce_partition(
     records: Option<&[u8]>,
     acks: i16,
     transactional_id: Option<&str>,
-) -> Result<AppendOutcome, BrokerError> {
+) -> Result<(AppendOutcome, Arc<Partition>), BrokerError> {
     if !(-1..=1).contains(&acks) {
         return Err(BrokerError::InvalidRequiredAcks(acks));
     }
@@ -52,6 +59,10 @@ async fn produce_partition(
         )));
     }
     let partition = broker.local_partition(topic, index)?;
+    if acks == -1 {
+        // Refused before the append when the ISR is already too small.
+        partition.check_min_insync()?;
+    }
     let records = records.unwrap_or(&[]);
     let max_message_bytes = broker.configs().effective().message_max_bytes;
     if records.len() > max_message_bytes.saturating_mul(2).saturating_add(1 << 20) {
@@ -96,13 +107,33 @@ async fn produce_partition(
                 };
                 // A retry of a batch appended before its transaction ended
                 // is answered like any duplicate.
-                return partition.duplicate_of(&h).ok_or(e);
+                let outcome = partition.duplicate_of(&h).ok_or(e)?;
+                return Ok((outcome, partition));
             }
         }
         // Refused if a marker ended the transaction meanwhile.
-        return partition.append_verified(records, token);
+        let outcome = partition.append_verified(records, token)?;
+        return Ok((outcome, partition));
     }
-    partition.append(records)
+    let outcome = partition.append(records)?;
+    Ok((outcome, partition))
+}
+
+/// `acks=all`: waits until the ISR has the appended records (the high
+/// watermark passed them), bounded by the request's timeout. A produce
+/// whose partition stopped leading meanwhile gets NOT_LEADER_OR_FOLLOWER.
+async fn await_replication(
+    outcome: &AppendOutcome,
+    partition: &Partition,
+    deadline: tokio::time::Instant,
+) -> Result<(), BrokerError> {
+    let end = match outcome {
+        AppendOutcome::Appended(info, _) => info.last_offset + 1,
+        AppendOutcome::Duplicate { base_offset, .. } => base_offset + 1,
+    };
+    partition
+        .wait_for_high_watermark(end, partition.min_insync(), deadline)
+        .await
 }
 
 /// True for an error Kafka's partition log raises while appending (producer
@@ -135,7 +166,10 @@ pub async fn handle(
     req: ProduceRequest,
 ) -> Option<ProduceResponse> {
     let txn_id = req.transactional_id.as_deref().map(|s| s.to_string());
-    let mut responses = Vec::with_capacity(req.topic_data.len());
+    let timeout = Duration::from_millis(u64::try_from(req.timeout_ms).unwrap_or(0));
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut appended = Vec::new();
+    let mut names = Vec::with_capacity(req.topic_data.len());
     for td in &req.topic_data {
         // v13 (KIP-516) names topics by id.
         let name = if ctx.version() >= 13 {
@@ -147,9 +181,7 @@ pub async fn handle(
         } else {
             td.name.to_string()
         };
-        let mut partitions = Vec::with_capacity(td.partition_data.len());
         for pd in &td.partition_data {
-            let resp = PartitionProduceResponse::default().with_index(pd.index);
             let outcome = if name.is_empty() && ctx.version() >= 13 {
                 Err(BrokerError::UnknownTopicId)
             } else {
@@ -163,6 +195,33 @@ pub async fn handle(
                 )
                 .await
             };
+            appended.push(outcome);
+        }
+        names.push(name);
+    }
+    // Every partition is appended before any waits, so an acks=all
+    // request waits for its slowest partition, not for their sum.
+    let mut outcomes = Vec::with_capacity(appended.len());
+    for outcome in appended {
+        outcomes.push(match outcome {
+            Ok((outcome, partition)) if req.acks == -1 => {
+                await_replication(&outcome, &partition, deadline)
+                    .await
+                    .map(|()| outcome)
+            }
+            Ok((outcome, _)) => Ok(outcome),
+            Err(e) => Err(e),
+        });
+    }
+    let mut outcomes = outcomes.into_iter();
+    let mut responses = Vec::with_capacity(req.topic_data.len());
+    for (td, name) in req.topic_data.iter().zip(&names) {
+        let mut partitions = Vec::with_capacity(td.partition_data.len());
+        for pd in &td.partition_data {
+            let resp = PartitionProduceResponse::default().with_index(pd.index);
+            let outcome = outcomes
+                .next()
+                .unwrap_or(Err(BrokerError::UnknownTopicOrPartition));
             partitions.push(match outcome {
                 Ok(AppendOutcome::Appended(info, append_time)) => resp
                     .with_base_offset(info.base_offset)
@@ -180,7 +239,7 @@ pub async fn handle(
                     let log_start_offset = if reports_log_start(&e) {
                         broker
                             .replicas
-                            .partition(&name, pd.index)
+                            .partition(name, pd.index)
                             .map_or(-1, |p| p.log_start_offset())
                     } else {
                         -1

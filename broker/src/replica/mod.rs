@@ -22,10 +22,48 @@ use tracing::{info, warn};
 use crate::data_dir::delete_dir_name;
 use crate::error::BrokerError;
 
+pub mod fetcher;
+pub mod isr;
 pub mod maintenance;
 pub mod partition;
 
-use partition::{Partition, PartitionSettings, TopicPartitions};
+use partition::{Partition, PartitionSettings, ReplicaState, Role, TopicPartitions};
+
+/// A hosted partition whose leadership changed when an image was applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeadershipChange {
+    /// Topic name.
+    pub topic: String,
+    /// Partition index.
+    pub index: i32,
+    /// This node leads it now (else it follows, or nobody leads).
+    pub leader: bool,
+    /// The new leader epoch.
+    pub leader_epoch: i32,
+}
+
+/// What applying an image's assignments did: leadership changes, and the
+/// partitions to fetch, by leader.
+#[derive(Default)]
+pub struct Assignments {
+    /// Partitions that became (or stopped being) led here.
+    pub changes: Vec<LeadershipChange>,
+    /// (leader node id, partition) for every partition followed here.
+    pub follow: Vec<(i32, Arc<Partition>)>,
+}
+
+/// True when the replica state's followers are exactly these, in sync or
+/// not as given.
+fn same_isr(state: &ReplicaState, isr_followers: &[i32], others: &[i32]) -> bool {
+    let f = state.followers();
+    f.len() == isr_followers.len() + others.len()
+        && isr_followers
+            .iter()
+            .all(|id| f.get(id).is_some_and(|x| x.in_sync))
+        && others
+            .iter()
+            .all(|id| f.get(id).is_some_and(|x| !x.in_sync))
+}
 
 /// The partitions hosted on this node, by topic.
 pub struct ReplicaManager {
@@ -33,6 +71,9 @@ pub struct ReplicaManager {
     data_dir: PathBuf,
     metrics_topic_labels: bool,
     partitions: DashMap<String, Arc<TopicPartitions>>,
+    /// The (leads here, leader epoch) last reported per partition by
+    /// [`ReplicaManager::apply_assignments`].
+    announced: DashMap<(String, i32), (bool, i32)>,
 }
 
 impl ReplicaManager {
@@ -44,6 +85,7 @@ impl ReplicaManager {
             data_dir: data_dir.to_path_buf(),
             metrics_topic_labels,
             partitions: DashMap::new(),
+            announced: DashMap::new(),
         }
     }
 
@@ -132,11 +174,21 @@ impl ReplicaManager {
                 &self.partition_dir(&topic.name, p.partition),
                 log_config.clone(),
             )?;
-            partitions.push(Some(Arc::new(Partition::new(
+            let state = ReplicaState::for_assignment(
+                self.node_id,
+                p.leader,
+                p.leader_epoch,
+                &p.replicas,
+                &p.isr,
+                log.log_start_offset(),
+                log.log_end_offset(),
+                crate::now_ms(),
+            );
+            partitions.push(Some(Arc::new(Partition::with_state(
                 topic.name.clone(),
                 topic.topic_id,
                 p.partition,
-                p.leader_epoch,
+                state,
                 log,
                 settings.clone(),
                 metrics.clone(),
@@ -180,6 +232,7 @@ impl ReplicaManager {
         let name = &topic.name;
         let topic_id = topic.topic_id;
         self.partitions.remove(name);
+        self.announced.retain(|(t, _), _| t != name);
         let mut first_error = None;
         for p in &topic.partitions {
             let dir = self.partition_dir(name, p.partition);
@@ -209,6 +262,72 @@ impl ReplicaManager {
             Some(e) => Err(e),
             None => Ok(()),
         }
+    }
+
+    /// Brings every hosted partition's role, leader epoch and ISR to what
+    /// `image` says (become leader, become follower, or take a committed
+    /// ISR change), and lists what changed and what to fetch. A transition
+    /// the partition refuses (an image older than what it has seen) is
+    /// logged and skipped.
+    pub fn apply_assignments(&self, image: &MetadataImage) -> Assignments {
+        let me = self.node_id;
+        let mut out = Assignments::default();
+        for entry in self.partitions.iter() {
+            let Some(topic) = image
+                .topic(entry.key())
+                .filter(|t| t.topic_id == entry.value().topic_id)
+            else {
+                continue;
+            };
+            for (pi, p) in topic.partitions.iter().zip(&entry.value().partitions) {
+                let Some(p) = p else { continue };
+                let isr_followers: Vec<i32> = pi.isr.iter().copied().filter(|r| *r != me).collect();
+                let others: Vec<i32> = pi
+                    .replicas
+                    .iter()
+                    .copied()
+                    .filter(|r| *r != me && !pi.isr.contains(r))
+                    .collect();
+                let state = p.replica_state();
+                let result = if pi.leader == me {
+                    if state.role() != Role::Leader || state.leader_epoch() != pi.leader_epoch {
+                        p.become_leader(pi.leader_epoch, &isr_followers, &others)
+                    } else if !same_isr(&state, &isr_followers, &others) {
+                        p.update_isr(pi.leader_epoch, &isr_followers, &others)
+                    } else {
+                        Ok(())
+                    }
+                } else {
+                    let role = Role::Follower { leader: pi.leader };
+                    let r = if state.role() != role || state.leader_epoch() != pi.leader_epoch {
+                        p.become_follower(pi.leader_epoch, pi.leader)
+                    } else {
+                        Ok(())
+                    };
+                    if pi.leader >= 0 && r.is_ok() {
+                        out.follow.push((pi.leader, Arc::clone(p)));
+                    }
+                    r
+                };
+                if let Err(e) = result {
+                    warn!(topic = %topic.name, partition = pi.partition, error = %e, "cannot apply the partition's leadership from the metadata image");
+                }
+                // Announced once per (role, epoch), including partitions
+                // just opened, so coordinators load what they now lead.
+                let now = (p.role() == Role::Leader, p.leader_epoch());
+                let key = (topic.name.clone(), pi.partition);
+                if self.announced.get(&key).map(|v| *v) != Some(now) {
+                    self.announced.insert(key, now);
+                    out.changes.push(LeadershipChange {
+                        topic: topic.name.clone(),
+                        index: pi.partition,
+                        leader: now.0,
+                        leader_epoch: now.1,
+                    });
+                }
+            }
+        }
+        out
     }
 
     /// Applies new settings to every hosted partition of `name`.

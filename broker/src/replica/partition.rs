@@ -18,6 +18,7 @@
 //! manager, `super`, applies the metadata image), fetching from a leader
 //! (replication, DESIGN §5), request handling.
 
+mod replication;
 mod state;
 #[cfg(test)]
 mod tests;
@@ -88,6 +89,8 @@ pub struct Partition {
     /// log lock, never the other way round.
     replica: Mutex<ReplicaState>,
     max_message_bytes: std::sync::atomic::AtomicUsize,
+    /// `min.insync.replicas`.
+    min_insync: std::sync::atomic::AtomicUsize,
     compacted: AtomicBool,
     log_append_time: AtomicBool,
     /// Codec id to store batches with, -1 to keep the producer's.
@@ -116,6 +119,21 @@ impl Partition {
         metrics: TopicMetrics,
     ) -> Self {
         let replica = ReplicaState::leader(leader_epoch, log.log_end_offset());
+        Self::with_state(topic, topic_id, index, replica, log, settings, metrics)
+    }
+
+    /// Wraps an opened log with the given replica state (a follower, or a
+    /// leader with followers: see [`ReplicaState::for_assignment`]).
+    pub fn with_state(
+        topic: String,
+        topic_id: Uuid,
+        index: i32,
+        replica: ReplicaState,
+        log: Log,
+        settings: PartitionSettings,
+        metrics: TopicMetrics,
+    ) -> Self {
+        let leader_epoch = replica.leader_epoch();
         let hw = replica.high_watermark();
         let lso = log.last_stable_offset().min(hw);
         let start = log.log_start_offset();
@@ -126,6 +144,7 @@ impl Partition {
             leader_epoch: AtomicI32::new(leader_epoch),
             replica: Mutex::new(replica),
             max_message_bytes: std::sync::atomic::AtomicUsize::new(settings.max_message_bytes),
+            min_insync: std::sync::atomic::AtomicUsize::new(min_insync(&settings)),
             compacted: AtomicBool::new(settings.compacted),
             log_append_time: AtomicBool::new(settings.log_append_time),
             compression: AtomicI16::new(settings.compression.unwrap_or(-1)),
@@ -157,6 +176,25 @@ impl Partition {
         self.leader_epoch.load(Ordering::Acquire)
     }
 
+    /// OffsetForLeaderEpoch: the end offset of leader epoch `epoch` from
+    /// the log's epoch cache as (epoch, end offset), Kafka's
+    /// `endOffsetFor`; (-1, -1) when it is unknown.
+    pub fn end_offset_for_epoch(&self, epoch: i32) -> (i32, i64) {
+        self.lock().end_offset_for_epoch(epoch).unwrap_or((-1, -1))
+    }
+
+    /// The epoch ListOffsets reports for the earliest offset (Kafka's
+    /// `fetchOffsetByTimestamp`): the epoch cache's first epoch when it
+    /// starts at or before the log start offset, else None.
+    pub fn earliest_epoch(&self) -> Option<i32> {
+        let log = self.lock();
+        let start = log.log_start_offset();
+        log.epoch_entries()
+            .first()
+            .filter(|(_, offset)| *offset <= start)
+            .map(|(epoch, _)| *epoch)
+    }
+
     /// The current role.
     pub fn role(&self) -> Role {
         self.replica().role()
@@ -179,10 +217,18 @@ impl Partition {
     ) -> Result<(), BrokerError> {
         let log = self.lock();
         let mut replica = self.replica();
-        let hw =
-            replica.become_leader(epoch, isr_followers, other_replicas, log.log_end_offset())?;
+        let hw = replica.become_leader(
+            epoch,
+            isr_followers,
+            other_replicas,
+            log.log_end_offset(),
+            crate::now_ms(),
+        )?;
         self.leader_epoch.store(epoch, Ordering::Release);
         self.publish_offsets(&log, hw);
+        drop(replica);
+        drop(log);
+        self.appended.notify_waiters();
         Ok(())
     }
 
@@ -195,6 +241,10 @@ impl Partition {
         let hw = replica.become_follower(epoch, leader, log.log_end_offset())?;
         self.leader_epoch.store(epoch, Ordering::Release);
         self.publish_offsets(&log, hw);
+        drop(replica);
+        drop(log);
+        // Wakes delayed produces and long polls: they see the new role.
+        self.appended.notify_waiters();
         Ok(())
     }
 
@@ -214,7 +264,8 @@ impl Partition {
         self.log_start_offset.load(Ordering::Acquire)
     }
 
-    /// Notification fired after every append.
+    /// Notification fired after every append, high watermark move and role
+    /// change (long-polling fetches and delayed produces wait on it).
     pub fn appended(&self) -> &Notify {
         &self.appended
     }
@@ -447,6 +498,33 @@ impl Partition {
         at_least_one: bool,
         read_committed: bool,
     ) -> Result<ReadResult, BrokerError> {
+        let limit = if read_committed {
+            ReadLimit::LastStable
+        } else {
+            ReadLimit::HighWatermark
+        };
+        self.read_up_to(offset, max_bytes, at_least_one, limit)
+    }
+
+    /// Reads for a follower replica: like [`Partition::read`] but up to the
+    /// log end (followers copy what is not yet committed).
+    pub fn read_for_follower(
+        &self,
+        offset: i64,
+        max_bytes: usize,
+        at_least_one: bool,
+    ) -> Result<ReadResult, BrokerError> {
+        self.read_up_to(offset, max_bytes, at_least_one, ReadLimit::LogEnd)
+    }
+
+    fn read_up_to(
+        &self,
+        offset: i64,
+        max_bytes: usize,
+        at_least_one: bool,
+        limit: ReadLimit,
+    ) -> Result<ReadResult, BrokerError> {
+        let read_committed = limit == ReadLimit::LastStable;
         // Planned under the lock from memory; every file read is after it.
         let (plan, hw, lso, start, end) = {
             let log = self.lock();
@@ -459,7 +537,11 @@ impl Partition {
                 log.log_end_offset(),
             )
         };
-        let limit = if read_committed { lso } else { hw };
+        let limit = match limit {
+            ReadLimit::LastStable => lso,
+            ReadLimit::HighWatermark => hw,
+            ReadLimit::LogEnd => end,
+        };
         let slice = match plan {
             Some(plan) => plan.read_slice(|p| self.lock().plan_next(p))?,
             None => None,
@@ -566,6 +648,8 @@ impl Partition {
     ) {
         self.max_message_bytes
             .store(settings.max_message_bytes, Ordering::Relaxed);
+        self.min_insync
+            .store(min_insync(settings), Ordering::Relaxed);
         self.compacted.store(settings.compacted, Ordering::Relaxed);
         self.log_append_time
             .store(settings.log_append_time, Ordering::Relaxed);
@@ -606,6 +690,24 @@ impl Partition {
         let log = self.lock();
         (log.segment_count(), log.size_bytes())
     }
+}
+
+/// `min.insync.replicas` as a count (at least 1).
+fn min_insync(settings: &PartitionSettings) -> usize {
+    usize::try_from(settings.min_insync_replicas)
+        .unwrap_or(1)
+        .max(1)
+}
+
+/// Where a read stops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ReadLimit {
+    /// `read_committed` consumers.
+    LastStable,
+    /// `read_uncommitted` consumers.
+    HighWatermark,
+    /// Follower replicas.
+    LogEnd,
 }
 
 /// All partitions of one topic hosted here.

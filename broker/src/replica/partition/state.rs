@@ -56,16 +56,29 @@ pub struct FollowerState {
     pub last_caught_up_ms: i64,
     /// In the ISR: the high watermark waits for it.
     pub in_sync: bool,
+    /// Proposed for the ISR (an AlterPartition not yet committed): the
+    /// high watermark already waits for it (Kafka's "maximal ISR"), but
+    /// `min.insync.replicas` does not count it yet.
+    pub pending_in_sync: bool,
 }
 
 impl FollowerState {
-    fn unknown(in_sync: bool) -> Self {
+    fn unknown(in_sync: bool, now_ms: i64) -> Self {
         FollowerState {
             log_end_offset: -1,
             last_fetch_ms: -1,
-            last_caught_up_ms: -1,
+            // As Kafka: an in-sync follower of a new leader counts as caught
+            // up at the election, so it has `replica.lag.time.max.ms` to
+            // fetch before it is dropped.
+            last_caught_up_ms: if in_sync { now_ms } else { -1 },
             in_sync,
+            pending_in_sync: false,
         }
+    }
+
+    /// The high watermark waits for it.
+    fn holds_high_watermark(&self) -> bool {
+        self.in_sync || self.pending_in_sync
     }
 }
 
@@ -79,6 +92,9 @@ pub struct ReplicaState {
     log_end_offset: i64,
     /// On a leader: the other replicas, by id. Empty on a follower.
     followers: BTreeMap<ReplicaId, FollowerState>,
+    /// On a leader: its log end offset when it took this epoch (a follower
+    /// joins the ISR only once it has reached it, as in Kafka).
+    epoch_start_offset: i64,
 }
 
 impl ReplicaState {
@@ -91,7 +107,71 @@ impl ReplicaState {
             high_watermark: log_end_offset,
             log_end_offset,
             followers: BTreeMap::new(),
+            epoch_start_offset: log_end_offset,
         }
+    }
+
+    /// A follower of `leader` at `leader_epoch` over a log ending at
+    /// `log_end_offset`, with `high_watermark` (capped by the log end) until
+    /// the leader sends its own.
+    pub fn follower(
+        leader_epoch: i32,
+        leader: ReplicaId,
+        log_end_offset: i64,
+        high_watermark: i64,
+    ) -> Self {
+        ReplicaState {
+            role: Role::Follower { leader },
+            leader_epoch,
+            high_watermark: high_watermark.min(log_end_offset),
+            log_end_offset,
+            followers: BTreeMap::new(),
+            epoch_start_offset: log_end_offset,
+        }
+    }
+
+    /// The state of this replica (`me`) for a partition led by `leader`
+    /// (`-1`: none) at `leader_epoch` with `replicas` and `isr`, over a log
+    /// spanning `log_start_offset..log_end_offset`, at `now_ms`: what a
+    /// partition opens with. A leader whose ISR has other members starts
+    /// its high watermark at the log start and lets the followers' fetches
+    /// move it (it does not know what they have); alone in the ISR, at the
+    /// log end. A follower starts at the log start until the leader's first
+    /// answer.
+    #[allow(clippy::too_many_arguments)]
+    pub fn for_assignment(
+        me: ReplicaId,
+        leader: ReplicaId,
+        leader_epoch: i32,
+        replicas: &[ReplicaId],
+        isr: &[ReplicaId],
+        log_start_offset: i64,
+        log_end_offset: i64,
+        now_ms: i64,
+    ) -> Self {
+        if leader != me {
+            return ReplicaState::follower(leader_epoch, leader, log_end_offset, log_start_offset);
+        }
+        let isr_followers: Vec<ReplicaId> = isr.iter().copied().filter(|r| *r != me).collect();
+        let others: Vec<ReplicaId> = replicas
+            .iter()
+            .copied()
+            .filter(|r| *r != me && !isr.contains(r))
+            .collect();
+        let mut s = ReplicaState::leader(leader_epoch, log_end_offset);
+        if !isr_followers.is_empty() {
+            s.high_watermark = log_start_offset.min(log_end_offset);
+        }
+        s.followers = isr_followers
+            .iter()
+            .map(|id| (*id, FollowerState::unknown(true, now_ms)))
+            .chain(
+                others
+                    .iter()
+                    .map(|id| (*id, FollowerState::unknown(false, now_ms))),
+            )
+            .collect();
+        s
     }
 
     /// The current role.
@@ -146,15 +226,16 @@ impl ReplicaState {
     /// Becomes (or stays) the leader at `epoch`, with `isr_followers` the
     /// other replicas in the ISR (empty for a single replica) and
     /// `other_replicas` those out of it, over a log ending at
-    /// `log_end_offset`. Followers start with an unknown log end, so the
-    /// high watermark waits for their first fetch (it never moves back).
-    /// Returns the high watermark.
+    /// `log_end_offset`, at `now_ms`. Followers start with an unknown log
+    /// end, so the high watermark waits for their first fetch (it never
+    /// moves back). Returns the high watermark.
     pub fn become_leader(
         &mut self,
         epoch: i32,
         isr_followers: &[ReplicaId],
         other_replicas: &[ReplicaId],
         log_end_offset: i64,
+        now_ms: i64,
     ) -> Result<i64, BrokerError> {
         let same_followers = {
             let isr = self.followers.iter().filter(|(_, f)| f.in_sync).count();
@@ -175,14 +256,15 @@ impl ReplicaState {
         self.leader_epoch = epoch;
         self.followers = isr_followers
             .iter()
-            .map(|id| (*id, FollowerState::unknown(true)))
+            .map(|id| (*id, FollowerState::unknown(true, now_ms)))
             .chain(
                 other_replicas
                     .iter()
-                    .map(|id| (*id, FollowerState::unknown(false))),
+                    .map(|id| (*id, FollowerState::unknown(false, now_ms))),
             )
             .collect();
         self.log_end_offset = log_end_offset;
+        self.epoch_start_offset = log_end_offset;
         self.high_watermark = self.high_watermark.min(log_end_offset);
         Ok(self.advance_leader_high_watermark())
     }
@@ -270,13 +352,116 @@ impl ReplicaState {
         Ok(self.advance_leader_high_watermark())
     }
 
+    /// On the leader: the committed ISR changed at the same leader epoch
+    /// (an AlterPartition took effect): `isr_followers` are now in sync and
+    /// `other_replicas` are not. What is known of each follower is kept.
+    /// Refused when not the leader at `epoch`. Returns the high watermark,
+    /// which moves on when a slow follower left the ISR.
+    pub fn update_isr(
+        &mut self,
+        epoch: i32,
+        isr_followers: &[ReplicaId],
+        other_replicas: &[ReplicaId],
+        now_ms: i64,
+    ) -> Result<i64, BrokerError> {
+        if self.role != Role::Leader {
+            return Err(BrokerError::NotLeaderOrFollower);
+        }
+        if epoch != self.leader_epoch {
+            return Err(BrokerError::FencedLeaderEpoch {
+                current: self.leader_epoch,
+                requested: epoch,
+            });
+        }
+        let mut next = BTreeMap::new();
+        for (ids, in_sync) in [(isr_followers, true), (other_replicas, false)] {
+            for id in ids {
+                let mut f = self
+                    .followers
+                    .get(id)
+                    .copied()
+                    .unwrap_or_else(|| FollowerState::unknown(in_sync, now_ms));
+                if in_sync && !f.in_sync && f.last_caught_up_ms < 0 {
+                    f.last_caught_up_ms = now_ms;
+                }
+                f.in_sync = in_sync;
+                f.pending_in_sync = false;
+                next.insert(*id, f);
+            }
+        }
+        self.followers = next;
+        Ok(self.advance_leader_high_watermark())
+    }
+
+    /// Replicas counted for `min.insync.replicas`: this leader and the
+    /// followers in the committed ISR.
+    pub fn isr_size(&self) -> usize {
+        1 + self.followers.values().filter(|f| f.in_sync).count()
+    }
+
+    /// On the leader: the ISR it should ask the controller for at `now_ms`,
+    /// when it differs from the committed one (followers only; the caller
+    /// adds itself). An in-sync follower that has not been caught up for
+    /// `lag_max_ms` (`replica.lag.time.max.ms`) leaves; an out-of-sync one
+    /// whose log end reached the high watermark and this epoch's start
+    /// joins (Kafka's rules). None when nothing should change or a proposed
+    /// addition is still pending.
+    pub fn desired_isr(&self, now_ms: i64, lag_max_ms: i64) -> Option<Vec<ReplicaId>> {
+        if self.role != Role::Leader {
+            return None;
+        }
+        let mut changed = false;
+        let mut isr = Vec::new();
+        for (id, f) in &self.followers {
+            if f.pending_in_sync {
+                return None;
+            }
+            let keep = if f.in_sync {
+                f.last_caught_up_ms >= 0 && now_ms - f.last_caught_up_ms <= lag_max_ms
+            } else {
+                f.log_end_offset >= 0
+                    && f.log_end_offset >= self.high_watermark
+                    && f.log_end_offset >= self.epoch_start_offset
+            };
+            if keep != f.in_sync {
+                changed = true;
+            }
+            if keep {
+                isr.push(*id);
+            }
+        }
+        changed.then_some(isr)
+    }
+
+    /// On the leader: `isr_followers` was proposed to the controller. The
+    /// followers it adds hold the high watermark from now on (so no record
+    /// is committed without them once they may be elected), but count for
+    /// `min.insync.replicas` only once the change is committed.
+    pub fn propose_isr(&mut self, isr_followers: &[ReplicaId]) {
+        for id in isr_followers {
+            if let Some(f) = self.followers.get_mut(id) {
+                if !f.in_sync {
+                    f.pending_in_sync = true;
+                }
+            }
+        }
+    }
+
+    /// Clears proposals that were not committed (the next
+    /// [`ReplicaState::desired_isr`] proposes again).
+    pub fn clear_proposals(&mut self) {
+        for f in self.followers.values_mut() {
+            f.pending_in_sync = false;
+        }
+    }
+
     /// Leader: the high watermark moves up to the smallest log end offset
     /// of the ISR (never down, never past the local log end).
     fn advance_leader_high_watermark(&mut self) -> i64 {
         let isr_min = self
             .followers
             .values()
-            .filter(|f| f.in_sync)
+            .filter(|f| f.holds_high_watermark())
             .map(|f| f.log_end_offset)
             .fold(self.log_end_offset, i64::min);
         if isr_min > self.high_watermark {
@@ -287,160 +472,4 @@ impl ReplicaState {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn fenced(r: Result<i64, BrokerError>, current: i32, requested: i32) {
-        match r {
-            Err(BrokerError::FencedLeaderEpoch {
-                current: c,
-                requested: q,
-            }) => assert_eq!((c, q), (current, requested)),
-            other => panic!("expected FencedLeaderEpoch, got {other:?}"),
-        }
-    }
-
-    #[test]
-    fn a_single_replica_leader_has_its_high_watermark_at_the_log_end_after_every_append() {
-        let mut s = ReplicaState::leader(3, 10);
-        assert_eq!(s.role(), Role::Leader);
-        assert_eq!(s.leader_epoch(), 3);
-        assert_eq!(s.high_watermark(), 10);
-        assert_eq!(s.epoch_for_append().expect("leader"), 3);
-        for leo in [11, 15, 100] {
-            assert_eq!(s.on_local_append(leo), leo);
-            assert_eq!(s.high_watermark(), s.log_end_offset());
-        }
-    }
-
-    #[test]
-    fn become_leader_with_a_newer_epoch_moves_the_epoch_and_keeps_the_high_watermark() {
-        let mut s = ReplicaState::leader(0, 5);
-        assert_eq!(s.become_leader(1, &[], &[], 5).expect("newer epoch"), 5);
-        assert_eq!(s.leader_epoch(), 1);
-        assert_eq!(s.epoch_for_append().expect("leader"), 1);
-    }
-
-    #[test]
-    fn become_leader_refuses_an_older_epoch_and_a_changed_same_epoch() {
-        let mut s = ReplicaState::leader(4, 7);
-        fenced(s.become_leader(3, &[], &[], 7), 4, 3);
-        // Same epoch, different ISR: a change needs a new epoch.
-        fenced(s.become_leader(4, &[2], &[], 7), 4, 4);
-        // Same epoch, nothing changed: accepted (an image applied twice).
-        assert_eq!(s.become_leader(4, &[], &[], 7).expect("same"), 7);
-        assert_eq!(s.leader_epoch(), 4);
-        assert!(s.followers().is_empty());
-    }
-
-    #[test]
-    fn become_follower_refuses_an_older_epoch_and_produce_afterwards() {
-        let mut s = ReplicaState::leader(2, 9);
-        fenced(s.become_follower(1, 7, 9), 2, 1);
-        fenced(s.become_follower(2, 7, 9), 2, 2);
-        assert_eq!(s.role(), Role::Leader, "refused transitions change nothing");
-        assert_eq!(s.become_follower(3, 7, 9).expect("newer epoch"), 9);
-        assert_eq!(s.role(), Role::Follower { leader: 7 });
-        assert_eq!(s.leader_epoch(), 3);
-        assert!(matches!(
-            s.epoch_for_append(),
-            Err(BrokerError::NotLeaderOrFollower)
-        ));
-        // The same image again is accepted; another leader at the same
-        // epoch is not.
-        assert_eq!(s.become_follower(3, 7, 9).expect("same"), 9);
-        fenced(s.become_follower(3, 8, 9), 3, 3);
-        // Back to leader only with a newer epoch.
-        fenced(s.become_leader(3, &[], &[], 9), 3, 3);
-        assert_eq!(s.become_leader(4, &[], &[], 9).expect("leader again"), 9);
-        assert_eq!(s.epoch_for_append().expect("leader"), 4);
-    }
-
-    #[test]
-    fn a_follower_takes_the_leaders_high_watermark_capped_by_its_log_end() {
-        let mut s = ReplicaState::leader(0, 0);
-        s.become_follower(1, 5, 0).expect("follower");
-        assert_eq!(s.on_local_append(10), 0, "appends do not move it");
-        assert_eq!(s.on_leader_high_watermark(6).expect("follower"), 6);
-        assert_eq!(
-            s.on_leader_high_watermark(25).expect("follower"),
-            10,
-            "capped by the local log end"
-        );
-        assert_eq!(
-            s.on_leader_high_watermark(4).expect("follower"),
-            10,
-            "never moves back"
-        );
-        assert!(s.high_watermark() <= s.log_end_offset());
-    }
-
-    #[test]
-    fn truncation_brings_the_high_watermark_down_to_the_log_end() {
-        let mut s = ReplicaState::leader(0, 20);
-        s.become_follower(1, 5, 20).expect("follower");
-        assert_eq!(s.high_watermark(), 20);
-        assert_eq!(s.on_truncate(12), 12);
-        assert_eq!(s.log_end_offset(), 12);
-        assert!(s.high_watermark() <= s.log_end_offset());
-        assert_eq!(s.on_truncate(15), 12, "truncation never raises it");
-    }
-
-    #[test]
-    fn becoming_follower_caps_the_high_watermark_at_the_log_end() {
-        let mut s = ReplicaState::leader(0, 30);
-        assert_eq!(s.become_follower(1, 2, 25).expect("follower"), 25);
-        assert!(s.high_watermark() <= s.log_end_offset());
-    }
-
-    #[test]
-    fn a_leader_with_followers_in_the_isr_waits_for_the_slowest() {
-        let mut s = ReplicaState::leader(0, 10);
-        assert_eq!(s.become_leader(1, &[2, 3], &[4], 10).expect("leader"), 10);
-        assert_eq!(s.followers().len(), 3);
-        assert!(!s.followers()[&4].in_sync);
-        assert_eq!(s.on_local_append(20), 10, "followers' log ends unknown");
-        assert_eq!(s.on_follower_fetch(2, 18, 1_000).expect("fetch"), 10);
-        assert_eq!(s.on_follower_fetch(3, 14, 1_000).expect("fetch"), 14);
-        assert_eq!(
-            s.on_follower_fetch(4, 0, 1_000).expect("fetch"),
-            14,
-            "an out-of-sync replica does not hold it"
-        );
-        assert_eq!(s.on_follower_fetch(3, 20, 1_100).expect("fetch"), 18);
-        assert_eq!(s.followers()[&3].last_caught_up_ms, 1_100);
-        assert_eq!(s.followers()[&2].last_caught_up_ms, -1);
-        assert_eq!(s.on_follower_fetch(2, 20, 1_200).expect("fetch"), 20);
-        assert_eq!(s.high_watermark(), s.log_end_offset());
-        // A follower fetching from past the leader's log end is capped.
-        assert_eq!(s.on_follower_fetch(2, 99, 1_300).expect("fetch"), 20);
-        assert_eq!(s.followers()[&2].log_end_offset, 20);
-    }
-
-    #[test]
-    fn the_leader_high_watermark_never_moves_back() {
-        let mut s = ReplicaState::leader(0, 10);
-        s.become_leader(1, &[2], &[], 10).expect("leader");
-        assert_eq!(s.high_watermark(), 10, "kept while the follower is unknown");
-        assert_eq!(s.on_follower_fetch(2, 4, 1).expect("fetch"), 10);
-        assert!(s.high_watermark() <= s.log_end_offset());
-    }
-
-    #[test]
-    fn follower_events_are_refused_in_the_wrong_role() {
-        let mut s = ReplicaState::leader(0, 10);
-        assert!(matches!(
-            s.on_follower_fetch(9, 5, 1),
-            Err(BrokerError::NotLeaderOrFollower)
-        ));
-        assert!(matches!(
-            s.on_leader_high_watermark(5),
-            Err(BrokerError::NotLeaderOrFollower)
-        ));
-        s.become_follower(1, 9, 10).expect("follower");
-        assert!(matches!(
-            s.on_follower_fetch(9, 5, 1),
-            Err(BrokerError::NotLeaderOrFollower)
-        ));
-    }
-}
+mod tests;
