@@ -1,6 +1,7 @@
 //! Record batches of the internal compacted topics the coordinators keep
 //! their state in (`__consumer_offsets`, `__transaction_state`): encoding a
-//! batch of key/value records, and replaying a hosted partition on start.
+//! batch of key/value records, and replaying a partition a coordinator
+//! loads (when this node becomes its leader).
 //!
 //! Replay never prevents start-up: it parses batches with the log crate's
 //! capped parser (CRC, bounded decompression, record count and structure
@@ -110,9 +111,12 @@ fn batch_records(h: &BatchHeader, batch: &[u8]) -> Result<Vec<Record>, LogError>
         .collect())
 }
 
-/// Calls `f` with every record of `p` from its log start to its high
-/// watermark (transactional and control records included), in offset
-/// order. Returns how many records there were.
+/// Calls `f` with every record of `p` from its log start to its log end
+/// (transactional and control records included), in offset order. Returns
+/// how many records there were. Like Kafka's coordinator loader it reads to
+/// the log end, not the high watermark: a new leader's high watermark may
+/// lag records the in-sync replicas already hold (and the old coordinator
+/// acknowledged) until its followers fetch again.
 ///
 /// An undecodable batch is logged (topic, partition, offset, why) and
 /// skipped. Where the log cannot be read at all at some offset (a
@@ -124,7 +128,7 @@ pub fn replay(p: &Partition, mut f: impl FnMut(&Record)) -> Result<usize, Broker
     let _entered = span.enter();
     let mut records = 0usize;
     let mut offset = p.log_start_offset();
-    let end = p.high_watermark();
+    let end = p.log_end_offset();
     // Doubles while reads at the cursor make no progress.
     let mut step = 1i64;
     while offset < end {
@@ -133,7 +137,7 @@ pub fn replay(p: &Partition, mut f: impl FnMut(&Record)) -> Result<usize, Broker
         // Where the last undecodable batch ends, when its header is
         // self-consistent enough to believe.
         let mut skip_to = None;
-        match p.read(offset, REPLAY_WINDOW, true, false) {
+        match p.read_for_follower(offset, REPLAY_WINDOW, true) {
             Ok(read) if read.records.is_empty() => break,
             Ok(read) => {
                 let window = &read.records[..];
