@@ -29,6 +29,17 @@ pub async fn handle(
             req.committed,
         )
         .await;
+    // The decision (PrepareCommit / PrepareAbort) is answered once it is
+    // on the ISR: a new coordinator then completes it.
+    let r = match r {
+        Ok(()) => {
+            let partition = broker.txn().partition_of(&req.transactional_id);
+            broker
+                .await_coordinator_writes(crate::coordinator::TXN_TOPIC, partition)
+                .await
+        }
+        Err(e) => Err(e),
+    };
     if let Err(e) = &r {
         debug!(transactional_id = %req.transactional_id.as_str(), error = %e, "EndTxn refused");
     }

@@ -33,8 +33,18 @@ pub async fn handle(
             .txn()
             .init_producer_id(broker, txn_id, req.transaction_timeout_ms, expected)
             .await
+            .map(|answer| (answer, broker.txn().partition_of(txn_id)))
         {
-            Ok((pid, epoch)) => InitProducerIdResponse::default()
+            Ok(((pid, epoch), partition))
+                if broker
+                    .await_coordinator_writes(crate::coordinator::TXN_TOPIC, partition)
+                    .await
+                    .is_err() =>
+            {
+                debug!(transactional_id = %txn_id.as_str(), producer_id = pid, epoch, "InitProducerId not replicated in time");
+                fail(kafka_protocol::ResponseError::CoordinatorNotAvailable.code())
+            }
+            Ok(((pid, epoch), _)) => InitProducerIdResponse::default()
                 .with_producer_id(ProducerId(pid))
                 .with_producer_epoch(epoch),
             Err(e) => {

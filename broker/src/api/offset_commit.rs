@@ -11,7 +11,8 @@ use kafka_protocol::ResponseError;
 
 use crate::broker::Broker;
 use crate::context::RequestContext;
-use crate::error::GroupError;
+use crate::coordinator::OFFSETS_TOPIC;
+use crate::error::{BrokerError, GroupError};
 use crate::group::CommitEntry;
 
 pub async fn handle(
@@ -46,7 +47,7 @@ pub async fn handle(
             }
         }
     }
-    let results = if req.group_id.is_empty() {
+    let mut results = if req.group_id.is_empty() {
         vec![Some(GroupError::InvalidGroupId); entries.len()]
     } else if !broker.is_coordinator(&req.group_id) {
         vec![Some(GroupError::NotCoordinator); entries.len()]
@@ -60,6 +61,22 @@ pub async fn handle(
             &entries,
         )
     };
+    if results.iter().any(Option::is_none) {
+        // Answered once the commit is on the ISR (acks=all).
+        let partition = broker.groups.partition_of(&req.group_id);
+        if let Err(e) = broker
+            .await_coordinator_writes(OFFSETS_TOPIC, partition)
+            .await
+        {
+            let e = match e {
+                BrokerError::Group(g) => g,
+                _ => GroupError::CoordinatorNotAvailable,
+            };
+            for r in results.iter_mut().filter(|r| r.is_none()) {
+                *r = Some(e.clone());
+            }
+        }
+    }
     let mut it = entries.iter().zip(results);
     let topics = req
         .topics

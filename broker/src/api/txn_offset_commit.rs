@@ -70,7 +70,7 @@ pub async fn handle(
         }),
         _ => Ok(()),
     };
-    let results: Vec<Option<ResponseError>> = if offsets.is_none() {
+    let mut results: Vec<Option<ResponseError>> = if offsets.is_none() {
         vec![Some(ResponseError::NotCoordinator); entries.len()]
     } else if let Err(e) = verified {
         vec![Some(e); entries.len()]
@@ -103,6 +103,19 @@ pub async fn handle(
             .map(|r| r.map(|e| e.response_error()))
             .collect()
     };
+    if results.iter().any(Option::is_none) {
+        // Answered once the pending commit is on the ISR (acks=all).
+        let partition = broker.groups.partition_of(&req.group_id);
+        if let Err(e) = broker
+            .await_coordinator_writes(OFFSETS_TOPIC, partition)
+            .await
+        {
+            let e = e.response_error();
+            for r in results.iter_mut().filter(|r| r.is_none()) {
+                *r = Some(e);
+            }
+        }
+    }
     let mut it = results.into_iter();
     let topics = req
         .topics

@@ -16,8 +16,12 @@ use tracing::{info, warn};
 
 use super::Broker;
 use crate::coordinator::{OFFSETS_TOPIC, TXN_TOPIC};
+use crate::error::{BrokerError, GroupError};
 use crate::replica::fetcher::FetcherConfig;
 use crate::replica::{isr, LeadershipChange};
+
+/// How long a coordinator's answer waits for its write to be replicated.
+const COORDINATOR_WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How long controlled shutdown waits for the quorum to move leadership.
 const CONTROLLED_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -105,6 +109,36 @@ impl Broker {
             warn!(error = %e, "ISR change not committed; will propose again");
         }
         isr::settle(&proposals, &self.metadata());
+    }
+
+    /// Waits until every coordinator write to internal partition `index`
+    /// of `topic` made so far is replicated to its ISR (the high watermark
+    /// reached the log end), as Kafka's coordinators append with
+    /// `acks=all`: a committed offset or a transaction decision is answered
+    /// only once it survives its coordinator's death. Bounded by
+    /// `offsets.commit.timeout.ms`' default (5 s); the error is the one
+    /// Kafka's coordinators answer then (COORDINATOR_NOT_AVAILABLE, or
+    /// NOT_COORDINATOR when leadership moved).
+    pub async fn await_coordinator_writes(
+        &self,
+        topic: &str,
+        index: i32,
+    ) -> Result<(), BrokerError> {
+        let Some(p) = self.replicas.partition(topic, index) else {
+            return Err(BrokerError::CoordinatorNotAvailable);
+        };
+        let deadline = tokio::time::Instant::now() + COORDINATOR_WRITE_TIMEOUT;
+        match p
+            .wait_for_high_watermark(p.log_end_offset(), 1, deadline)
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(BrokerError::NotLeaderOrFollower) => Err(GroupError::NotCoordinator.into()),
+            Err(e) => {
+                warn!(topic, partition = index, error = %e, "coordinator write not replicated in time");
+                Err(BrokerError::CoordinatorNotAvailable)
+            }
+        }
     }
 
     /// Stops the replica fetchers (shutdown).

@@ -339,7 +339,10 @@ fn apply(p: &Partition, pd: &PartitionData) -> Result<(), BrokerError> {
         return p.truncate_to(to);
     }
     match pd.records.as_ref().filter(|r| !r.is_empty()) {
-        Some(records) => p.append_as_follower(records, pd.high_watermark).map(|_| ()),
-        None => p.on_leader_high_watermark(pd.high_watermark),
+        Some(records) => p
+            .append_as_follower(records, pd.high_watermark)
+            .map(|_| ())?,
+        None => p.on_leader_high_watermark(pd.high_watermark)?,
     }
+    p.follow_log_start(pd.log_start_offset)
 }

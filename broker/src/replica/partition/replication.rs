@@ -209,6 +209,31 @@ impl Partition {
         Ok(())
     }
 
+    /// On a follower: the leader's log start moved to `leader_start`
+    /// (retention or DeleteRecords there): this log's start follows, up to
+    /// its own high watermark (Kafka's `maybeIncrementLogStartOffset`).
+    pub fn follow_log_start(&self, leader_start: i64) -> Result<(), BrokerError> {
+        if leader_start <= self.log_start_offset() {
+            return Ok(());
+        }
+        let removed = {
+            let mut log = self.lock();
+            if matches!(self.replica().role(), super::Role::Leader) {
+                return Err(BrokerError::NotLeaderOrFollower);
+            }
+            let target = leader_start.min(self.high_watermark());
+            if target <= log.log_start_offset() {
+                return Ok(());
+            }
+            let (start, removed) = log.delete_records_before(target)?;
+            self.log_start_offset.store(start, Ordering::Release);
+            self.publish_offsets(&log, self.high_watermark());
+            removed
+        };
+        removed.delete_files()?;
+        Ok(())
+    }
+
     /// On a follower: removes every record at or above `offset` (a tail the
     /// new leader does not have).
     pub fn truncate_to(&self, offset: i64) -> Result<(), BrokerError> {
