@@ -41,7 +41,7 @@ pub mod topic;
 pub use args::{Args, LogFormat};
 pub use parse::parse_properties;
 pub use repository::ConfigRepository;
-pub use settings::{ConnectionLimits, GroupConfig};
+pub use settings::{ConnectionLimits, GroupConfig, ReplicationConfig};
 
 /// A listener: security protocol, host and port.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -182,10 +182,23 @@ pub struct BrokerConfig {
     pub metrics_topic_labels: bool,
     /// Group coordinator settings (`group.*` keys).
     pub group: GroupConfig,
+    /// Replication settings (`replica.*`, `min.insync.replicas`, the
+    /// internal topics' replication factors, leader election keys).
+    pub replication: ReplicationConfig,
+    /// `broker.rack`: this broker's rack (None: unset), registered with the
+    /// broker so placement spreads replicas over racks.
+    pub rack: Option<String>,
     /// `controller.listener`: where the metadata-quorum listener binds.
     pub controller_listener: String,
     /// `broker.session.timeout.ms`: a broker silent for this long is fenced.
     pub broker_session_timeout: Duration,
+    /// `broker.heartbeat.interval.ms`: how often this node heartbeats the
+    /// quorum voters (capped at a quarter of the session by the quorum).
+    pub broker_heartbeat_interval: Duration,
+    /// `controller.quorum.election.timeout.ms`: a voter that hears no
+    /// quorum leader for a random time in [this, 2 × this) stands for
+    /// election; the Raft heartbeat is a quarter of it.
+    pub quorum_election_timeout: Duration,
     /// `controller.quorum.voters`: node id → controller address. Always
     /// holds at least this node (a single-node cluster by default).
     pub quorum_voters: std::collections::BTreeMap<u64, String>,

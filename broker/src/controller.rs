@@ -18,6 +18,7 @@ use memorystreamer_raft::{MetadataImage, MetadataRecord, TopicImage};
 use uuid::Uuid;
 
 use crate::config::topic::TopicConfig;
+use crate::config::BrokerConfig;
 use crate::error::BrokerError;
 
 /// Maps a placement the state machine refused to Kafka's error codes.
@@ -35,10 +36,74 @@ pub fn placement_error(e: BrokerError) -> BrokerError {
     }
 }
 
-fn replicas_unsupported(rf: i16) -> BrokerError {
+/// Kafka's refusal of a replication factor the live brokers cannot hold
+/// (`ReplicationControlManager` wrapping `StripedReplicaPlacer`'s message).
+fn too_few_brokers(rf: i16, live: usize) -> BrokerError {
     BrokerError::InvalidReplicationFactor(format!(
-        "replication factor {rf}: partitions have a single copy until replication is implemented"
+        "Unable to replicate the partition {rf} time(s): The target replication factor of {rf} \
+         cannot be reached because only {live} broker(s) are registered."
     ))
+}
+
+/// The `min.insync.replicas` an internal topic (`transaction_state`:
+/// `__transaction_state`, else `__consumer_offsets`) with replication
+/// factor `rf` is created with: `transaction.state.log.min.isr` for
+/// `__transaction_state`, the broker's `min.insync.replicas` for
+/// `__consumer_offsets`, both capped by `rf` (a factor capped by the live
+/// brokers must not leave the coordinators unable to write).
+pub fn internal_min_insync_replicas(
+    config: &BrokerConfig,
+    transaction_state: bool,
+    rf: i16,
+) -> i32 {
+    let configured = if transaction_state {
+        config.replication.transaction_state_log_min_isr
+    } else {
+        config.replication.min_insync_replicas
+    };
+    configured.min(i32::from(rf)).max(1)
+}
+
+/// Kafka's refusal of a replication factor of 0 or below -1 (-1 is the
+/// default, resolved before this).
+fn invalid_rf() -> BrokerError {
+    BrokerError::InvalidReplicationFactor(
+        "Replication factor must be larger than 0, or -1 to use the default value.".into(),
+    )
+}
+
+/// The message an admin answer (CreateTopics, CreatePartitions) carries for
+/// `e`: Kafka's own text for the placement refusals (which Kafka sends
+/// without a prefix), else the error's display.
+pub fn admin_error_message(e: &BrokerError) -> String {
+    match e {
+        BrokerError::InvalidReplicationFactor(m) | BrokerError::InvalidReplicaAssignment(m) => {
+            m.clone()
+        }
+        other => other.to_string(),
+    }
+}
+
+/// The replication factor an internal topic is created with
+/// (`transaction_state`: `__transaction_state`, else
+/// `__consumer_offsets`): its configured factor
+/// (`transaction.state.log.replication.factor` /
+/// `offsets.topic.replication.factor`, Kafka's default 3) capped by
+/// the live brokers of `image` at creation, at least 1. Kafka refuses to
+/// create the topic until enough brokers registered; capping instead lets a
+/// single node (or a smaller cluster) start with Kafka's defaults.
+pub fn internal_replication_factor(
+    config: &BrokerConfig,
+    transaction_state: bool,
+    image: &MetadataImage,
+) -> i16 {
+    let configured = if transaction_state {
+        config.replication.transaction_state_log_replication_factor
+    } else {
+        config.replication.offsets_topic_replication_factor
+    };
+    let live = i16::try_from(image.live_brokers().len()).unwrap_or(i16::MAX);
+    configured.min(live).max(1)
 }
 
 /// Longest a metadata change waits for the quorum (elections included).
@@ -93,74 +158,92 @@ pub fn validate_topic_name(name: &str) -> Result<(), BrokerError> {
     Ok(())
 }
 
+/// Kafka's checks of a client's manual assignment
+/// (`ReplicationControlManager.validateManualPartitionAssignment`), with
+/// its messages: replicas given, every broker registered and listed once
+/// (checked in ascending id order, so the message names the least
+/// offending broker), every partition with `expected` replicas (the
+/// topic's existing partitions, else the first assigned one), and at least
+/// one replica on a live broker.
+fn check_manual(
+    image: &MetadataImage,
+    first: i32,
+    assignments: &[Vec<i32>],
+    mut expected: Option<usize>,
+) -> Result<(), BrokerError> {
+    let refuse = |m: String| Err(BrokerError::InvalidReplicaAssignment(m));
+    for (i, replicas) in assignments.iter().enumerate() {
+        let p = first.saturating_add(i32::try_from(i).unwrap_or(i32::MAX));
+        if replicas.is_empty() {
+            return refuse(
+                "The manual partition assignment includes an empty replica list.".into(),
+            );
+        }
+        let mut sorted = replicas.clone();
+        sorted.sort_unstable();
+        for (k, b) in sorted.iter().enumerate() {
+            if image.broker(*b).is_none() {
+                return refuse(format!(
+                    "The manual partition assignment includes broker {b}, but no such broker is registered."
+                ));
+            }
+            if k > 0 && sorted[k - 1] == *b {
+                return refuse(format!(
+                    "The manual partition assignment includes the broker {b} more than once."
+                ));
+            }
+        }
+        let rf = *expected.get_or_insert(replicas.len());
+        if replicas.len() != rf {
+            return refuse(format!(
+                "The manual partition assignment includes a partition with {} replica(s), but this \
+                 is not consistent with previous partitions, which have {rf} replica(s).",
+                replicas.len()
+            ));
+        }
+        if replicas
+            .iter()
+            .all(|b| image.broker(*b).is_none_or(|b| b.fenced))
+        {
+            return refuse(format!(
+                "All brokers specified in the manual partition assignment for partition {p} are \
+                 fenced or in controlled shutdown."
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Checks a placement request against this node's image so that the
-/// client gets Kafka's error codes: the client's assignment (every
-/// broker registered, `rf` distinct replicas each) or enough live
-/// brokers for `rf`. Replication factors above 1 are refused until
-/// replication exists: a second copy that is never written would be a
-/// lie about durability.
+/// client gets Kafka's error codes and messages: the client's assignment
+/// (see `check_manual`; `expected` is the replica count of the topic's
+/// existing partitions) or, without one, at least `rf` live brokers.
 ///
 /// The placement itself is not decided here: the committed
 /// `PartitionsPlaced` record is expanded by the state machine when the
-/// log applies it (round-robin over the brokers live at that log
-/// position), so every node computes the same replicas and a stale view
-/// on the receiving node cannot place on a broker fenced meanwhile.
+/// log applies it (over the brokers live at that log position), so every
+/// node computes the same replicas and a stale view on the receiving node
+/// cannot place on a broker fenced meanwhile.
 pub fn check_placement(
-    node_id: i32,
     image: &MetadataImage,
     range: std::ops::Range<i32>,
     rf: i16,
     manual: Option<&[Vec<i32>]>,
-) -> Result<Vec<Vec<i32>>, BrokerError> {
+    expected: Option<usize>,
+) -> Result<(), BrokerError> {
     if let Some(a) = manual {
-        for (i, replicas) in a.iter().enumerate() {
-            let p = range.start + i as i32;
-            if replicas.is_empty() || replicas.len() as i16 != rf {
-                return Err(BrokerError::InvalidReplicaAssignment(format!(
-                    "partition {p} must have {rf} replica(s)"
-                )));
-            }
-            if let Some(b) = replicas.iter().find(|b| image.broker(**b).is_none()) {
-                return Err(BrokerError::InvalidReplicaAssignment(format!(
-                    "broker {b} of partition {p} does not exist"
-                )));
-            }
-            let mut seen = replicas.clone();
-            seen.sort_unstable();
-            seen.dedup();
-            if seen.len() != replicas.len() {
-                return Err(BrokerError::InvalidReplicaAssignment(format!(
-                    "partition {p} lists a broker twice"
-                )));
-            }
-        }
-        if rf > 1 {
-            return Err(replicas_unsupported(rf));
-        }
-        return Ok(a.to_vec());
+        return check_manual(image, range.start, a, expected);
     }
-    let mut live = image.live_brokers();
-    if live.is_empty() {
-        // Before this node's registration is committed (first start).
-        live.push(node_id);
+    if rf < 1 {
+        return Err(invalid_rf());
     }
-    if rf as usize > live.len() {
-        return Err(BrokerError::InvalidReplicationFactor(format!(
-            "replication factor: {rf} larger than available brokers: {}",
-            live.len()
-        )));
+    // None live: before this node's registration is committed (first
+    // start), when the state machine places on this node.
+    let live = image.live_brokers().len().max(1);
+    if rf as usize > live {
+        return Err(too_few_brokers(rf, live));
     }
-    if rf > 1 {
-        return Err(replicas_unsupported(rf));
-    }
-    let n = live.len();
-    Ok(range
-        .map(|p| {
-            (0..rf as usize)
-                .map(|i| live[(p as usize + i) % n])
-                .collect()
-        })
-        .collect())
+    Ok(())
 }
 
 /// Refuses a placement that would put more partitions on a broker than
@@ -231,10 +314,7 @@ pub fn check_new_topic(t: &NewTopic) -> Result<(), BrokerError> {
         )));
     }
     if t.replication_factor < 1 {
-        return Err(BrokerError::InvalidReplicationFactor(format!(
-            "replication factor must be at least 1, got {}",
-            t.replication_factor
-        )));
+        return Err(invalid_rf());
     }
     TopicConfig::parse(&t.configs)?;
     Ok(())
@@ -253,11 +333,11 @@ pub fn plan_create_topic(
         return Err(BrokerError::TopicAlreadyExists(t.name.clone()));
     }
     check_placement(
-        node_id,
         image,
         0..t.partitions,
         t.replication_factor,
         t.assignments.as_deref(),
+        None,
     )?;
     let topic_id = Uuid::new_v4();
     let records = vec![
@@ -315,18 +395,19 @@ pub fn plan_create_partitions(
     if let Some(a) = assignments {
         if a.len() as i32 != count - current {
             return Err(BrokerError::InvalidReplicaAssignment(format!(
-                "{} assignments given for {} new partitions",
-                a.len(),
-                count - current
+                "Attempted to add {} additional partition(s), but only {} assignment(s) were specified.",
+                count - current,
+                a.len()
             )));
         }
     }
+    let expected = topic.partitions.first().map(|p| p.replicas.len());
     check_placement(
-        node_id,
         image,
         current..count,
         topic.replication_factor,
         assignments,
+        expected,
     )?;
     let records = vec![MetadataRecord::PartitionsPlaced {
         topic_id: topic.topic_id,
@@ -344,6 +425,111 @@ pub fn plan_create_partitions(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Brokers 1..=n registered, those in `fenced` fenced.
+    fn cluster(n: i32, fenced: &[i32]) -> MetadataImage {
+        let mut recs: Vec<MetadataRecord> = (1..=n)
+            .map(|node_id| MetadataRecord::BrokerRegistered {
+                node_id,
+                host: "h".into(),
+                port: 9092,
+                rack: None,
+            })
+            .collect();
+        recs.extend(
+            fenced
+                .iter()
+                .map(|&node_id| MetadataRecord::BrokerFenced { node_id }),
+        );
+        MetadataImage::default().apply_all(&recs).expect("apply")
+    }
+
+    fn message(r: Result<(), BrokerError>) -> String {
+        admin_error_message(&r.expect_err("refused"))
+    }
+
+    #[test]
+    fn replication_factor_up_to_the_live_brokers() {
+        let image = cluster(3, &[3]);
+        assert!(check_placement(&image, 0..4, 2, None, None).is_ok());
+        let e = check_placement(&image, 0..4, 3, None, None).expect_err("too many");
+        assert!(matches!(e, BrokerError::InvalidReplicationFactor(_)));
+        assert_eq!(
+            admin_error_message(&e),
+            "Unable to replicate the partition 3 time(s): The target replication factor of 3 \
+             cannot be reached because only 2 broker(s) are registered."
+        );
+        // Before any registration: this node alone.
+        assert!(check_placement(&MetadataImage::default(), 0..1, 1, None, None).is_ok());
+        assert!(check_placement(&MetadataImage::default(), 0..1, 2, None, None).is_err());
+    }
+
+    #[test]
+    fn manual_assignments_get_kafkas_messages() {
+        let image = cluster(3, &[3]);
+        let check = |a: &[Vec<i32>], expected: Option<usize>| {
+            check_placement(&image, 2..2 + a.len() as i32, 1, Some(a), expected)
+        };
+        assert!(check(&[vec![3, 1], vec![2, 3]], None).is_ok());
+        assert_eq!(
+            message(check(&[vec![]], None)),
+            "The manual partition assignment includes an empty replica list."
+        );
+        assert_eq!(
+            message(check(&[vec![9, 1, 7]], None)),
+            "The manual partition assignment includes broker 7, but no such broker is registered."
+        );
+        assert_eq!(
+            message(check(&[vec![2, 1, 2]], None)),
+            "The manual partition assignment includes the broker 2 more than once."
+        );
+        assert_eq!(
+            message(check(&[vec![1, 2], vec![1]], None)),
+            "The manual partition assignment includes a partition with 1 replica(s), but this is \
+             not consistent with previous partitions, which have 2 replica(s)."
+        );
+        assert_eq!(
+            message(check(&[vec![1, 2]], Some(1))),
+            "The manual partition assignment includes a partition with 2 replica(s), but this is \
+             not consistent with previous partitions, which have 1 replica(s)."
+        );
+        assert_eq!(
+            message(check(&[vec![1], vec![3]], None)),
+            "All brokers specified in the manual partition assignment for partition 3 are fenced \
+             or in controlled shutdown."
+        );
+    }
+
+    #[test]
+    fn internal_topics_are_capped_by_the_live_brokers() {
+        let config = BrokerConfig::from_properties(
+            &std::collections::BTreeMap::new(),
+            crate::config::LogFormat::Text,
+        )
+        .expect("defaults");
+        let txn = true;
+        let offsets = false;
+        assert_eq!(
+            internal_replication_factor(&config, offsets, &cluster(1, &[])),
+            1
+        );
+        assert_eq!(
+            internal_replication_factor(&config, txn, &cluster(2, &[])),
+            2
+        );
+        assert_eq!(
+            internal_replication_factor(&config, txn, &cluster(5, &[4])),
+            3
+        );
+        assert_eq!(
+            internal_replication_factor(&config, txn, &MetadataImage::default()),
+            1
+        );
+        // transaction.state.log.min.isr (2) capped by the factor.
+        assert_eq!(internal_min_insync_replicas(&config, txn, 1), 1);
+        assert_eq!(internal_min_insync_replicas(&config, txn, 3), 2);
+        assert_eq!(internal_min_insync_replicas(&config, offsets, 3), 1);
+    }
 
     #[test]
     fn topic_names() {

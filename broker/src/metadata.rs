@@ -13,7 +13,7 @@
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
-use memorystreamer_raft::MetadataImage;
+use memorystreamer_raft::{MetadataImage, PartitionImage, NO_LEADER};
 
 use crate::config::Listener;
 use crate::error::BrokerError;
@@ -100,14 +100,37 @@ impl MetadataCache {
         }
     }
 
-    /// The leader of a partition as clients should see it: -1 when its
-    /// broker is fenced (with one replica the partition is offline until
-    /// that broker is back).
+    /// The leader of a partition as clients should see it: -1 when it has
+    /// none (the image's -1, after an election found no in-sync replica)
+    /// or when its broker is fenced. The controller moves leadership off a
+    /// fenced broker, so the second case only covers the moment before
+    /// that change is applied (and a single replica, which has no one to
+    /// move to).
     pub fn effective_leader(image: &MetadataImage, leader: i32) -> i32 {
+        if leader < 0 {
+            return NO_LEADER;
+        }
         match image.broker(leader) {
-            Some(b) if b.fenced => -1,
+            Some(b) if b.fenced => NO_LEADER,
             _ => leader,
         }
+    }
+
+    /// The rack of broker `node_id` (`broker.rack` as it registered), None
+    /// when it has none or is unknown.
+    pub fn rack(image: &MetadataImage, node_id: i32) -> Option<String> {
+        image.broker(node_id).and_then(|b| b.rack.clone())
+    }
+
+    /// The replicas of `p` that are offline as Kafka reports them
+    /// (Metadata's and DescribeTopicPartitions' `offline_replicas`): on a
+    /// fenced or unregistered broker, in replica order.
+    pub fn offline_replicas(image: &MetadataImage, p: &PartitionImage) -> Vec<i32> {
+        p.replicas
+            .iter()
+            .copied()
+            .filter(|r| image.broker(*r).is_none_or(|b| b.fenced))
+            .collect()
     }
 
     /// True when the cluster has partition `index` of `topic`, wherever it
@@ -190,11 +213,13 @@ mod tests {
                     node_id: 1,
                     host: "h1".into(),
                     port: 1,
+                    rack: None,
                 },
                 MetadataRecord::BrokerRegistered {
                     node_id: 2,
                     host: "h2".into(),
                     port: 2,
+                    rack: None,
                 },
             ])
             .expect("registrations apply");

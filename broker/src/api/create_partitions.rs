@@ -1,6 +1,7 @@
 //! CreatePartitions (key 37): grows topics; every requested topic is
 //! answered (with its error), `validate_only` writes nothing, manual
-//! assignments are checked against the live brokers.
+//! assignments are checked as Kafka checks them (registered brokers, each
+//! once, the topic's replica count, one live replica).
 
 use std::sync::Arc;
 
@@ -32,7 +33,7 @@ pub async fn handle(
                 Ok(()) => result,
                 Err(e) => result
                     .with_error_code(e.code())
-                    .with_error_message(Some(sb(&e.to_string()))),
+                    .with_error_message(Some(sb(&crate::controller::admin_error_message(&e)))),
             }
         });
     }

@@ -1,6 +1,7 @@
-//! CreateTopics (key 19): validated creation, `validate_only`, manual
-//! replica assignments checked against the live brokers, configs returned
-//! (KIP-525, v5+).
+//! CreateTopics (key 19): validated creation, `validate_only`, replication
+//! factors up to the live brokers (-1: `default.replication.factor`),
+//! manual replica assignments checked as Kafka checks them (with its
+//! messages), configs returned (KIP-525, v5+).
 
 use std::sync::Arc;
 
@@ -43,7 +44,9 @@ fn new_topic(
     } else {
         if t.num_partitions != -1 || t.replication_factor != -1 {
             return Err(BrokerError::InvalidRequest(
-                "both num_partitions/replication_factor and replica assignments were given".into(),
+                "Both numPartitions or replicationFactor and replicasAssignments were set. Both \
+                 cannot be used at the same time."
+                    .into(),
             ));
         }
         for (i, a) in t.assignments.iter().enumerate() {
@@ -53,9 +56,9 @@ fn new_topic(
                 ));
             }
             if a.broker_ids.is_empty() {
-                return Err(BrokerError::InvalidReplicaAssignment(format!(
-                    "partition {i} has no replicas"
-                )));
+                return Err(BrokerError::InvalidReplicaAssignment(
+                    "The manual partition assignment includes an empty replica list.".into(),
+                ));
             }
         }
         let rf = t.assignments[0].broker_ids.len() as i16;
@@ -148,7 +151,7 @@ pub async fn handle(
             Err(e) => {
                 result = result
                     .with_error_code(e.code())
-                    .with_error_message(Some(sb(&e.to_string())))
+                    .with_error_message(Some(sb(&crate::controller::admin_error_message(&e))))
                     .with_num_partitions(-1)
                     .with_replication_factor(-1);
             }

@@ -1,4 +1,5 @@
-//! DescribeCluster (key 60): cluster id, controller and brokers.
+//! DescribeCluster (key 60): cluster id, controller and the live brokers
+//! (with their `broker.rack`).
 
 use std::sync::Arc;
 
@@ -9,6 +10,7 @@ use kafka_protocol::ResponseError;
 use super::sb;
 use crate::broker::Broker;
 use crate::context::RequestContext;
+use crate::metadata::MetadataCache;
 
 pub async fn handle(
     broker: &Arc<Broker>,
@@ -31,6 +33,7 @@ pub async fn handle(
     } else {
         broker.cache.controller_id(&live)
     };
+    let image = broker.cache.image();
     let brokers = live
         .into_iter()
         .map(|(id, host, port)| {
@@ -38,6 +41,7 @@ pub async fn handle(
                 .with_broker_id(BrokerId(id))
                 .with_host(sb(&host))
                 .with_port(port)
+                .with_rack(MetadataCache::rack(&image, id).map(|r| sb(&r)))
         })
         .collect();
     DescribeClusterResponse::default()

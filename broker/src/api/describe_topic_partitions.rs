@@ -1,6 +1,9 @@
 //! DescribeTopicPartitions (key 75, KIP-966): topics with their partitions,
 //! paginated by `response_partition_limit` and a cursor. Eligible leader
 //! replicas (KIP-966) are empty lists, as Kafka sends without ELR enabled.
+//! Partitions are described as Metadata describes them: replicas, ISR and
+//! offline replicas from the image, leader -1 with LEADER_NOT_AVAILABLE
+//! when there is no live leader.
 
 use std::sync::Arc;
 
@@ -15,6 +18,7 @@ use kafka_protocol::ResponseError;
 use super::sb;
 use crate::broker::Broker;
 use crate::context::RequestContext;
+use crate::metadata::MetadataCache;
 
 pub async fn handle(
     broker: &Arc<Broker>,
@@ -71,13 +75,25 @@ pub async fn handle(
                 break;
             }
             budget -= 1;
+            let leader = MetadataCache::effective_leader(&image, p.leader);
             partitions.push(
                 DescribeTopicPartitionsResponsePartition::default()
+                    .with_error_code(if leader < 0 {
+                        ResponseError::LeaderNotAvailable.code()
+                    } else {
+                        0
+                    })
                     .with_partition_index(p.partition)
-                    .with_leader_id(BrokerId(p.leader))
+                    .with_leader_id(BrokerId(leader))
                     .with_leader_epoch(p.leader_epoch)
                     .with_replica_nodes(p.replicas.iter().map(|r| BrokerId(*r)).collect())
                     .with_isr_nodes(p.isr.iter().map(|r| BrokerId(*r)).collect())
+                    .with_offline_replicas(
+                        MetadataCache::offline_replicas(&image, p)
+                            .into_iter()
+                            .map(BrokerId)
+                            .collect(),
+                    )
                     // Kafka always sends lists here; null crashes the Java
                     // Admin client's describeTopics().
                     .with_eligible_leader_replicas(Some(Vec::new()))

@@ -2,8 +2,12 @@
 //!
 //! `topics = null` means every topic; an empty list means none. A missing
 //! topic is created when both the request allows it (v4+, always before)
-//! and `auto.create.topics.enable` is on; it is then reported with
-//! LEADER_NOT_AVAILABLE-free metadata at once (creation is synchronous here).
+//! and `auto.create.topics.enable` is on (with `default.replication.factor`);
+//! it is then reported with its metadata at once (creation is synchronous
+//! here), or with LEADER_NOT_AVAILABLE when the live brokers cannot hold
+//! that factor (as Kafka answers while its asynchronous creation fails).
+//! Partitions list replicas, ISR and offline replicas from the image; one
+//! without a live leader has leader -1 and LEADER_NOT_AVAILABLE.
 
 use std::sync::Arc;
 
@@ -12,14 +16,44 @@ use kafka_protocol::messages::metadata_response::{
 };
 use kafka_protocol::messages::{BrokerId, MetadataRequest, MetadataResponse, TopicName};
 use kafka_protocol::ResponseError;
-use memorystreamer_raft::{MetadataImage, TopicImage};
-use tracing::debug;
+use memorystreamer_raft::{MetadataImage, PartitionImage, TopicImage};
+use tracing::{debug, warn};
 use uuid::Uuid;
 
 use super::sb;
 use crate::broker::{Broker, NewTopic};
 use crate::context::RequestContext;
 use crate::error::BrokerError;
+use crate::metadata::MetadataCache;
+
+/// One partition as Metadata answers it (Kafka's
+/// `KRaftMetadataCache.getPartitionMetadata`): replicas and ISR from the
+/// image, `offline_replicas` the replicas on fenced or unregistered
+/// brokers; a partition without a live leader has leader -1 and
+/// LEADER_NOT_AVAILABLE (the replicas are still listed).
+pub(super) fn partition_metadata(
+    image: &MetadataImage,
+    p: &PartitionImage,
+) -> MetadataResponsePartition {
+    let leader = MetadataCache::effective_leader(image, p.leader);
+    let r = MetadataResponsePartition::default()
+        .with_partition_index(p.partition)
+        .with_leader_id(BrokerId(leader))
+        .with_leader_epoch(p.leader_epoch)
+        .with_replica_nodes(p.replicas.iter().map(|r| BrokerId(*r)).collect())
+        .with_isr_nodes(p.isr.iter().map(|r| BrokerId(*r)).collect())
+        .with_offline_replicas(
+            MetadataCache::offline_replicas(image, p)
+                .into_iter()
+                .map(BrokerId)
+                .collect(),
+        );
+    if leader < 0 {
+        r.with_error_code(ResponseError::LeaderNotAvailable.code())
+    } else {
+        r
+    }
+}
 
 fn topic_metadata(image: &MetadataImage, t: &TopicImage) -> MetadataResponseTopic {
     MetadataResponseTopic::default()
@@ -29,20 +63,7 @@ fn topic_metadata(image: &MetadataImage, t: &TopicImage) -> MetadataResponseTopi
         .with_partitions(
             t.partitions
                 .iter()
-                .map(|p| {
-                    let leader = crate::metadata::MetadataCache::effective_leader(image, p.leader);
-                    let r = MetadataResponsePartition::default()
-                        .with_partition_index(p.partition)
-                        .with_leader_id(BrokerId(leader))
-                        .with_leader_epoch(p.leader_epoch)
-                        .with_replica_nodes(p.replicas.iter().map(|r| BrokerId(*r)).collect())
-                        .with_isr_nodes(p.isr.iter().map(|r| BrokerId(*r)).collect());
-                    if leader < 0 {
-                        r.with_error_code(ResponseError::LeaderNotAvailable.code())
-                    } else {
-                        r
-                    }
-                })
+                .map(|p| partition_metadata(image, p))
                 .collect(),
         )
 }
@@ -118,6 +139,18 @@ pub async fn handle(
                             )),
                         }
                     }
+                    // As Kafka, whose auto-creation is asynchronous: a
+                    // replication factor the live brokers cannot hold
+                    // leaves the topic "being created" (LEADER_NOT_AVAILABLE,
+                    // retriable) while the controller refuses it.
+                    Err(BrokerError::InvalidReplicationFactor(m)) => {
+                        warn!(topic = %name, reason = %m, "auto-creation refused");
+                        topics.push(topic_error(
+                            Some(&name),
+                            Uuid::nil(),
+                            ResponseError::LeaderNotAvailable,
+                        ));
+                    }
                     Err(e) => {
                         debug!(topic = %name, error = %e, "auto-creation failed");
                         topics.push(topic_error(Some(&name), Uuid::nil(), e.response_error()));
@@ -128,6 +161,7 @@ pub async fn handle(
     }
     let live = broker.cache.live_brokers();
     let controller_id = broker.cache.controller_id(&live);
+    let image = broker.cache.image();
     let brokers = live
         .into_iter()
         .map(|(id, host, port)| {
@@ -135,6 +169,7 @@ pub async fn handle(
                 .with_node_id(BrokerId(id))
                 .with_host(sb(&host))
                 .with_port(port)
+                .with_rack(MetadataCache::rack(&image, id).map(|r| sb(&r)))
         })
         .collect();
     // KIP-430: without an authorizer every supported operation is allowed.
@@ -154,4 +189,62 @@ pub async fn handle(
         .with_cluster_id(Some(sb(&broker.cluster_id)))
         .with_controller_id(BrokerId(controller_id))
         .with_topics(topics)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use memorystreamer_raft::MetadataRecord;
+
+    fn image() -> MetadataImage {
+        let mut recs: Vec<MetadataRecord> = (1..=3)
+            .map(|node_id| MetadataRecord::BrokerRegistered {
+                node_id,
+                host: format!("h{node_id}"),
+                port: 9092,
+                rack: None,
+            })
+            .collect();
+        recs.push(MetadataRecord::BrokerFenced { node_id: 3 });
+        MetadataImage::default()
+            .apply_all(&recs)
+            .expect("registrations apply")
+    }
+
+    fn partition(leader: i32, replicas: &[i32], isr: &[i32]) -> PartitionImage {
+        PartitionImage {
+            partition: 0,
+            leader,
+            leader_epoch: 4,
+            replicas: replicas.to_vec(),
+            isr: isr.to_vec(),
+            partition_epoch: 0,
+        }
+    }
+
+    #[test]
+    fn offline_replicas_are_those_on_fenced_or_unknown_brokers() {
+        let m = partition_metadata(&image(), &partition(1, &[1, 3, 7], &[1]));
+        assert_eq!(m.error_code, 0);
+        assert_eq!(m.leader_id, BrokerId(1));
+        assert_eq!(m.leader_epoch, 4);
+        assert_eq!(m.replica_nodes, vec![BrokerId(1), BrokerId(3), BrokerId(7)]);
+        assert_eq!(m.isr_nodes, vec![BrokerId(1)]);
+        assert_eq!(m.offline_replicas, vec![BrokerId(3), BrokerId(7)]);
+    }
+
+    #[test]
+    fn no_leader_is_leader_not_available_with_leader_minus_one() {
+        for leader in [-1, 3] {
+            let m = partition_metadata(&image(), &partition(leader, &[3, 2], &[2]));
+            assert_eq!(
+                m.error_code,
+                ResponseError::LeaderNotAvailable.code(),
+                "leader {leader}"
+            );
+            assert_eq!(m.leader_id, BrokerId(-1));
+            assert_eq!(m.replica_nodes, vec![BrokerId(3), BrokerId(2)]);
+            assert_eq!(m.offline_replicas, vec![BrokerId(3)]);
+        }
+    }
 }

@@ -50,7 +50,9 @@ mod describe_producers;
 mod describe_quorum;
 mod describe_topic_partitions;
 mod describe_transactions;
+mod elect_leaders;
 mod end_txn;
+pub(crate) mod epoch;
 mod fetch;
 mod find_coordinator;
 mod heartbeat;
@@ -160,6 +162,7 @@ registry! {
     DescribeTransactions 0..=0 => describe_transactions,
     ListTransactions 0..=2 => list_transactions,
     DescribeQuorum 0..=2 => describe_quorum,
+    ElectLeaders 0..=2 => elect_leaders,
 }
 
 /// The supported-API table in codec form.

@@ -164,6 +164,13 @@ pub fn configuration_markdown() -> String {
          dynamic source, but not applied.\n\
          * A key neither Kafka nor MemoryStreamer defines is reported at start-up and refused at \
          run time with INVALID_CONFIG (Kafka stores unknown dynamic keys for plugins).\n\
+         * `unclean.leader.election.enable` (broker key and topic config) accepts only `false`: \
+         leaders are elected from the in-sync replicas only. `true` stops the broker at start-up \
+         and is refused with INVALID_CONFIG as a topic config.\n\
+         * `offsets.topic.replication.factor` and `transaction.state.log.replication.factor` are \
+         capped by the live brokers when the internal topic is created (Kafka instead refuses to \
+         create it until enough brokers registered), and `transaction.state.log.min.isr` by that \
+         factor, so a single node runs with Kafka's defaults.\n\
          * `PASSWORD` keys are described with a null value and `is_sensitive`, as Kafka does.\n\
          * Keys Kafka defines as internal are accepted but, as in Kafka, neither listed here nor \
          described by DescribeConfigs unless set.\n\n",

@@ -13,7 +13,8 @@ use std::time::Duration;
 
 use super::registry::{default_value, spec, topic_key_of};
 use super::{
-    BrokerConfig, ConnectionLimits, GroupConfig, Listener, LogDefaults, LogFormat, TxnConfig,
+    BrokerConfig, ConnectionLimits, GroupConfig, Listener, LogDefaults, LogFormat,
+    ReplicationConfig, TxnConfig,
 };
 use crate::error::BrokerError;
 
@@ -253,6 +254,37 @@ fn txn_config(p: &Props<'_>) -> Result<TxnConfig, BrokerError> {
     })
 }
 
+fn replication_config(p: &Props<'_>) -> Result<ReplicationConfig, BrokerError> {
+    let unclean_leader_election = p.boolean("unclean.leader.election.enable")?;
+    if unclean_leader_election {
+        return Err(BrokerError::Config(
+            "unclean.leader.election.enable: only false is supported (leaders are elected from \
+             the in-sync replicas only)"
+                .into(),
+        ));
+    }
+    Ok(ReplicationConfig {
+        offsets_topic_replication_factor: p.num("offsets.topic.replication.factor")?,
+        transaction_state_log_replication_factor: p
+            .num("transaction.state.log.replication.factor")?,
+        transaction_state_log_min_isr: p.num("transaction.state.log.min.isr")?,
+        min_insync_replicas: p.num("min.insync.replicas")?,
+        lag_time_max: p.millis("replica.lag.time.max.ms")?.max(MIN_TICK),
+        fetch_max_bytes: p.num("replica.fetch.max.bytes")?,
+        fetch_wait_max: p.millis("replica.fetch.wait.max.ms")?,
+        fetch_min_bytes: p.num("replica.fetch.min.bytes")?,
+        num_fetchers: p.num("num.replica.fetchers")?,
+        unclean_leader_election,
+        auto_leader_rebalance: p.boolean("auto.leader.rebalance.enable")?,
+        leader_imbalance_check_interval: Duration::from_secs(
+            p.num::<u64>("leader.imbalance.check.interval.seconds")?,
+        )
+        .max(MIN_TICK),
+        leader_imbalance_per_broker_percentage: p.num("leader.imbalance.per.broker.percentage")?,
+        controlled_shutdown: p.boolean("controlled.shutdown.enable")?,
+    })
+}
+
 impl BrokerConfig {
     /// Builds the configuration from Kafka-named properties.
     pub fn from_properties(
@@ -333,9 +365,17 @@ impl BrokerConfig {
             broker_session_timeout: p
                 .millis("broker.session.timeout.ms")?
                 .max(Duration::from_millis(100)),
+            broker_heartbeat_interval: p.millis("broker.heartbeat.interval.ms")?,
+            quorum_election_timeout: p.millis("controller.quorum.election.timeout.ms")?,
             quorum_voters,
             props: props.clone(),
             log_format_setting: log_format,
+            replication: replication_config(&p)?,
+            rack: p
+                .raw("broker.rack")
+                .map(str::trim)
+                .filter(|r| !r.is_empty())
+                .map(String::from),
             group: GroupConfig {
                 min_session_timeout: p.millis("group.min.session.timeout.ms")?,
                 max_session_timeout: p.millis("group.max.session.timeout.ms")?,

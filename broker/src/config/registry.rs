@@ -36,6 +36,15 @@ pub const OWN_KEYS: &[KafkaKey] = &[
         doc: "HOST:PORT the metadata-quorum (controller) listener binds; defaults to this node's entry in controller.quorum.voters.",
     },
     KafkaKey {
+        name: "leader.imbalance.per.broker.percentage",
+        kind: KeyType::Int,
+        default: Some("10"),
+        importance: Importance::High,
+        dynamic: Dynamic::ReadOnly,
+        internal: false,
+        doc: "Share (percent) of a broker's partitions not led by their preferred replica above which the automatic leader rebalance moves them back (Kafka removed this key in 4.0).",
+    },
+    KafkaKey {
         name: "metrics.addr",
         kind: KeyType::String,
         default: Some("127.0.0.1:9644"),
@@ -157,7 +166,20 @@ pub const BROKER_KEYS: &[KeySpec] = &[
     ),
     read("advertised.listeners"),
     at_least(read("num.partitions"), 1),
-    read("default.replication.factor"),
+    at_least(read("default.replication.factor"), 1),
+    at_least(live("min.insync.replicas"), 1),
+    at_least(read("replica.lag.time.max.ms"), 1),
+    at_least(read("replica.fetch.max.bytes"), 0),
+    at_least(read("replica.fetch.wait.max.ms"), 0),
+    at_least(read("replica.fetch.min.bytes"), 1),
+    at_least(read("num.replica.fetchers"), 1),
+    // Only false is accepted (start-up refuses true).
+    read("unclean.leader.election.enable"),
+    read("auto.leader.rebalance.enable"),
+    at_least(read("leader.imbalance.check.interval.seconds"), 1),
+    at_least(read("leader.imbalance.per.broker.percentage"), 0),
+    read("broker.rack"),
+    read("controlled.shutdown.enable"),
     read("auto.create.topics.enable"),
     live("message.max.bytes"),
     read("socket.request.max.bytes"),
@@ -197,12 +219,14 @@ pub const BROKER_KEYS: &[KeySpec] = &[
     live("log.message.timestamp.type"),
     live("compression.type"),
     at_least(read("offsets.topic.num.partitions"), 1),
-    read("offsets.topic.replication.factor"),
+    // Capped by the live brokers when the topic is created (Kafka refuses
+    // to create it until enough brokers registered).
+    at_least(read("offsets.topic.replication.factor"), 1),
     at_least(read("offsets.topic.segment.bytes"), 14),
     at_least(read("transaction.state.log.num.partitions"), 1),
-    read("transaction.state.log.replication.factor"),
+    at_least(read("transaction.state.log.replication.factor"), 1),
     at_least(read("transaction.state.log.segment.bytes"), 14),
-    read("transaction.state.log.min.isr"),
+    at_least(read("transaction.state.log.min.isr"), 1),
     at_least(read("transaction.max.timeout.ms"), 1),
     read("transaction.abort.timed.out.transaction.cleanup.interval.ms"),
     read("transaction.partition.verification.enable"),
@@ -215,6 +239,15 @@ pub const BROKER_KEYS: &[KeySpec] = &[
     // With voters, this node's entry in controller.quorum.voters instead.
     read("controller.listener"),
     read("broker.session.timeout.ms"),
+    at_least(read("broker.heartbeat.interval.ms"), 1),
+    // Ours: 400 ms, Raft heartbeats every 100 ms (Kafka: 1000).
+    at_least(
+        with(
+            read("controller.quorum.election.timeout.ms"),
+            KeyDefault::Ours("400"),
+        ),
+        40,
+    ),
     read("controller.quorum.voters"),
     read("metrics.topic.labels"),
 ];
@@ -470,7 +503,7 @@ pub const TOPIC_CONFIGS: &[ConfigDef] = &[
         "1",
         Int,
         Some("min.insync.replicas"),
-        None,
+        Live,
         "in-sync replicas required for acks=all"
     ),
     def!(
@@ -543,7 +576,7 @@ pub const TOPIC_CONFIGS: &[ConfigDef] = &[
         Boolean,
         Some("unclean.leader.election.enable"),
         None,
-        "allow out-of-sync replicas to lead"
+        "allow out-of-sync replicas to lead (only false is accepted)"
     ),
 ];
 

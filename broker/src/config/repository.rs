@@ -190,6 +190,9 @@ impl ConfigRepository {
             compression: tc
                 .compression
                 .unwrap_or_else(|| topic::parse_compression(&d.compression_type).unwrap_or(None)),
+            min_insync_replicas: tc
+                .min_insync_replicas
+                .unwrap_or(eff.replication.min_insync_replicas),
         }
     }
 

@@ -71,4 +71,76 @@ pub struct PartitionSettings {
     /// `compression.type`: None keeps the producer's codec, else the codec
     /// batches are stored with.
     pub compression: Option<i16>,
+    /// `min.insync.replicas` (the topic's, else the broker's): in-sync
+    /// replicas an `acks=all` produce needs (NOT_ENOUGH_REPLICAS below it).
+    pub min_insync_replicas: i32,
+}
+
+/// Replication settings (Kafka's broker keys and defaults), read at start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplicationConfig {
+    /// `offsets.topic.replication.factor` (default 3): `__consumer_offsets`'s
+    /// replication factor, capped by the live brokers at creation.
+    pub offsets_topic_replication_factor: i16,
+    /// `transaction.state.log.replication.factor` (default 3), capped like
+    /// the offsets topic's.
+    pub transaction_state_log_replication_factor: i16,
+    /// `transaction.state.log.min.isr` (default 2): `__transaction_state`'s
+    /// `min.insync.replicas` (capped by its replication factor here).
+    pub transaction_state_log_min_isr: i32,
+    /// `min.insync.replicas` (default 1): the broker default of the topic
+    /// key; a partition reads its effective value from
+    /// [`PartitionSettings::min_insync_replicas`].
+    pub min_insync_replicas: i32,
+    /// `replica.lag.time.max.ms` (default 30 s): a follower that has not
+    /// caught up to the leader's log end for this long leaves the ISR.
+    pub lag_time_max: Duration,
+    /// `replica.fetch.max.bytes` (default 1 MiB): bytes a follower asks per
+    /// partition in one fetch.
+    pub fetch_max_bytes: i32,
+    /// `replica.fetch.wait.max.ms` (default 500 ms): a follower fetch's
+    /// `max_wait_ms` (below `replica.lag.time.max.ms`).
+    pub fetch_wait_max: Duration,
+    /// `replica.fetch.min.bytes` (default 1): a follower fetch's
+    /// `min_bytes`.
+    pub fetch_min_bytes: i32,
+    /// `num.replica.fetchers` (default 1): fetcher connections per source
+    /// broker.
+    pub num_fetchers: usize,
+    /// `unclean.leader.election.enable`: always false here (true is refused
+    /// at start-up): a leader is only elected from the ISR.
+    pub unclean_leader_election: bool,
+    /// `auto.leader.rebalance.enable` (default true): move leadership back
+    /// to the preferred replica.
+    pub auto_leader_rebalance: bool,
+    /// `leader.imbalance.check.interval.seconds` (default 300 s).
+    pub leader_imbalance_check_interval: Duration,
+    /// `leader.imbalance.per.broker.percentage` (default 10): a broker's
+    /// share of partitions not led by their preferred replica above which
+    /// the rebalance runs.
+    pub leader_imbalance_per_broker_percentage: u32,
+    /// `controlled.shutdown.enable` (default true): SIGTERM moves leadership
+    /// off the node before it exits.
+    pub controlled_shutdown: bool,
+}
+
+impl Default for ReplicationConfig {
+    fn default() -> Self {
+        ReplicationConfig {
+            offsets_topic_replication_factor: 3,
+            transaction_state_log_replication_factor: 3,
+            transaction_state_log_min_isr: 2,
+            min_insync_replicas: 1,
+            lag_time_max: Duration::from_millis(30_000),
+            fetch_max_bytes: 1_048_576,
+            fetch_wait_max: Duration::from_millis(500),
+            fetch_min_bytes: 1,
+            num_fetchers: 1,
+            unclean_leader_election: false,
+            auto_leader_rebalance: true,
+            leader_imbalance_check_interval: Duration::from_secs(300),
+            leader_imbalance_per_broker_percentage: 10,
+            controlled_shutdown: true,
+        }
+    }
 }

@@ -161,3 +161,63 @@ fn registry_minimums_are_checked() {
     p.insert("log.segment.bytes".to_string(), "14".to_string());
     assert!(BrokerConfig::from_properties(&p, LogFormat::Text).is_ok());
 }
+
+#[test]
+fn replication_settings() {
+    let props = |kv: &[(&str, &str)]| -> BTreeMap<String, String> {
+        kv.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    let d = BrokerConfig::from_properties(&BTreeMap::new(), LogFormat::Text).expect("defaults");
+    assert_eq!(
+        d.replication,
+        ReplicationConfig::default(),
+        "Kafka's defaults"
+    );
+    assert_eq!(d.replication.lag_time_max, Duration::from_millis(30_000));
+    assert_eq!(d.replication.offsets_topic_replication_factor, 3);
+    assert_eq!(d.rack, None);
+    let c = BrokerConfig::from_properties(
+        &props(&[
+            ("broker.rack", "eu-1a"),
+            ("min.insync.replicas", "2"),
+            ("replica.lag.time.max.ms", "1500"),
+            ("replica.fetch.max.bytes", "4096"),
+            ("replica.fetch.wait.max.ms", "50"),
+            ("num.replica.fetchers", "2"),
+            ("auto.leader.rebalance.enable", "false"),
+            ("leader.imbalance.check.interval.seconds", "5"),
+            ("controlled.shutdown.enable", "false"),
+        ]),
+        LogFormat::Text,
+    )
+    .expect("config");
+    assert_eq!(c.rack.as_deref(), Some("eu-1a"));
+    let r = &c.replication;
+    assert_eq!(r.min_insync_replicas, 2);
+    assert_eq!(r.lag_time_max, Duration::from_millis(1500));
+    assert_eq!((r.fetch_max_bytes, r.num_fetchers), (4096, 2));
+    assert_eq!(r.fetch_wait_max, Duration::from_millis(50));
+    assert!(!r.auto_leader_rebalance && !r.controlled_shutdown);
+    assert_eq!(r.leader_imbalance_check_interval, Duration::from_secs(5));
+    for bad in [
+        ("unclean.leader.election.enable", "true"),
+        ("min.insync.replicas", "0"),
+        ("default.replication.factor", "0"),
+        ("offsets.topic.replication.factor", "0"),
+    ] {
+        assert!(
+            BrokerConfig::from_properties(&props(&[bad]), LogFormat::Text).is_err(),
+            "{bad:?}"
+        );
+    }
+    // The topic's min.insync.replicas, else the broker's (a live key).
+    let repo = ConfigRepository::new(c);
+    let none = topic::TopicConfig::default();
+    assert_eq!(repo.partition_settings(&none).min_insync_replicas, 2);
+    let three =
+        topic::TopicConfig::parse(&[("min.insync.replicas".into(), "3".into())]).expect("valid");
+    assert_eq!(repo.partition_settings(&three).min_insync_replicas, 3);
+    assert!(registry::is_live("min.insync.replicas"));
+}

@@ -52,6 +52,8 @@ pub struct TopicConfig {
     pub log_append_time: Option<bool>,
     /// `compression.type`: Some(None) = producer, Some(Some(codec)) = recompress
     pub compression: Option<Option<i16>>,
+    /// `min.insync.replicas`
+    pub min_insync_replicas: Option<i32>,
 }
 
 /// Parses `cleanup.policy` into (delete, compact).
@@ -157,6 +159,15 @@ impl TopicConfig {
                 }
                 "message.timestamp.type" => c.log_append_time = Some(parse_timestamp_type(v)?),
                 "compression.type" => c.compression = Some(parse_compression(v)?),
+                "min.insync.replicas" => c.min_insync_replicas = Some(num(k, v, 1i32)?),
+                "unclean.leader.election.enable" => {
+                    if !v.trim().eq_ignore_ascii_case("false") {
+                        return Err(BrokerError::InvalidConfig(format!(
+                            "{k}: '{v}' is not supported: only false (leaders come from the \
+                             in-sync replicas only)"
+                        )));
+                    }
+                }
                 "compression.gzip.level" => {
                     let l = num(k, v, -1i32)?;
                     if l == 0 || l > 9 {
@@ -211,6 +222,8 @@ mod tests {
             ("compression.lz4.level", "18"),
             ("compression.zstd.level", "23"),
             ("message.format.version", "3.0-IV1"),
+            ("min.insync.replicas", "0"),
+            ("unclean.leader.election.enable", "true"),
         ] {
             let e = TopicConfig::parse(&kv(k, v)).expect_err("invalid");
             assert_eq!(e.code(), 40, "{k}={v}");
@@ -224,6 +237,8 @@ mod tests {
             ("compression.gzip.level", "9"),
             ("compression.lz4.level", "1"),
             ("compression.zstd.level", "-131072"),
+            ("min.insync.replicas", "2"),
+            ("unclean.leader.election.enable", "false"),
         ] {
             assert!(TopicConfig::parse(&kv(k, v)).is_ok(), "{k}={v}");
         }

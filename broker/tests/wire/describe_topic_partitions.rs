@@ -75,6 +75,20 @@ fn describe_topic_partitions_log_dirs_and_leader_epochs() {
                     .with_partition(1)
                     .with_current_leader_epoch(5)
                     .with_leader_epoch(0),
+                // An epoch above every epoch of the log: undefined.
+                offset_for_leader_epoch_request::OffsetForLeaderPartition::default()
+                    .with_partition(0)
+                    .with_current_leader_epoch(-1)
+                    .with_leader_epoch(7),
+                // Older than the current epoch (-1 alone skips the check).
+                offset_for_leader_epoch_request::OffsetForLeaderPartition::default()
+                    .with_partition(2)
+                    .with_current_leader_epoch(-2)
+                    .with_leader_epoch(0),
+                offset_for_leader_epoch_request::OffsetForLeaderPartition::default()
+                    .with_partition(9)
+                    .with_current_leader_epoch(-1)
+                    .with_leader_epoch(0),
             ]),
     ]);
     let r: OffsetForLeaderEpochResponse = c.call(ApiKey::OffsetForLeaderEpoch, 4, &req);
@@ -84,6 +98,16 @@ fn describe_topic_partitions_log_dirs_and_leader_epochs() {
         (0, 0, 2)
     );
     assert_eq!(ps[1].error_code, 75, "UNKNOWN_LEADER_EPOCH");
+    assert_eq!(
+        (ps[2].error_code, ps[2].leader_epoch, ps[2].end_offset),
+        (0, -1, -1)
+    );
+    assert_eq!(
+        (ps[3].error_code, ps[3].leader_epoch, ps[3].end_offset),
+        (74, -1, -1),
+        "FENCED_LEADER_EPOCH"
+    );
+    assert_eq!(ps[4].error_code, 3, "UNKNOWN_TOPIC_OR_PARTITION");
 
     // DescribeLogDirs: one dir, sizes of the partitions.
     let r: DescribeLogDirsResponse = c.call(

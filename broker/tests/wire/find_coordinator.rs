@@ -1,5 +1,6 @@
 //! FindCoordinator: single (v3) and batched (v4) lookups, group and
-//! transaction coordinators, unknown key types.
+//! transaction coordinators (internal topics created with their replication
+//! factor capped by the live brokers), unknown key types.
 
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::StrBytes;
@@ -38,6 +39,27 @@ fn find_coordinator_single_and_batched() {
         (r.coordinators[0].error_code, r.coordinators[0].node_id.0),
         (0, 1)
     );
+    // The internal topics were created with Kafka's default replication
+    // factor (3) capped by the one live broker.
+    let r: MetadataResponse = c.call(
+        ApiKey::Metadata,
+        12,
+        &MetadataRequest::default().with_topics(Some(
+            ["__consumer_offsets", "__transaction_state"]
+                .iter()
+                .map(|n| {
+                    metadata_request::MetadataRequestTopic::default().with_name(Some(topic_name(n)))
+                })
+                .collect(),
+        )),
+    );
+    for t in &r.topics {
+        assert_eq!(t.error_code, 0, "{:?}", t.name);
+        assert!(t
+            .partitions
+            .iter()
+            .all(|p| p.replica_nodes == vec![BrokerId(1)] && p.error_code == 0));
+    }
     // An unknown key type is a bad request.
     let req = FindCoordinatorRequest::default()
         .with_key_type(7)
