@@ -1,6 +1,12 @@
 //! The metadata image: the state that results from applying every metadata
 //! record in order. Immutable; applying a record yields a new image, and
 //! request handlers read the current one through an `Arc` swap, never a lock.
+//!
+//! Everything derived from the records is computed while applying them, so
+//! every node gets the same image from the same log: replica placement
+//! (`image/placement.rs`) and leader elections and ISR changes
+//! (`image/elections.rs`). Not here: committing records (the quorum), or
+//! acting on leadership (the broker).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -10,15 +16,27 @@ use uuid::Uuid;
 use crate::error::MetadataError;
 use crate::records::MetadataRecord;
 
+mod elections;
+mod placement;
+
+/// The `leader` of a partition that has none (offline: its only in-sync
+/// replica is fenced; with unclean leader election disabled it stays
+/// offline until that replica comes back).
+pub const NO_LEADER: i32 = -1;
+
 /// One partition's placement and leadership.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PartitionImage {
     /// Partition index.
     pub partition: i32,
-    /// Leader node id.
+    /// Leader node id, or [`NO_LEADER`].
     pub leader: i32,
-    /// Leader epoch.
+    /// Leader epoch: grows by one whenever the leader changes.
     pub leader_epoch: i32,
+    /// Partition epoch: 0 at creation, grows by one whenever the leader,
+    /// the ISR or the replicas change (Kafka's partition epoch, which
+    /// `AlterPartition` requests must match).
+    pub partition_epoch: i32,
     /// Replica node ids.
     pub replicas: Vec<i32>,
     /// In-sync replica node ids.
@@ -49,6 +67,8 @@ pub struct BrokerImage {
     pub host: String,
     /// Advertised port.
     pub port: i32,
+    /// `broker.rack`, if set (rack-aware placement).
+    pub rack: Option<String>,
     /// Missed its session; leads nothing until it heartbeats again.
     pub fenced: bool,
 }
@@ -75,6 +95,43 @@ impl MetadataImage {
     /// Topic by id.
     pub fn topic_by_id(&self, id: &Uuid) -> Option<&Arc<TopicImage>> {
         self.names_by_id.get(id).and_then(|n| self.topics.get(n))
+    }
+
+    /// One partition by topic name and index, if both exist. Compare a
+    /// partition before and after applying a record to see what changed
+    /// (leader, ISR, epochs).
+    pub fn partition(&self, topic: &str, index: i32) -> Option<&PartitionImage> {
+        self.topics
+            .get(topic)?
+            .partitions
+            .get(usize::try_from(index).ok()?)
+    }
+
+    /// Every partition led by `node_id`, as (topic, partition).
+    pub fn partitions_led_by(
+        &self,
+        node_id: i32,
+    ) -> impl Iterator<Item = (&TopicImage, &PartitionImage)> {
+        self.topics.values().flat_map(move |t| {
+            t.partitions
+                .iter()
+                .filter(move |p| p.leader == node_id)
+                .map(move |p| (t.as_ref(), p))
+        })
+    }
+
+    /// Every partition that `node_id` is a replica of, as (topic,
+    /// partition).
+    pub fn partitions_replicated_by(
+        &self,
+        node_id: i32,
+    ) -> impl Iterator<Item = (&TopicImage, &PartitionImage)> {
+        self.topics.values().flat_map(move |t| {
+            t.partitions
+                .iter()
+                .filter(move |p| p.replicas.contains(&node_id))
+                .map(move |p| (t.as_ref(), p))
+        })
     }
 
     /// All topics, sorted by name.
@@ -115,74 +172,25 @@ impl MetadataImage {
             .collect()
     }
 
-    /// Replica lists for `count` new partitions starting at `first`: the
-    /// given assignments (registered brokers, `rf` distinct each) or
-    /// round-robin over the live brokers (`fallback` when none is
-    /// registered). Deterministic in the image, so every node agrees.
-    fn place(
-        &self,
-        first: i32,
-        count: i32,
-        rf: i16,
-        assignments: &[Vec<i32>],
-        fallback: i32,
-    ) -> Result<Vec<Vec<i32>>, MetadataError> {
-        if count < 1 || first < 0 || rf < 1 {
-            return Err(MetadataError::Invalid(format!(
-                "cannot place {count} partitions from {first} with {rf} replicas"
-            )));
-        }
-        if !assignments.is_empty() {
-            if assignments.len() != count as usize {
-                return Err(MetadataError::Invalid(format!(
-                    "{} assignments for {count} partitions",
-                    assignments.len()
-                )));
-            }
-            for (i, replicas) in assignments.iter().enumerate() {
-                let mut distinct = replicas.clone();
-                distinct.sort_unstable();
-                distinct.dedup();
-                if replicas.len() != rf as usize || distinct.len() != replicas.len() {
-                    return Err(MetadataError::Invalid(format!(
-                        "partition {} needs {rf} distinct replicas",
-                        first + i as i32
-                    )));
-                }
-                if let Some(b) = replicas.iter().find(|b| !self.brokers.contains_key(b)) {
-                    return Err(MetadataError::Invalid(format!(
-                        "broker {b} of partition {} does not exist",
-                        first + i as i32
-                    )));
-                }
-            }
-            return Ok(assignments.to_vec());
-        }
-        let mut live = self.live_brokers();
-        if live.is_empty() {
-            live.push(fallback);
-        }
-        if rf as usize > live.len() {
-            return Err(MetadataError::Invalid(format!(
-                "replication factor: {rf} larger than available brokers: {}",
-                live.len()
-            )));
-        }
-        let n = live.len();
-        Ok((first..first + count)
-            .map(|p| {
-                (0..rf as usize)
-                    .map(|i| live[(p as usize + i) % n])
-                    .collect()
-            })
-            .collect())
-    }
-
     /// Records that rebuild this image from an empty one (a snapshot):
-    /// every topic with its partitions and configs, the dynamic broker
-    /// configs and the producer-id high-water mark.
+    /// the brokers (with rack and fencing) first, while no partition exists
+    /// for their elections to touch, then every topic with its partitions
+    /// exactly as they are (leaders, ISRs, both epochs) and configs, the
+    /// dynamic broker configs, the cluster id and the producer-id
+    /// high-water mark.
     pub fn to_records(&self) -> Vec<MetadataRecord> {
         let mut out = Vec::new();
+        for b in self.brokers.values() {
+            out.push(MetadataRecord::BrokerRegistered {
+                node_id: b.node_id,
+                host: b.host.clone(),
+                port: b.port,
+                rack: b.rack.clone(),
+            });
+            if b.fenced {
+                out.push(MetadataRecord::BrokerFenced { node_id: b.node_id });
+            }
+        }
         for t in self.topics.values() {
             out.push(MetadataRecord::TopicCreated {
                 topic_id: t.topic_id,
@@ -197,6 +205,7 @@ impl MetadataImage {
                     partition: p.partition,
                     leader: p.leader,
                     leader_epoch: p.leader_epoch,
+                    partition_epoch: p.partition_epoch,
                     replicas: p.replicas.clone(),
                     isr: p.isr.clone(),
                 });
@@ -212,16 +221,6 @@ impl MetadataImage {
             out.push(MetadataRecord::ClusterIdSet {
                 cluster_id: id.clone(),
             });
-        }
-        for b in self.brokers.values() {
-            out.push(MetadataRecord::BrokerRegistered {
-                node_id: b.node_id,
-                host: b.host.clone(),
-                port: b.port,
-            });
-            if b.fenced {
-                out.push(MetadataRecord::BrokerFenced { node_id: b.node_id });
-            }
         }
         if self.next_producer_id > 0 {
             out.push(MetadataRecord::ProducerIdsAllocated {
@@ -301,6 +300,7 @@ impl MetadataImage {
                 partition,
                 leader,
                 leader_epoch,
+                partition_epoch,
                 replicas,
                 isr,
             } => {
@@ -309,6 +309,7 @@ impl MetadataImage {
                     partition: *partition,
                     leader: *leader,
                     leader_epoch: *leader_epoch,
+                    partition_epoch: *partition_epoch,
                     replicas: replicas.clone(),
                     isr: isr.clone(),
                 };
@@ -334,8 +335,26 @@ impl MetadataImage {
                 assignments,
                 fallback,
             } => {
-                let placed =
-                    self.place(*first, *count, *replication_factor, assignments, *fallback)?;
+                let placed = self.place(
+                    topic_id,
+                    *first,
+                    *count,
+                    *replication_factor,
+                    assignments,
+                    *fallback,
+                )?;
+                // The live replicas form the ISR (all of them when placed
+                // automatically); with no live broker at all (bootstrap:
+                // the fallback node) every replica does.
+                let none_live = self.brokers.values().all(|b| b.fenced);
+                let live = |r: &i32| none_live || self.is_live(*r);
+                let placed: Vec<(Vec<i32>, Vec<i32>)> = placed
+                    .into_iter()
+                    .map(|replicas| {
+                        let isr = replicas.iter().copied().filter(live).collect();
+                        (replicas, isr)
+                    })
+                    .collect();
                 let t = self.topic_mut(topic_id)?;
                 if usize::try_from(*first).ok() != Some(t.partitions.len()) {
                     return Err(MetadataError::Invalid(format!(
@@ -344,12 +363,13 @@ impl MetadataImage {
                         t.partitions.len()
                     )));
                 }
-                for (i, replicas) in placed.into_iter().enumerate() {
+                for (i, (replicas, isr)) in placed.into_iter().enumerate() {
                     t.partitions.push(PartitionImage {
                         partition: first + i as i32,
-                        leader: replicas[0],
+                        leader: isr.first().copied().unwrap_or(NO_LEADER),
                         leader_epoch: 0,
-                        isr: replicas.clone(),
+                        partition_epoch: 0,
+                        isr,
                         replicas,
                     });
                 }
@@ -375,16 +395,24 @@ impl MetadataImage {
                 node_id,
                 host,
                 port,
+                rack,
             } => {
+                let known = self.brokers.contains_key(node_id);
                 self.brokers.insert(
                     *node_id,
                     BrokerImage {
                         node_id: *node_id,
                         host: host.clone(),
                         port: *port,
+                        rack: rack.clone(),
                         fenced: false,
                     },
                 );
+                if known {
+                    self.on_reregistered(*node_id);
+                } else {
+                    self.on_unfenced(*node_id);
+                }
             }
             MetadataRecord::BrokerFenced { node_id }
             | MetadataRecord::BrokerUnfenced { node_id } => {
@@ -393,7 +421,31 @@ impl MetadataImage {
                     MetadataError::Invalid(format!("broker {node_id} is not registered"))
                 })?;
                 b.fenced = fenced;
+                if fenced {
+                    self.on_fenced(*node_id);
+                } else {
+                    self.on_unfenced(*node_id);
+                }
             }
+            MetadataRecord::AlterPartition {
+                topic_id,
+                partition,
+                leader,
+                leader_epoch,
+                partition_epoch,
+                isr,
+            } => self.alter_partition(
+                topic_id,
+                *partition,
+                *leader,
+                *leader_epoch,
+                *partition_epoch,
+                isr,
+            ),
+            MetadataRecord::ElectPreferredLeader {
+                topic_id,
+                partition,
+            } => self.elect_preferred(topic_id, *partition),
             MetadataRecord::BrokerConfigChanged { resource, configs } => {
                 if configs.is_empty() {
                     self.broker_configs.remove(resource);
@@ -437,6 +489,7 @@ mod tests {
                 partition: 0,
                 leader: 1,
                 leader_epoch: 0,
+                partition_epoch: 0,
                 replicas: vec![1],
                 isr: vec![1],
             },
@@ -445,6 +498,7 @@ mod tests {
                 partition: 1,
                 leader: 1,
                 leader_epoch: 0,
+                partition_epoch: 0,
                 replicas: vec![1],
                 isr: vec![1],
             },
@@ -484,6 +538,7 @@ mod tests {
                 partition: 5,
                 leader: 1,
                 leader_epoch: 0,
+                partition_epoch: 0,
                 replicas: vec![1],
                 isr: vec![1],
             },

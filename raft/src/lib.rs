@@ -1,6 +1,9 @@
 //! Cluster metadata for MemoryStreamer, KRaft style: every change is a
 //! [`MetadataRecord`], records are appended to a durable log, and the
 //! current state is an immutable [`MetadataImage`] built by applying them.
+//! Replica placement and partition leader elections (Kafka's ISR rules,
+//! no unclean election) happen while records are applied, so the Raft log
+//! serializes them and every node derives the same leaders and epochs.
 //!
 //! Records are committed through an openraft quorum: the durable Raft log
 //! ([`log_store`]), the image as state machine with snapshots
@@ -27,6 +30,6 @@ pub mod store;
 pub mod types;
 
 pub use error::MetadataError;
-pub use image::{BrokerImage, MetadataImage, PartitionImage, TopicImage};
+pub use image::{BrokerImage, MetadataImage, PartitionImage, TopicImage, NO_LEADER};
 pub use records::MetadataRecord;
 pub use store::MetadataLog;

@@ -43,11 +43,69 @@ pub struct QuorumConfig {
     pub listen: String,
     /// Every voter: node id → controller address (`host:port`).
     pub voters: BTreeMap<NodeId, String>,
-    /// Heartbeat interval; election timeouts are 4–8 times it.
+    /// Raft heartbeat interval; election timeouts are 4–8 times it.
     pub heartbeat: Duration,
-    /// Broker liveness: a registered broker that has not heartbeated the
-    /// leader for this long is fenced (`broker.session.timeout.ms`).
+    /// Broker liveness: a registered broker that no heartbeat of has
+    /// reached the leader for this long is fenced
+    /// (`broker.session.timeout.ms`).
     pub session_timeout: Duration,
+    /// How often this node heartbeats every voter
+    /// (`broker.heartbeat.interval.ms`), capped at a quarter of the
+    /// session so one late heartbeat never fences (see
+    /// [`broker_heartbeat_interval`]).
+    pub broker_heartbeat: Duration,
+}
+
+/// The broker heartbeat interval in effect: `configured`, at most a
+/// quarter of `session`, at least 10 ms.
+pub fn broker_heartbeat_interval(configured: Duration, session: Duration) -> Duration {
+    configured.min(session / 4).max(Duration::from_millis(10))
+}
+
+/// How often the leader looks for brokers that missed their session: a
+/// tenth of it or one heartbeat interval, whichever is shorter (at least
+/// 10 ms), so a dead broker is fenced at most that long after its session
+/// ran out.
+pub fn fence_check_interval(session: Duration, beat: Duration) -> Duration {
+    (session / 10).min(beat).max(Duration::from_millis(10))
+}
+
+/// The liveness records the leader commits, decided from explicit inputs:
+/// `brokers` = (node id, fenced) of every registered broker, `seen` = when
+/// this node last received each one's heartbeat, `recording_since` = when
+/// this node started recording heartbeats. Every voter records every
+/// broker's heartbeats (brokers heartbeat all voters), so a newly elected
+/// leader already knows who went silent before the election: a broker not
+/// heard from for `session` is fenced once this node has recorded for at
+/// least `session` (a node that just started gives everyone a full
+/// session), a fenced broker heard from within `session` is unfenced.
+/// `self_id` is never fenced.
+pub fn liveness_changes(
+    brokers: &[(i32, bool)],
+    seen: &std::collections::HashMap<NodeId, Instant>,
+    self_id: NodeId,
+    recording_since: Instant,
+    now: Instant,
+    session: Duration,
+) -> Vec<MetadataRecord> {
+    let mut records = Vec::new();
+    for &(node_id, fenced) in brokers {
+        let Ok(id) = NodeId::try_from(node_id) else {
+            continue;
+        };
+        if id == self_id {
+            continue;
+        }
+        let alive = seen
+            .get(&id)
+            .is_some_and(|t| now.saturating_duration_since(*t) < session);
+        if fenced && alive {
+            records.push(MetadataRecord::BrokerUnfenced { node_id });
+        } else if !fenced && !alive && now.saturating_duration_since(recording_since) >= session {
+            records.push(MetadataRecord::BrokerFenced { node_id });
+        }
+    }
+    records
 }
 
 /// Why a quorum operation failed.
@@ -73,8 +131,8 @@ pub enum QuorumError {
 struct Local {
     raft: Raft,
     node_id: NodeId,
-    /// Last heartbeat seen by this node, per broker (only meaningful while
-    /// this node leads).
+    /// Last heartbeat seen by this node, per broker (every voter records
+    /// them; the leader acts on them).
     last_seen: std::sync::Mutex<std::collections::HashMap<NodeId, Instant>>,
 }
 
@@ -86,11 +144,8 @@ impl Local {
 
 impl WriteHandler for Local {
     fn heartbeat(&self, node_id: NodeId) -> bool {
-        let leads = self.raft.metrics().borrow().state == ServerState::Leader;
-        if leads {
-            self.seen().insert(node_id, Instant::now());
-        }
-        leads
+        self.seen().insert(node_id, Instant::now());
+        self.raft.metrics().borrow().state == ServerState::Leader
     }
 
     fn write_local(
@@ -170,31 +225,17 @@ pub struct VoterStatus {
     pub last_caught_up_ms: Option<i64>,
 }
 
-/// Sends this node's heartbeat to the leader every `interval`.
-async fn send_heartbeats(
-    raft: Raft,
-    node_id: NodeId,
-    voters: BTreeMap<NodeId, String>,
-    interval: Duration,
-) {
+/// Sends this node's heartbeat to every other voter every `interval`
+/// (not only to the leader: a voter elected later then knows who was alive
+/// before the election), one task and connection per voter so a dead voter
+/// delays no other.
+async fn send_heartbeats(node_id: NodeId, addr: String, interval: Duration) {
     let mut conn: Option<TcpStream> = None;
-    let mut conn_to = None;
     loop {
         tokio::time::sleep(interval).await;
-        let leader = raft.metrics().borrow().current_leader;
-        let Some(leader) = leader.filter(|l| *l != node_id) else {
-            continue;
-        };
-        let Some(addr) = voters.get(&leader) else {
-            continue;
-        };
-        if conn_to != Some(leader) {
-            conn = None;
-            conn_to = Some(leader);
-        }
         let _ = exchange(
             &mut conn,
-            addr,
+            &addr,
             &RpcRequest::Heartbeat { node_id },
             interval,
         )
@@ -202,37 +243,33 @@ async fn send_heartbeats(
     }
 }
 
-/// On the leader: fences registered brokers that missed their session and
-/// unfences fenced ones that heartbeat again, by committing records.
-async fn fence_brokers(raft: Raft, sm: StateMachine, local: Arc<Local>, session: Duration) {
-    let mut leader_since: Option<Instant> = None;
+/// On the leader: every `check` interval, fences registered brokers that
+/// missed their session and unfences fenced ones that heartbeat again, by
+/// committing records (decided by [`liveness_changes`]).
+async fn fence_brokers(
+    raft: Raft,
+    sm: StateMachine,
+    local: Arc<Local>,
+    session: Duration,
+    check: Duration,
+) {
+    let recording_since = Instant::now();
     loop {
-        tokio::time::sleep(session / 6).await;
+        tokio::time::sleep(check).await;
         let leads = raft.metrics().borrow().state == ServerState::Leader;
         if !leads {
-            leader_since = None;
             continue;
         }
-        let since = *leader_since.get_or_insert_with(Instant::now);
         let image = sm.image();
-        let mut records = Vec::new();
-        {
-            let seen = local.seen();
-            for b in image.brokers() {
-                let Ok(id) = NodeId::try_from(b.node_id) else {
-                    continue;
-                };
-                if id == local.node_id {
-                    continue;
-                }
-                let alive = seen.get(&id).is_some_and(|t| t.elapsed() < session);
-                if b.fenced && alive {
-                    records.push(MetadataRecord::BrokerUnfenced { node_id: b.node_id });
-                } else if !b.fenced && !alive && since.elapsed() >= session {
-                    records.push(MetadataRecord::BrokerFenced { node_id: b.node_id });
-                }
-            }
-        }
+        let brokers: Vec<(i32, bool)> = image.brokers().map(|b| (b.node_id, b.fenced)).collect();
+        let records = liveness_changes(
+            &brokers,
+            &local.seen(),
+            local.node_id,
+            recording_since,
+            Instant::now(),
+            session,
+        );
         for rec in records {
             info!(record = ?rec, "broker liveness changed");
             if let Err(e) = raft
@@ -356,21 +393,20 @@ impl Quorum {
             raft.clone(),
             Arc::clone(&local) as Arc<dyn WriteHandler>,
         ));
-        let beat = (cfg.session_timeout / 6).max(Duration::from_millis(10));
-        let liveness = vec![
-            tokio::spawn(send_heartbeats(
-                raft.clone(),
-                cfg.node_id,
-                cfg.voters.clone(),
-                beat,
-            )),
-            tokio::spawn(fence_brokers(
-                raft.clone(),
-                sm.clone(),
-                local,
-                cfg.session_timeout,
-            )),
-        ];
+        let beat = broker_heartbeat_interval(cfg.broker_heartbeat, cfg.session_timeout);
+        let mut liveness: Vec<JoinHandle<()>> = cfg
+            .voters
+            .iter()
+            .filter(|(id, _)| **id != cfg.node_id)
+            .map(|(_, addr)| tokio::spawn(send_heartbeats(cfg.node_id, addr.clone(), beat)))
+            .collect();
+        liveness.push(tokio::spawn(fence_brokers(
+            raft.clone(),
+            sm.clone(),
+            local,
+            cfg.session_timeout,
+            fence_check_interval(cfg.session_timeout, beat),
+        )));
         if !raft
             .is_initialized()
             .await
@@ -601,5 +637,81 @@ impl Quorum {
             t.abort();
         }
         let _ = self.raft.shutdown().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    const SESSION: Duration = Duration::from_millis(300);
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    #[test]
+    fn a_silent_broker_is_fenced_one_session_after_its_last_heartbeat() {
+        let t0 = Instant::now();
+        let seen: HashMap<NodeId, Instant> = [(2, t0 + ms(1000)), (3, t0 + ms(1200))].into();
+        let brokers = [(1, false), (2, false), (3, false)];
+        // 299 ms after node 2's last heartbeat: still alive.
+        assert!(liveness_changes(&brokers, &seen, 1, t0, t0 + ms(1299), SESSION).is_empty());
+        // 300 ms after it: fenced; node 3 (heard 100 ms later) is not.
+        assert_eq!(
+            liveness_changes(&brokers, &seen, 1, t0, t0 + ms(1300), SESSION),
+            vec![MetadataRecord::BrokerFenced { node_id: 2 }]
+        );
+    }
+
+    #[test]
+    fn a_new_leader_fences_at_once_a_broker_silent_since_before_the_election() {
+        // This node recorded heartbeats as a follower since t0; node 2 (the
+        // old leader) died at t0 + 1 s; this node leads from t0 + 1.2 s.
+        let t0 = Instant::now();
+        let seen: HashMap<NodeId, Instant> = [(2, t0 + ms(1000)), (3, t0 + ms(1290))].into();
+        let brokers = [(1, false), (2, false), (3, false)];
+        // No fresh session for node 2 after the election: fenced at 1.3 s.
+        assert_eq!(
+            liveness_changes(&brokers, &seen, 1, t0, t0 + ms(1300), SESSION),
+            vec![MetadataRecord::BrokerFenced { node_id: 2 }]
+        );
+    }
+
+    #[test]
+    fn a_node_that_just_started_gives_every_broker_a_full_session() {
+        let t0 = Instant::now();
+        let seen = HashMap::new();
+        let brokers = [(1, false), (2, false)];
+        assert!(liveness_changes(&brokers, &seen, 1, t0, t0 + ms(299), SESSION).is_empty());
+        assert_eq!(
+            liveness_changes(&brokers, &seen, 1, t0, t0 + ms(300), SESSION),
+            vec![MetadataRecord::BrokerFenced { node_id: 2 }]
+        );
+    }
+
+    #[test]
+    fn a_fenced_broker_that_heartbeats_is_unfenced_and_self_is_never_fenced() {
+        let t0 = Instant::now();
+        let now = t0 + ms(5000);
+        let seen: HashMap<NodeId, Instant> = [(2, now - ms(10))].into();
+        let brokers = [(1, false), (2, true), (3, true), (-1, false)];
+        assert_eq!(
+            liveness_changes(&brokers, &seen, 1, t0, now, SESSION),
+            vec![MetadataRecord::BrokerUnfenced { node_id: 2 }]
+        );
+    }
+
+    #[test]
+    fn heartbeat_and_check_intervals_fit_the_session() {
+        // Kafka's defaults stay as configured.
+        assert_eq!(broker_heartbeat_interval(ms(2000), ms(9000)), ms(2000));
+        // A heartbeat as long as the session is cut to a quarter of it.
+        assert_eq!(broker_heartbeat_interval(ms(2000), ms(3000)), ms(750));
+        assert_eq!(broker_heartbeat_interval(ms(1), ms(300)), ms(10));
+        assert_eq!(fence_check_interval(ms(9000), ms(2000)), ms(900));
+        assert_eq!(fence_check_interval(ms(300), ms(50)), ms(30));
+        assert_eq!(fence_check_interval(ms(100), ms(25)), ms(10));
     }
 }

@@ -13,7 +13,24 @@
 //! TopicDeleted        (3) = topic_id:uuid
 //! ProducerIdsAllocated(4) = next_producer_id:i64
 //! TopicConfigChanged  (5) = topic_id:uuid n:u16 (key:string value:string)*n   (all overrides)
+//! BrokerConfigChanged (6) = resource:string n:u16 (key:string value:string)*n
+//! BrokerRegistered    (7) = node_id:i32 host:string port:i32         (old shape: rack None)
+//! BrokerFenced        (8) = node_id:i32
+//! BrokerUnfenced      (9) = node_id:i32
+//! ClusterIdSet       (10) = cluster_id:string
+//! PartitionsPlaced   (11) = topic_id:uuid first:i32 count:i32 replication_factor:i16
+//!                           n:u16 (m:u16 replica:i32*m)*n fallback:i32
+//! BrokerRegistered   (12) = node_id:i32 host:string port:i32 has_rack:u8 [rack:string]
+//! PartitionCreated   (13) = topic_id:uuid partition:i32 leader:i32 leader_epoch:i32
+//!                           partition_epoch:i32 n:u16 replica:i32*n m:u16 isr:i32*m
+//! AlterPartition     (14) = topic_id:uuid partition:i32 leader:i32 leader_epoch:i32
+//!                           partition_epoch:i32 n:u16 isr:i32*n
+//! ElectPreferredLeader(15)= topic_id:uuid partition:i32
 //! ```
+//!
+//! Types 2 and 7 are older shapes, still decoded (as partition epoch 0 and
+//! no rack); encoding always writes 13 and 12. In JSON (the Raft log and
+//! snapshots) the fields added later default the same way when absent.
 //!
 //! Records are framed and checksummed by [`crate::store`], not here.
 
@@ -37,16 +54,21 @@ pub enum MetadataRecord {
         /// Topic-level config overrides (Kafka names).
         configs: Vec<(String, String)>,
     },
-    /// A partition's placement and leadership.
+    /// A partition's placement and leadership, set as given (no checks, no
+    /// elections): snapshots restore partitions with it.
     PartitionCreated {
         /// Topic the partition belongs to.
         topic_id: Uuid,
         /// Partition index.
         partition: i32,
-        /// Leader node id.
+        /// Leader node id, or [`crate::NO_LEADER`].
         leader: i32,
         /// Leader epoch.
         leader_epoch: i32,
+        /// Partition epoch (0 when absent: records written before it
+        /// existed).
+        #[serde(default)]
+        partition_epoch: i32,
         /// Replica node ids.
         replicas: Vec<i32>,
         /// In-sync replica node ids.
@@ -54,10 +76,12 @@ pub enum MetadataRecord {
     },
     /// Partitions `first..first + count` of a topic are to be created and
     /// placed when this record is applied: on the client's `assignments`
-    /// (one replica list per partition) or, when empty, round-robin over the
-    /// brokers live at that point of the log (`fallback` when none is
-    /// registered yet). Placement is part of applying the log, so every node
-    /// computes the same `PartitionCreated` state, from the same view.
+    /// (one replica list per partition; registered brokers, at least one
+    /// live each) or, when empty, rack-aware over the brokers live at that
+    /// point of the log (`fallback` when none is registered yet; see
+    /// `image/placement.rs`). The ISR is the live replicas, the leader the
+    /// first of them, both epochs 0. Placement is part of applying the log,
+    /// so every node computes the same partitions, from the same view.
     PartitionsPlaced {
         /// Topic the partitions belong to.
         topic_id: Uuid,
@@ -92,7 +116,10 @@ pub enum MetadataRecord {
         /// Every dynamic config of the resource after the change.
         configs: Vec<(String, String)>,
     },
-    /// A broker (re)registered its Kafka listener; it is unfenced.
+    /// A broker (re)registered its Kafka listener; it is unfenced and leads
+    /// the offline partitions whose ISR holds it. Registering a registered
+    /// broker again (a restart) first moves its leaderships away and takes
+    /// it out of ISRs with other members, as `BrokerFenced` does.
     BrokerRegistered {
         /// Node id.
         node_id: i32,
@@ -100,16 +127,55 @@ pub enum MetadataRecord {
         host: String,
         /// Advertised port for clients.
         port: i32,
+        /// `broker.rack`, if set (None when absent: records written before
+        /// it existed).
+        #[serde(default)]
+        rack: Option<String>,
     },
-    /// A broker missed its session: it leads nothing until it heartbeats.
+    /// A broker missed its session or shuts down: it leaves every ISR that
+    /// has other members, and each partition it led elects the first live
+    /// ISR replica (in replica order), or goes offline
+    /// ([`crate::NO_LEADER`]) when there is none.
     BrokerFenced {
         /// Node id.
         node_id: i32,
     },
-    /// A fenced broker heartbeated again.
+    /// A fenced broker heartbeated again: it leads the offline partitions
+    /// whose ISR holds it.
     BrokerUnfenced {
         /// Node id.
         node_id: i32,
+    },
+    /// A partition leader asks to change its ISR (Kafka's AlterPartition).
+    /// Applied only when the partition exists and is led by `leader` at
+    /// exactly `leader_epoch` and `partition_epoch`, and `isr` is non-empty,
+    /// holds the leader, has no duplicates, is a subset of the replicas and
+    /// adds only live brokers; then the ISR becomes `isr` (in replica
+    /// order) and the partition epoch grows by one. Otherwise it changes
+    /// nothing and is not an error: the leader sees from the image that its
+    /// request lost a race.
+    AlterPartition {
+        /// Topic id.
+        topic_id: Uuid,
+        /// Partition index.
+        partition: i32,
+        /// The requesting leader.
+        leader: i32,
+        /// The leader epoch the request was made in.
+        leader_epoch: i32,
+        /// The partition epoch the request was made from.
+        partition_epoch: i32,
+        /// The requested ISR.
+        isr: Vec<i32>,
+    },
+    /// Preferred leader election: the first replica becomes leader if it
+    /// is in the ISR, live and not already leading; otherwise a no-op (not
+    /// an error).
+    ElectPreferredLeader {
+        /// Topic id.
+        topic_id: Uuid,
+        /// Partition index.
+        partition: i32,
     },
     /// The cluster's id (the first node to commit it wins; every node
     /// adopts it).
@@ -225,14 +291,16 @@ impl MetadataRecord {
                 partition,
                 leader,
                 leader_epoch,
+                partition_epoch,
                 replicas,
                 isr,
             } => {
-                out.push(2);
+                out.push(13);
                 out.extend_from_slice(topic_id.as_bytes());
                 out.extend_from_slice(&partition.to_be_bytes());
                 out.extend_from_slice(&leader.to_be_bytes());
                 out.extend_from_slice(&leader_epoch.to_be_bytes());
+                out.extend_from_slice(&partition_epoch.to_be_bytes());
                 put_i32s(&mut out, replicas);
                 put_i32s(&mut out, isr);
             }
@@ -258,11 +326,43 @@ impl MetadataRecord {
                 node_id,
                 host,
                 port,
+                rack,
             } => {
-                out.push(7);
+                out.push(12);
                 out.extend_from_slice(&node_id.to_be_bytes());
                 put_str(&mut out, host);
                 out.extend_from_slice(&port.to_be_bytes());
+                match rack {
+                    Some(rack) => {
+                        out.push(1);
+                        put_str(&mut out, rack);
+                    }
+                    None => out.push(0),
+                }
+            }
+            MetadataRecord::AlterPartition {
+                topic_id,
+                partition,
+                leader,
+                leader_epoch,
+                partition_epoch,
+                isr,
+            } => {
+                out.push(14);
+                out.extend_from_slice(topic_id.as_bytes());
+                out.extend_from_slice(&partition.to_be_bytes());
+                out.extend_from_slice(&leader.to_be_bytes());
+                out.extend_from_slice(&leader_epoch.to_be_bytes());
+                out.extend_from_slice(&partition_epoch.to_be_bytes());
+                put_i32s(&mut out, isr);
+            }
+            MetadataRecord::ElectPreferredLeader {
+                topic_id,
+                partition,
+            } => {
+                out.push(15);
+                out.extend_from_slice(topic_id.as_bytes());
+                out.extend_from_slice(&partition.to_be_bytes());
             }
             MetadataRecord::ClusterIdSet { cluster_id } => {
                 out.push(10);
@@ -327,6 +427,16 @@ impl MetadataRecord {
                 partition: r.i32()?,
                 leader: r.i32()?,
                 leader_epoch: r.i32()?,
+                partition_epoch: 0,
+                replicas: r.i32s()?,
+                isr: r.i32s()?,
+            },
+            13 => MetadataRecord::PartitionCreated {
+                topic_id: r.uuid()?,
+                partition: r.i32()?,
+                leader: r.i32()?,
+                leader_epoch: r.i32()?,
+                partition_epoch: r.i32()?,
                 replicas: r.i32s()?,
                 isr: r.i32s()?,
             },
@@ -348,6 +458,29 @@ impl MetadataRecord {
                 node_id: r.i32()?,
                 host: r.string()?,
                 port: r.i32()?,
+                rack: None,
+            },
+            12 => MetadataRecord::BrokerRegistered {
+                node_id: r.i32()?,
+                host: r.string()?,
+                port: r.i32()?,
+                rack: match r.u8()? {
+                    0 => None,
+                    1 => Some(r.string()?),
+                    _ => return Err(MetadataError::Decode("bad rack flag")),
+                },
+            },
+            14 => MetadataRecord::AlterPartition {
+                topic_id: r.uuid()?,
+                partition: r.i32()?,
+                leader: r.i32()?,
+                leader_epoch: r.i32()?,
+                partition_epoch: r.i32()?,
+                isr: r.i32s()?,
+            },
+            15 => MetadataRecord::ElectPreferredLeader {
+                topic_id: r.uuid()?,
+                partition: r.i32()?,
             },
             8 => MetadataRecord::BrokerFenced { node_id: r.i32()? },
             9 => MetadataRecord::BrokerUnfenced { node_id: r.i32()? },
@@ -398,6 +531,7 @@ mod tests {
                 partition: 2,
                 leader: 1,
                 leader_epoch: 0,
+                partition_epoch: 3,
                 replicas: vec![1],
                 isr: vec![1],
             },
@@ -413,6 +547,25 @@ mod tests {
                 node_id: 2,
                 host: "127.0.0.1".into(),
                 port: 9092,
+                rack: None,
+            },
+            MetadataRecord::BrokerRegistered {
+                node_id: 3,
+                host: "h3".into(),
+                port: 9093,
+                rack: Some("eu-1a".into()),
+            },
+            MetadataRecord::AlterPartition {
+                topic_id: id,
+                partition: 2,
+                leader: 1,
+                leader_epoch: 4,
+                partition_epoch: 7,
+                isr: vec![1, 3],
+            },
+            MetadataRecord::ElectPreferredLeader {
+                topic_id: id,
+                partition: 2,
             },
             MetadataRecord::BrokerFenced { node_id: 2 },
             MetadataRecord::ClusterIdSet {
@@ -442,6 +595,59 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// Type 7 (`BrokerRegistered` without rack) and type 2
+    /// (`PartitionCreated` without partition epoch), as written before those
+    /// fields existed, still decode; so does their JSON in the Raft log.
+    #[test]
+    fn old_shapes_decode() {
+        let mut reg = vec![0, 7, 0, 0, 0, 2];
+        reg.extend_from_slice(&[0, 1, b'h']);
+        reg.extend_from_slice(&9092i32.to_be_bytes());
+        assert_eq!(
+            MetadataRecord::decode(&reg).expect("old registration"),
+            MetadataRecord::BrokerRegistered {
+                node_id: 2,
+                host: "h".into(),
+                port: 9092,
+                rack: None,
+            }
+        );
+        let id = Uuid::from_u128(5);
+        let mut part = vec![0, 2];
+        part.extend_from_slice(id.as_bytes());
+        for x in [1i32, 3, 4] {
+            part.extend_from_slice(&x.to_be_bytes());
+        }
+        part.extend_from_slice(&[0, 2, 0, 0, 0, 3, 0, 0, 0, 1, 0, 1, 0, 0, 0, 3]);
+        let want = MetadataRecord::PartitionCreated {
+            topic_id: id,
+            partition: 1,
+            leader: 3,
+            leader_epoch: 4,
+            partition_epoch: 0,
+            replicas: vec![3, 1],
+            isr: vec![3],
+        };
+        assert_eq!(MetadataRecord::decode(&part).expect("old partition"), want);
+        let json = r#"{"BrokerRegistered":{"node_id":2,"host":"h","port":9092}}"#;
+        assert_eq!(
+            serde_json::from_str::<MetadataRecord>(json).expect("old json"),
+            MetadataRecord::BrokerRegistered {
+                node_id: 2,
+                host: "h".into(),
+                port: 9092,
+                rack: None,
+            }
+        );
+        let json = format!(
+            r#"{{"PartitionCreated":{{"topic_id":"{id}","partition":1,"leader":3,"leader_epoch":4,"replicas":[3,1],"isr":[3]}}}}"#
+        );
+        assert_eq!(
+            serde_json::from_str::<MetadataRecord>(&json).expect("old json"),
+            want
+        );
     }
 
     #[test]

@@ -30,6 +30,7 @@ fn config(dir: &Path) -> QuorumConfig {
         voters: [(1, addr)].into_iter().collect::<BTreeMap<_, _>>(),
         heartbeat: Duration::from_millis(50),
         session_timeout: Duration::from_secs(3),
+        broker_heartbeat: Duration::from_millis(500),
     }
 }
 

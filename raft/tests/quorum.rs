@@ -33,6 +33,7 @@ async fn three_voters_survive_losing_the_leader() {
                     node_id: id as i32,
                     host: "127.0.0.1".into(),
                     port: 9092 + id as i32,
+                    rack: None,
                 }],
                 WAIT,
             )

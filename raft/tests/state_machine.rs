@@ -105,7 +105,7 @@ async fn snapshot_rebuilds_the_image_on_another_node() {
 
 /// `PartitionsPlaced` is expanded by applying the log: round-robin over the
 /// brokers live at that position (fenced ones skipped), or the client's
-/// assignment checked against registered brokers.
+/// assignment checked against registered brokers (at least one live).
 #[test]
 fn placement_is_decided_by_the_log() {
     use memorystreamer_raft::MetadataImage;
@@ -114,6 +114,7 @@ fn placement_is_decided_by_the_log() {
         node_id: id,
         host: "h".into(),
         port: 9000 + id,
+        rack: None,
     };
     let base = MetadataImage::default()
         .apply_all(&[
@@ -147,11 +148,17 @@ fn placement_is_decided_by_the_log() {
         .iter()
         .map(|p| p.leader)
         .collect();
-    assert_eq!(leaders, vec![1, 3, 1, 3], "fenced broker 2 skipped");
+    // Round-robin over the live brokers [1, 3], starting at the topic id
+    // (9) modulo 2.
+    assert_eq!(leaders, vec![3, 1, 3, 1], "fenced broker 2 skipped");
+    assert!(
+        img.apply(&placed(4, 1, vec![vec![2]])).is_err(),
+        "only fenced replicas"
+    );
     let img = img
-        .apply(&placed(4, 1, vec![vec![2]]))
+        .apply(&placed(4, 1, vec![vec![3]]))
         .expect("manual placement");
-    assert_eq!(img.topic("t").expect("t").partitions[4].replicas, vec![2]);
+    assert_eq!(img.topic("t").expect("t").partitions[4].replicas, vec![3]);
     assert!(
         img.apply(&placed(5, 1, vec![vec![7]])).is_err(),
         "unknown broker"

@@ -79,6 +79,7 @@ fn pre_quorum_metadata_is_imported_once() {
                 partition: 0,
                 leader: 1,
                 leader_epoch: 0,
+                partition_epoch: 0,
                 replicas: vec![1],
                 isr: vec![1],
             },

@@ -34,6 +34,7 @@ pub fn config(id: u64, root: &Path, voters: &BTreeMap<u64, String>) -> QuorumCon
         voters: voters.clone(),
         heartbeat: Duration::from_millis(50),
         session_timeout: Duration::from_secs(3),
+        broker_heartbeat: Duration::from_millis(500),
     }
 }
 
@@ -93,6 +94,7 @@ pub fn topic(id: Uuid, name: &str) -> Vec<MetadataRecord> {
             partition: 0,
             leader: 1,
             leader_epoch: 0,
+            partition_epoch: 0,
             replicas: vec![1],
             isr: vec![1],
         },
