@@ -90,7 +90,21 @@ impl Log {
         };
         log.rebuild_producer_state()?;
         log.load_epochs()?;
+        log.cap_cleaner_checkpoint()?;
         Ok(log)
+    }
+
+    /// Cuts a cleaner checkpoint past the active segment's base back to it
+    /// (the cleaner never passes it; a truncation, or a crash during one,
+    /// removed what it covered): records written there again must be
+    /// compacted.
+    pub(crate) fn cap_cleaner_checkpoint(&self) -> Result<()> {
+        let active_base = self.active().base_offset();
+        let (clean, tombstone) = cleaner::read_checkpoint(&self.dir);
+        if clean > active_base {
+            cleaner::write_checkpoint(&self.dir, active_base, tombstone)?;
+        }
+        Ok(())
     }
 
     /// Loads the leader epoch checkpoint, dropping entries at or past the
@@ -147,6 +161,16 @@ impl Log {
     pub(crate) fn rebuild_producer_state(&mut self) -> Result<()> {
         let end = self.log_end_offset();
         let mut snapshots = self.snapshot_offsets()?;
+        // Snapshots past the log end describe a tail that is gone (a
+        // truncation, or a crash during one): they must never be used once
+        // the log grows past them again.
+        for stale in snapshots.iter().filter(|o| **o > end) {
+            match fs::remove_file(self.snapshot_path(*stale)) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
         snapshots.retain(|o| *o <= end);
         let mut producers = ProducerStateManager::default();
         let mut from = i64::MIN;

@@ -138,22 +138,14 @@ impl Log {
             self.log_start_offset = end.max(first_base);
             self.store_start_offset()?;
         }
-        for snapshot in self.snapshot_offsets()? {
-            if snapshot > end {
-                remove_if_present(&self.snapshot_path(snapshot))?;
-            }
-        }
         self.dirty_txn_indexes.retain(|b| *b <= end);
+        // Also deletes the producer snapshots past the new end.
         self.rebuild_producer_state()?;
         if self.epochs.truncate_from_end(end) {
             self.epochs_dirty = true;
         }
         self.store_epochs_if_dirty();
-        let active_base = self.active().base_offset();
-        let (clean, tombstone) = cleaner::read_checkpoint(&self.dir);
-        if clean > active_base {
-            cleaner::write_checkpoint(&self.dir, active_base, tombstone)?;
-        }
+        self.cap_cleaner_checkpoint()?;
         self.flushed_records = self.appended_records;
         self.last_flush = std::time::Instant::now();
         info!(dir = %self.dir.display(), from = old_end, to = end, "truncated log tail");

@@ -319,6 +319,13 @@ fn truncation_is_durable_across_reopen() {
             assert!(stem.parse::<i64>().expect("offset") <= cut_at, "{name}");
         }
     }
+    // A snapshot past the end (a crash during a truncation) goes on open.
+    drop(follower);
+    let stale = fd.path().join(format!("{:020}.snapshot", cut_at + 1_000));
+    fs::write(&stale, b"stale").expect("write");
+    let follower = open(fd.path());
+    assert!(!stale.exists());
+    assert_eq!(follower.log_end_offset(), cut_at);
 }
 
 #[test]
