@@ -1,6 +1,6 @@
 //! DescribeTopicPartitions (pagination with a cursor), with the other
 //! per-partition describes in the same test: OffsetForLeaderEpoch and
-//! DescribeLogDirs.
+//! DescribeLogDirs; OffsetForLeaderEpoch across the epoch bump of a restart.
 
 use kafka_protocol::messages::*;
 use kafka_protocol::records::Compression;
@@ -129,4 +129,62 @@ fn describe_topic_partitions_log_dirs_and_leader_epochs() {
         total > 0 && (0..=total).contains(&usable),
         "total {total}, usable {usable}"
     );
+}
+
+fn end_offset_for(c: &mut Client, topic: &str, current: i32, epoch: i32) -> (i16, i32, i64) {
+    let req = OffsetForLeaderEpochRequest::default()
+        .with_replica_id(BrokerId(-2))
+        .with_topics(vec![
+            offset_for_leader_epoch_request::OffsetForLeaderTopic::default()
+                .with_topic(topic_name(topic))
+                .with_partitions(vec![
+                    offset_for_leader_epoch_request::OffsetForLeaderPartition::default()
+                        .with_partition(0)
+                        .with_current_leader_epoch(current)
+                        .with_leader_epoch(epoch),
+                ]),
+        ]);
+    let r: OffsetForLeaderEpochResponse = c.call(ApiKey::OffsetForLeaderEpoch, 4, &req);
+    let p = &r.topics[0].partitions[0];
+    (p.error_code, p.leader_epoch, p.end_offset)
+}
+
+/// A restart elects the node again with a new leader epoch: the old epoch
+/// ends where the new one starts, a client holding the old epoch is
+/// FENCED_LEADER_EPOCH, and Metadata reports the new epoch.
+#[test]
+fn offset_for_leader_epoch_after_an_epoch_bump() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("d").display().to_string();
+    {
+        let b = TestBroker::start(&[("log.dirs", &data)]);
+        let mut c = b.connect();
+        create_topic(&mut c, "bump", 1);
+        produce(
+            &mut c,
+            "bump",
+            batch(&["a", "b"], -1, -1, Compression::None),
+        );
+        assert_eq!(end_offset_for(&mut c, "bump", 0, 0), (0, 0, 2));
+    }
+    let b = TestBroker::start(&[("log.dirs", &data)]);
+    let mut c = b.connect();
+    let r: MetadataResponse = c.call(
+        ApiKey::Metadata,
+        12,
+        &MetadataRequest::default().with_topics(Some(vec![
+            metadata_request::MetadataRequestTopic::default().with_name(Some(topic_name("bump"))),
+        ])),
+    );
+    let epoch = r.topics[0].partitions[0].leader_epoch;
+    assert!(epoch > 0, "a restart bumps the leader epoch, got {epoch}");
+    produce(&mut c, "bump", batch(&["c"], -1, -1, Compression::None));
+    assert_eq!(
+        end_offset_for(&mut c, "bump", epoch, 0),
+        (0, 0, 2),
+        "epoch 0 ends where the next one starts"
+    );
+    assert_eq!(end_offset_for(&mut c, "bump", -1, epoch), (0, epoch, 3));
+    assert_eq!(end_offset_for(&mut c, "bump", 0, 0), (74, -1, -1));
+    assert_eq!(end_offset_for(&mut c, "bump", epoch + 1, 0), (75, -1, -1));
 }
