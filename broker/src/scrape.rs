@@ -24,8 +24,16 @@ fn collect(broker: &Broker) {
     let mut partitions = 0u64;
     let mut segments_total = 0u64;
     let mut bytes_total = 0u64;
+    let mut under_replicated = 0u64;
     for p in broker.replicas.all_partitions() {
         partitions += 1;
+        let state = p.replica_state();
+        // Kafka's UnderReplicatedPartitions: led here, ISR below replicas.
+        if state.role() == crate::replica::partition::Role::Leader
+            && state.isr_size() < 1 + state.followers().len()
+        {
+            under_replicated += 1;
+        }
         let (segments, bytes) = p.disk_usage();
         segments_total += segments as u64;
         bytes_total += bytes;
@@ -35,6 +43,8 @@ fn collect(broker: &Broker) {
                 ("partition", p.index.to_string()),
             ];
             gauge!("memorystreamer_partition_log_end_offset", &labels)
+                .set(p.log_end_offset() as f64);
+            gauge!("memorystreamer_partition_high_watermark", &labels)
                 .set(p.high_watermark() as f64);
             gauge!("memorystreamer_partition_log_start_offset", &labels)
                 .set(p.log_start_offset() as f64);
@@ -45,10 +55,10 @@ fn collect(broker: &Broker) {
     gauge!("memorystreamer_partitions").set(partitions as f64);
     gauge!("memorystreamer_log_segments").set(segments_total as f64);
     gauge!("memorystreamer_log_size_bytes").set(bytes_total as f64);
-    // One replica per partition: nothing is under-replicated (real with
-    // replication). Offline partitions (leader fenced) and fenced brokers
-    // are reported by the active controller only, as Kafka does.
-    gauge!("memorystreamer_under_replicated_partitions").set(0.0);
+    // Under-replicated partitions are counted by their leaders; offline
+    // partitions (no leader) and fenced brokers by the active controller
+    // only, as Kafka does.
+    gauge!("memorystreamer_under_replicated_partitions").set(under_replicated as f64);
     let image = broker.cache.image();
     let quorum = broker.quorum();
     let active = quorum.is_leader();

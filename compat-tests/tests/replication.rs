@@ -9,7 +9,40 @@
 use std::process::Command;
 use std::time::Duration;
 
-use memorystreamer_compat_tests::{python, run_ok, script, start_cluster, Broker};
+use std::time::Instant;
+
+use memorystreamer_compat_tests::{http_get, python, run_ok, script, start_cluster, Broker};
+
+/// Sum of `memorystreamer_under_replicated_partitions` over `nodes` (each
+/// leader counts its own partitions), None while a node does not answer.
+fn under_replicated(nodes: &[&Broker]) -> Option<f64> {
+    nodes
+        .iter()
+        .map(|b| {
+            http_get(b.metrics_port, "/metrics")?
+                .lines()
+                .find(|l| l.starts_with("memorystreamer_under_replicated_partitions "))
+                .and_then(|l| l.split_whitespace().last())
+                .and_then(|v| v.parse::<f64>().ok())
+        })
+        .sum()
+}
+
+/// Polls the cluster's under-replicated count until `ok`, with a deadline.
+fn wait_under_replicated(nodes: &[&Broker], what: &str, ok: impl Fn(f64) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let v = under_replicated(nodes);
+        if v.is_some_and(&ok) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{what}: under-replicated partitions {v:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
 
 /// Runs one step of `replication.py` through `bootstrap` (one node's
 /// address, or all of them when a node is taken down during the step).
@@ -78,6 +111,9 @@ fn failover(signal: &str, topic: &str) {
         .and_then(|s| s.trim().parse().ok())
         .unwrap_or_else(|| panic!("no KILLED= line in {out}"));
     let idx = killed - 1;
+    // The survivors lead every partition with an ISR of two out of three.
+    let survivors: Vec<&Broker> = (0..3).filter(|i| *i != idx).map(|i| &nodes[i]).collect();
+    wait_under_replicated(&survivors, "with a node down", |v| v >= 3.0);
     if signal == "TERM" {
         assert!(
             nodes[idx]
@@ -96,6 +132,8 @@ fn failover(signal: &str, topic: &str) {
         &["--topic", topic, "--size", "3"],
     );
     assert!(out.contains("isr ok"), "{out}");
+    let all: Vec<&Broker> = nodes.iter().collect();
+    wait_under_replicated(&all, "after the node rejoined", |v| v == 0.0);
     for n in &nodes {
         let out = step(n, &n.bootstrap(), "verify", &["--topic", topic]);
         assert!(out.contains("verify ok"), "{out}");
