@@ -39,6 +39,7 @@ use crate::replica::fetcher::ReplicaFetchers;
 use crate::replica::partition::{Partition, PartitionSettings};
 use crate::replica::ReplicaManager;
 
+pub(crate) mod elections;
 mod markers;
 mod replication;
 use crate::config::topic::{ConfigDef, TopicConfig};
@@ -109,8 +110,14 @@ impl Broker {
             dir: meta_dir.clone(),
             listen: config.controller_listener.clone(),
             voters: config.quorum_voters.clone(),
-            heartbeat: Duration::from_millis(if single { 50 } else { 100 }),
+            // A single voter keeps its short timeouts (it elects itself).
+            heartbeat: if single {
+                Duration::from_millis(50)
+            } else {
+                config.quorum_election_timeout / 4
+            },
             session_timeout: config.broker_session_timeout,
+            broker_heartbeat: config.broker_heartbeat_interval,
         })
         .await
         .map_err(quorum_error)?;
@@ -341,6 +348,16 @@ impl Broker {
         self.groups.check_coordinator(group).is_ok()
     }
 
+    /// 0 when this broker coordinates `group`, else the error code to
+    /// answer: COORDINATOR_LOAD_IN_PROGRESS while its partition is being
+    /// loaded here, NOT_COORDINATOR otherwise.
+    pub fn coordinator_error(&self, group: &str) -> i16 {
+        match self.groups.check_coordinator(group) {
+            Ok(()) => 0,
+            Err(e) => e.code(),
+        }
+    }
+
     /// The metadata quorum member of this node.
     pub fn quorum(&self) -> &Quorum {
         &self.quorum
@@ -372,7 +389,7 @@ impl Broker {
             partitions,
             replication_factor: crate::controller::internal_replication_factor(
                 &self.config,
-                name,
+                name == TXN_TOPIC,
                 &self.metadata(),
             ),
             assignments: None,

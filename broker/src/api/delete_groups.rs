@@ -20,14 +20,13 @@ pub async fn handle(
         .map(|g| {
             DeletableGroupResult::default()
                 .with_group_id(g.clone())
-                .with_error_code(if broker.is_coordinator(g) {
-                    broker
+                .with_error_code(match broker.coordinator_error(g) {
+                    0 => broker
                         .groups
                         .delete(broker, g)
                         .map(|e| e.code())
-                        .unwrap_or(0)
-                } else {
-                    kafka_protocol::ResponseError::NotCoordinator.code()
+                        .unwrap_or(0),
+                    code => code,
                 })
         })
         .collect();

@@ -21,10 +21,11 @@ pub async fn handle(
         .groups
         .iter()
         .map(|id| {
-            if !broker.is_coordinator(id) {
+            let code = broker.coordinator_error(id);
+            if code != 0 {
                 return DescribedGroup::default()
                     .with_group_id(id.clone())
-                    .with_error_code(kafka_protocol::ResponseError::NotCoordinator.code());
+                    .with_error_code(code);
             }
             broker.groups.with_group(id, |g| {
                 let base = DescribedGroup::default().with_group_id(id.clone());

@@ -25,12 +25,8 @@ pub async fn handle(
         .iter()
         .map(|id| {
             let s = TransactionState::default().with_transactional_id(id.clone());
-            if broker
-                .replicas
-                .partition(crate::txn::TXN_TOPIC, broker.txn().partition_of(id))
-                .is_none()
-            {
-                return s.with_error_code(ResponseError::NotCoordinator.code());
+            if let Err(e) = broker.txn().check_coordinator(id) {
+                return s.with_error_code(crate::error::BrokerError::from(e).code());
             }
             match broker.txn().describe(id) {
                 None => s.with_error_code(ResponseError::TransactionalIdNotFound.code()),

@@ -12,9 +12,9 @@ pub async fn handle(
     _ctx: &RequestContext<'_>,
     req: HeartbeatRequest,
 ) -> HeartbeatResponse {
-    if !broker.is_coordinator(&req.group_id) {
-        return HeartbeatResponse::default()
-            .with_error_code(kafka_protocol::ResponseError::NotCoordinator.code());
+    let code = broker.coordinator_error(&req.group_id);
+    if code != 0 {
+        return HeartbeatResponse::default().with_error_code(code);
     }
     let err = broker.groups.heartbeat(
         &req.group_id,

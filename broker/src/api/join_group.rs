@@ -52,9 +52,10 @@ pub async fn handle(
             .with_protocol_name(None)
             .with_member_id(req.member_id);
     }
-    if !broker.is_coordinator(&req.group_id) {
+    let code = broker.coordinator_error(&req.group_id);
+    if code != 0 {
         return JoinGroupResponse::default()
-            .with_error_code(ResponseError::NotCoordinator.code())
+            .with_error_code(code)
             .with_protocol_name(None)
             .with_member_id(req.member_id);
     }

@@ -14,9 +14,9 @@ pub async fn handle(
     ctx: &RequestContext<'_>,
     req: LeaveGroupRequest,
 ) -> LeaveGroupResponse {
-    if !broker.is_coordinator(&req.group_id) {
-        return LeaveGroupResponse::default()
-            .with_error_code(kafka_protocol::ResponseError::NotCoordinator.code());
+    let code = broker.coordinator_error(&req.group_id);
+    if code != 0 {
+        return LeaveGroupResponse::default().with_error_code(code);
     }
     let batched = ctx.version() >= 3;
     let members: Vec<(String, Option<String>)> = if batched {

@@ -49,8 +49,8 @@ pub async fn handle(
     }
     let mut results = if req.group_id.is_empty() {
         vec![Some(GroupError::InvalidGroupId); entries.len()]
-    } else if !broker.is_coordinator(&req.group_id) {
-        vec![Some(GroupError::NotCoordinator); entries.len()]
+    } else if let Err(e) = broker.groups.check_coordinator(&req.group_id) {
+        vec![Some(e); entries.len()]
     } else {
         broker.groups.commit(
             broker,

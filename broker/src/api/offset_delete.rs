@@ -25,9 +25,9 @@ pub async fn handle(
                 .map(move |p| (t.name.to_string(), p.partition_index))
         })
         .collect();
-    if !broker.is_coordinator(&req.group_id) {
-        return OffsetDeleteResponse::default()
-            .with_error_code(kafka_protocol::ResponseError::NotCoordinator.code());
+    let code = broker.coordinator_error(&req.group_id);
+    if code != 0 {
+        return OffsetDeleteResponse::default().with_error_code(code);
     }
     match broker
         .groups

@@ -45,10 +45,11 @@ pub async fn handle(
     if version < 8 {
         // The top-level error code exists from v2 on; older clients see no
         // offsets from a non-coordinator.
-        if !broker.is_coordinator(&req.group_id) {
+        let code = broker.coordinator_error(&req.group_id);
+        if code != 0 {
             let r = OffsetFetchResponse::default();
             return if version >= 2 {
-                r.with_error_code(kafka_protocol::ResponseError::NotCoordinator.code())
+                r.with_error_code(code)
             } else {
                 r
             };
@@ -114,10 +115,11 @@ pub async fn handle(
         .groups
         .iter()
         .map(|g| {
-            if !broker.is_coordinator(&g.group_id) {
+            let code = broker.coordinator_error(&g.group_id);
+            if code != 0 {
                 return OffsetFetchResponseGroup::default()
                     .with_group_id(g.group_id.clone())
-                    .with_error_code(kafka_protocol::ResponseError::NotCoordinator.code());
+                    .with_error_code(code);
             }
             let wanted: Option<Vec<(String, i32)>> = g.topics.as_ref().map(|ts| {
                 ts.iter()

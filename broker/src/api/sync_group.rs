@@ -17,9 +17,9 @@ pub async fn handle(
     ctx: &RequestContext<'_>,
     req: SyncGroupRequest,
 ) -> SyncGroupResponse {
-    if !broker.is_coordinator(&req.group_id) {
-        return SyncGroupResponse::default()
-            .with_error_code(kafka_protocol::ResponseError::NotCoordinator.code());
+    let code = broker.coordinator_error(&req.group_id);
+    if code != 0 {
+        return SyncGroupResponse::default().with_error_code(code);
     }
     let assignments = req
         .assignments

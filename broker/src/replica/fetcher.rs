@@ -190,7 +190,7 @@ async fn run(config: FetcherConfig, leader: i32, mut work: watch::Receiver<Work>
             Err(e) => {
                 conn = None;
                 failures = failures.saturating_add(1);
-                if failures == 1 || failures % 50 == 0 {
+                if failures == 1 || failures.is_multiple_of(50) {
                     warn!(leader, %host, port, failures, error = %e, "replica fetch failed");
                 }
                 let pause = config.backoff * failures.min(10);

@@ -215,7 +215,7 @@ impl Partition {
         isr_followers: &[ReplicaId],
         other_replicas: &[ReplicaId],
     ) -> Result<(), BrokerError> {
-        let log = self.lock();
+        let mut log = self.lock();
         let mut replica = self.replica();
         let hw = replica.become_leader(
             epoch,
@@ -224,6 +224,9 @@ impl Partition {
             log.log_end_offset(),
             crate::now_ms(),
         )?;
+        // As Kafka's makeLeader: the epoch starts at the log end now, so
+        // OffsetForLeaderEpoch answers for it before anything is appended.
+        log.assign_epoch_start(epoch);
         self.leader_epoch.store(epoch, Ordering::Release);
         self.publish_offsets(&log, hw);
         drop(replica);
