@@ -18,6 +18,7 @@ use crate::records::MetadataRecord;
 
 mod elections;
 mod placement;
+mod reassignment;
 
 /// The `leader` of a partition that has none (offline: its only in-sync
 /// replica is fenced; with unclean leader election disabled it stays
@@ -41,6 +42,12 @@ pub struct PartitionImage {
     pub replicas: Vec<i32>,
     /// In-sync replica node ids.
     pub isr: Vec<i32>,
+    /// Replicas an ongoing reassignment adds (already in `replicas`);
+    /// empty when no reassignment is under way.
+    pub adding_replicas: Vec<i32>,
+    /// Replicas an ongoing reassignment removes (still in `replicas`, last);
+    /// empty when no reassignment is under way.
+    pub removing_replicas: Vec<i32>,
 }
 
 /// One topic.
@@ -209,6 +216,14 @@ impl MetadataImage {
                     replicas: p.replicas.clone(),
                     isr: p.isr.clone(),
                 });
+                if !p.adding_replicas.is_empty() || !p.removing_replicas.is_empty() {
+                    out.push(MetadataRecord::PartitionReassigning {
+                        topic_id: t.topic_id,
+                        partition: p.partition,
+                        adding_replicas: p.adding_replicas.clone(),
+                        removing_replicas: p.removing_replicas.clone(),
+                    });
+                }
             }
         }
         for (resource, configs) in &self.broker_configs {
@@ -312,6 +327,8 @@ impl MetadataImage {
                     partition_epoch: *partition_epoch,
                     replicas: replicas.clone(),
                     isr: isr.clone(),
+                    adding_replicas: Vec::new(),
+                    removing_replicas: Vec::new(),
                 };
                 let idx = usize::try_from(*partition).map_err(|_| {
                     MetadataError::Invalid(format!("negative partition {partition}"))
@@ -371,6 +388,8 @@ impl MetadataImage {
                         partition_epoch: 0,
                         isr,
                         replicas,
+                        adding_replicas: Vec::new(),
+                        removing_replicas: Vec::new(),
                     });
                 }
             }
@@ -446,6 +465,21 @@ impl MetadataImage {
                 topic_id,
                 partition,
             } => self.elect_preferred(topic_id, *partition),
+            MetadataRecord::ReassignPartition {
+                topic_id,
+                partition,
+                target,
+            } => self.reassign(topic_id, *partition, target),
+            MetadataRecord::CancelReassignment {
+                topic_id,
+                partition,
+            } => self.cancel_reassignment(topic_id, *partition),
+            MetadataRecord::PartitionReassigning {
+                topic_id,
+                partition,
+                adding_replicas,
+                removing_replicas,
+            } => self.set_reassigning(topic_id, *partition, adding_replicas, removing_replicas)?,
             MetadataRecord::BrokerConfigChanged { resource, configs } => {
                 if configs.is_empty() {
                     self.broker_configs.remove(resource);

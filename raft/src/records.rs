@@ -26,6 +26,10 @@
 //! AlterPartition     (14) = topic_id:uuid partition:i32 leader:i32 leader_epoch:i32
 //!                           partition_epoch:i32 n:u16 isr:i32*n
 //! ElectPreferredLeader(15)= topic_id:uuid partition:i32
+//! ReassignPartition  (16) = topic_id:uuid partition:i32 n:u16 target:i32*n
+//! CancelReassignment (17) = topic_id:uuid partition:i32
+//! PartitionReassigning(18)= topic_id:uuid partition:i32 n:u16 adding:i32*n
+//!                           m:u16 removing:i32*m
 //! ```
 //!
 //! Types 2 and 7 are older shapes, still decoded (as partition epoch 0 and
@@ -176,6 +180,51 @@ pub enum MetadataRecord {
         topic_id: Uuid,
         /// Partition index.
         partition: i32,
+    },
+    /// Starts moving a partition to `target` (Kafka's
+    /// AlterPartitionReassignments, KIP-455, as KRaft records it): the
+    /// replicas become `target` followed by the current replicas not in it
+    /// (`removing_replicas`), `adding_replicas` are those of `target` not
+    /// yet replicas, and the partition epoch grows by one. A reassignment
+    /// under way is replaced, taking the current (full) replica set as the
+    /// starting point, so a `target` equal to the current replicas simply
+    /// ends it with every replica kept. Applied only when the partition
+    /// exists and `target` is non-empty, without duplicates and made of
+    /// registered brokers; otherwise a no-op. The reassignment completes
+    /// (see `image/reassignment.rs`) as soon as every adding replica is in
+    /// the ISR: at once here, or when the `AlterPartition` that adds the
+    /// last of them is applied.
+    ReassignPartition {
+        /// Topic id.
+        topic_id: Uuid,
+        /// Partition index.
+        partition: i32,
+        /// The replicas wanted, preferred leader first.
+        target: Vec<i32>,
+    },
+    /// Cancels a partition's reassignment: the replicas go back to the
+    /// original ones (the replicas less the adding ones), the ISR keeps
+    /// only those, a leader outside them is re-elected, and the partition
+    /// epoch grows by one. A no-op when no reassignment is under way or no
+    /// original replica is in the ISR.
+    CancelReassignment {
+        /// Topic id.
+        topic_id: Uuid,
+        /// Partition index.
+        partition: i32,
+    },
+    /// A partition's reassignment state, set as given (no checks, no epoch
+    /// change): snapshots restore an ongoing reassignment with it right
+    /// after the partition's `PartitionCreated`.
+    PartitionReassigning {
+        /// Topic id.
+        topic_id: Uuid,
+        /// Partition index.
+        partition: i32,
+        /// Replicas being added.
+        adding_replicas: Vec<i32>,
+        /// Replicas being removed.
+        removing_replicas: Vec<i32>,
     },
     /// The cluster's id (the first node to commit it wins; every node
     /// adopts it).
@@ -364,6 +413,36 @@ impl MetadataRecord {
                 out.extend_from_slice(topic_id.as_bytes());
                 out.extend_from_slice(&partition.to_be_bytes());
             }
+            MetadataRecord::ReassignPartition {
+                topic_id,
+                partition,
+                target,
+            } => {
+                out.push(16);
+                out.extend_from_slice(topic_id.as_bytes());
+                out.extend_from_slice(&partition.to_be_bytes());
+                put_i32s(&mut out, target);
+            }
+            MetadataRecord::CancelReassignment {
+                topic_id,
+                partition,
+            } => {
+                out.push(17);
+                out.extend_from_slice(topic_id.as_bytes());
+                out.extend_from_slice(&partition.to_be_bytes());
+            }
+            MetadataRecord::PartitionReassigning {
+                topic_id,
+                partition,
+                adding_replicas,
+                removing_replicas,
+            } => {
+                out.push(18);
+                out.extend_from_slice(topic_id.as_bytes());
+                out.extend_from_slice(&partition.to_be_bytes());
+                put_i32s(&mut out, adding_replicas);
+                put_i32s(&mut out, removing_replicas);
+            }
             MetadataRecord::ClusterIdSet { cluster_id } => {
                 out.push(10);
                 put_str(&mut out, cluster_id);
@@ -482,6 +561,21 @@ impl MetadataRecord {
                 topic_id: r.uuid()?,
                 partition: r.i32()?,
             },
+            16 => MetadataRecord::ReassignPartition {
+                topic_id: r.uuid()?,
+                partition: r.i32()?,
+                target: r.i32s()?,
+            },
+            17 => MetadataRecord::CancelReassignment {
+                topic_id: r.uuid()?,
+                partition: r.i32()?,
+            },
+            18 => MetadataRecord::PartitionReassigning {
+                topic_id: r.uuid()?,
+                partition: r.i32()?,
+                adding_replicas: r.i32s()?,
+                removing_replicas: r.i32s()?,
+            },
             8 => MetadataRecord::BrokerFenced { node_id: r.i32()? },
             9 => MetadataRecord::BrokerUnfenced { node_id: r.i32()? },
             10 => MetadataRecord::ClusterIdSet {
@@ -568,6 +662,21 @@ mod tests {
                 partition: 2,
             },
             MetadataRecord::BrokerFenced { node_id: 2 },
+            MetadataRecord::ReassignPartition {
+                topic_id: id,
+                partition: 2,
+                target: vec![3, 1],
+            },
+            MetadataRecord::CancelReassignment {
+                topic_id: id,
+                partition: 2,
+            },
+            MetadataRecord::PartitionReassigning {
+                topic_id: id,
+                partition: 2,
+                adding_replicas: vec![3],
+                removing_replicas: vec![2],
+            },
             MetadataRecord::ClusterIdSet {
                 cluster_id: "abc".into(),
             },

@@ -219,6 +219,8 @@ mod tests {
             replicas: replicas.to_vec(),
             isr: isr.to_vec(),
             partition_epoch: 0,
+            adding_replicas: Vec::new(),
+            removing_replicas: Vec::new(),
         }
     }
 

@@ -44,7 +44,7 @@ enum Step {
 
 /// The first replica, in replica order, in the ISR that `ok` accepts, or
 /// [`NO_LEADER`].
-fn elect(p: &PartitionImage, ok: impl Fn(i32) -> bool) -> i32 {
+pub(super) fn elect(p: &PartitionImage, ok: impl Fn(i32) -> bool) -> i32 {
     p.replicas
         .iter()
         .copied()
@@ -137,7 +137,11 @@ impl MetadataImage {
     }
 
     /// A writable partition (copy-on-write), if it exists.
-    fn partition_mut(&mut self, topic_id: &Uuid, partition: i32) -> Option<&mut PartitionImage> {
+    pub(super) fn partition_mut(
+        &mut self,
+        topic_id: &Uuid,
+        partition: i32,
+    ) -> Option<&mut PartitionImage> {
         let name = self.names_by_id.get(topic_id)?;
         let t = self.topics.get_mut(name)?;
         let idx = usize::try_from(partition).ok()?;
@@ -206,6 +210,7 @@ impl MetadataImage {
                 .collect();
             p.partition_epoch += 1;
         }
+        self.maybe_complete_reassignment(topic_id, partition);
     }
 
     /// Applies an `ElectPreferredLeader`: the first replica leads if it is
