@@ -116,7 +116,8 @@ impl Broker {
     /// reached the log end), as Kafka's coordinators append with
     /// `acks=all`: a committed offset or a transaction decision is answered
     /// only once it survives its coordinator's death. Bounded by
-    /// `offsets.commit.timeout.ms`' default (5 s); the error is the one
+    /// `offsets.commit.timeout.ms`' default (5 s) and held to the topic's
+    /// `min.insync.replicas`; the error is the one
     /// Kafka's coordinators answer then (COORDINATOR_NOT_AVAILABLE, or
     /// NOT_COORDINATOR when leadership moved).
     pub async fn await_coordinator_writes(
@@ -129,7 +130,7 @@ impl Broker {
         };
         let deadline = tokio::time::Instant::now() + COORDINATOR_WRITE_TIMEOUT;
         match p
-            .wait_for_high_watermark(p.log_end_offset(), 1, deadline)
+            .wait_for_high_watermark(p.log_end_offset(), p.min_insync(), deadline)
             .await
         {
             Ok(()) => Ok(()),
