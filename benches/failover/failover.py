@@ -203,8 +203,8 @@ class Load:
         self.acked = [set() for _ in range(nparts)]
         self.errors = []
         self.lock = threading.Lock()
-        # Per partition: list of (produce_time, ack_time) of recent acks is
-        # not kept; instead watchers register here: partition -> (t0, event, box)
+        # Armed watches: partition -> (kill time, event, first ack time of
+        # a record sent after the kill, or None).
         self.watch = {}
         self.stop_ev = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
