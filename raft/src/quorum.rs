@@ -228,11 +228,17 @@ pub struct VoterStatus {
 /// Sends this node's heartbeat to every other voter every `interval`
 /// (not only to the leader: a voter elected later then knows who was alive
 /// before the election), one task and connection per voter so a dead voter
-/// delays no other.
+/// delays no other. The first goes out at once: a restarted broker
+/// re-registers unfenced, and the leader must not fence it again for want
+/// of a heartbeat it has not sent yet.
 async fn send_heartbeats(node_id: NodeId, addr: String, interval: Duration) {
     let mut conn: Option<TcpStream> = None;
+    let mut first = true;
     loop {
-        tokio::time::sleep(interval).await;
+        if !first {
+            tokio::time::sleep(interval).await;
+        }
+        first = false;
         let _ = exchange(
             &mut conn,
             &addr,
