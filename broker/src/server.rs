@@ -310,6 +310,27 @@ pub async fn run(
             }
         });
     }
+    if broker.config.replication.auto_leader_rebalance {
+        // The active controller moves leadership back to preferred
+        // replicas (auto.leader.rebalance.enable).
+        let broker = Arc::clone(&broker);
+        let mut shutdown = shutdown_rx.clone();
+        tasks.spawn(async move {
+            let period = broker.config.replication.leader_imbalance_check_interval;
+            let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {
+                        if let Err(e) = broker.rebalance_leaders().await {
+                            warn!(error = %e, "leader rebalance failed");
+                        }
+                    }
+                    _ = shutdown.changed() => break,
+                }
+            }
+        });
+    }
     stop.await;
     // Leadership moves away while this node still answers (clients get
     // NOT_LEADER_OR_FOLLOWER and follow the new leaders).
