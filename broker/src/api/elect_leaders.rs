@@ -112,9 +112,8 @@ fn unclean(broker: &Arc<Broker>, asked: Option<&[(String, i32)]>) -> Vec<Answer>
                     "No such topic or partition.",
                 ),
                 Some(p) if p.leader != NO_LEADER => {
-                    if asked.is_none() {
-                        return None;
-                    }
+                    // Left out of an answer for every partition, as Kafka does.
+                    asked?;
                     (
                         ResponseError::ElectionNotNeeded.code(),
                         "Leader election not needed for topic partition.",

@@ -89,6 +89,10 @@ pub fn plan_preferred(
     (records, pending, answered)
 }
 
+/// A partition not led by its preferred replica: topic id, partition,
+/// whether the preferred replica could lead it now (live, in the ISR).
+type NotLed = (Uuid, i32, bool);
+
 /// The partitions the automatic rebalance elects preferred leaders for
 /// (Kafka's rule, per broker): of the partitions whose preferred replica is
 /// a broker, the share not led by it; when that share is above
@@ -96,7 +100,7 @@ pub fn plan_preferred(
 /// in the ISR is elected. Sorted by topic id and partition.
 pub fn imbalanced_partitions(image: &MetadataImage, percentage: u32) -> Vec<(Uuid, i32)> {
     // Per preferred broker: (partitions it should lead, those it does not).
-    let mut per_broker: BTreeMap<i32, (usize, Vec<(Uuid, i32, bool)>)> = BTreeMap::new();
+    let mut per_broker: BTreeMap<i32, (usize, Vec<NotLed>)> = BTreeMap::new();
     for t in image.topics() {
         for p in &t.partitions {
             let Some(&preferred) = p.replicas.first() else {
