@@ -41,6 +41,7 @@ use crate::replica::ReplicaManager;
 
 pub(crate) mod elections;
 mod markers;
+pub(crate) mod reassign;
 mod replication;
 use crate::config::topic::{ConfigDef, TopicConfig};
 use crate::txn::TxnCoordinator;
@@ -230,7 +231,8 @@ impl Broker {
                     if t.configs != o.configs {
                         reconfigure.push(t.name.clone());
                     }
-                    if t.partitions.len() > o.partitions.len() {
+                    let moved = self.move_replicas(o, t);
+                    let grown = if t.partitions.len() > o.partitions.len() {
                         self.topic_settings(t).and_then(|(settings, log_config)| {
                             self.replicas.open_added_partitions(
                                 t,
@@ -241,7 +243,8 @@ impl Broker {
                         })
                     } else {
                         Ok(())
-                    }
+                    };
+                    moved.and(grown)
                 }
                 _ => self.topic_settings(t).and_then(|(settings, log_config)| {
                     self.replicas.open_topic(t, &settings, &log_config)
@@ -269,6 +272,49 @@ impl Broker {
         }
         drop(guard);
         self.move_coordinators(&changes);
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// Opens the partitions of topic `t` that a reassignment placed on this
+    /// node and retires (stops and deletes) those it removed from it, when
+    /// `t`'s replicas differ from `old`'s. The first error is returned, the
+    /// rest applied.
+    fn move_replicas(&self, old: &TopicImage, t: &TopicImage) -> Result<(), BrokerError> {
+        let changed = old
+            .partitions
+            .iter()
+            .zip(&t.partitions)
+            .any(|(a, b)| a.replicas != b.replicas);
+        if !changed {
+            return Ok(());
+        }
+        let (open, retire) = self.replicas.moved_partitions(t);
+        let mut first_error = None;
+        for index in retire {
+            if let Err(e) = self.replicas.retire_partition(t, index) {
+                first_error.get_or_insert(e);
+            }
+        }
+        if !open.is_empty() {
+            match self.topic_settings(t) {
+                Ok((settings, log_config)) => {
+                    for index in open {
+                        if let Err(e) =
+                            self.replicas
+                                .open_partition(t, index, &settings, &log_config)
+                        {
+                            first_error.get_or_insert(e);
+                        }
+                    }
+                }
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
         match first_error {
             Some(e) => Err(e),
             None => Ok(()),

@@ -101,6 +101,9 @@ pub enum BrokerError {
     /// Bad manual replica assignment.
     #[error("invalid replica assignment: {0}")]
     InvalidReplicaAssignment(String),
+    /// Cancelling a partition reassignment when none is under way.
+    #[error("No reassignment is in progress for this partition.")]
+    NoReassignmentInProgress,
     /// Bad topic config.
     #[error("invalid config: {0}")]
     InvalidConfig(String),
@@ -197,6 +200,7 @@ impl BrokerError {
             BrokerError::InvalidPartitions(_) => E::InvalidPartitions,
             BrokerError::InvalidReplicationFactor(_) => E::InvalidReplicationFactor,
             BrokerError::InvalidReplicaAssignment(_) => E::InvalidReplicaAssignment,
+            BrokerError::NoReassignmentInProgress => E::NoReassignmentInProgress,
             BrokerError::InvalidConfig(_) => E::InvalidConfig,
             BrokerError::ConfigChangeRefused(_) => E::InvalidRequest,
             BrokerError::MessageTooLarge { .. } => E::MessageTooLarge,

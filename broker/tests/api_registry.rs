@@ -184,6 +184,9 @@ fn check(b: &TestBroker, api: ApiKey, version: i16) -> Result<(), String> {
         DescribeTransactions => DescribeTransactionsRequest, DescribeTransactionsResponse;
         ListTransactions => ListTransactionsRequest, ListTransactionsResponse;
         DescribeQuorum => DescribeQuorumRequest, DescribeQuorumResponse;
+        ElectLeaders => ElectLeadersRequest, ElectLeadersResponse;
+        AlterPartitionReassignments => AlterPartitionReassignmentsRequest, AlterPartitionReassignmentsResponse;
+        ListPartitionReassignments => ListPartitionReassignmentsRequest, ListPartitionReassignmentsResponse;
     }
 }
 

@@ -45,6 +45,8 @@ mod list_offsets;
 mod metadata;
 #[path = "wire/produce.rs"]
 mod produce;
+#[path = "wire/reassignment.rs"]
+mod reassignment;
 #[path = "wire/restart.rs"]
 mod restart;
 #[path = "wire/support.rs"]

@@ -36,6 +36,7 @@ use crate::context::RequestContext;
 mod add_offsets_to_txn;
 mod add_partitions_to_txn;
 mod alter_configs;
+mod alter_partition_reassignments;
 mod api_versions;
 mod create_partitions;
 mod create_topics;
@@ -62,6 +63,7 @@ mod join_group;
 mod leave_group;
 mod list_groups;
 mod list_offsets;
+mod list_partition_reassignments;
 mod list_transactions;
 mod metadata;
 mod offset_commit;
@@ -163,6 +165,8 @@ registry! {
     ListTransactions 0..=2 => list_transactions,
     DescribeQuorum 0..=2 => describe_quorum,
     ElectLeaders 0..=2 => elect_leaders,
+    AlterPartitionReassignments 0..=1 => alter_partition_reassignments,
+    ListPartitionReassignments 0..=0 => list_partition_reassignments,
 }
 
 /// The supported-API table in codec form.

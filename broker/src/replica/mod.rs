@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use dashmap::DashMap;
 use memorystreamer_log::{Log, LogConfig};
-use memorystreamer_raft::{MetadataImage, TopicImage};
+use memorystreamer_raft::{MetadataImage, PartitionImage, TopicImage};
 use tracing::{info, warn};
 
 use crate::data_dir::delete_dir_name;
@@ -170,31 +170,46 @@ impl ReplicaManager {
                 partitions.push(None);
                 continue;
             }
-            let log = Log::open(
-                &self.partition_dir(&topic.name, p.partition),
-                log_config.clone(),
-            )?;
-            let state = ReplicaState::for_assignment(
-                self.node_id,
-                p.leader,
-                p.leader_epoch,
-                &p.replicas,
-                &p.isr,
-                log.log_start_offset(),
-                log.log_end_offset(),
-                crate::now_ms(),
-            );
-            partitions.push(Some(Arc::new(Partition::with_state(
-                topic.name.clone(),
-                topic.topic_id,
-                p.partition,
-                state,
-                log,
-                settings.clone(),
-                metrics.clone(),
-            ))));
+            partitions.push(Some(
+                self.open_one(topic, p, settings, log_config, &metrics)?,
+            ));
         }
         Ok(partitions)
+    }
+
+    /// Opens the log of one partition of `topic` in the role the image
+    /// gives it.
+    fn open_one(
+        &self,
+        topic: &TopicImage,
+        p: &PartitionImage,
+        settings: &PartitionSettings,
+        log_config: &LogConfig,
+        metrics: &crate::metrics::TopicMetrics,
+    ) -> Result<Arc<Partition>, BrokerError> {
+        let log = Log::open(
+            &self.partition_dir(&topic.name, p.partition),
+            log_config.clone(),
+        )?;
+        let state = ReplicaState::for_assignment(
+            self.node_id,
+            p.leader,
+            p.leader_epoch,
+            &p.replicas,
+            &p.isr,
+            log.log_start_offset(),
+            log.log_end_offset(),
+            crate::now_ms(),
+        );
+        Ok(Arc::new(Partition::with_state(
+            topic.name.clone(),
+            topic.topic_id,
+            p.partition,
+            state,
+            log,
+            settings.clone(),
+            metrics.clone(),
+        )))
     }
 
     /// Opens partitions `from..` of a grown topic and adds them to the map.
@@ -222,6 +237,114 @@ impl ReplicaManager {
         Ok(())
     }
 
+    /// Partitions of `topic` (an existing topic) whose placement here
+    /// changed by a reassignment: (indexes now placed here but not hosted,
+    /// indexes hosted here but no longer placed here). Partitions past the
+    /// hosted count are left to [`ReplicaManager::open_added_partitions`].
+    pub fn moved_partitions(&self, topic: &TopicImage) -> (Vec<i32>, Vec<i32>) {
+        let Some(hosted) = self.topic(&topic.name) else {
+            return (Vec::new(), Vec::new());
+        };
+        let mut open = Vec::new();
+        let mut retire = Vec::new();
+        for (p, local) in topic.partitions.iter().zip(&hosted.partitions) {
+            match (p.replicas.contains(&self.node_id), local.is_some()) {
+                (true, false) => open.push(p.partition),
+                (false, true) => retire.push(p.partition),
+                _ => {}
+            }
+        }
+        (open, retire)
+    }
+
+    /// Replaces slot `index` of hosted topic `topic` with `partition`.
+    fn set_slot(&self, topic: &TopicImage, index: i32, partition: Option<Arc<Partition>>) {
+        let Ok(i) = usize::try_from(index) else {
+            return;
+        };
+        let mut partitions = self
+            .topic(&topic.name)
+            .map(|t| t.partitions.clone())
+            .unwrap_or_default();
+        if partitions.len() <= i {
+            partitions.resize(i + 1, None);
+        }
+        partitions[i] = partition;
+        self.partitions.insert(
+            topic.name.clone(),
+            Arc::new(TopicPartitions {
+                topic_id: topic.topic_id,
+                partitions,
+            }),
+        );
+    }
+
+    /// Opens partition `index` of `topic`, newly placed on this node by a
+    /// reassignment: its log directory is created (empty) and it starts as
+    /// the image says, normally an out-of-sync follower that the image
+    /// applier then points at the leader.
+    pub fn open_partition(
+        &self,
+        topic: &TopicImage,
+        index: i32,
+        settings: &PartitionSettings,
+        log_config: &LogConfig,
+    ) -> Result<(), BrokerError> {
+        let Some(p) = usize::try_from(index)
+            .ok()
+            .and_then(|i| topic.partitions.get(i))
+        else {
+            return Err(BrokerError::UnknownTopicOrPartition);
+        };
+        let metrics = crate::metrics::TopicMetrics::new(&topic.name, self.metrics_topic_labels);
+        let partition = self.open_one(topic, p, settings, log_config, &metrics)?;
+        self.set_slot(topic, index, Some(partition));
+        info!(topic = %topic.name, partition = index, "replica added here by a reassignment");
+        Ok(())
+    }
+
+    /// Takes partition `index` of `topic` out of service on this node (a
+    /// reassignment removed this replica; the image applier then stops
+    /// fetching it) and deletes its data in the background, as
+    /// [`ReplicaManager::retire_topic`] does for a deleted topic.
+    pub fn retire_partition(&self, topic: &TopicImage, index: i32) -> Result<(), BrokerError> {
+        self.set_slot(topic, index, None);
+        self.announced.remove(&(topic.name.clone(), index));
+        let result = self.delete_partition_dir(&topic.name, index, topic.topic_id);
+        info!(topic = %topic.name, partition = index, "replica removed from here by a reassignment");
+        result
+    }
+
+    /// Moves a partition's directory away and removes it in the background
+    /// (see [`ReplicaManager::retire_topic`]).
+    fn delete_partition_dir(
+        &self,
+        name: &str,
+        index: i32,
+        topic_id: uuid::Uuid,
+    ) -> Result<(), BrokerError> {
+        let dir = self.partition_dir(name, index);
+        let doomed = self.data_dir.join(delete_dir_name(name, index, topic_id));
+        match fs::rename(&dir, &doomed) {
+            Ok(()) => {
+                std::thread::spawn(move || {
+                    if let Err(e) = fs::remove_dir_all(&doomed) {
+                        warn!(dir = %doomed.display(), error = %e, "could not remove deleted partition");
+                    }
+                });
+                Ok(())
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => {
+                warn!(dir = %dir.display(), error = %e, "could not move deleted partition away; removing it in place");
+                fs::remove_dir_all(&dir).map_err(|e| {
+                    warn!(dir = %dir.display(), error = %e, "could not remove deleted partition");
+                    BrokerError::Io(e)
+                })
+            }
+        }
+    }
+
     /// Takes a deleted topic's partitions out of service and deletes their
     /// data in the background: each directory is renamed to a delete
     /// directory (see [`delete_dir_name`]) and removed by a thread. When the
@@ -235,26 +358,8 @@ impl ReplicaManager {
         self.announced.retain(|(t, _), _| t != name);
         let mut first_error = None;
         for p in &topic.partitions {
-            let dir = self.partition_dir(name, p.partition);
-            let doomed = self
-                .data_dir
-                .join(delete_dir_name(name, p.partition, topic_id));
-            match fs::rename(&dir, &doomed) {
-                Ok(()) => {
-                    std::thread::spawn(move || {
-                        if let Err(e) = fs::remove_dir_all(&doomed) {
-                            warn!(dir = %doomed.display(), error = %e, "could not remove deleted partition");
-                        }
-                    });
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => {
-                    warn!(dir = %dir.display(), error = %e, "could not move deleted partition away; removing it in place");
-                    if let Err(e) = fs::remove_dir_all(&dir) {
-                        warn!(dir = %dir.display(), error = %e, "could not remove deleted partition");
-                        first_error.get_or_insert(BrokerError::Io(e));
-                    }
-                }
+            if let Err(e) = self.delete_partition_dir(name, p.partition, topic_id) {
+                first_error.get_or_insert(e);
             }
         }
         info!(topic = %name, %topic_id, "topic deleted");

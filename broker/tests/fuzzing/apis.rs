@@ -91,4 +91,7 @@ apis! {
     DescribeTransactions: DescribeTransactionsRequest, DescribeTransactionsResponse;
     ListTransactions: ListTransactionsRequest, ListTransactionsResponse;
     DescribeQuorum: DescribeQuorumRequest, DescribeQuorumResponse;
+    ElectLeaders: ElectLeadersRequest, ElectLeadersResponse;
+    AlterPartitionReassignments: AlterPartitionReassignmentsRequest, AlterPartitionReassignmentsResponse;
+    ListPartitionReassignments: ListPartitionReassignmentsRequest, ListPartitionReassignmentsResponse;
 }
