@@ -37,7 +37,7 @@ use crate::group::GroupCoordinator;
 use crate::metadata::{BrokerAddress, MetadataCache};
 use crate::replica::fetcher::ReplicaFetchers;
 use crate::replica::partition::{Partition, PartitionSettings};
-use crate::replica::ReplicaManager;
+use crate::replica::{LeadershipChange, ReplicaManager};
 
 pub(crate) mod elections;
 mod markers;
@@ -225,13 +225,15 @@ impl Broker {
             }
         }
         let mut reconfigure = Vec::new();
+        // Leaderships given up by retiring a partition (for the coordinators).
+        let mut retired = Vec::new();
         for t in new.topics() {
             let result = match old.topic(&t.name) {
                 Some(o) if o.topic_id == t.topic_id => {
                     if t.configs != o.configs {
                         reconfigure.push(t.name.clone());
                     }
-                    let moved = self.move_replicas(o, t);
+                    let moved = self.move_replicas(o, t, &mut retired);
                     let grown = if t.partitions.len() > o.partitions.len() {
                         self.topic_settings(t).and_then(|(settings, log_config)| {
                             self.replicas.open_added_partitions(
@@ -258,7 +260,8 @@ impl Broker {
         let broker_configs_changed = self.configs.dynamic_changed(&old, &new);
         // Roles first, then the image: a client sent here by the new image
         // finds the partition already leading.
-        let changes = self.apply_leadership(&new);
+        let mut changes = self.apply_leadership(&new);
+        changes.extend(retired);
         self.cache.publish(Arc::clone(&new));
         if broker_configs_changed {
             if let Err(e) = self.configs.apply_dynamic(&new) {
@@ -280,9 +283,14 @@ impl Broker {
 
     /// Opens the partitions of topic `t` that a reassignment placed on this
     /// node and retires (stops and deletes) those it removed from it, when
-    /// `t`'s replicas differ from `old`'s. The first error is returned, the
-    /// rest applied.
-    fn move_replicas(&self, old: &TopicImage, t: &TopicImage) -> Result<(), BrokerError> {
+    /// `t`'s replicas differ from `old`'s; a retired partition led here is
+    /// reported in `retired`. The first error is returned, the rest applied.
+    fn move_replicas(
+        &self,
+        old: &TopicImage,
+        t: &TopicImage,
+        retired: &mut Vec<LeadershipChange>,
+    ) -> Result<(), BrokerError> {
         let changed = old
             .partitions
             .iter()
@@ -294,7 +302,7 @@ impl Broker {
         let (open, retire) = self.replicas.moved_partitions(t);
         let mut first_error = None;
         for index in retire {
-            if let Err(e) = self.replicas.retire_partition(t, index) {
+            if let Err(e) = self.replicas.retire_partition(t, index, retired) {
                 first_error.get_or_insert(e);
             }
         }

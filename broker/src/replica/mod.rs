@@ -306,10 +306,29 @@ impl ReplicaManager {
     /// Takes partition `index` of `topic` out of service on this node (a
     /// reassignment removed this replica; the image applier then stops
     /// fetching it) and deletes its data in the background, as
-    /// [`ReplicaManager::retire_topic`] does for a deleted topic.
-    pub fn retire_partition(&self, topic: &TopicImage, index: i32) -> Result<(), BrokerError> {
+    /// [`ReplicaManager::retire_topic`] does for a deleted topic. When this
+    /// node had announced leading it, the change to report (no longer
+    /// leading, at the image's leader epoch) is pushed to `changes`, so the
+    /// coordinators unload an internal partition that moved away.
+    pub fn retire_partition(
+        &self,
+        topic: &TopicImage,
+        index: i32,
+        changes: &mut Vec<LeadershipChange>,
+    ) -> Result<(), BrokerError> {
         self.set_slot(topic, index, None);
-        self.announced.remove(&(topic.name.clone(), index));
+        if let Some((_, (true, _))) = self.announced.remove(&(topic.name.clone(), index)) {
+            let leader_epoch = usize::try_from(index)
+                .ok()
+                .and_then(|i| topic.partitions.get(i))
+                .map_or(0, |p| p.leader_epoch);
+            changes.push(LeadershipChange {
+                topic: topic.name.clone(),
+                index,
+                leader: false,
+                leader_epoch,
+            });
+        }
         let result = self.delete_partition_dir(&topic.name, index, topic.topic_id);
         info!(topic = %topic.name, partition = index, "replica removed from here by a reassignment");
         result
