@@ -438,19 +438,23 @@ impl Broker {
         if self.metadata().topic(name).is_some() {
             return Ok(());
         }
+        let txn = name == TXN_TOPIC;
+        let rf =
+            crate::controller::internal_replication_factor(&self.config, txn, &self.metadata());
+        let min_isr = crate::controller::internal_min_insync_replicas(&self.config, txn, rf);
         let t = NewTopic {
             name: name.to_string(),
             partitions,
-            replication_factor: crate::controller::internal_replication_factor(
-                &self.config,
-                name == TXN_TOPIC,
-                &self.metadata(),
-            ),
+            replication_factor: rf,
             assignments: None,
             configs: vec![
                 ("cleanup.policy".into(), "compact".into()),
                 ("segment.bytes".into(), segment_bytes.to_string()),
                 ("compression.type".into(), "producer".into()),
+                // `transaction.state.log.min.isr` for the transaction log
+                // (capped by its replication factor), the broker default for
+                // the offsets topic, as Kafka creates them.
+                ("min.insync.replicas".into(), min_isr.to_string()),
             ],
         };
         match self.create_topic(&t, false).await {

@@ -129,11 +129,17 @@ impl Partition {
         topic_id: Uuid,
         index: i32,
         replica: ReplicaState,
-        log: Log,
+        mut log: Log,
         settings: PartitionSettings,
         metrics: TopicMetrics,
     ) -> Self {
         let leader_epoch = replica.leader_epoch();
+        if replica.role() == Role::Leader {
+            // As Kafka's makeLeader: the epoch starts at the log end, so
+            // ListOffsets and OffsetForLeaderEpoch name it before any append
+            // (a no-op when the log already has this epoch).
+            log.assign_epoch_start(leader_epoch);
+        }
         let hw = replica.high_watermark();
         let lso = log.last_stable_offset().min(hw);
         let start = log.log_start_offset();

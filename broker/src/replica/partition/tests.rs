@@ -23,6 +23,7 @@ fn open(dir: &std::path::Path, epoch: i32) -> Partition {
             compacted: false,
             log_append_time: false,
             compression: None,
+            min_insync_replicas: 1,
         },
         TopicMetrics::new("t", false),
     )
@@ -175,6 +176,7 @@ fn with_flush_messages_the_high_watermark_moves_once_the_fsync_is_done() {
             compacted: false,
             log_append_time: false,
             compression: None,
+            min_insync_replicas: 1,
         },
         TopicMetrics::new("t", false),
     );
