@@ -157,7 +157,10 @@ impl Log {
 
     /// Loads the newest usable producer-state snapshot and replays only
     /// the batches after it, so that opening a log costs the tail, not the
-    /// whole log. Without a snapshot every segment is replayed.
+    /// whole log. Without a snapshot every segment is replayed. Snapshots
+    /// past the log end are deleted, and every `.txnindex` file is made to
+    /// hold exactly the in-memory entries of its segment (entries of
+    /// markers past the log end go).
     pub(crate) fn rebuild_producer_state(&mut self) -> Result<()> {
         let end = self.log_end_offset();
         let mut snapshots = self.snapshot_offsets()?;
@@ -232,14 +235,24 @@ impl Log {
                     }
                     Err(e) => return Err(e),
                 }
-                if entries != on_disk {
-                    rewrite.push((base, entries.clone()));
-                }
+            }
+            // The file must say what memory says, also for a segment the
+            // snapshot covers: after a truncation to a snapshot's offset,
+            // the cut segment's file still holds the entries of markers that
+            // are gone, and re-appending those markers would index them
+            // twice.
+            if entries != on_disk {
+                rewrite.push((base, entries.clone()));
             }
             aborted.extend(entries);
         }
+        let rewrote = !rewrite.is_empty();
         for (base, entries) in rewrite {
             txn::write_index(&self.dir, base, &entries)?;
+        }
+        if rewrote {
+            // The renames and removals above, durable.
+            fs::File::open(&self.dir)?.sync_all()?;
         }
         self.producers = producers;
         self.aborted = aborted;

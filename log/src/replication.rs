@@ -110,6 +110,14 @@ impl Log {
     /// afterwards does not bring the tail back.
     pub fn truncate_to(&mut self, offset: i64) -> Result<()> {
         if offset >= self.log_end_offset() {
+            // No record to cut, but an epoch may start here: a replica that
+            // took leadership (recording its epoch at the log end) and lost
+            // it before appending. Left in the cache, it would be sent as
+            // `last_fetched_epoch` forever and diverge forever.
+            if self.epochs.truncate_from_end(offset) {
+                self.epochs_dirty = true;
+                self.store_epochs_if_dirty();
+            }
             return Ok(());
         }
         let first_base = self.segments.keys().next().copied().unwrap_or(0);

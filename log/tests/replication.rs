@@ -442,6 +442,86 @@ fn a_new_leader_epoch_starts_at_the_log_end_before_any_append() {
 }
 
 #[test]
+fn truncation_at_a_snapshot_clears_the_transaction_index_of_the_cut_tail() {
+    // The follower's segment at 2 starts at a producer snapshot (a roll):
+    // truncating to 2 must also empty that segment's `.txnindex`, else the
+    // re-fetched ABORT marker is indexed twice and, once a later snapshot
+    // covers the segment, reported twice.
+    let (ld, fd) = (
+        tempfile::tempdir().expect("tempdir"),
+        tempfile::tempdir().expect("tempdir"),
+    );
+    let mut leader = open(ld.path());
+    lead(&mut leader, plain(2, b"a", 1), 1);
+    lead(&mut leader, transactional(batch(2, b"t", 2, 21, 0), 0), 1);
+    lead(
+        &mut leader,
+        marker_batch(21, 0, ControlType::Abort, 0, 3),
+        1,
+    );
+    lead(&mut leader, plain(2, b"b", 4), 1);
+    let abort = leader.aborted_transactions(0, i64::MAX);
+    assert_eq!(abort.len(), 1);
+    assert_eq!((abort[0].first_offset, abort[0].last_offset), (2, 4));
+    let all = read_all(&leader);
+    let at = |o: i64| {
+        Batches::new(&all)
+            .map(|b| b.expect("batch"))
+            .find(|(h, _)| h.base_offset == o)
+            .map_or(all.len(), |(_, r)| r.start)
+    };
+    let (head, txn_part, tail) = (&all[..at(2)], &all[at(2)..at(5)], &all[at(5)..]);
+
+    let mut follower = open(fd.path());
+    follower.append_as_follower(head).expect("append");
+    follower.roll().expect("roll: snapshot at 2");
+    follower.append_as_follower(txn_part).expect("append");
+    follower.truncate_to(2).expect("truncate");
+    assert!(follower.aborted_transactions(0, i64::MAX).is_empty());
+    assert!(
+        memorystreamer_log::txn::read_index(fd.path(), 2)
+            .expect("read")
+            .is_empty(),
+        "the cut marker's entry left the file"
+    );
+    follower.append_as_follower(txn_part).expect("re-fetch");
+    assert_eq!(follower.aborted_transactions(0, i64::MAX), abort);
+    assert_eq!(
+        memorystreamer_log::txn::read_index(fd.path(), 2).expect("read"),
+        abort
+    );
+    // A snapshot at 5 now covers the segment: its entries come from the file.
+    follower.roll().expect("roll: snapshot at 5");
+    follower.append_as_follower(tail).expect("append");
+    follower.truncate_to(5).expect("truncate");
+    assert_eq!(follower.aborted_transactions(0, i64::MAX), abort);
+    drop(follower);
+    let follower = open(fd.path());
+    assert_eq!(
+        follower.aborted_transactions(0, i64::MAX),
+        abort,
+        "after reopen"
+    );
+}
+
+#[test]
+fn truncating_at_the_log_end_drops_an_epoch_that_never_got_a_record() {
+    // A replica led at epoch 4 without appending, then became a follower:
+    // the leader answers its fetch with the end of epoch 1 = this log end.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut log = open(dir.path());
+    lead(&mut log, plain(2, b"a", 1), 1);
+    log.assign_epoch_start(4);
+    assert_eq!(log.latest_epoch(), Some(4));
+    log.truncate_to(2).expect("truncate at the log end");
+    assert_eq!(log.epoch_entries(), vec![(1, 0)]);
+    assert_eq!(log.latest_epoch(), Some(1), "the next fetch sends epoch 1");
+    assert_eq!(log.log_end_offset(), 2, "no record was cut");
+    drop(log);
+    assert_eq!(open(dir.path()).epoch_entries(), vec![(1, 0)], "durable");
+}
+
+#[test]
 fn start_truncation_moves_the_first_epoch_to_the_log_start() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut log = open(dir.path());
