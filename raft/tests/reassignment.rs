@@ -166,7 +166,11 @@ fn invalid_targets_and_same_replicas_are_no_ops() {
         target: vec![1],
     };
     assert!(img.apply(&unknown).is_ok(), "a no-op, not an error");
-    assert_eq!(part(&apply(&img, &[cancel()])), part(&img), "nothing to cancel");
+    assert_eq!(
+        part(&apply(&img, &[cancel()])),
+        part(&img),
+        "nothing to cancel"
+    );
 }
 
 #[test]
