@@ -22,7 +22,7 @@ use tracing::{info, warn};
 
 use super::records::{GroupValue, OffsetValue, OffsetsKey};
 use super::state::Group;
-use super::{drop_pending, GroupCoordinator, Inner, OFFSETS_TOPIC};
+use super::{drop_pending, store_offset, GroupCoordinator, Inner, OFFSETS_TOPIC};
 use crate::coordinator::GroupHost;
 use crate::error::{BrokerError, GroupError};
 use crate::replica::partition::Role;
@@ -230,15 +230,7 @@ fn apply_record(inner: &mut Inner, r: &Record, now: Instant) {
         ) => match OffsetValue::decode(v) {
             Ok(value) => {
                 drop_pending(inner, &group, &topic, partition);
-                inner
-                    .groups
-                    .entry(group.clone())
-                    .or_insert_with(|| Group::new(&group));
-                inner
-                    .offsets
-                    .entry(group)
-                    .or_default()
-                    .insert((topic, partition), value);
+                store_offset(inner, group, topic, partition, value);
             }
             Err(e) => warn!(error = %e, offset = r.offset, "skipping undecodable offset value"),
         },

@@ -475,15 +475,7 @@ impl GroupCoordinator {
         }
         if commit {
             for ((group, topic, p), v) in settled {
-                inner
-                    .groups
-                    .entry(group.clone())
-                    .or_insert_with(|| Group::new(&group));
-                inner
-                    .offsets
-                    .entry(group)
-                    .or_default()
-                    .insert((topic, p), v);
+                store_offset(inner, group, topic, p, v);
             }
         }
     }
@@ -638,6 +630,26 @@ impl GroupCoordinator {
             self.persist_group_if_dirty(host, g);
         }
     }
+}
+
+/// Records `group`'s committed offset of `topic`-`partition` (a replayed
+/// commit or a settled transactional one), creating the group if needed.
+fn store_offset(
+    inner: &mut Inner,
+    group: String,
+    topic: String,
+    partition: i32,
+    value: OffsetValue,
+) {
+    inner
+        .groups
+        .entry(group.clone())
+        .or_insert_with(|| Group::new(&group));
+    inner
+        .offsets
+        .entry(group)
+        .or_default()
+        .insert((topic, partition), value);
 }
 
 /// A plain commit of a key is newer (later in the log) than any pending
