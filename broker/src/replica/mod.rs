@@ -27,7 +27,9 @@ pub mod isr;
 pub mod maintenance;
 pub mod partition;
 
-use partition::{Partition, PartitionSettings, ReplicaState, Role, TopicPartitions};
+use partition::{
+    split_followers, Partition, PartitionSettings, ReplicaState, Role, TopicPartitions,
+};
 
 /// A hosted partition whose leadership changed when an image was applied.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,19 +52,6 @@ pub struct Assignments {
     pub changes: Vec<LeadershipChange>,
     /// (leader node id, partition) for every partition followed here.
     pub follow: Vec<(i32, Arc<Partition>)>,
-}
-
-/// True when the replica state's followers are exactly these, in sync or
-/// not as given.
-fn same_isr(state: &ReplicaState, isr_followers: &[i32], others: &[i32]) -> bool {
-    let f = state.followers();
-    f.len() == isr_followers.len() + others.len()
-        && isr_followers
-            .iter()
-            .all(|id| f.get(id).is_some_and(|x| x.in_sync))
-        && others
-            .iter()
-            .all(|id| f.get(id).is_some_and(|x| !x.in_sync))
 }
 
 /// The partitions hosted on this node, by topic.
@@ -405,18 +394,12 @@ impl ReplicaManager {
             };
             for (pi, p) in topic.partitions.iter().zip(&entry.value().partitions) {
                 let Some(p) = p else { continue };
-                let isr_followers: Vec<i32> = pi.isr.iter().copied().filter(|r| *r != me).collect();
-                let others: Vec<i32> = pi
-                    .replicas
-                    .iter()
-                    .copied()
-                    .filter(|r| *r != me && !pi.isr.contains(r))
-                    .collect();
+                let (isr_followers, others) = split_followers(me, &pi.replicas, &pi.isr);
                 let state = p.replica_state();
                 let result = if pi.leader == me {
                     if state.role() != Role::Leader || state.leader_epoch() != pi.leader_epoch {
                         p.become_leader(pi.leader_epoch, &isr_followers, &others)
-                    } else if !same_isr(&state, &isr_followers, &others) {
+                    } else if !state.has_followers(&isr_followers, &others) {
                         p.update_isr(pi.leader_epoch, &isr_followers, &others)
                     } else {
                         Ok(())

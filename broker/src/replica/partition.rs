@@ -41,7 +41,7 @@ use crate::error::BrokerError;
 use crate::metrics::TopicMetrics;
 
 pub use crate::config::settings::{PartitionSettings, MAX_DECOMPRESSED_BYTES};
-pub use state::{FollowerState, ReplicaId, ReplicaState, Role};
+pub use state::{split_followers, FollowerState, ReplicaId, ReplicaState, Role};
 
 /// What a produce to this partition did.
 #[derive(Debug, Clone, Copy)]

@@ -29,6 +29,22 @@ use crate::error::BrokerError;
 /// A broker's node id.
 pub type ReplicaId = i32;
 
+/// Replica `me`'s followers of a partition with `replicas` and `isr`: those
+/// in the ISR, and the others (each in replica-list order, `me` left out).
+pub fn split_followers(
+    me: ReplicaId,
+    replicas: &[ReplicaId],
+    isr: &[ReplicaId],
+) -> (Vec<ReplicaId>, Vec<ReplicaId>) {
+    let isr_followers = isr.iter().copied().filter(|r| *r != me).collect();
+    let others = replicas
+        .iter()
+        .copied()
+        .filter(|r| *r != me && !isr.contains(r))
+        .collect();
+    (isr_followers, others)
+}
+
 /// What this replica is for its partition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
@@ -152,12 +168,7 @@ impl ReplicaState {
         if leader != me {
             return ReplicaState::follower(leader_epoch, leader, log_end_offset, log_start_offset);
         }
-        let isr_followers: Vec<ReplicaId> = isr.iter().copied().filter(|r| *r != me).collect();
-        let others: Vec<ReplicaId> = replicas
-            .iter()
-            .copied()
-            .filter(|r| *r != me && !isr.contains(r))
-            .collect();
+        let (isr_followers, others) = split_followers(me, replicas, isr);
         let mut s = ReplicaState::leader(leader_epoch, log_end_offset);
         if !isr_followers.is_empty() {
             s.high_watermark = log_start_offset.min(log_end_offset);
@@ -172,6 +183,18 @@ impl ReplicaState {
             )
             .collect();
         s
+    }
+
+    /// True when the followers are exactly `isr_followers` (in sync) and
+    /// `other_replicas` (not in sync), ids distinct.
+    pub fn has_followers(&self, isr_followers: &[ReplicaId], other_replicas: &[ReplicaId]) -> bool {
+        self.followers.len() == isr_followers.len() + other_replicas.len()
+            && isr_followers
+                .iter()
+                .all(|id| self.followers.get(id).is_some_and(|f| f.in_sync))
+            && other_replicas
+                .iter()
+                .all(|id| self.followers.get(id).is_some_and(|f| !f.in_sync))
     }
 
     /// The current role.
@@ -237,18 +260,8 @@ impl ReplicaState {
         log_end_offset: i64,
         now_ms: i64,
     ) -> Result<i64, BrokerError> {
-        let same_followers = {
-            let isr = self.followers.iter().filter(|(_, f)| f.in_sync).count();
-            isr == isr_followers.len()
-                && self.followers.len() == isr_followers.len() + other_replicas.len()
-                && isr_followers
-                    .iter()
-                    .all(|id| self.followers.get(id).is_some_and(|f| f.in_sync))
-                && other_replicas
-                    .iter()
-                    .all(|id| self.followers.get(id).is_some_and(|f| !f.in_sync))
-        };
-        let unchanged = self.role == Role::Leader && same_followers;
+        let unchanged =
+            self.role == Role::Leader && self.has_followers(isr_followers, other_replicas);
         if !self.check_epoch(epoch, unchanged)? {
             return Ok(self.on_local_append(log_end_offset));
         }
