@@ -45,13 +45,7 @@ pub fn proposals(
         let Some((epoch, followers)) = p.desired_isr(now_ms, lag_max_ms) else {
             continue;
         };
-        let Some(topic) = image.topic(&p.topic).filter(|t| t.topic_id == p.topic_id) else {
-            continue;
-        };
-        let Some(current) = usize::try_from(p.index)
-            .ok()
-            .and_then(|i| topic.partitions.get(i))
-        else {
+        let Some(current) = image.partition_by_id(&p.topic_id, p.index) else {
             continue;
         };
         if current.leader != me || current.leader_epoch != epoch {
@@ -70,7 +64,7 @@ pub fn proposals(
         p.propose_isr(&followers);
         out.push(Proposal {
             record: MetadataRecord::AlterPartition {
-                topic_id: topic.topic_id,
+                topic_id: p.topic_id,
                 partition: p.index,
                 leader: me,
                 leader_epoch: epoch,
@@ -90,13 +84,7 @@ pub fn settle(proposals: &[Proposal], image: &MetadataImage) {
     for prop in proposals {
         let p = &prop.partition;
         let applied = image
-            .topic(&p.topic)
-            .filter(|t| t.topic_id == p.topic_id)
-            .and_then(|t| {
-                usize::try_from(p.index)
-                    .ok()
-                    .and_then(|i| t.partitions.get(i))
-            })
+            .partition_by_id(&p.topic_id, p.index)
             .is_some_and(|current| current.isr == prop.isr);
         if !applied {
             p.clear_proposals();
