@@ -440,3 +440,30 @@ pub fn python_scenario(broker: &Broker, script_name: &str, cmd: &str, topic: &st
         &format!("{script_name} {cmd}"),
     )
 }
+
+/// Runs a Kafka command-line tool of `compat-tests/java/bin/` with
+/// `--bootstrap-server` pointing at `via`, judged by [`run_judged`]; fails
+/// (never skips) when Apache Kafka's tool jars are missing
+/// (`java/kafka-dist/fetch.sh`, which `scripts/test.sh` runs).
+pub fn kafka_tool(via: &Broker, name: &str, args: &[&str]) -> String {
+    let jars = script("java/kafka-dist/lib/.complete");
+    assert!(
+        jars.exists(),
+        "Apache Kafka's tool jars are missing ({}): run compat-tests/java/kafka-dist/fetch.sh \
+         (scripts/test.sh does; needs Maven and Java 17+)",
+        jars.display()
+    );
+    let mut cmd = Command::new(script(&format!("java/bin/{name}")));
+    cmd.args(["--bootstrap-server", &via.bootstrap()])
+        .args(args)
+        .stdin(Stdio::null());
+    let out = run_judged(
+        via,
+        &mut cmd,
+        Duration::from_secs(120),
+        60,
+        &format!("{name} {args:?}"),
+    );
+    println!("{name} {args:?}:\n{out}");
+    out
+}

@@ -7,10 +7,9 @@
 //! controller does so by itself. Leaders and ISRs are read with librdkafka
 //! Metadata, polled with a deadline.
 
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use memorystreamer_compat_tests::{run_judged, script, start_cluster, Broker};
+use memorystreamer_compat_tests::{kafka_tool, start_cluster, Broker};
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 
@@ -69,38 +68,13 @@ fn full_isr(p: &[Part]) -> bool {
         .all(|(l, r, i)| *l >= 0 && r.len() == 3 && i.len() == 3)
 }
 
-/// Runs a Kafka tool of `java/bin/` against `via`; fails if its jars are
-/// missing (`java/kafka-dist/fetch.sh`).
-fn tool(via: &Broker, name: &str, args: &[&str]) -> String {
-    let jars = script("java/kafka-dist/lib/.complete");
-    assert!(
-        jars.exists(),
-        "Apache Kafka's tool jars are missing ({}): run compat-tests/java/kafka-dist/fetch.sh \
-         (scripts/test.sh does; needs Maven and Java 17+)",
-        jars.display()
-    );
-    let mut cmd = Command::new(script(&format!("java/bin/{name}")));
-    cmd.args(["--bootstrap-server", &via.bootstrap()])
-        .args(args)
-        .stdin(Stdio::null());
-    let out = run_judged(
-        via,
-        &mut cmd,
-        Duration::from_secs(120),
-        60,
-        &format!("{name} {args:?}"),
-    );
-    println!("{name} {args:?}:\n{out}");
-    out
-}
-
 /// Three nodes and `TOPIC` (3 partitions, replication factor 3) with a full
 /// ISR.
 fn cluster(extra: &[&str]) -> Vec<Broker> {
     let mut args = vec!["-o", "broker.session.timeout.ms=2000"];
     args.extend_from_slice(extra);
     let nodes = start_cluster(3, &args);
-    tool(
+    kafka_tool(
         &nodes[0],
         "kafka-topics",
         &[
@@ -143,7 +117,7 @@ fn kafka_leader_election_moves_leadership_back_to_the_preferred_replica() {
     let parts = partitions(&nodes[survivor]).expect("metadata");
     assert_ne!(parts[0].0, preferred, "no automatic rebalance: {parts:?}");
 
-    let out = tool(
+    let out = kafka_tool(
         &nodes[survivor],
         "kafka-leader-election",
         &[
@@ -165,7 +139,7 @@ fn kafka_leader_election_moves_leadership_back_to_the_preferred_replica() {
         |p| p[0].0 == preferred,
     );
     // Asked again, it is already the leader.
-    let out = tool(
+    let out = kafka_tool(
         &nodes[survivor],
         "kafka-leader-election",
         &[
@@ -184,7 +158,7 @@ fn kafka_leader_election_moves_leadership_back_to_the_preferred_replica() {
 
     // Every partition at once.
     let (preferred, survivor) = bounce_preferred(&mut nodes, 1);
-    let out = tool(
+    let out = kafka_tool(
         &nodes[survivor],
         "kafka-leader-election",
         &["--election-type", "PREFERRED", "--all-topic-partitions"],

@@ -9,10 +9,9 @@
 //! 1 is killed and every record of both topics is read back from the new
 //! replicas, in order.
 
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use memorystreamer_compat_tests::{run_judged, script, start_cluster, Broker};
+use memorystreamer_compat_tests::{kafka_tool, start_cluster, Broker};
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
@@ -22,30 +21,7 @@ const RECORDS: usize = 500;
 
 /// Runs `kafka-reassign-partitions args…` against `via`.
 fn reassign_tool(via: &Broker, args: &[&str]) -> String {
-    let jars = script("java/kafka-dist/lib/.complete");
-    assert!(
-        jars.exists(),
-        "Apache Kafka's tool jars are missing ({}): run compat-tests/java/kafka-dist/fetch.sh \
-         (scripts/test.sh does; needs Maven and Java 17+)",
-        jars.display()
-    );
-    tool(via, "kafka-reassign-partitions", args)
-}
-
-fn tool(via: &Broker, name: &str, args: &[&str]) -> String {
-    let mut cmd = Command::new(script(&format!("java/bin/{name}")));
-    cmd.args(["--bootstrap-server", &via.bootstrap()])
-        .args(args)
-        .stdin(Stdio::null());
-    let out = run_judged(
-        via,
-        &mut cmd,
-        Duration::from_secs(120),
-        60,
-        &format!("{name} {args:?}"),
-    );
-    println!("{name} {args:?}:\n{out}");
-    out
+    kafka_tool(via, "kafka-reassign-partitions", args)
 }
 
 /// (leader, replicas, isr) of partition 0 of `topic`, through `via`.
@@ -166,7 +142,7 @@ fn kafka_reassign_partitions_moves_replicas_and_grows_the_replication_factor() {
     );
     let plans = tempfile::tempdir().expect("tempdir");
     for topic in ["moved", "grown"] {
-        tool(
+        kafka_tool(
             &nodes[0],
             "kafka-topics",
             &["--create", "--topic", topic, "--replica-assignment", "1"],
