@@ -111,11 +111,11 @@ impl Broker {
             dir: meta_dir.clone(),
             listen: config.controller_listener.clone(),
             voters: config.quorum_voters.clone(),
-            // A single voter keeps its short timeouts (it elects itself).
-            heartbeat: if single {
-                Duration::from_millis(50)
+            // A single voter elects itself at once; its heartbeats stay short.
+            election_timeout: if single {
+                Duration::from_millis(500)
             } else {
-                config.quorum_election_timeout / 4
+                config.quorum_election_timeout
             },
             session_timeout: config.broker_session_timeout,
             broker_heartbeat: config.broker_heartbeat_interval,

@@ -196,8 +196,9 @@ pub struct BrokerConfig {
     /// quorum voters (capped at a quarter of the session by the quorum).
     pub broker_heartbeat_interval: Duration,
     /// `controller.quorum.election.timeout.ms`: a voter that hears no
-    /// quorum leader for a random time in [this, 2 × this) stands for
-    /// election; the Raft heartbeat is a quarter of it.
+    /// quorum leader for a random time in [this, 1.5 × this) stands for
+    /// election; the Raft heartbeat is a tenth of it
+    /// (`quorum::RaftTimeouts` in the raft crate).
     pub quorum_election_timeout: Duration,
     /// `controller.quorum.voters`: node id → controller address. Always
     /// holds at least this node (a single-node cluster by default).

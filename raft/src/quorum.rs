@@ -43,8 +43,10 @@ pub struct QuorumConfig {
     pub listen: String,
     /// Every voter: node id → controller address (`host:port`).
     pub voters: BTreeMap<NodeId, String>,
-    /// Raft heartbeat interval; election timeouts are 4–8 times it.
-    pub heartbeat: Duration,
+    /// `controller.quorum.election.timeout.ms`: a voter that hears nothing
+    /// from the quorum leader for a random time in [this, 1.5 × this) stands
+    /// for election (see [`RaftTimeouts::for_election_timeout`]).
+    pub election_timeout: Duration,
     /// Broker liveness: a registered broker that no heartbeat of has
     /// reached the leader for this long is fenced
     /// (`broker.session.timeout.ms`).
@@ -54,6 +56,53 @@ pub struct QuorumConfig {
     /// session so one late heartbeat never fences (see
     /// [`broker_heartbeat_interval`]).
     pub broker_heartbeat: Duration,
+}
+
+/// openraft's timer settings for an election timeout (milliseconds).
+///
+/// openraft waits `leader_lease + election_timeout` after the last word
+/// from the leader before it stands for election, where `leader_lease` is
+/// `election_timeout_max` and `election_timeout` is drawn once from
+/// `[election_timeout_min, election_timeout_max)`. Kafka's
+/// `controller.quorum.election.timeout.ms` means the time without the
+/// leader after which an election starts, so for a configured `e` this
+/// picks `max = 3e/4` and `min = e/4`: elections start `[e, 1.5e)` after
+/// the leader went silent, and a retry after a split vote comes
+/// `[e/4, 3e/4)` later. The Raft heartbeat is `e/10` (below `min`, as
+/// openraft requires), so one late heartbeat never starts an election.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RaftTimeouts {
+    /// Leader → follower heartbeat interval.
+    pub heartbeat_ms: u64,
+    /// Lower bound of the drawn election timeout.
+    pub election_min_ms: u64,
+    /// Upper bound of the drawn election timeout, also the leader lease.
+    pub election_max_ms: u64,
+}
+
+impl RaftTimeouts {
+    /// The settings for an election timeout of `election` (clamped to
+    /// 40 ms ..= `i32::MAX` ms, the range of Kafka's INT key).
+    pub fn for_election_timeout(election: Duration) -> RaftTimeouts {
+        let e = u64::try_from(election.as_millis())
+            .unwrap_or(u64::MAX)
+            .clamp(40, i32::MAX as u64);
+        RaftTimeouts {
+            heartbeat_ms: (e / 10).max(1),
+            election_min_ms: e / 4,
+            election_max_ms: e * 3 / 4,
+        }
+    }
+
+    /// The earliest and latest time after the leader's last heartbeat at
+    /// which a follower stands for election (before the tick's rounding).
+    pub fn election_window(&self) -> (Duration, Duration) {
+        let lease = self.election_max_ms;
+        (
+            Duration::from_millis(lease + self.election_min_ms),
+            Duration::from_millis(lease + self.election_max_ms),
+        )
+    }
 }
 
 /// The broker heartbeat interval in effect: `configured`, at most a
@@ -363,12 +412,12 @@ impl Quorum {
     pub async fn start(cfg: QuorumConfig) -> Result<Quorum, QuorumError> {
         let log = LogStore::open(&cfg.dir)?;
         let sm = StateMachine::open(&cfg.dir)?;
-        let hb = cfg.heartbeat.as_millis().max(10) as u64;
+        let timeouts = RaftTimeouts::for_election_timeout(cfg.election_timeout);
         let config = Config {
             cluster_name: "memorystreamer".into(),
-            heartbeat_interval: hb,
-            election_timeout_min: hb * 4,
-            election_timeout_max: hb * 8,
+            heartbeat_interval: timeouts.heartbeat_ms,
+            election_timeout_min: timeouts.election_min_ms,
+            election_timeout_max: timeouts.election_max_ms,
             install_snapshot_timeout: 2000,
             snapshot_policy: SnapshotPolicy::LogsSinceLast(1000),
             max_in_snapshot_log_to_keep: 100,
@@ -706,6 +755,23 @@ mod tests {
         assert_eq!(
             liveness_changes(&brokers, &seen, 1, t0, now, SESSION),
             vec![MetadataRecord::BrokerUnfenced { node_id: 2 }]
+        );
+    }
+
+    #[test]
+    fn elections_start_between_one_and_one_and_a_half_election_timeouts() {
+        for e in [40u64, 100, 400, 1000, 5000] {
+            let t = RaftTimeouts::for_election_timeout(ms(e));
+            assert_eq!(t.election_window(), (ms(e), ms(e + e / 2)), "timeout {e}");
+            // openraft's own constraints (Config::validate).
+            assert!(t.heartbeat_ms < t.election_min_ms, "timeout {e}: {t:?}");
+            assert!(t.election_min_ms < t.election_max_ms, "timeout {e}: {t:?}");
+            assert!(t.heartbeat_ms >= 1);
+        }
+        // The floor: a smaller timeout is treated as 40 ms.
+        assert_eq!(
+            RaftTimeouts::for_election_timeout(ms(1)),
+            RaftTimeouts::for_election_timeout(ms(40))
         );
     }
 

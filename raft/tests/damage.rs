@@ -28,7 +28,7 @@ fn config(dir: &Path) -> QuorumConfig {
         dir: dir.to_path_buf(),
         listen: addr.clone(),
         voters: [(1, addr)].into_iter().collect::<BTreeMap<_, _>>(),
-        heartbeat: Duration::from_millis(50),
+        election_timeout: Duration::from_millis(600),
         session_timeout: Duration::from_secs(3),
         broker_heartbeat: Duration::from_millis(500),
     }

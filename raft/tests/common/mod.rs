@@ -32,7 +32,7 @@ pub fn config(id: u64, root: &Path, voters: &BTreeMap<u64, String>) -> QuorumCon
         dir: root.join(format!("node-{id}")),
         listen: voters[&id].clone(),
         voters: voters.clone(),
-        heartbeat: Duration::from_millis(50),
+        election_timeout: Duration::from_millis(600),
         session_timeout: Duration::from_secs(3),
         broker_heartbeat: Duration::from_millis(500),
     }
