@@ -19,6 +19,9 @@ use crate::records::MetadataRecord;
 mod elections;
 mod placement;
 mod reassignment;
+mod security;
+
+pub use security::{AclImage, ScramCredentialImage, SecurityImage};
 
 /// The `leader` of a partition that has none (offline: its only in-sync
 /// replica is fenced; with unclean leader election disabled it stays
@@ -89,6 +92,7 @@ pub struct MetadataImage {
     broker_configs: BTreeMap<String, Vec<(String, String)>>,
     brokers: BTreeMap<i32, BrokerImage>,
     cluster_id: Option<String>,
+    security: SecurityImage,
     /// Number of records applied.
     pub offset: u64,
 }
@@ -183,8 +187,8 @@ impl MetadataImage {
     /// the brokers (with rack and fencing) first, while no partition exists
     /// for their elections to touch, then every topic with its partitions
     /// exactly as they are (leaders, ISRs, both epochs) and configs, the
-    /// dynamic broker configs, the cluster id and the producer-id
-    /// high-water mark.
+    /// dynamic broker configs, the cluster id, the producer-id high-water
+    /// mark, the ACLs and the SCRAM credentials.
     pub fn to_records(&self) -> Vec<MetadataRecord> {
         let mut out = Vec::new();
         for b in self.brokers.values() {
@@ -242,12 +246,18 @@ impl MetadataImage {
                 next_producer_id: self.next_producer_id,
             });
         }
+        self.security.to_records(&mut out);
         out
     }
 
     /// First producer id not yet allocated.
     pub fn next_producer_id(&self) -> i64 {
         self.next_producer_id
+    }
+
+    /// ACL bindings and SCRAM credentials.
+    pub fn security(&self) -> &SecurityImage {
+        &self.security
     }
 
     /// Applies one record, returning the next image. A record that does not
@@ -488,6 +498,10 @@ impl MetadataImage {
                         .insert(resource.clone(), configs.clone());
                 }
             }
+            MetadataRecord::AclCreated { .. }
+            | MetadataRecord::AclRemoved { .. }
+            | MetadataRecord::ScramCredentialSet { .. }
+            | MetadataRecord::ScramCredentialRemoved { .. } => self.security.apply(rec)?,
             MetadataRecord::ProducerIdsAllocated { next_producer_id } => {
                 if *next_producer_id < self.next_producer_id {
                     return Err(MetadataError::Invalid(
