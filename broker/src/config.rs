@@ -30,6 +30,7 @@ mod args;
 mod kafka_keys;
 pub mod key_types;
 pub mod keys;
+pub mod listener;
 mod parse;
 pub mod registry;
 pub mod repository;
@@ -39,57 +40,10 @@ mod tests;
 pub mod topic;
 
 pub use args::{Args, LogFormat};
+pub use listener::{Listener, ProtocolMap, SecurityProtocol};
 pub use parse::parse_properties;
 pub use repository::ConfigRepository;
 pub use settings::{ConnectionLimits, GroupConfig, ReplicationConfig};
-
-/// A listener: security protocol, host and port.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Listener {
-    /// Kafka security protocol name (only PLAINTEXT today).
-    pub protocol: String,
-    /// Host to bind or advertise.
-    pub host: String,
-    /// Port.
-    pub port: u16,
-}
-
-impl Listener {
-    /// Parses `PROTOCOL://HOST:PORT` (HOST may be empty or a bracketed IPv6).
-    pub fn parse(s: &str) -> Result<Self, BrokerError> {
-        let bad = |why: &str| BrokerError::Config(format!("listener '{s}': {why}"));
-        let (protocol, rest) = s
-            .split_once("://")
-            .ok_or_else(|| bad("expected PROTOCOL://HOST:PORT"))?;
-        let (host, port) = rest.rsplit_once(':').ok_or_else(|| bad("missing :PORT"))?;
-        let port: u16 = port
-            .parse()
-            .map_err(|_| bad("port is not a number 0-65535"))?;
-        let protocol = protocol.trim().to_ascii_uppercase();
-        if protocol != "PLAINTEXT" {
-            return Err(bad(
-                "only PLAINTEXT listeners are supported so far (SSL/SASL are on the roadmap)",
-            ));
-        }
-        let host = host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_string();
-        Ok(Listener {
-            protocol,
-            host,
-            port,
-        })
-    }
-
-    pub(crate) fn parse_list(s: &str) -> Result<Vec<Self>, BrokerError> {
-        s.split(',')
-            .map(str::trim)
-            .filter(|x| !x.is_empty())
-            .map(Listener::parse)
-            .collect()
-    }
-}
 
 /// Defaults for partition logs, from `log.*` broker keys.
 #[derive(Debug, Clone)]

@@ -50,10 +50,9 @@ use kafka_protocol::messages::ApiKey;
 use memorystreamer_protocol_kafka::frame::{frame_size, split_frame};
 use memorystreamer_protocol_kafka::request::decode_header;
 use memorystreamer_protocol_kafka::ProtocolError;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
-use tracing::{debug, info, warn};
+use tracing::{info, warn};
 
 use crate::api::{self, Reply};
 use crate::broker::Broker;
@@ -167,20 +166,24 @@ enum Close {
     Protocol(ProtocolError),
 }
 
+/// A byte stream a connection is served over: a TCP socket, or a TLS
+/// session over one.
+pub trait ClientStream: AsyncRead + AsyncWrite + Unpin + Send {}
+
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> ClientStream for T {}
+
 /// Serves one connection, accepted on the listener named `listener`, until
 /// the peer closes it, it misbehaves, or the broker shuts down (after
-/// finishing the request in progress).
-pub async fn serve(
+/// finishing the request in progress). The accept loop has set the socket
+/// options (`TCP_NODELAY`) already.
+pub async fn serve<S: ClientStream>(
     broker: Arc<Broker>,
-    mut stream: TcpStream,
+    mut stream: S,
     peer: SocketAddr,
     listener: Arc<str>,
     mut shutdown: watch::Receiver<bool>,
     admission: Admission,
 ) {
-    if let Err(e) = stream.set_nodelay(true) {
-        debug!(%peer, error = %e, "set_nodelay failed");
-    }
     let mut session = Session::new(peer, listener);
     let mut client_id = String::new();
     let _guard = crate::metrics::ConnectionGuard::open();
@@ -226,10 +229,10 @@ async fn until(deadline: Option<tokio::time::Instant>) {
     }
 }
 
-async fn run(
+async fn run<S: ClientStream>(
     broker: &Arc<Broker>,
     quotas: &Quotas,
-    stream: &mut TcpStream,
+    stream: &mut S,
     session: &mut Session,
     client_id: &mut String,
     shutdown: &mut watch::Receiver<bool>,

@@ -179,7 +179,8 @@ mod tests {
 
     fn listener(port: u16) -> Listener {
         Listener {
-            protocol: "PLAINTEXT".into(),
+            name: "PLAINTEXT".into(),
+            protocol: crate::config::SecurityProtocol::Plaintext,
             host: "127.0.0.1".into(),
             port,
         }

@@ -15,7 +15,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
-use tracing::{error, info, warn};
+use tracing::{debug, error, info, warn};
 
 use crate::broker::Broker;
 use crate::connection;
@@ -104,7 +104,7 @@ pub async fn run(
             .config
             .listeners
             .get(i)
-            .map_or("", |l| l.protocol.as_str())
+            .map_or("", |l| l.name.as_str())
             .into();
         let broker = Arc::clone(&broker);
         let quotas = Arc::clone(&quotas);
@@ -125,6 +125,9 @@ pub async fn run(
                             }
                             match quotas.admit(peer.ip(), slot) {
                                 Some(admission) => {
+                                    if let Err(e) = stream.set_nodelay(true) {
+                                        debug!(%peer, error = %e, "set_nodelay failed");
+                                    }
                                     connections.spawn(connection::serve(
                                         Arc::clone(&broker),
                                         stream,

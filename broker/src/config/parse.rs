@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use super::registry::{default_value, spec, topic_key_of};
 use super::{
-    BrokerConfig, ConnectionLimits, GroupConfig, Listener, LogDefaults, LogFormat,
+    BrokerConfig, ConnectionLimits, GroupConfig, Listener, LogDefaults, LogFormat, ProtocolMap,
     ReplicationConfig, TxnConfig,
 };
 use crate::error::BrokerError;
@@ -307,14 +307,40 @@ impl BrokerConfig {
             .or_else(|| default_value("log.dirs").map(String::from))
             .map(PathBuf::from)
             .unwrap_or_default();
-        let listeners = Listener::parse_list(p.raw("listeners").unwrap_or_default())?;
+        let protocol_map =
+            ProtocolMap::parse(p.raw("listener.security.protocol.map").unwrap_or_default())?;
+        let mut listeners =
+            Listener::parse_list(p.raw("listeners").unwrap_or_default(), &protocol_map, true)?;
+        // Kafka's controller listeners serve the quorum, not clients: ours
+        // binds the voter address (controller.quorum.voters), so they are
+        // not Kafka-protocol listeners here.
+        let controller_names: Vec<String> = p
+            .raw("controller.listener.names")
+            .unwrap_or_default()
+            .split(',')
+            .map(|n| n.trim().to_ascii_uppercase())
+            .filter(|n| !n.is_empty())
+            .collect();
+        listeners.retain(|l| !controller_names.contains(&l.name));
         if listeners.is_empty() {
             return Err(BrokerError::Config(
                 "listeners: at least one listener is required".into(),
             ));
         }
         let advertised_listeners = match props.get("advertised.listeners") {
-            Some(s) => Listener::parse_list(s)?,
+            Some(s) => {
+                let advertised = Listener::parse_list(s, &protocol_map, false)?;
+                if let Some(l) = advertised
+                    .iter()
+                    .find(|a| !listeners.iter().any(|l| l.name == a.name))
+                {
+                    return Err(BrokerError::Config(format!(
+                        "advertised.listeners: {} is not a listener in listeners",
+                        l.name
+                    )));
+                }
+                advertised
+            }
             None => listeners
                 .iter()
                 .map(|l| Listener {

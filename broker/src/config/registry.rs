@@ -238,6 +238,8 @@ pub const BROKER_KEYS: &[KeySpec] = &[
     read("metrics.addr"),
     // With voters, this node's entry in controller.quorum.voters instead.
     read("controller.listener"),
+    read("listener.security.protocol.map"),
+    read("controller.listener.names"),
     read("broker.session.timeout.ms"),
     at_least(read("broker.heartbeat.interval.ms"), 1),
     // Kafka's default, 1000 ms, and Kafka's meaning (RaftTimeouts).

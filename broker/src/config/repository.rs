@@ -439,7 +439,7 @@ fn static_value<'a>(c: &'a BrokerConfig, key: &str) -> Option<&'a String> {
 pub fn computed_values(c: &BrokerConfig) -> Vec<(&'static str, String)> {
     let list = |ls: &[super::Listener]| {
         ls.iter()
-            .map(|l| format!("{}://{}:{}", l.protocol, l.host, l.port))
+            .map(|l| format!("{}://{}:{}", l.name, l.host, l.port))
             .collect::<Vec<_>>()
             .join(",")
     };

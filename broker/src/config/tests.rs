@@ -221,3 +221,50 @@ fn replication_settings() {
     assert_eq!(repo.partition_settings(&three).min_insync_replicas, 3);
     assert!(registry::is_live("min.insync.replicas"));
 }
+
+#[test]
+fn kafka_listener_settings_are_honoured() {
+    let props = |pairs: &[(&str, &str)]| {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect::<BTreeMap<_, _>>()
+    };
+    // A KRaft server.properties: the controller listener serves the quorum.
+    let cfg = BrokerConfig::from_properties(
+        &props(&[
+            ("listeners", "CLIENT://:19092,CONTROLLER://:19093"),
+            (
+                "listener.security.protocol.map",
+                "CLIENT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            ),
+            ("controller.listener.names", "CONTROLLER"),
+            ("advertised.listeners", "CLIENT://broker1:19092"),
+        ]),
+        LogFormat::Text,
+    )
+    .expect("config");
+    let names: Vec<&str> = cfg.listeners.iter().map(|l| l.name.as_str()).collect();
+    assert_eq!(names, ["CLIENT"]);
+    assert_eq!(cfg.advertised_listeners[0].host, "broker1");
+    // An advertised listener that is not a listener.
+    let err = BrokerConfig::from_properties(
+        &props(&[
+            ("listeners", "PLAINTEXT://:19092"),
+            ("advertised.listeners", "OTHER://h:1"),
+            (
+                "listener.security.protocol.map",
+                "PLAINTEXT:PLAINTEXT,OTHER:PLAINTEXT",
+            ),
+        ]),
+        LogFormat::Text,
+    )
+    .expect_err("unknown advertised listener");
+    assert!(err.to_string().contains("OTHER"), "{err}");
+    // A listener the map does not name.
+    assert!(BrokerConfig::from_properties(
+        &props(&[("listeners", "CLIENT://:19092")]),
+        LogFormat::Text
+    )
+    .is_err());
+}
