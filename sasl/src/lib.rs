@@ -11,5 +11,7 @@
 //! bytes a client sent prove who it claims to be.
 
 pub mod error;
+pub mod principal;
+pub mod tls;
 
 pub use error::SaslError;
