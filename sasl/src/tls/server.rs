@@ -267,19 +267,27 @@ fn provider(cipher_suites: &[String]) -> Result<CryptoProvider, SaslError> {
         if !provider
             .cipher_suites
             .iter()
-            .any(|s| s.suite().as_str() == Some(name.as_str()))
+            .any(|s| iana_name(s).as_deref() == Some(name.as_str()))
         {
             return Err(SaslError::Config(format!(
                 "ssl.cipher.suites: unsupported cipher suite {name}"
             )));
         }
     }
-    provider.cipher_suites.retain(|s| {
-        s.suite()
-            .as_str()
-            .is_some_and(|n| cipher_suites.iter().any(|c| c == n))
-    });
+    provider
+        .cipher_suites
+        .retain(|s| iana_name(s).is_some_and(|n| cipher_suites.contains(&n)));
     Ok(provider)
+}
+
+/// A suite's IANA name, which Java (and so `ssl.cipher.suites`) uses:
+/// rustls names TLS 1.3 suites `TLS13_*` where IANA says `TLS_*`.
+fn iana_name(suite: &rustls::SupportedCipherSuite) -> Option<String> {
+    let name = suite.suite().as_str()?;
+    Some(match name.strip_prefix("TLS13_") {
+        Some(rest) => format!("TLS_{rest}"),
+        None => name.to_string(),
+    })
 }
 
 fn build_config(
