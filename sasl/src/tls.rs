@@ -171,6 +171,10 @@ impl TlsSettings {
     /// `ssl.principal.mapping.rules`, `ssl.allow.dn.changes`,
     /// `ssl.allow.san.changes`. The combinations Kafka's
     /// `DefaultSslEngineFactory` refuses are refused with its reasons.
+    ///
+    /// The caller picks which keys apply: in Kafka (KIP-684) a `SASL_SSL`
+    /// listener ignores the broker-wide `ssl.client.auth` and honours only
+    /// `listener.name.<listener>.ssl.client.auth`.
     pub fn from_props(props: &BTreeMap<String, String>) -> Result<Self, SaslError> {
         let get = |key: &str| props.get(key).map(String::as_str);
         let keystore = keystore_from_props(&get)?;
