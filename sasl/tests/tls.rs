@@ -419,14 +419,28 @@ async fn reload_serves_a_new_certificate_and_keeps_the_old_one_when_broken() {
     let outcome = handshake(&server, client(None)).await;
     assert_eq!(outcome.served, Some(cert("server-rotated-cert.pem")));
 
+    // Different subject alternative names: refused unless ssl.allow.san.changes.
+    std::fs::copy(fixture("server-other-san.pem"), &location).expect("other san");
+    match server.reload_if_changed() {
+        Err(SaslError::Config(message)) => assert!(message.contains("ssl.allow.san.changes")),
+        other => panic!("a SAN change must be refused, got {other:?}"),
+    }
+    let outcome = handshake(&server, client(None)).await;
+    assert_eq!(outcome.served, Some(cert("server-rotated-cert.pem")));
+
     std::fs::copy(fixture("server.pem"), &location).expect("back");
     let mut allowing = settings(keystore, ClientAuth::None);
     allowing.allow_dn_changes = true;
+    allowing.allow_san_changes = true;
     let server = TlsServer::new(allowing).expect("server");
     std::fs::copy(fixture("server-other-dn.pem"), &location).expect("other dn");
     assert!(server.reload_if_changed().expect("allowed"));
     let outcome = handshake(&server, client(None)).await;
     assert_eq!(outcome.served, Some(cert("server-other-dn-cert.pem")));
+    std::fs::copy(fixture("server-other-san.pem"), &location).expect("other san");
+    assert!(server.reload_if_changed().expect("allowed"));
+    let outcome = handshake(&server, client(None)).await;
+    assert_eq!(outcome.served, Some(cert("server-other-san-cert.pem")));
 }
 
 #[tokio::test]
