@@ -368,8 +368,8 @@ impl AclBindingFilter {
     }
 
     fn matches_entry(&self, b: &AclBinding) -> bool {
-        self.principal.as_ref().map_or(true, |p| *p == b.principal)
-            && self.host.as_ref().map_or(true, |h| *h == b.host)
+        self.principal.as_ref().is_none_or(|p| *p == b.principal)
+            && self.host.as_ref().is_none_or(|h| *h == b.host)
             && (self.operation == AclOperation::Any || self.operation == b.operation)
             && (self.permission == AclPermissionType::Any || self.permission == b.permission)
     }

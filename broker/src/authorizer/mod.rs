@@ -168,15 +168,21 @@ impl Authorizer {
             resource_type,
             name,
         };
-        let hash = self.cache.hash(&key);
+        self.cached(&key, |acls| i32::from(self.decide(acls, &key))) != 0
+    }
+
+    /// The cached value for `key`, or `compute` with the current ACLs
+    /// (then cached under their generation).
+    fn cached(&self, key: &Key<'_>, compute: impl FnOnce(&AclIndex) -> i32) -> i32 {
+        let hash = self.cache.hash(key);
         let generation = self.generation.load(Ordering::Acquire);
-        if let Some(allowed) = self.cache.get(hash, &key, generation) {
-            return allowed;
+        if let Some(value) = self.cache.get(hash, key, generation) {
+            return value;
         }
         let acls = self.acls.load();
-        let allowed = self.decide(&acls, &key);
-        self.cache.insert(hash, &key, acls.generation, allowed);
-        allowed
+        let value = compute(&acls);
+        self.cache.insert(hash, key, acls.generation, value);
+        value
     }
 
     /// [`Authorizer::authorize`] without the cache: neither read nor
@@ -231,10 +237,31 @@ impl Authorizer {
         resource_type: ResourceType,
         name: &str,
     ) -> i32 {
-        supported_operations(resource_type)
-            .iter()
-            .filter(|op| self.authorize(principal, host, **op, resource_type, name))
-            .fold(0, |acc, op| acc | (1 << op.code()))
+        if !resource_type.is_concrete() {
+            return 0;
+        }
+        // Cached as one value, under the operation ANY.
+        let key = Key {
+            principal,
+            host: host.to_canonical(),
+            operation: AclOperation::Any,
+            resource_type,
+            name,
+        };
+        self.cached(&key, |acls| {
+            supported_operations(resource_type)
+                .iter()
+                .filter(|op| {
+                    self.decide(
+                        acls,
+                        &Key {
+                            operation: **op,
+                            ..key
+                        },
+                    )
+                })
+                .fold(0, |acc, op| acc | (1 << op.code()))
+        })
     }
 }
 

@@ -329,6 +329,25 @@ fn set_acls_invalidates_cached_decisions() {
     a.set_acls(vec![acl(Topic, "t", Literal, ALICE, Read, Allow).binding]);
     assert!(can(&a, ALICE, Read, Topic, "t"));
     assert_eq!(a.acl_count(), 1);
+    let read_describe = (1 << Read.code()) | (1 << Describe.code());
+    assert_eq!(
+        a.authorized_operations(ALICE, client(), Topic, "t"),
+        read_describe
+    );
+    assert_eq!(
+        a.authorized_operations(ALICE, client(), Topic, "t"),
+        read_describe
+    );
+    a.set_acls(vec![acl(Topic, "t", Literal, ALICE, Write, Allow).binding]);
+    let write_describe = (1 << Write.code()) | (1 << Describe.code());
+    assert_eq!(
+        a.authorized_operations(ALICE, client(), Topic, "t"),
+        write_describe
+    );
+    assert!(
+        !can(&a, ALICE, AclOperation::Any, Topic, "t"),
+        "not the bit field's slot"
+    );
 }
 
 #[test]
@@ -343,7 +362,7 @@ fn a_decision_stored_for_an_old_generation_is_not_served() {
     };
     let hash = a.cache.hash(&key);
     // A decision computed with an older set, stored after the change.
-    a.cache.insert(hash, &key, 0, false);
+    a.cache.insert(hash, &key, 0, 0);
     assert!(can(&a, ALICE, Read, Topic, "t"));
 }
 
@@ -359,7 +378,7 @@ fn the_cache_stays_bounded() {
             resource_type: Topic,
             name: &name,
         };
-        cache.insert(cache.hash(&key), &key, 1, true);
+        cache.insert(cache.hash(&key), &key, 1, 1);
         assert!(cache.len() <= 11);
     }
 }
