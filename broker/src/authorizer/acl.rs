@@ -57,10 +57,10 @@ macro_rules! kafka_enum {
                 }
             }
 
-            /// The value for a name, ignoring case and `_` versus none
-            /// (`clusteraction`, `ClusterAction`, `CLUSTER_ACTION`), as the
-            /// command-line tools accept them; `Unknown` otherwise (as
-            /// Kafka's `fromString`).
+            /// The value for a name, ignoring case and underscores, so
+            /// both Kafka's enum names (`CLUSTER_ACTION`, what its
+            /// `fromString` takes) and its tools' names (`ClusterAction`)
+            /// are read; `Unknown` for anything else (as `fromString`).
             pub fn from_name(name: &str) -> Self {
                 let wanted = |s: &str| {
                     let a = s.bytes().filter(|b| *b != b'_');
