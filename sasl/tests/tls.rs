@@ -141,6 +141,13 @@ async fn serves_the_keystore_certificate_and_anonymous_without_client_auth() {
     let outcome = handshake(&server, client(Some("client-alice.pem"))).await;
     assert_eq!(outcome.principal(&server), "User:ANONYMOUS");
     assert_eq!(server.certificate_chain()[0], cert("server-cert.pem"));
+    // Debug output never carries the private key.
+    let debug = format!("{server:?}");
+    let key_pem = fixture_text("server-key.pem");
+    let key_body = key_pem.lines().nth(1).expect("key body line");
+    assert!(!debug.contains("PRIVATE KEY") && !debug.contains(key_body));
+    let key_bytes = format!("{:?}", &key_pem.as_bytes()[..16]);
+    assert!(!debug.contains(&key_bytes[1..key_bytes.len() - 1]));
 }
 
 #[tokio::test]
