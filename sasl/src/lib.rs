@@ -11,7 +11,14 @@
 //! bytes a client sent prove who it claims to be.
 
 pub mod error;
+pub mod mechanism;
+pub mod oauthbearer;
+pub mod plain;
+pub mod scram;
 pub mod principal;
 pub mod tls;
 
 pub use error::SaslError;
+pub use mechanism::{Credentials, Mechanism, ServerSession, Step};
+pub use oauthbearer::{JwtValidator, KeySource, OAuthConfig, ValidatedToken};
+pub use scram::{ScramCredential, ScramMechanism};
