@@ -257,11 +257,15 @@ impl JwtValidator {
             validation.validate_nbf = false;
             validation.required_spec_claims = HashSet::new();
             validation.validate_aud = !self.config.expected_audience.is_empty();
+            // A configured issuer or audience is also a required claim
+            // (jsonwebtoken alone skips a check whose claim is absent).
             if validation.validate_aud {
                 validation.set_audience(&self.config.expected_audience);
+                validation.required_spec_claims.insert("aud".into());
             }
             if let Some(iss) = &self.config.expected_issuer {
                 validation.set_issuer(&[iss]);
+                validation.required_spec_claims.insert("iss".into());
             }
             match jsonwebtoken::decode::<serde_json::Value>(token, &key.key, &validation) {
                 Ok(data) => return self.check_claims(&data.claims, now),
