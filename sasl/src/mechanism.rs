@@ -19,6 +19,13 @@
 //! [`SaslError::InvalidMessage`] is kept for messages over
 //! [`MAX_MESSAGE_BYTES`] and messages after the exchange ended.
 //!
+//! rsasl compares the recomputed StoredKey with `==`, not in constant time.
+//! The compared value is H(ClientKey') for a ClientKey' the client cannot
+//! choose freely (it is its proof XOR an HMAC it cannot predict without
+//! the StoredKey), so the timing says nothing useful; Kafka uses
+//! `MessageDigest.isEqual`. PLAIN passwords are compared by the broker's
+//! [`Credentials`] with [`constant_time_eq`].
+//!
 //! This module is NOT the Kafka framing (SaslHandshake / SaslAuthenticate
 //! and re-authentication live in the broker) and does not store users: the
 //! broker implements [`Credentials`].
@@ -92,8 +99,18 @@ impl Mechanism {
     /// Kafka's message for a failure that must not say more (Kafka's
     /// `SaslServerAuthenticator` for any `SaslException`).
     pub fn generic_failure(self) -> String {
+        self.generic_failure_during("authentication")
+    }
+
+    /// The same during KIP-368 re-authentication (`... during
+    /// re-authentication due to ...`).
+    pub fn generic_reauthentication_failure(self) -> String {
+        self.generic_failure_during("re-authentication")
+    }
+
+    fn generic_failure_during(self, phase: &str) -> String {
         format!(
-            "Authentication failed during authentication due to invalid credentials with SASL mechanism {}",
+            "Authentication failed during {phase} due to invalid credentials with SASL mechanism {}",
             self.name()
         )
     }
@@ -237,6 +254,8 @@ pub struct ServerSession {
     inner: Inner,
     /// Client messages taken so far.
     messages: u32,
+    /// A KIP-368 re-authentication (changes the generic failure text).
+    reauthentication: bool,
 }
 
 impl std::fmt::Debug for ServerSession {
@@ -291,7 +310,15 @@ impl ServerSession {
             mechanism,
             inner,
             messages: 0,
+            reauthentication: false,
         })
+    }
+
+    /// Marks the exchange as a KIP-368 re-authentication: generic failures
+    /// then say `during re-authentication`, as Kafka's do.
+    pub fn for_reauthentication(mut self) -> Self {
+        self.reauthentication = true;
+        self
     }
 
     /// The mechanism of this exchange.
@@ -317,10 +344,20 @@ impl ServerSession {
         if !matches!(result, Ok(Step::Continue(_))) {
             self.inner = Inner::Ended;
         }
-        if let Err(e) = &result {
-            tracing::debug!(mechanism = %self.mechanism, error = %e, "SASL authentication failed");
+        match result {
+            Err(SaslError::AuthenticationFailed(m))
+                if self.reauthentication && m == self.mechanism.generic_failure() =>
+            {
+                Err(SaslError::AuthenticationFailed(
+                    self.mechanism.generic_reauthentication_failure(),
+                ))
+            }
+            Err(e) => {
+                tracing::debug!(mechanism = %self.mechanism, error = %e, "SASL authentication failed");
+                Err(e)
+            }
+            ok => ok,
         }
-        result
     }
 
     fn advance(&mut self, client_message: &[u8], now: SystemTime) -> Result<Step, SaslError> {

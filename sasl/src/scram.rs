@@ -184,10 +184,12 @@ impl ScramCredential {
         })
     }
 
-    /// Whether the keys have the mechanism's hash length (a credential
-    /// that does not is treated as absent).
+    /// Whether the keys have the mechanism's hash length and the iteration
+    /// count is at least Kafka's minimum (Kafka's server refuses such a
+    /// credential; here it is treated as absent).
     pub(crate) fn fits(&self, mechanism: ScramMechanism) -> bool {
-        self.stored_key.len() == mechanism.hash_len()
+        self.iterations >= ScramMechanism::MIN_ITERATIONS
+            && self.stored_key.len() == mechanism.hash_len()
             && self.server_key.len() == mechanism.hash_len()
             && !self.salt.is_empty()
     }

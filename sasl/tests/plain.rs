@@ -119,3 +119,15 @@ fn mechanism_names_are_kafkas() {
         Err(SaslError::Config(_))
     ));
 }
+
+#[test]
+fn reauthentication_failures_name_the_phase() {
+    let users: Arc<dyn Credentials> = Arc::new(Users(HashMap::new()));
+    let mut session = ServerSession::new(Mechanism::Plain, users, None)
+        .unwrap()
+        .for_reauthentication();
+    assert_eq!(
+        failure(session.step(b"garbage")),
+        "Authentication failed during re-authentication due to invalid credentials with SASL mechanism PLAIN"
+    );
+}
