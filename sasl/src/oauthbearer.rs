@@ -1,8 +1,9 @@
 //! SASL/OAUTHBEARER (RFC 7628) with JWT bearer tokens, the way Kafka's
 //! broker validates them (`OAuthBearerSaslServer` + its JWT validator,
-//! KIP-768): signature by a key from a JWKS file or PEM public keys (picked
-//! by the token's `kid`), `exp` required, `nbf` / `iat` not in the future,
-//! both with `sasl.oauthbearer.clock.skew.seconds` of leeway, the expected
+//! KIP-768, `BrokerJwtValidator`): signature by a key from a JWKS file or
+//! PEM public keys (picked by the token's `kid`; `alg: none` and HMAC
+//! never), `exp` and `iat` required, `exp` not past and `nbf` / `iat` not
+//! in the future, with `sasl.oauthbearer.clock.skew.seconds` of leeway, the expected
 //! issuer and audience if configured, and the principal from the
 //! `sasl.oauthbearer.sub.claim.name` claim.
 //!
@@ -15,7 +16,8 @@
 //! Keys are files only: Kafka's `sasl.oauthbearer.jwks.endpoint.url` with a
 //! `file:` URL. The JWKS file is re-read when its modification time
 //! changes ([`JwtValidator::reload_if_changed`], also checked by
-//! [`JwtValidator::validate`] at most once per [`RELOAD_CHECK_INTERVAL`]).
+//! [`JwtValidator::validate`] at most once per
+//! [`OAuthConfig::reload_check_interval`]).
 //! This module does NOT fetch keys over HTTPS, does not introspect opaque
 //! tokens and does not issue tokens; HMAC (`oct`) keys are refused.
 
@@ -64,6 +66,10 @@ pub struct OAuthConfig {
     pub sub_claim: String,
     /// `sasl.oauthbearer.scope.claim.name` (default `scope`).
     pub scope_claim: String,
+    /// How often `validate` checks whether the key files changed (default
+    /// [`RELOAD_CHECK_INTERVAL`]); a file's modification time is cheap to
+    /// read, so this replaces Kafka's hourly `jwks.endpoint.refresh.ms`.
+    pub reload_check_interval: Duration,
 }
 
 impl OAuthConfig {
@@ -76,6 +82,7 @@ impl OAuthConfig {
             clock_skew: Duration::from_secs(30),
             sub_claim: "sub".into(),
             scope_claim: "scope".into(),
+            reload_check_interval: RELOAD_CHECK_INTERVAL,
         }
     }
 
@@ -136,7 +143,8 @@ pub struct ValidatedToken {
     pub principal: String,
     /// The token's `exp`.
     pub expires_at: SystemTime,
-    /// The scope claim: a space-separated string or a list of strings.
+    /// The scope claim: a string (one scope, as Kafka reads it) or a list
+    /// of strings.
     pub scopes: Vec<String>,
 }
 
@@ -210,7 +218,7 @@ impl JwtValidator {
     }
 
     fn current_keys(&self) -> Arc<Vec<VerificationKey>> {
-        let due = self.lock().last_check.elapsed() >= RELOAD_CHECK_INTERVAL;
+        let due = self.lock().last_check.elapsed() >= self.config.reload_check_interval;
         if due {
             if let Err(e) = self.reload_if_changed() {
                 tracing::warn!(error = %e, "OAUTHBEARER keys not reloaded; the previous keys stay in use");
@@ -305,10 +313,9 @@ impl JwtValidator {
                 return Err(fail(format!("token not valid before {nbf}")));
             }
         }
-        if let Some(iat) = time("iat")? {
-            if iat > now_secs + skew {
-                return Err(fail(format!("token issued in the future ({iat})")));
-            }
+        let iat = time("iat")?.ok_or_else(|| fail("token has no iat claim".into()))?;
+        if iat > now_secs + skew {
+            return Err(fail(format!("token issued in the future ({iat})")));
         }
         let sub = claims
             .get(&self.config.sub_claim)
@@ -317,9 +324,8 @@ impl JwtValidator {
             .filter(|s| !s.is_empty())
             .ok_or_else(|| fail(format!("token has no {} claim", self.config.sub_claim)))?;
         let scopes = match claims.get(&self.config.scope_claim) {
-            Some(serde_json::Value::String(s)) => {
-                s.split_whitespace().map(str::to_string).collect()
-            }
+            // As Kafka: a string claim is one scope, not split on spaces.
+            Some(serde_json::Value::String(s)) => vec![s.trim().to_string()],
             Some(serde_json::Value::Array(items)) => items
                 .iter()
                 .filter_map(|v| v.as_str())

@@ -61,7 +61,7 @@ fn claims() -> Value {
         "aud": "kafka",
         "iat": NOW_SECS - 10,
         "exp": NOW_SECS + 3600,
-        "scope": "produce consume",
+        "scope": ["produce", "consume"],
     })
 }
 
@@ -180,6 +180,9 @@ fn expiry_and_not_before_honour_the_clock_skew() {
     let mut no_exp = claims();
     no_exp.as_object_mut().unwrap().remove("exp");
     assert!(rejected(&s, &sign(&key, Algorithm::RS256, Some("rsa-1"), &no_exp)).contains("exp"));
+    let mut no_iat = claims();
+    no_iat.as_object_mut().unwrap().remove("iat");
+    assert!(rejected(&s, &sign(&key, Algorithm::RS256, Some("rsa-1"), &no_iat)).contains("iat"));
 
     let strict = setup(|c| c.clock_skew = Duration::ZERO);
     assert!(rejected(&strict, &with("exp", NOW_SECS - 1)).contains("expired"));
@@ -263,11 +266,12 @@ fn custom_subject_and_scope_claims() {
     });
     let mut c = claims();
     c["client_id"] = json!("svc-orders");
-    c["scp"] = json!(["kafka.write"]);
+    c["scp"] = json!(" kafka.write kafka.read ");
     let token = sign(&rsa_key("rsa1.key"), Algorithm::RS256, Some("rsa-1"), &c);
     let valid = s.validator.validate(&token, now()).unwrap();
     assert_eq!(valid.principal, "User:svc-orders");
-    assert_eq!(valid.scopes, vec!["kafka.write"]);
+    // A string claim is one scope, as Kafka reads it.
+    assert_eq!(valid.scopes, vec!["kafka.write kafka.read"]);
 }
 
 #[test]
@@ -487,4 +491,27 @@ fn config_from_kafka_keys() {
     )]))
     .is_err());
     assert!(OAuthConfig::from_props(&props(&[])).is_err());
+}
+
+#[test]
+fn validate_picks_up_a_changed_jwks_by_itself() {
+    let s = setup(|c| c.reload_check_interval = Duration::ZERO);
+    let rsa2_token = sign(
+        &rsa_key("rsa2.key"),
+        Algorithm::RS256,
+        Some("rsa-2"),
+        &claims(),
+    );
+    rejected(&s, &rsa2_token);
+    write_jwks(
+        &s.jwks,
+        vec![jwk(&rsa_key("rsa2.key"), Algorithm::RS256, "rsa-2")],
+    );
+    File::options()
+        .write(true)
+        .open(&s.jwks)
+        .unwrap()
+        .set_modified(SystemTime::now() + Duration::from_secs(10))
+        .unwrap();
+    assert!(s.validator.validate(&rsa2_token, now()).is_ok());
 }
