@@ -14,8 +14,8 @@ pub mod error;
 pub mod mechanism;
 pub mod oauthbearer;
 pub mod plain;
-pub mod scram;
 pub mod principal;
+pub mod scram;
 pub mod tls;
 
 pub use error::SaslError;

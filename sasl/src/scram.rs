@@ -10,11 +10,18 @@
 //! derives the keys from it; [`ScramCredential::from_password`] is for
 //! tools and tests that start from a password.
 //!
-//! An unknown user gets a fake credential ([`fake_credential`]): a salt and
+//! An unknown user gets a fake credential (`fake_credential`): a salt and
 //! keys derived from the user name under a per-process random key, so the
 //! server-first message has the same shape, the same salt on every attempt
 //! and the same cost as for a real user, and the proof then fails with the
 //! same message as a wrong password.
+//!
+//! rsasl's SCRAM server rebuilds the AuthMessage from the user name and
+//! nonces, so a client-first message with extensions (Kafka's
+//! `tokenauth=true` for delegation tokens) cannot authenticate: delegation
+//! tokens are not supported. rsasl's parser also indexes attributes without
+//! checking their length, so [`crate::mechanism::ServerSession`] checks
+//! each message's shape first (`well_formed_client_message`).
 //!
 //! This module is NOT the message parser or state machine (rsasl's SCRAM
 //! server is), and does not store credentials (the broker does, as metadata
