@@ -114,6 +114,24 @@ pub struct Authorizer {
     cache: DecisionCache,
 }
 
+/// The cache key of an action, or None for an `Any`/`Unknown` operation or
+/// resource type (never authorized).
+fn action_key<'a>(
+    principal: &'a str,
+    host: IpAddr,
+    operation: AclOperation,
+    resource_type: ResourceType,
+    name: &'a str,
+) -> Option<Key<'a>> {
+    (operation.is_concrete() && resource_type.is_concrete()).then(|| Key {
+        principal,
+        host: host.to_canonical(),
+        operation,
+        resource_type,
+        name,
+    })
+}
+
 impl Authorizer {
     /// An authorizer with no ACLs.
     pub fn new(config: AuthorizerConfig) -> Self {
@@ -158,15 +176,8 @@ impl Authorizer {
         resource_type: ResourceType,
         name: &str,
     ) -> bool {
-        if !operation.is_concrete() || !resource_type.is_concrete() {
+        let Some(key) = action_key(principal, host, operation, resource_type, name) else {
             return false;
-        }
-        let key = Key {
-            principal,
-            host: host.to_canonical(),
-            operation,
-            resource_type,
-            name,
         };
         self.cached(&key, |acls| i32::from(self.decide(acls, &key))) != 0
     }
@@ -195,15 +206,8 @@ impl Authorizer {
         resource_type: ResourceType,
         name: &str,
     ) -> bool {
-        if !operation.is_concrete() || !resource_type.is_concrete() {
+        let Some(key) = action_key(principal, host, operation, resource_type, name) else {
             return false;
-        }
-        let key = Key {
-            principal,
-            host: host.to_canonical(),
-            operation,
-            resource_type,
-            name,
         };
         self.decide(&self.acls.load(), &key)
     }
