@@ -133,15 +133,25 @@ impl Harness {
             )
             .await;
         assert_eq!(find.error_code, 0, "set-up FindCoordinator");
-        let resp: InitProducerIdResponse = self
-            .call(
-                ApiKey::InitProducerId,
-                4,
-                &InitProducerIdRequest::default()
-                    .with_transactional_id(Some(TransactionalId(sb("fuzz-txn"))))
-                    .with_transaction_timeout_ms(60_000),
-            )
-            .await;
+        // The transaction coordinator may still be loading its partition
+        // (NOT_COORDINATOR 16, COORDINATOR_LOAD_IN_PROGRESS 14, both
+        // retriable): ask again, as a client does, until a deadline.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        let resp = loop {
+            let resp: InitProducerIdResponse = self
+                .call(
+                    ApiKey::InitProducerId,
+                    4,
+                    &InitProducerIdRequest::default()
+                        .with_transactional_id(Some(TransactionalId(sb("fuzz-txn"))))
+                        .with_transaction_timeout_ms(60_000),
+                )
+                .await;
+            if !matches!(resp.error_code, 14 | 16) || std::time::Instant::now() >= deadline {
+                break resp;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        };
         assert_eq!(resp.error_code, 0, "set-up InitProducerId");
         self.ctx.producer = (resp.producer_id.0, resp.producer_epoch);
         self.ctx.group = "fuzz-group".into();
