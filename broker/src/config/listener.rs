@@ -25,6 +25,14 @@ pub enum SecurityProtocol {
 }
 
 impl SecurityProtocol {
+    /// Every protocol.
+    pub const ALL: [SecurityProtocol; 4] = [
+        SecurityProtocol::Plaintext,
+        SecurityProtocol::Ssl,
+        SecurityProtocol::SaslPlaintext,
+        SecurityProtocol::SaslSsl,
+    ];
+
     /// Kafka's name (`SASL_SSL`, ...).
     pub fn name(self) -> &'static str {
         match self {
@@ -37,14 +45,9 @@ impl SecurityProtocol {
 
     /// The protocol named `name` (case-insensitive).
     pub fn from_name(name: &str) -> Option<Self> {
-        [
-            SecurityProtocol::Plaintext,
-            SecurityProtocol::Ssl,
-            SecurityProtocol::SaslPlaintext,
-            SecurityProtocol::SaslSsl,
-        ]
-        .into_iter()
-        .find(|p| p.name().eq_ignore_ascii_case(name.trim()))
+        SecurityProtocol::ALL
+            .into_iter()
+            .find(|p| p.name().eq_ignore_ascii_case(name.trim()))
     }
 }
 
@@ -182,15 +185,10 @@ impl Listener {
 /// maps to itself.
 fn default_map() -> ProtocolMap {
     ProtocolMap(
-        [
-            SecurityProtocol::Plaintext,
-            SecurityProtocol::Ssl,
-            SecurityProtocol::SaslPlaintext,
-            SecurityProtocol::SaslSsl,
-        ]
-        .into_iter()
-        .map(|p| (p.name().to_string(), p))
-        .collect(),
+        SecurityProtocol::ALL
+            .into_iter()
+            .map(|p| (p.name().to_string(), p))
+            .collect(),
     )
 }
 
