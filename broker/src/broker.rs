@@ -38,6 +38,7 @@ use crate::metadata::{BrokerAddress, MetadataCache};
 use crate::replica::fetcher::ReplicaFetchers;
 use crate::replica::partition::{Partition, PartitionSettings};
 use crate::replica::{LeadershipChange, ReplicaManager};
+use crate::security::Security;
 
 pub(crate) mod elections;
 mod markers;
@@ -80,6 +81,8 @@ pub struct Broker {
     txn: TxnCoordinator,
     /// Fetch tasks of the partitions this node follows.
     fetchers: ReplicaFetchers,
+    /// The authorizer (fed from the image) and listener security.
+    pub security: Security,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -155,7 +158,9 @@ impl Broker {
             &config.data_dir,
             config.metrics_topic_labels,
         );
+        let security = Security::from_props(&config.props)?;
         let broker = Broker {
+            security,
             config,
             configs,
             cluster_id,
@@ -262,6 +267,7 @@ impl Broker {
         // finds the partition already leading.
         let mut changes = self.apply_leadership(&new);
         changes.extend(retired);
+        self.security.sync(&new);
         self.cache.publish(Arc::clone(&new));
         if broker_configs_changed {
             if let Err(e) = self.configs.apply_dynamic(&new) {

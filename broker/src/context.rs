@@ -21,46 +21,81 @@
 //! the session (ApiVersions records the client software; SASL will record
 //! the principal) take `&mut RequestContext`.
 //!
-//! This module is not the authorizer (`authorizer.rs` answers what a
+//! This module is not the authorizer (`authorizer/` answers what a
 //! principal may do), not the socket handling (`connection.rs`), and not a
 //! place for request-independent broker state (that is `Broker`).
 
 use std::fmt;
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
 use kafka_protocol::messages::ApiKey;
 use memorystreamer_protocol_kafka::request::Header;
 
+use crate::authorizer::{AclOperation, ResourceType};
+use crate::broker::Broker;
 use crate::error::BrokerError;
 
 /// Who a connection acts as, in Kafka's `KafkaPrincipal` form
-/// (`<type>:<name>`, e.g. `User:alice`).
+/// (`<type>:<name>`, e.g. `User:alice`), kept as one string because the
+/// authorizer and the ACLs compare principals in that form.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct KafkaPrincipal {
-    /// The principal type (`User` for every principal Kafka builds itself).
-    pub principal_type: String,
-    /// The name within that type.
-    pub name: String,
+    full: String,
+    type_len: usize,
 }
 
 impl KafkaPrincipal {
     /// Kafka's `KafkaPrincipal.USER_TYPE`.
     pub const USER_TYPE: &'static str = "User";
 
-    /// `User:ANONYMOUS`, the principal of every PLAINTEXT connection (and so
-    /// of every connection until SASL and TLS arrive), as in Kafka.
-    pub fn anonymous() -> Self {
+    /// The principal `principal_type:name`.
+    pub fn new(principal_type: &str, name: &str) -> Self {
         KafkaPrincipal {
-            principal_type: Self::USER_TYPE.to_string(),
-            name: "ANONYMOUS".to_string(),
+            full: format!("{principal_type}:{name}"),
+            type_len: principal_type.len(),
         }
+    }
+
+    /// A `User` principal.
+    pub fn user(name: &str) -> Self {
+        Self::new(Self::USER_TYPE, name)
+    }
+
+    /// Parses `Type:name` (as the `sasl` crate and `super.users` write
+    /// principals); a string without `:` is a `User` name.
+    pub fn parse(s: &str) -> Self {
+        match s.split_once(':') {
+            Some((t, n)) => Self::new(t, n),
+            None => Self::user(s),
+        }
+    }
+
+    /// `User:ANONYMOUS`, the principal of every PLAINTEXT connection and of
+    /// SSL connections without a client certificate, as in Kafka.
+    pub fn anonymous() -> Self {
+        Self::user("ANONYMOUS")
+    }
+
+    /// The principal type (`User` for every principal Kafka builds itself).
+    pub fn principal_type(&self) -> &str {
+        &self.full[..self.type_len]
+    }
+
+    /// The name within that type.
+    pub fn name(&self) -> &str {
+        &self.full[self.type_len + 1..]
+    }
+
+    /// `Type:name`.
+    pub fn as_str(&self) -> &str {
+        &self.full
     }
 }
 
 impl fmt::Display for KafkaPrincipal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.principal_type, self.name)
+        f.write_str(&self.full)
     }
 }
 
@@ -82,8 +117,9 @@ pub struct Session {
     /// The name of the listener the connection came in on (`PLAINTEXT`; the
     /// listener name of `listeners`).
     pub listener: Arc<str>,
-    /// Who the connection acts as: [`KafkaPrincipal::anonymous`] until the
-    /// security issue authenticates connections.
+    /// Who the connection acts as: [`KafkaPrincipal::anonymous`] on
+    /// PLAINTEXT, the certificate's mapped subject on SSL with a client
+    /// certificate, the authenticated user on SASL listeners.
     pub principal: KafkaPrincipal,
     /// What the client announced in ApiVersions v3+ (KIP-511), once it did.
     pub client_software: Option<ClientSoftware>,
@@ -161,6 +197,32 @@ impl<'a> RequestContext<'a> {
     /// version-aware mapping, [`BrokerError::code_for_version`]).
     pub fn error_code(&self, e: &BrokerError) -> i16 {
         e.code_for_version(self.api_key(), self.version())
+    }
+
+    /// Whether this request's principal may do `operation` on the
+    /// resource `resource_type` named `name`: always when no authorizer is
+    /// configured (`authorizer.class.name` unset), as in Kafka.
+    pub fn authorize(
+        &self,
+        broker: &Broker,
+        operation: AclOperation,
+        resource_type: ResourceType,
+        name: &str,
+    ) -> bool {
+        let Some(authorizer) = broker.security.authorizer() else {
+            return true;
+        };
+        let host = self
+            .session
+            .peer
+            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |p| p.ip());
+        authorizer.authorize(
+            self.session.principal.as_str(),
+            host,
+            operation,
+            resource_type,
+            name,
+        )
     }
 
     /// 0 for success, else [`Self::error_code`] of the error.

@@ -36,6 +36,7 @@ pub mod metadata;
 pub mod metrics;
 pub mod replica;
 pub mod scrape;
+pub mod security;
 pub mod server;
 pub mod txn;
 pub mod util;

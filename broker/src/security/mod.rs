@@ -1,0 +1,120 @@
+//! The broker's security state: the authorizer fed from the metadata
+//! image, and (per listener) how connections authenticate.
+//!
+//! [`Security`] is built once at start from the broker's properties and
+//! lives on [`crate::Broker`]. `authorizer.class.name` switches the
+//! authorizer on (Kafka's KRaft value
+//! `org.apache.kafka.metadata.authorizer.StandardAuthorizer`, so a Kafka
+//! `server.properties` works unchanged); [`Security::sync`] hands it the
+//! image's ACLs whenever they change. Handlers ask through
+//! [`crate::context::RequestContext::authorize`].
+//!
+//! This module is not the decision rules (`authorizer/`), not the SASL
+//! mechanisms or TLS configuration (the `sasl` crate), and not the
+//! connection's state machine (`authenticator.rs` drives it per
+//! connection).
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use memorystreamer_raft::image::{AclImage, MetadataImage};
+use tracing::info;
+use uuid::Uuid;
+
+use crate::authorizer::{
+    AclBinding, AclOperation, AclPermissionType, Authorizer, AuthorizerConfig, PatternType,
+    ResourceType,
+};
+use crate::error::BrokerError;
+
+/// Kafka's key naming the authorizer class.
+pub const AUTHORIZER_CLASS_CONFIG: &str = "authorizer.class.name";
+
+/// The `authorizer.class.name` values that switch our authorizer on:
+/// Kafka's KRaft `StandardAuthorizer` (the one a KRaft `server.properties`
+/// names).
+pub const STANDARD_AUTHORIZER_CLASSES: &[&str] =
+    &["org.apache.kafka.metadata.authorizer.StandardAuthorizer"];
+
+/// The broker's security state, shared by every connection.
+#[derive(Debug)]
+pub struct Security {
+    authorizer: Option<Authorizer>,
+    /// The image ACL map last handed to the authorizer (compared by
+    /// pointer: the image shares it until an ACL record changes it).
+    acls_seen: Mutex<Option<Arc<BTreeMap<Uuid, AclImage>>>>,
+}
+
+impl Security {
+    /// Reads `authorizer.class.name` (and, when it names the standard
+    /// authorizer, `super.users` and `allow.everyone.if.no.acl.found`).
+    /// Any other non-empty class is refused: running without the
+    /// authorization its operator asked for would be worse than not
+    /// starting.
+    pub fn from_props(props: &BTreeMap<String, String>) -> Result<Self, BrokerError> {
+        let class = props
+            .get(AUTHORIZER_CLASS_CONFIG)
+            .map(|s| s.trim())
+            .unwrap_or("");
+        let authorizer = if class.is_empty() {
+            None
+        } else if STANDARD_AUTHORIZER_CLASSES.contains(&class) {
+            let config = AuthorizerConfig::from_props(props)?;
+            info!(super_users = ?config.super_users,
+                allow_everyone_if_no_acl_found = config.allow_everyone_if_no_acl_found,
+                "authorizer enabled");
+            Some(Authorizer::new(config))
+        } else {
+            return Err(BrokerError::Config(format!(
+                "{AUTHORIZER_CLASS_CONFIG}={class} is not supported: set it to {} (ACLs as \
+                 Kafka's KRaft brokers keep them) or leave it empty",
+                STANDARD_AUTHORIZER_CLASSES[0]
+            )));
+        };
+        Ok(Security {
+            authorizer,
+            acls_seen: Mutex::new(None),
+        })
+    }
+
+    /// Security with no authorizer (tests, fuzzers).
+    pub fn disabled() -> Self {
+        Security {
+            authorizer: None,
+            acls_seen: Mutex::new(None),
+        }
+    }
+
+    /// The authorizer, when `authorizer.class.name` switched it on.
+    pub fn authorizer(&self) -> Option<&Authorizer> {
+        self.authorizer.as_ref()
+    }
+
+    /// Hands the image's ACLs to the authorizer when they changed since
+    /// the last call.
+    pub fn sync(&self, image: &MetadataImage) {
+        let Some(authorizer) = &self.authorizer else {
+            return;
+        };
+        let acls = image.security().acls_arc();
+        let mut seen = self.acls_seen.lock().unwrap_or_else(|e| e.into_inner());
+        if seen.as_ref().is_some_and(|s| Arc::ptr_eq(s, acls)) {
+            return;
+        }
+        authorizer.set_acls(acls.values().map(binding).collect());
+        *seen = Some(Arc::clone(acls));
+    }
+}
+
+/// The authorizer's form of a stored binding.
+pub fn binding(a: &AclImage) -> AclBinding {
+    AclBinding {
+        resource_type: ResourceType::from_code(a.resource_type),
+        resource_name: a.resource_name.clone(),
+        pattern_type: PatternType::from_code(a.pattern_type),
+        principal: a.principal.clone(),
+        host: a.host.clone(),
+        operation: AclOperation::from_code(a.operation),
+        permission: AclPermissionType::from_code(a.permission_type),
+    }
+}
