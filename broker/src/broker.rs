@@ -44,6 +44,7 @@ pub(crate) mod elections;
 mod markers;
 pub(crate) mod reassign;
 mod replication;
+pub mod security_admin;
 use crate::config::topic::{ConfigDef, TopicConfig};
 use crate::txn::TxnCoordinator;
 

@@ -146,6 +146,29 @@ pub enum BrokerError {
     #[error("invalid request: {0}")]
     InvalidRequest(String),
 
+    /// ACL APIs without an authorizer configured (SECURITY_DISABLED); the
+    /// text is Kafka's message.
+    #[error("{0}")]
+    SecurityDisabled(String),
+    /// The principal may not do this to the cluster
+    /// (CLUSTER_AUTHORIZATION_FAILED).
+    #[error("{0}")]
+    ClusterAuthorizationFailed(String),
+    /// A request names a resource (a SCRAM credential) that does not exist
+    /// (RESOURCE_NOT_FOUND); the text is Kafka's message.
+    #[error("{0}")]
+    ResourceNotFound(String),
+    /// A request names the same resource twice (DUPLICATE_RESOURCE).
+    #[error("{0}")]
+    DuplicateResource(String),
+    /// A SCRAM credential Kafka refuses (UNACCEPTABLE_CREDENTIAL).
+    #[error("{0}")]
+    UnacceptableCredential(String),
+    /// A SASL or SCRAM mechanism this broker does not know
+    /// (UNSUPPORTED_SASL_MECHANISM).
+    #[error("{0}")]
+    UnsupportedSaslMechanism(String),
+
     /// A transaction request refused by the coordinator or a partition.
     #[error("{0}")]
     Txn(#[from] TxnError),
@@ -209,6 +232,12 @@ impl BrokerError {
             BrokerError::PolicyViolation(_) => E::PolicyViolation,
             BrokerError::InvalidRecord(_) | BrokerError::RecordErrors { .. } => E::InvalidRecord,
             BrokerError::Quorum(_) => E::RequestTimedOut,
+            BrokerError::SecurityDisabled(_) => E::SecurityDisabled,
+            BrokerError::ClusterAuthorizationFailed(_) => E::ClusterAuthorizationFailed,
+            BrokerError::ResourceNotFound(_) => E::ResourceNotFound,
+            BrokerError::DuplicateResource(_) => E::DuplicateResource,
+            BrokerError::UnacceptableCredential(_) => E::UnacceptableCredential,
+            BrokerError::UnsupportedSaslMechanism(_) => E::UnsupportedSaslMechanism,
             BrokerError::Txn(t) => txn_error(*t),
             BrokerError::Group(g) => g.response_error(),
             BrokerError::VerificationFenced { .. } => E::InvalidProducerEpoch,
@@ -471,6 +500,17 @@ mod tests {
         );
         assert_eq!(BrokerError::MessageTooLarge { size: 2, max: 1 }.code(), 10);
         assert_eq!(BrokerError::InvalidTopic("x".into()).code(), 17);
+        let security = [
+            (BrokerError::SecurityDisabled(String::new()), 54),
+            (BrokerError::ClusterAuthorizationFailed(String::new()), 31),
+            (BrokerError::ResourceNotFound(String::new()), 91),
+            (BrokerError::DuplicateResource(String::new()), 92),
+            (BrokerError::UnacceptableCredential(String::new()), 93),
+            (BrokerError::UnsupportedSaslMechanism(String::new()), 33),
+        ];
+        for (e, code) in security {
+            assert_eq!(e.code(), code, "{e:?}");
+        }
     }
 
     /// The group coordinator's refusals keep the codes the coordinator

@@ -38,11 +38,14 @@ mod add_partitions_to_txn;
 mod alter_configs;
 mod alter_partition_reassignments;
 mod api_versions;
+mod create_acls;
 mod create_partitions;
 mod create_topics;
+mod delete_acls;
 mod delete_groups;
 mod delete_records;
 mod delete_topics;
+mod describe_acls;
 mod describe_cluster;
 mod describe_configs;
 mod describe_groups;
@@ -77,13 +80,18 @@ mod write_txn_markers;
 
 /// Declares the registry: `ApiKey min..=max => module`, optionally followed
 /// by `(optional_reply)` for a handler returning `Option` (None: no response
-/// at all). Expands to [`SUPPORTED`] and [`dispatch`].
+/// at all) or `(fallible)` for one returning `Result<_, ProtocolError>` (Err:
+/// the connection is closed, for requests Kafka fails to parse). Expands to
+/// [`SUPPORTED`] and [`dispatch`].
 macro_rules! registry {
     (@reply optional_reply $header:ident, $resp:expr) => {
         match $resp {
             Some(resp) => respond($header, &resp),
             None => Ok(Reply::None),
         }
+    };
+    (@reply fallible $header:ident, $resp:expr) => {
+        respond($header, &$resp?)
     };
     (@reply $header:ident, $resp:expr) => {
         respond($header, &$resp)
@@ -167,6 +175,9 @@ registry! {
     ElectLeaders 0..=2 => elect_leaders,
     AlterPartitionReassignments 0..=1 => alter_partition_reassignments,
     ListPartitionReassignments 0..=0 => list_partition_reassignments,
+    DescribeAcls 1..=3 => describe_acls (fallible),
+    CreateAcls 1..=3 => create_acls (fallible),
+    DeleteAcls 1..=3 => delete_acls (fallible),
 }
 
 /// The supported-API table in codec form.

@@ -1,0 +1,368 @@
+//! The ACL and SCRAM admin APIs on the wire (CreateAcls, DescribeAcls,
+//! DeleteAcls, AlterUserScramCredentials, DescribeUserScramCredentials):
+//! Kafka 4.1's answers, validation messages and authorization, and the
+//! records surviving a restart (they are metadata records, replayed from
+//! the metadata log).
+
+mod common;
+
+use common::*;
+use kafka_protocol::messages::*;
+use kafka_protocol::protocol::StrBytes;
+
+const AUTHORIZER: (&str, &str) = (
+    "authorizer.class.name",
+    "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+);
+const ANONYMOUS_IS_SUPER: (&str, &str) = ("super.users", "User:ANONYMOUS");
+
+// Kafka's codes.
+const TOPIC: i8 = 2;
+const GROUP: i8 = 3;
+const CLUSTER: i8 = 4;
+const ANY: i8 = 1;
+const MATCH: i8 = 2;
+const LITERAL: i8 = 3;
+const PREFIXED: i8 = 4;
+const READ: i8 = 3;
+const WRITE: i8 = 4;
+const ALLOW: i8 = 3;
+
+fn sb(s: &str) -> StrBytes {
+    StrBytes::from_string(s.to_string())
+}
+
+fn creation(
+    resource_type: i8,
+    name: &str,
+    pattern: i8,
+    principal: &str,
+    operation: i8,
+) -> create_acls_request::AclCreation {
+    create_acls_request::AclCreation::default()
+        .with_resource_type(resource_type)
+        .with_resource_name(sb(name))
+        .with_resource_pattern_type(pattern)
+        .with_principal(sb(principal))
+        .with_host(sb("*"))
+        .with_operation(operation)
+        .with_permission_type(ALLOW)
+}
+
+fn create(c: &mut Client, creations: Vec<create_acls_request::AclCreation>) -> Vec<(i16, String)> {
+    let resp: CreateAclsResponse = c.call(
+        ApiKey::CreateAcls,
+        3,
+        &CreateAclsRequest::default().with_creations(creations),
+    );
+    resp.results
+        .iter()
+        .map(|r| {
+            (
+                r.error_code,
+                r.error_message.as_deref().unwrap_or("<null>").to_string(),
+            )
+        })
+        .collect()
+}
+
+fn describe_all(c: &mut Client) -> DescribeAclsResponse {
+    describe(c, ANY, None, ANY)
+}
+
+fn describe(
+    c: &mut Client,
+    resource_type: i8,
+    name: Option<&str>,
+    pattern: i8,
+) -> DescribeAclsResponse {
+    let req = DescribeAclsRequest::default()
+        .with_resource_type_filter(resource_type)
+        .with_resource_name_filter(name.map(sb))
+        .with_pattern_type_filter(pattern)
+        .with_principal_filter(None)
+        .with_host_filter(None)
+        .with_operation(1)
+        .with_permission_type(1);
+    c.call(ApiKey::DescribeAcls, 3, &req)
+}
+
+/// (type, name, pattern, [(principal, host, operation, permission)]) of a
+/// DescribeAcls answer.
+type Listed = Vec<(i8, String, i8, Vec<(String, String, i8, i8)>)>;
+
+fn listed(resp: &DescribeAclsResponse) -> Listed {
+    assert_eq!(resp.error_code, 0, "{:?}", resp.error_message);
+    assert_eq!(resp.error_message, None, "null on success, as Kafka");
+    let mut out: Listed = resp
+        .resources
+        .iter()
+        .map(|r| {
+            let mut acls: Vec<_> = r
+                .acls
+                .iter()
+                .map(|a| {
+                    (
+                        a.principal.to_string(),
+                        a.host.to_string(),
+                        a.operation,
+                        a.permission_type,
+                    )
+                })
+                .collect();
+            acls.sort();
+            (
+                r.resource_type,
+                r.resource_name.to_string(),
+                r.pattern_type,
+                acls,
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn delete_filter(
+    resource_type: i8,
+    name: Option<&str>,
+    pattern: i8,
+) -> delete_acls_request::DeleteAclsFilter {
+    delete_acls_request::DeleteAclsFilter::default()
+        .with_resource_type_filter(resource_type)
+        .with_resource_name_filter(name.map(sb))
+        .with_pattern_type_filter(pattern)
+        .with_principal_filter(None)
+        .with_host_filter(None)
+        .with_operation(1)
+        .with_permission_type(1)
+}
+
+fn alice(operation: i8) -> (String, String, i8, i8) {
+    ("User:alice".into(), "*".into(), operation, ALLOW)
+}
+
+#[test]
+fn acl_apis_without_an_authorizer_answer_security_disabled() {
+    let b = TestBroker::start(&[]);
+    let mut c = b.connect();
+    let results = create(
+        &mut c,
+        vec![
+            creation(TOPIC, "t", LITERAL, "User:alice", READ),
+            creation(TOPIC, "u", LITERAL, "User:alice", READ),
+        ],
+    );
+    assert_eq!(
+        results,
+        vec![(54, "No Authorizer is configured.".to_string()); 2]
+    );
+    let d = describe_all(&mut c);
+    assert_eq!(d.error_code, 54);
+    assert_eq!(
+        d.error_message.as_deref(),
+        Some("No Authorizer is configured on the broker")
+    );
+    let del: DeleteAclsResponse = c.call(
+        ApiKey::DeleteAcls,
+        3,
+        &DeleteAclsRequest::default().with_filters(vec![delete_filter(ANY, None, ANY)]),
+    );
+    assert_eq!(del.filter_results.len(), 1);
+    assert_eq!(del.filter_results[0].error_code, 54);
+    assert_eq!(
+        del.filter_results[0].error_message.as_deref(),
+        Some("No Authorizer is configured.")
+    );
+}
+
+#[test]
+fn acls_are_created_listed_deleted_and_survive_a_restart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    {
+        let b = TestBroker::start_at(&data, &[AUTHORIZER, ANONYMOUS_IS_SUPER]);
+        let mut c = b.connect();
+        let results = create(
+            &mut c,
+            vec![
+                creation(TOPIC, "t", LITERAL, "User:alice", READ),
+                creation(TOPIC, "pre-", PREFIXED, "User:alice", WRITE),
+                creation(GROUP, "g", LITERAL, "User:alice", READ),
+                // The same as the first: succeeds, stored once.
+                creation(TOPIC, "t", LITERAL, "User:alice", READ),
+                creation(CLUSTER, "other", LITERAL, "User:alice", READ),
+                creation(TOPIC, "", LITERAL, "User:alice", READ),
+                creation(ANY, "t", LITERAL, "User:alice", READ),
+                creation(TOPIC, "t", MATCH, "User:alice", READ),
+                creation(TOPIC, "t", LITERAL, "User:alice", 1),
+                creation(TOPIC, "t", LITERAL, "alice", READ),
+                creation(TOPIC, "t", LITERAL, "User:alice", READ).with_permission_type(ANY),
+            ],
+        );
+        let ok = (0, "<null>".to_string());
+        let invalid = |m: &str| (42, m.to_string());
+        assert_eq!(
+            results,
+            vec![
+                ok.clone(),
+                ok.clone(),
+                ok.clone(),
+                ok.clone(),
+                invalid("The only valid name for the CLUSTER resource is kafka-cluster"),
+                invalid("Invalid empty resource name"),
+                invalid("Invalid resourceType ANY"),
+                invalid("Invalid patternType MATCH"),
+                invalid("Invalid operation ANY"),
+                invalid(
+                    "Could not parse principal from `alice` (no colon is present separating \
+                     the principal type from the principal name)"
+                ),
+                invalid("Invalid permissionType ANY"),
+            ]
+        );
+        assert_eq!(listed(&describe_all(&mut c)).len(), 3, "before a restart");
+        // A binding that exists already is not stored again.
+        assert_eq!(
+            create(
+                &mut c,
+                vec![creation(TOPIC, "t", LITERAL, "User:alice", READ)]
+            ),
+            vec![ok]
+        );
+    }
+    let b = TestBroker::start_at(&data, &[AUTHORIZER, ANONYMOUS_IS_SUPER]);
+    let mut c = b.connect();
+    let expected: Listed = vec![
+        (TOPIC, "pre-".into(), PREFIXED, vec![alice(WRITE)]),
+        (TOPIC, "t".into(), LITERAL, vec![alice(READ)]),
+        (GROUP, "g".into(), LITERAL, vec![alice(READ)]),
+    ];
+    let mut sorted = expected.clone();
+    sorted.sort();
+    assert_eq!(listed(&describe_all(&mut c)), sorted, "after a restart");
+    // MATCH selects what applies to a name: the prefixed binding for "pre-x".
+    assert_eq!(
+        listed(&describe(&mut c, TOPIC, Some("pre-x"), MATCH)),
+        vec![(TOPIC, "pre-".into(), PREFIXED, vec![alice(WRITE)])]
+    );
+    assert_eq!(
+        listed(&describe(&mut c, TOPIC, Some("pre-x"), LITERAL)),
+        vec![]
+    );
+
+    // Two filters selecting the same binding both list it; it goes once.
+    let del: DeleteAclsResponse = c.call(
+        ApiKey::DeleteAcls,
+        3,
+        &DeleteAclsRequest::default().with_filters(vec![
+            delete_filter(TOPIC, Some("t"), LITERAL),
+            delete_filter(TOPIC, None, ANY).with_operation(READ),
+            delete_filter(TOPIC, Some("nothing"), LITERAL),
+        ]),
+    );
+    let names: Vec<Vec<(String, i8, i8)>> = del
+        .filter_results
+        .iter()
+        .map(|f| {
+            assert_eq!((f.error_code, &f.error_message), (0, &None));
+            f.matching_acls
+                .iter()
+                .map(|m| {
+                    assert_eq!((m.error_code, &m.error_message), (0, &None));
+                    assert_eq!(m.resource_type, TOPIC);
+                    assert_eq!(m.principal.as_str(), "User:alice");
+                    assert_eq!(m.host.as_str(), "*");
+                    assert_eq!(m.permission_type, ALLOW);
+                    (m.resource_name.to_string(), m.pattern_type, m.operation)
+                })
+                .collect()
+        })
+        .collect();
+    assert_eq!(
+        names,
+        vec![
+            vec![("t".to_string(), LITERAL, READ)],
+            vec![("t".to_string(), LITERAL, READ)],
+            vec![]
+        ]
+    );
+    let mut left = vec![
+        (TOPIC, "pre-".into(), PREFIXED, vec![alice(WRITE)]),
+        (GROUP, "g".into(), LITERAL, vec![alice(READ)]),
+    ];
+    left.sort();
+    assert_eq!(listed(&describe_all(&mut c)), left);
+    let del: DeleteAclsResponse = c.call(
+        ApiKey::DeleteAcls,
+        3,
+        &DeleteAclsRequest::default().with_filters(vec![delete_filter(ANY, None, ANY)]),
+    );
+    assert_eq!(del.filter_results[0].matching_acls.len(), 2);
+    assert_eq!(listed(&describe_all(&mut c)), vec![]);
+    drop(c);
+    drop(b);
+    let b = TestBroker::start_at(&data, &[AUTHORIZER, ANONYMOUS_IS_SUPER]);
+    let mut c = b.connect();
+    assert_eq!(
+        listed(&describe_all(&mut c)),
+        vec![],
+        "deletions survive too"
+    );
+}
+
+#[test]
+fn acl_apis_need_cluster_permissions() {
+    let b = TestBroker::start(&[AUTHORIZER]);
+    let mut c = b.connect();
+    let results = create(
+        &mut c,
+        vec![
+            creation(TOPIC, "t", LITERAL, "User:alice", READ),
+            creation(TOPIC, "u", LITERAL, "User:alice", READ),
+        ],
+    );
+    assert_eq!(results.len(), 2);
+    assert!(results.iter().all(|(code, _)| *code == 31), "{results:?}");
+    assert_eq!(describe_all(&mut c).error_code, 31);
+    let del: DeleteAclsResponse = c.call(
+        ApiKey::DeleteAcls,
+        3,
+        &DeleteAclsRequest::default().with_filters(vec![delete_filter(ANY, None, ANY)]),
+    );
+    assert_eq!(del.filter_results[0].error_code, 31);
+}
+
+#[test]
+fn an_unknown_code_closes_the_connection_as_kafka_fails_the_parse() {
+    let b = TestBroker::start(&[AUTHORIZER, ANONYMOUS_IS_SUPER]);
+    let mut c = b.connect();
+    let id = c.send(ApiKey::DescribeAcls, 3, &{
+        DescribeAclsRequest::default()
+            .with_resource_type_filter(0)
+            .with_pattern_type_filter(ANY)
+            .with_operation(1)
+            .with_permission_type(1)
+    });
+    assert!(id > 0);
+    assert!(c.is_closed(), "DescribeAcls with an UNKNOWN resource type");
+    let mut c = b.connect();
+    c.send(
+        ApiKey::CreateAcls,
+        3,
+        &CreateAclsRequest::default()
+            .with_creations(vec![creation(TOPIC, "t", LITERAL, "User:a", 99)]),
+    );
+    assert!(c.is_closed(), "CreateAcls with an undefined operation");
+    let mut c = b.connect();
+    c.send(
+        ApiKey::DeleteAcls,
+        3,
+        &DeleteAclsRequest::default()
+            .with_filters(vec![delete_filter(TOPIC, None, ANY).with_permission_type(0)]),
+    );
+    assert!(c.is_closed(), "DeleteAcls with an UNKNOWN permission type");
+    // Nothing was created, and the broker still answers.
+    let mut c = b.connect();
+    assert_eq!(listed(&describe_all(&mut c)), vec![]);
+}
