@@ -366,3 +366,210 @@ fn an_unknown_code_closes_the_connection_as_kafka_fails_the_parse() {
     let mut c = b.connect();
     assert_eq!(listed(&describe_all(&mut c)), vec![]);
 }
+
+fn upsert(
+    name: &str,
+    mechanism: i8,
+    iterations: i32,
+) -> alter_user_scram_credentials_request::ScramCredentialUpsertion {
+    let len = if mechanism == 2 { 64 } else { 32 };
+    alter_user_scram_credentials_request::ScramCredentialUpsertion::default()
+        .with_name(sb(name))
+        .with_mechanism(mechanism)
+        .with_iterations(iterations)
+        .with_salt(bytes::Bytes::from_static(b"0123456789abcdef"))
+        .with_salted_password(bytes::Bytes::from(vec![7u8; len]))
+}
+
+fn deletion(
+    name: &str,
+    mechanism: i8,
+) -> alter_user_scram_credentials_request::ScramCredentialDeletion {
+    alter_user_scram_credentials_request::ScramCredentialDeletion::default()
+        .with_name(sb(name))
+        .with_mechanism(mechanism)
+}
+
+fn alter_scram(
+    c: &mut Client,
+    deletions: Vec<alter_user_scram_credentials_request::ScramCredentialDeletion>,
+    upsertions: Vec<alter_user_scram_credentials_request::ScramCredentialUpsertion>,
+) -> Vec<(String, i16, String)> {
+    let resp: AlterUserScramCredentialsResponse = c.call(
+        ApiKey::AlterUserScramCredentials,
+        0,
+        &AlterUserScramCredentialsRequest::default()
+            .with_deletions(deletions)
+            .with_upsertions(upsertions),
+    );
+    resp.results
+        .iter()
+        .map(|r| {
+            (
+                r.user.to_string(),
+                r.error_code,
+                r.error_message.as_deref().unwrap_or("<null>").to_string(),
+            )
+        })
+        .collect()
+}
+
+/// (user, code, message, [(mechanism, iterations)]).
+type Described = Vec<(String, i16, String, Vec<(i8, i32)>)>;
+
+fn describe_scram(c: &mut Client, users: Option<&[&str]>) -> (i16, Described) {
+    let req = DescribeUserScramCredentialsRequest::default().with_users(users.map(|us| {
+        us.iter()
+            .map(|u| describe_user_scram_credentials_request::UserName::default().with_name(sb(u)))
+            .collect()
+    }));
+    let resp: DescribeUserScramCredentialsResponse =
+        c.call(ApiKey::DescribeUserScramCredentials, 0, &req);
+    let results = resp
+        .results
+        .iter()
+        .map(|r| {
+            (
+                r.user.to_string(),
+                r.error_code,
+                r.error_message.as_deref().unwrap_or("<null>").to_string(),
+                r.credential_infos
+                    .iter()
+                    .map(|i| (i.mechanism, i.iterations))
+                    .collect(),
+            )
+        })
+        .collect();
+    (resp.error_code, results)
+}
+
+#[test]
+fn scram_credentials_are_validated_stored_described_and_deleted() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let b = TestBroker::start_at(&data, &[]);
+    let mut c = b.connect();
+    let ok = |u: &str| (u.to_string(), 0, "<null>".to_string());
+    let err = |u: &str, code: i16, m: &str| (u.to_string(), code, m.to_string());
+    let results = alter_scram(
+        &mut c,
+        vec![deletion("gina", 1), deletion("henry", 1)],
+        vec![
+            upsert("alice", 1, 8192),
+            upsert("", 1, 8192),
+            upsert("dave", 1, 100),
+            upsert("erin", 2, 20000),
+            upsert("frank", 0, 8192),
+            upsert("bob", 1, 8192),
+            upsert("carol", 2, 4096),
+            upsert("bob", 2, 8192),
+            // henry's deletion failed first: that error stands.
+            upsert("henry", 1, 8192),
+        ],
+    );
+    let missing = "Attempt to delete a user credential that does not exist";
+    assert_eq!(
+        results,
+        vec![
+            ok("alice"),
+            ok("carol"),
+            err("gina", 91, missing),
+            err("henry", 91, missing),
+            err("", 93, "Username must not be empty"),
+            err("dave", 93, "Too few iterations"),
+            err("erin", 93, "Too many iterations"),
+            err("frank", 33, "Unknown SCRAM mechanism"),
+            err(
+                "bob",
+                92,
+                "A user credential cannot be altered twice in the same request"
+            ),
+        ]
+    );
+    let found = |u: &str, infos: Vec<(i8, i32)>| (u.to_string(), 0, "<null>".to_string(), infos);
+    assert_eq!(
+        describe_scram(&mut c, None),
+        (
+            0,
+            vec![
+                found("alice", vec![(1, 8192)]),
+                found("carol", vec![(2, 4096)])
+            ]
+        )
+    );
+    assert_eq!(describe_scram(&mut c, Some(&[])).1.len(), 2, "empty = all");
+    assert_eq!(
+        describe_scram(&mut c, Some(&["alice", "nobody", "alice"])),
+        (
+            0,
+            vec![
+                (
+                    "alice".to_string(),
+                    92,
+                    "Cannot describe SCRAM credentials for the same user twice in a single \
+                     request: alice"
+                        .to_string(),
+                    vec![]
+                ),
+                (
+                    "nobody".to_string(),
+                    91,
+                    "Attempt to describe a user credential that does not exist: nobody".to_string(),
+                    vec![]
+                ),
+            ]
+        )
+    );
+    // A second mechanism for alice; the wrong mechanism's deletion fails.
+    assert_eq!(
+        alter_scram(&mut c, vec![], vec![upsert("alice", 2, 4096)]),
+        vec![ok("alice")]
+    );
+    assert_eq!(
+        alter_scram(&mut c, vec![deletion("carol", 1)], vec![]),
+        vec![err("carol", 91, missing)]
+    );
+    assert_eq!(
+        alter_scram(&mut c, vec![deletion("alice", 1)], vec![]),
+        vec![ok("alice")]
+    );
+    drop(c);
+    drop(b);
+    let b = TestBroker::start_at(&data, &[]);
+    let mut c = b.connect();
+    assert_eq!(
+        describe_scram(&mut c, None),
+        (
+            0,
+            vec![
+                found("alice", vec![(2, 4096)]),
+                found("carol", vec![(2, 4096)])
+            ]
+        ),
+        "after a restart"
+    );
+}
+
+#[test]
+fn scram_apis_need_cluster_permissions() {
+    let b = TestBroker::start(&[AUTHORIZER]);
+    let mut c = b.connect();
+    let denied = "Cluster authorization failed.";
+    assert_eq!(
+        describe_scram(&mut c, Some(&["x", "y"])),
+        (
+            31,
+            vec![
+                (String::new(), 31, denied.to_string(), vec![]),
+                (String::new(), 31, denied.to_string(), vec![])
+            ]
+        )
+    );
+    let results = alter_scram(
+        &mut c,
+        vec![deletion("zed", 1)],
+        vec![upsert("amy", 1, 8192), upsert("zed", 1, 8192)],
+    );
+    let users: Vec<(&str, i16)> = results.iter().map(|(u, c, _)| (u.as_str(), *c)).collect();
+    assert_eq!(users, vec![("amy", 31), ("zed", 31)]);
+}

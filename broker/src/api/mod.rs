@@ -37,6 +37,7 @@ mod add_offsets_to_txn;
 mod add_partitions_to_txn;
 mod alter_configs;
 mod alter_partition_reassignments;
+mod alter_user_scram_credentials;
 mod api_versions;
 mod create_acls;
 mod create_partitions;
@@ -54,6 +55,7 @@ mod describe_producers;
 mod describe_quorum;
 mod describe_topic_partitions;
 mod describe_transactions;
+mod describe_user_scram_credentials;
 mod elect_leaders;
 mod end_txn;
 pub(crate) mod epoch;
@@ -178,6 +180,8 @@ registry! {
     DescribeAcls 1..=3 => describe_acls (fallible),
     CreateAcls 1..=3 => create_acls (fallible),
     DeleteAcls 1..=3 => delete_acls (fallible),
+    DescribeUserScramCredentials 0..=0 => describe_user_scram_credentials,
+    AlterUserScramCredentials 0..=0 => alter_user_scram_credentials,
 }
 
 /// The supported-API table in codec form.

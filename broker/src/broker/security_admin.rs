@@ -433,3 +433,78 @@ fn upsertion_record(u: &ScramUpsertion) -> Result<MetadataRecord, BrokerError> {
         iterations: u.iterations,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn upsertion(iterations: i32) -> ScramUpsertion {
+        ScramUpsertion {
+            name: "alice".into(),
+            mechanism: 1,
+            iterations,
+            salt: b"salt".to_vec(),
+            salted_password: vec![9; 32],
+        }
+    }
+
+    #[test]
+    fn iteration_bounds_are_kafkas_and_inclusive() {
+        let msg = |i| check_upsertion(&upsertion(i)).map_err(|e| e.to_string());
+        assert_eq!(msg(4095), Err("Too few iterations".into()));
+        assert_eq!(msg(4096), Ok(()));
+        assert_eq!(msg(16384), Ok(()));
+        assert_eq!(msg(16385), Err("Too many iterations".into()));
+        assert_eq!(msg(-1), Err("Too few iterations".into()));
+        let mut u = upsertion(4096);
+        u.mechanism = 3;
+        assert_eq!(check_upsertion(&u).map_err(|e| e.code()), Err(33));
+        u.name.clear();
+        assert_eq!(check_upsertion(&u).map_err(|e| e.code()), Err(93));
+    }
+
+    /// The record holds StoredKey and ServerKey derived from the salted
+    /// password (RFC 5802), never the salted password itself.
+    #[test]
+    fn the_record_holds_derived_keys_not_the_salted_password() {
+        let u = upsertion(8192);
+        let Ok(MetadataRecord::ScramCredentialSet {
+            name,
+            mechanism,
+            salt,
+            stored_key,
+            server_key,
+            iterations,
+        }) = upsertion_record(&u)
+        else {
+            panic!("not a credential record");
+        };
+        let expected =
+            ScramCredential::from_salted_password(ScramMechanism::Sha256, &[9; 32], b"salt", 8192)
+                .expect("credential");
+        assert_eq!((name.as_str(), mechanism, iterations), ("alice", 1, 8192));
+        assert_eq!(salt, b"salt");
+        assert_eq!(stored_key, expected.stored_key);
+        assert_eq!(server_key, expected.server_key);
+        assert_ne!(stored_key, u.salted_password);
+        assert_ne!(server_key, u.salted_password);
+        let mut short = upsertion(8192);
+        short.salted_password.pop();
+        assert_eq!(
+            upsertion_record(&short).map_err(|e| e.code()).err(),
+            Some(93)
+        );
+    }
+
+    #[test]
+    fn upsertions_never_print_secrets() {
+        let mut u = upsertion(4096);
+        u.salted_password = b"SECRET-SALTED".to_vec();
+        u.salt = b"SECRET-SALT".to_vec();
+        let shown = format!("{u:?}");
+        assert!(
+            !shown.contains("SECRET") && !shown.contains("83, 69"),
+            "{shown}"
+        );
+    }
+}
