@@ -212,17 +212,68 @@ impl<'a> RequestContext<'a> {
         let Some(authorizer) = broker.security.authorizer() else {
             return true;
         };
-        let host = self
-            .session
-            .peer
-            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |p| p.ip());
         authorizer.authorize(
             self.session.principal.as_str(),
-            host,
+            self.host(),
             operation,
             resource_type,
             name,
         )
+    }
+
+    /// The client address the authorizer compares ACL hosts with.
+    fn host(&self) -> IpAddr {
+        self.session
+            .peer
+            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |p| p.ip())
+    }
+
+    /// Whether this request's principal may do `operation` on at least one
+    /// resource of `resource_type` (Kafka's `authorizeByResourceType`,
+    /// [`crate::authorizer::Authorizer::authorize_by_resource_type`]):
+    /// always without an authorizer.
+    pub fn authorize_by_resource_type(
+        &self,
+        broker: &Broker,
+        operation: AclOperation,
+        resource_type: ResourceType,
+    ) -> bool {
+        let Some(authorizer) = broker.security.authorizer() else {
+            return true;
+        };
+        authorizer.authorize_by_resource_type(
+            self.session.principal.as_str(),
+            self.host(),
+            operation,
+            resource_type,
+        )
+    }
+
+    /// The KIP-430 field for the resource `resource_type` named `name` when
+    /// `requested`: the authorizer's bits
+    /// ([`crate::authorizer::Authorizer::authorized_operations`]), or
+    /// `without_authorizer()` when none is configured; else
+    /// [`crate::authorizer::NOT_REQUESTED`].
+    pub fn authorized_operations(
+        &self,
+        broker: &Broker,
+        requested: bool,
+        resource_type: ResourceType,
+        name: &str,
+        without_authorizer: fn() -> i32,
+    ) -> i32 {
+        if !requested {
+            return crate::authorizer::NOT_REQUESTED;
+        }
+        match broker.security.authorizer() {
+            Some(authorizer) => authorizer.authorized_operations(
+                self.session.principal.as_str(),
+                self.host(),
+                resource_type,
+                name,
+            ),
+            None => without_authorizer(),
+        }
     }
 
     /// 0 for success, else [`Self::error_code`] of the error.

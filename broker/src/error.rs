@@ -154,6 +154,22 @@ pub enum BrokerError {
     /// (CLUSTER_AUTHORIZATION_FAILED).
     #[error("{0}")]
     ClusterAuthorizationFailed(String),
+    /// The principal may not do this to the topic
+    /// (TOPIC_AUTHORIZATION_FAILED).
+    #[error("Topic authorization failed.")]
+    TopicAuthorizationFailed,
+    /// The principal may not do this to the group
+    /// (GROUP_AUTHORIZATION_FAILED).
+    #[error("Group authorization failed.")]
+    GroupAuthorizationFailed,
+    /// The principal may not use the transactional id
+    /// (TRANSACTIONAL_ID_AUTHORIZATION_FAILED).
+    #[error("Transactional Id authorization failed.")]
+    TransactionalIdAuthorizationFailed,
+    /// Not attempted because another part of the batched request failed
+    /// (OPERATION_NOT_ATTEMPTED).
+    #[error("The broker did not attempt to execute this operation.")]
+    OperationNotAttempted,
     /// A request names a resource (a SCRAM credential) that does not exist
     /// (RESOURCE_NOT_FOUND); the text is Kafka's message.
     #[error("{0}")]
@@ -234,6 +250,12 @@ impl BrokerError {
             BrokerError::Quorum(_) => E::RequestTimedOut,
             BrokerError::SecurityDisabled(_) => E::SecurityDisabled,
             BrokerError::ClusterAuthorizationFailed(_) => E::ClusterAuthorizationFailed,
+            BrokerError::TopicAuthorizationFailed => E::TopicAuthorizationFailed,
+            BrokerError::GroupAuthorizationFailed => E::GroupAuthorizationFailed,
+            BrokerError::TransactionalIdAuthorizationFailed => {
+                E::TransactionalIdAuthorizationFailed
+            }
+            BrokerError::OperationNotAttempted => E::OperationNotAttempted,
             BrokerError::ResourceNotFound(_) => E::ResourceNotFound,
             BrokerError::DuplicateResource(_) => E::DuplicateResource,
             BrokerError::UnacceptableCredential(_) => E::UnacceptableCredential,
@@ -507,6 +529,10 @@ mod tests {
             (BrokerError::DuplicateResource(String::new()), 92),
             (BrokerError::UnacceptableCredential(String::new()), 93),
             (BrokerError::UnsupportedSaslMechanism(String::new()), 33),
+            (BrokerError::TopicAuthorizationFailed, 29),
+            (BrokerError::GroupAuthorizationFailed, 30),
+            (BrokerError::TransactionalIdAuthorizationFailed, 53),
+            (BrokerError::OperationNotAttempted, 55),
         ];
         for (e, code) in security {
             assert_eq!(e.code(), code, "{e:?}");

@@ -1,7 +1,11 @@
 //! CreateTopics (key 19): validated creation, `validate_only`, replication
 //! factors up to the live brokers (-1: `default.replication.factor`),
 //! manual replica assignments checked as Kafka checks them (with its
-//! messages), configs returned (KIP-525, v5+).
+//! messages), configs returned (KIP-525, v5+). Authorization as Kafka's
+//! controller: CREATE on the cluster or on each topic (else
+//! TOPIC_AUTHORIZATION_FAILED, "Authorization failed."); without
+//! DESCRIBE_CONFIGS on a topic it is still created but its configs are
+//! replaced by `topic_config_error_code` TOPIC_AUTHORIZATION_FAILED.
 
 use std::sync::Arc;
 
@@ -12,6 +16,7 @@ use kafka_protocol::messages::{CreateTopicsRequest, CreateTopicsResponse};
 use tracing::info;
 
 use super::sb;
+use crate::authorizer::{AclOperation, ResourceType, CLUSTER_NAME};
 use crate::broker::{Broker, NewTopic};
 use crate::context::RequestContext;
 use crate::error::BrokerError;
@@ -89,6 +94,13 @@ pub async fn handle(
     // INVALID_REQUEST, and not created.
     let repeated = super::repeated(req.topics.iter().map(|t| t.name.as_str()));
     let mut answered = std::collections::HashSet::<&str>::new();
+    // Kafka's controller: CREATE on the cluster, else on each topic.
+    let create_any = ctx.authorize(
+        broker,
+        AclOperation::Create,
+        ResourceType::Cluster,
+        CLUSTER_NAME,
+    );
     for t in &req.topics {
         if !answered.insert(t.name.as_str()) {
             continue;
@@ -99,6 +111,17 @@ pub async fn handle(
                 result
                     .with_error_code(kafka_protocol::ResponseError::InvalidRequest.code())
                     .with_error_message(Some(sb("Duplicate topic name.")))
+                    .with_num_partitions(-1)
+                    .with_replication_factor(-1),
+            );
+            continue;
+        }
+        if !create_any && !ctx.authorize(broker, AclOperation::Create, ResourceType::Topic, &t.name)
+        {
+            results.push(
+                result
+                    .with_error_code(BrokerError::TopicAuthorizationFailed.code())
+                    .with_error_message(Some(sb("Authorization failed.")))
                     .with_num_partitions(-1)
                     .with_replication_factor(-1),
             );
@@ -125,7 +148,17 @@ pub async fn handle(
                     })
                     .with_num_partitions(nt.partitions)
                     .with_replication_factor(nt.replication_factor);
-                if ctx.version() >= 5 {
+                let describe_configs = ctx.authorize(
+                    broker,
+                    AclOperation::DescribeConfigs,
+                    ResourceType::Topic,
+                    &t.name,
+                );
+                if ctx.version() >= 5 && !describe_configs {
+                    // Created, but its configs are not shown.
+                    result = result
+                        .with_topic_config_error_code(BrokerError::TopicAuthorizationFailed.code());
+                } else if ctx.version() >= 5 {
                     // Every topic config with its value and source, as
                     // DescribeConfigs reports them (KIP-525; Kafka does the
                     // same, also for validate_only).

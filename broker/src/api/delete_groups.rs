@@ -6,12 +6,13 @@ use std::sync::Arc;
 use kafka_protocol::messages::delete_groups_response::DeletableGroupResult;
 use kafka_protocol::messages::{DeleteGroupsRequest, DeleteGroupsResponse};
 
+use crate::authorizer::{AclOperation, ResourceType};
 use crate::broker::Broker;
 use crate::context::RequestContext;
 
 pub async fn handle(
     broker: &Arc<Broker>,
-    _ctx: &RequestContext<'_>,
+    ctx: &RequestContext<'_>,
     req: DeleteGroupsRequest,
 ) -> DeleteGroupsResponse {
     let results = req
@@ -21,6 +22,9 @@ pub async fn handle(
             DeletableGroupResult::default()
                 .with_group_id(g.clone())
                 .with_error_code(match broker.coordinator_error(g) {
+                    _ if !ctx.authorize(broker, AclOperation::Delete, ResourceType::Group, g) => {
+                        kafka_protocol::ResponseError::GroupAuthorizationFailed.code()
+                    }
                     0 => broker
                         .groups
                         .delete(broker, g)

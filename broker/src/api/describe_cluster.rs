@@ -8,13 +8,14 @@ use kafka_protocol::messages::{BrokerId, DescribeClusterRequest, DescribeCluster
 use kafka_protocol::ResponseError;
 
 use super::sb;
+use crate::authorizer::{AclOperation, ResourceType, CLUSTER_NAME};
 use crate::broker::Broker;
 use crate::context::RequestContext;
 use crate::metadata::MetadataCache;
 
 pub async fn handle(
     broker: &Arc<Broker>,
-    _ctx: &RequestContext<'_>,
+    ctx: &RequestContext<'_>,
     req: DescribeClusterRequest,
 ) -> DescribeClusterResponse {
     // endpoint_type 1 = brokers, 2 = controllers (KIP-919). A combined node
@@ -25,6 +26,20 @@ pub async fn handle(
             .with_error_message(Some(sb(
                 "endpoint_type must be 1 (brokers) or 2 (controllers)",
             )))
+            .with_endpoint_type(req.endpoint_type);
+    }
+    // No check on the broker for the brokers' list; the controllers' one
+    // needs ALTER on the cluster, as Kafka's controller asks.
+    if req.endpoint_type == 2
+        && !ctx.authorize(
+            broker,
+            AclOperation::Alter,
+            ResourceType::Cluster,
+            CLUSTER_NAME,
+        )
+    {
+        return DescribeClusterResponse::default()
+            .with_error_code(ResponseError::ClusterAuthorizationFailed.code())
             .with_endpoint_type(req.endpoint_type);
     }
     let live = broker.cache.live_brokers();
@@ -48,8 +63,11 @@ pub async fn handle(
         .with_endpoint_type(req.endpoint_type)
         .with_cluster_id(sb(&broker.cluster_id))
         .with_controller_id(BrokerId(controller_id))
-        .with_cluster_authorized_operations(crate::authorizer::if_requested(
+        .with_cluster_authorized_operations(ctx.authorized_operations(
+            broker,
             req.include_cluster_authorized_operations,
+            ResourceType::Cluster,
+            CLUSTER_NAME,
             crate::authorizer::cluster_operations,
         ))
         .with_brokers(brokers)

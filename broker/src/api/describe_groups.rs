@@ -9,6 +9,7 @@ use kafka_protocol::messages::{DescribeGroupsRequest, DescribeGroupsResponse};
 use kafka_protocol::ResponseError;
 
 use super::sb;
+use crate::authorizer::{AclOperation, ResourceType};
 use crate::broker::Broker;
 use crate::context::RequestContext;
 
@@ -21,6 +22,11 @@ pub async fn handle(
         .groups
         .iter()
         .map(|id| {
+            if !ctx.authorize(broker, AclOperation::Describe, ResourceType::Group, id) {
+                return DescribedGroup::default()
+                    .with_group_id(id.clone())
+                    .with_error_code(ResponseError::GroupAuthorizationFailed.code());
+            }
             let code = broker.coordinator_error(id);
             if code != 0 {
                 return DescribedGroup::default()
@@ -69,14 +75,17 @@ pub async fn handle(
             })
         })
         .collect();
-    let ops = crate::authorizer::if_requested(
-        req.include_authorized_operations,
-        crate::authorizer::group_operations,
-    );
     let groups = groups
         .into_iter()
         .map(|g: DescribedGroup| {
             if g.error_code == 0 {
+                let ops = ctx.authorized_operations(
+                    broker,
+                    req.include_authorized_operations,
+                    ResourceType::Group,
+                    &g.group_id,
+                    crate::authorizer::group_operations,
+                );
                 g.with_authorized_operations(ops)
             } else {
                 g

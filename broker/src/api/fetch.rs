@@ -41,6 +41,7 @@ use tokio::time::Instant;
 use uuid::Uuid;
 
 use super::sb;
+use crate::authorizer::{AclOperation, ResourceType, CLUSTER_NAME};
 use crate::broker::Broker;
 use crate::context::RequestContext;
 use crate::error::BrokerError;
@@ -98,13 +99,24 @@ fn check_partition(
 /// Resolves the request's partitions once; the wait loop re-reads them.
 fn resolve(
     broker: &Broker,
-    version: i16,
+    ctx: &RequestContext<'_>,
     req: &FetchRequest,
 ) -> (Vec<(String, Uuid)>, Vec<Target>) {
+    let version = ctx.version();
     let mut topics = Vec::with_capacity(req.topics.len());
     let mut targets = Vec::new();
     let by_id = version >= 13;
     let replica = replica_id(version, req);
+    // Kafka: a follower needs CLUSTER_ACTION on the cluster (else every
+    // partition is refused); a consumer READ on each topic, checked after
+    // the id resolved and before existence.
+    let follower_allowed = replica < 0
+        || ctx.authorize(
+            broker,
+            AclOperation::ClusterAction,
+            ResourceType::Cluster,
+            CLUSTER_NAME,
+        );
     for (ti, t) in req.topics.iter().enumerate() {
         let name = if by_id {
             broker
@@ -115,10 +127,16 @@ fn resolve(
             Some(t.topic.to_string())
         };
         topics.push((name.clone().unwrap_or_default(), t.topic_id));
+        let allowed = follower_allowed
+            && name.as_deref().is_some_and(|n| {
+                replica >= 0 || ctx.authorize(broker, AclOperation::Read, ResourceType::Topic, n)
+            });
         for p in &t.partitions {
             let mut diverging = None;
             let (found, error) = match &name {
+                _ if !follower_allowed => (None, Some(ResponseError::TopicAuthorizationFailed)),
                 None => (None, Some(ResponseError::UnknownTopicId)),
+                Some(_) if !allowed => (None, Some(ResponseError::TopicAuthorizationFailed)),
                 Some(n) => match broker
                     .local_partition(n, p.partition)
                     .and_then(|part| check_partition(&part, replica, p).map(|d| (part, d)))
@@ -245,7 +263,7 @@ pub async fn handle(
     ctx: &RequestContext<'_>,
     req: FetchRequest,
 ) -> FetchResponse {
-    let (topics, targets) = resolve(broker, ctx.version(), &req);
+    let (topics, targets) = resolve(broker, ctx, &req);
     let max_bytes = usize::try_from(req.max_bytes).unwrap_or(0);
     let min_bytes = usize::try_from(req.min_bytes).unwrap_or(0).max(1);
     let wait = Duration::from_millis(u64::try_from(req.max_wait_ms).unwrap_or(0)).min(MAX_WAIT_CAP);

@@ -1,7 +1,9 @@
 //! FindCoordinator (key 10): the broker leading the key's partition of
 //! `__consumer_offsets` (key type 0, groups) or `__transaction_state` (key
 //! type 1, transactional ids); the internal topic is created on first use.
-//! v0–3 carry one key; v4+ a batch (`coordinator_keys`).
+//! v0–3 carry one key; v4+ a batch (`coordinator_keys`). Each key needs
+//! DESCRIBE on its group (GROUP_AUTHORIZATION_FAILED) or transactional id
+//! (TRANSACTIONAL_ID_AUTHORIZATION_FAILED), checked first.
 
 use std::sync::Arc;
 
@@ -11,8 +13,10 @@ use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
 
 use super::sb;
+use crate::authorizer::{AclOperation, ResourceType};
 use crate::broker::Broker;
 use crate::context::RequestContext;
+use crate::error::BrokerError;
 
 const GROUP: i8 = 0;
 const TRANSACTION: i8 = 1;
@@ -23,6 +27,22 @@ pub async fn handle(
     req: FindCoordinatorRequest,
 ) -> FindCoordinatorResponse {
     let answer = |key: StrBytes| async move {
+        // DESCRIBE on the group or transactional id, before anything else.
+        let denied = match req.key_type {
+            GROUP => (!ctx.authorize(broker, AclOperation::Describe, ResourceType::Group, &key))
+                .then_some(BrokerError::GroupAuthorizationFailed),
+            TRANSACTION => (!ctx.authorize(
+                broker,
+                AclOperation::Describe,
+                ResourceType::TransactionalId,
+                &key,
+            ))
+            .then_some(BrokerError::TransactionalIdAuthorizationFailed),
+            _ => None,
+        };
+        if let Some(e) = denied {
+            return Err((e.response_error(), e.to_string()));
+        }
         if key.is_empty() {
             return Err((
                 ResponseError::InvalidRequest,

@@ -4,14 +4,24 @@ use std::sync::Arc;
 
 use kafka_protocol::messages::{HeartbeatRequest, HeartbeatResponse};
 
+use crate::authorizer::{AclOperation, ResourceType};
 use crate::broker::Broker;
 use crate::context::RequestContext;
 
 pub async fn handle(
     broker: &Arc<Broker>,
-    _ctx: &RequestContext<'_>,
+    ctx: &RequestContext<'_>,
     req: HeartbeatRequest,
 ) -> HeartbeatResponse {
+    if !ctx.authorize(
+        broker,
+        AclOperation::Read,
+        ResourceType::Group,
+        &req.group_id,
+    ) {
+        return HeartbeatResponse::default()
+            .with_error_code(kafka_protocol::ResponseError::GroupAuthorizationFailed.code());
+    }
     let code = broker.coordinator_error(&req.group_id);
     if code != 0 {
         return HeartbeatResponse::default().with_error_code(code);

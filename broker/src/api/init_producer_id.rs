@@ -6,14 +6,21 @@
 //! their open transaction first (answered CONCURRENT_TRANSACTIONS until that
 //! abort is done; clients retry), with KIP-360's recovery when the request
 //! names the producer id and epoch it already has (v3+).
+//!
+//! Authorization (Kafka 4.1): WRITE on the transactional id
+//! (TRANSACTIONAL_ID_AUTHORIZATION_FAILED); without one, IDEMPOTENT_WRITE
+//! on the cluster or WRITE on any topic (KIP-679), else
+//! CLUSTER_AUTHORIZATION_FAILED.
 
 use std::sync::Arc;
 
 use kafka_protocol::messages::{InitProducerIdRequest, InitProducerIdResponse, ProducerId};
 use tracing::{debug, warn};
 
+use crate::authorizer::{AclOperation, ResourceType, CLUSTER_NAME};
 use crate::broker::Broker;
 use crate::context::RequestContext;
+use crate::error::BrokerError;
 
 pub async fn handle(
     broker: &Arc<Broker>,
@@ -27,6 +34,14 @@ pub async fn handle(
             .with_producer_epoch(-1)
     };
     if let Some(txn_id) = req.transactional_id.as_ref().filter(|t| !t.is_empty()) {
+        if !ctx.authorize(
+            broker,
+            AclOperation::Write,
+            ResourceType::TransactionalId,
+            txn_id,
+        ) {
+            return fail(BrokerError::TransactionalIdAuthorizationFailed.code());
+        }
         let expected = (ctx.version() >= 3 && req.producer_id.0 >= 0)
             .then_some((req.producer_id.0, req.producer_epoch));
         return match broker
@@ -53,6 +68,16 @@ pub async fn handle(
                 fail(ctx.error_code(&e))
             }
         };
+    }
+    // KIP-679: IDEMPOTENT_WRITE on the cluster, or WRITE on some topic.
+    if !ctx.authorize(
+        broker,
+        AclOperation::IdempotentWrite,
+        ResourceType::Cluster,
+        CLUSTER_NAME,
+    ) && !ctx.authorize_by_resource_type(broker, AclOperation::Write, ResourceType::Topic)
+    {
+        return fail(BrokerError::ClusterAuthorizationFailed(String::new()).code());
     }
     match broker.allocate_producer_id().await {
         Ok(id) => InitProducerIdResponse::default()

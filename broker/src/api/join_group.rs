@@ -10,6 +10,7 @@ use kafka_protocol::messages::{JoinGroupRequest, JoinGroupResponse};
 use kafka_protocol::ResponseError;
 
 use super::sb;
+use crate::authorizer::{AclOperation, ResourceType};
 use crate::broker::Broker;
 use crate::context::RequestContext;
 use crate::group::protocol::{JoinRequest, JoinResult, Reply};
@@ -46,6 +47,19 @@ pub async fn handle(
     req: JoinGroupRequest,
 ) -> JoinGroupResponse {
     let version = ctx.version();
+    // READ on the group, before the group id is even looked at.
+    if !ctx.authorize(
+        broker,
+        AclOperation::Read,
+        ResourceType::Group,
+        &req.group_id,
+    ) {
+        return JoinGroupResponse::default()
+            .with_error_code(ResponseError::GroupAuthorizationFailed.code())
+            .with_generation_id(-1)
+            .with_protocol_name(None)
+            .with_member_id(req.member_id);
+    }
     if req.group_id.is_empty() {
         return JoinGroupResponse::default()
             .with_error_code(ResponseError::InvalidGroupId.code())

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use kafka_protocol::messages::leave_group_response::MemberResponse;
 use kafka_protocol::messages::{LeaveGroupRequest, LeaveGroupResponse};
 
+use crate::authorizer::{AclOperation, ResourceType};
 use crate::broker::Broker;
 use crate::context::RequestContext;
 
@@ -14,6 +15,15 @@ pub async fn handle(
     ctx: &RequestContext<'_>,
     req: LeaveGroupRequest,
 ) -> LeaveGroupResponse {
+    if !ctx.authorize(
+        broker,
+        AclOperation::Read,
+        ResourceType::Group,
+        &req.group_id,
+    ) {
+        return LeaveGroupResponse::default()
+            .with_error_code(kafka_protocol::ResponseError::GroupAuthorizationFailed.code());
+    }
     let code = broker.coordinator_error(&req.group_id);
     if code != 0 {
         return LeaveGroupResponse::default().with_error_code(code);

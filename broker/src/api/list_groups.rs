@@ -7,18 +7,35 @@ use kafka_protocol::messages::list_groups_response::ListedGroup;
 use kafka_protocol::messages::{GroupId, ListGroupsRequest, ListGroupsResponse};
 
 use super::sb;
+use crate::authorizer::{AclOperation, ResourceType, CLUSTER_NAME};
 use crate::broker::Broker;
 use crate::context::RequestContext;
 
 pub async fn handle(
     broker: &Arc<Broker>,
-    _ctx: &RequestContext<'_>,
+    ctx: &RequestContext<'_>,
     req: ListGroupsRequest,
 ) -> ListGroupsResponse {
+    // DESCRIBE on the cluster lists every group; else only the groups the
+    // principal may DESCRIBE, silently.
+    let all = ctx.authorize(
+        broker,
+        AclOperation::Describe,
+        ResourceType::Cluster,
+        CLUSTER_NAME,
+    );
     let groups = broker
         .groups
         .list()
         .into_iter()
+        .filter(|g| {
+            all || ctx.authorize(
+                broker,
+                AclOperation::Describe,
+                ResourceType::Group,
+                &g.group_id,
+            )
+        })
         .filter(|g| {
             req.states_filter.is_empty()
                 || req

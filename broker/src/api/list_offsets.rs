@@ -25,6 +25,7 @@ use kafka_protocol::ResponseError;
 use memorystreamer_protocol_kafka::records::{first_offset_at_or_after, offset_of_max_timestamp};
 
 use super::epoch::check_current_leader_epoch;
+use crate::authorizer::{AclOperation, ResourceType};
 use crate::broker::Broker;
 use crate::context::RequestContext;
 use crate::error::BrokerError;
@@ -126,6 +127,9 @@ pub async fn handle(
         .topics
         .iter()
         .map(|t| {
+            // DESCRIBE on the topic, before duplicates and existence.
+            let allowed =
+                ctx.authorize(broker, AclOperation::Describe, ResourceType::Topic, &t.name);
             let partitions = t
                 .partitions
                 .iter()
@@ -133,6 +137,13 @@ pub async fn handle(
                 .map(|rp| {
                     let resp = ListOffsetsPartitionResponse::default()
                         .with_partition_index(rp.partition_index);
+                    if !allowed {
+                        return resp
+                            .with_error_code(ResponseError::TopicAuthorizationFailed.code())
+                            .with_timestamp(-1)
+                            .with_offset(-1)
+                            .with_leader_epoch(-1);
+                    }
                     if repeated.contains(&(t.name.as_str(), rp.partition_index)) {
                         return resp
                             .with_error_code(ResponseError::InvalidRequest.code())

@@ -6,6 +6,11 @@
 //! it is then reported with its metadata at once (creation is synchronous
 //! here), or with LEADER_NOT_AVAILABLE when the live brokers cannot hold
 //! that factor (as Kafka answers while its asynchronous creation fails).
+//! With an authorizer (Kafka's `handleTopicMetadataRequest`): topics the
+//! principal may not DESCRIBE are left out of an all-topics answer and
+//! refused with TOPIC_AUTHORIZATION_FAILED when named (before their
+//! existence is checked); auto-creation needs CREATE on the cluster or the
+//! topic, else TOPIC_AUTHORIZATION_FAILED.
 //! Partitions list replicas, ISR and offline replicas from the image; one
 //! without a live leader has leader -1 and LEADER_NOT_AVAILABLE.
 
@@ -21,6 +26,9 @@ use tracing::{debug, warn};
 use uuid::Uuid;
 
 use super::sb;
+use crate::authorizer::AclOperation::{Create, Describe};
+use crate::authorizer::ResourceType::{Cluster, Topic};
+use crate::authorizer::CLUSTER_NAME;
 use crate::broker::{Broker, NewTopic};
 use crate::context::RequestContext;
 use crate::error::BrokerError;
@@ -85,19 +93,40 @@ pub async fn handle(
     match &req.topics {
         None => {
             let image = broker.cache.image();
-            topics.extend(image.topics().map(|t| topic_metadata(&image, t)));
+            // Topics the principal may not DESCRIBE are left out silently.
+            topics.extend(
+                image
+                    .topics()
+                    .filter(|t| ctx.authorize(broker, Describe, Topic, &t.name))
+                    .map(|t| topic_metadata(&image, t)),
+            );
         }
         Some(requested) => {
             for rt in requested {
                 let image = broker.cache.image();
                 let Some(name) = rt.name.as_ref().map(|n| n.to_string()) else {
                     // Lookup by topic id (v10+).
+                    // "Topic IDs are not considered sensitive": an
+                    // undescribable one is refused with its id, no name.
                     topics.push(match image.topic_by_id(&rt.topic_id) {
+                        Some(t) if !ctx.authorize(broker, Describe, Topic, &t.name) => {
+                            topic_error(None, rt.topic_id, ResponseError::TopicAuthorizationFailed)
+                        }
                         Some(t) => topic_metadata(&image, t),
                         None => topic_error(None, rt.topic_id, ResponseError::UnknownTopicId),
                     });
                     continue;
                 };
+                // Refused before the existence check, so the answer does
+                // not tell whether the topic exists.
+                if !ctx.authorize(broker, Describe, Topic, &name) {
+                    topics.push(topic_error(
+                        Some(&name),
+                        Uuid::nil(),
+                        ResponseError::TopicAuthorizationFailed,
+                    ));
+                    continue;
+                }
                 if let Some(t) = image.topic(&name) {
                     topics.push(topic_metadata(&image, t));
                     continue;
@@ -117,6 +146,16 @@ pub async fn handle(
                         Some(&name),
                         Uuid::nil(),
                         ResponseError::UnknownTopicOrPartition,
+                    ));
+                    continue;
+                }
+                if !ctx.authorize(broker, Create, Cluster, CLUSTER_NAME)
+                    && !ctx.authorize(broker, Create, Topic, &name)
+                {
+                    topics.push(topic_error(
+                        Some(&name),
+                        Uuid::nil(),
+                        ResponseError::TopicAuthorizationFailed,
                     ));
                     continue;
                 }
@@ -173,16 +212,22 @@ pub async fn handle(
         })
         .collect();
     // KIP-430: without an authorizer every supported operation is allowed.
-    let topic_ops = crate::authorizer::if_requested(
-        req.include_topic_authorized_operations,
-        crate::authorizer::topic_operations,
-    );
     for t in topics.iter_mut().filter(|t| t.error_code == 0) {
-        t.topic_authorized_operations = topic_ops;
+        let name = t.name.as_ref().map_or("", |n| n.as_str());
+        t.topic_authorized_operations = ctx.authorized_operations(
+            broker,
+            req.include_topic_authorized_operations,
+            Topic,
+            name,
+            crate::authorizer::topic_operations,
+        );
     }
     MetadataResponse::default()
-        .with_cluster_authorized_operations(crate::authorizer::if_requested(
+        .with_cluster_authorized_operations(ctx.authorized_operations(
+            broker,
             req.include_cluster_authorized_operations,
+            Cluster,
+            CLUSTER_NAME,
             crate::authorizer::cluster_operations,
         ))
         .with_brokers(brokers)

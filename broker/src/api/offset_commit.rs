@@ -9,11 +9,36 @@ use kafka_protocol::messages::offset_commit_response::{
 use kafka_protocol::messages::{OffsetCommitRequest, OffsetCommitResponse};
 use kafka_protocol::ResponseError;
 
+use crate::authorizer::{AclOperation, ResourceType};
 use crate::broker::Broker;
 use crate::context::RequestContext;
 use crate::coordinator::OFFSETS_TOPIC;
 use crate::error::{BrokerError, GroupError};
 use crate::group::CommitEntry;
+
+/// Every partition of the request answered with `e`.
+fn refuse_all(req: &OffsetCommitRequest, e: ResponseError) -> OffsetCommitResponse {
+    OffsetCommitResponse::default().with_topics(
+        req.topics
+            .iter()
+            .map(|t| {
+                OffsetCommitResponseTopic::default()
+                    .with_name(t.name.clone())
+                    .with_topic_id(t.topic_id)
+                    .with_partitions(
+                        t.partitions
+                            .iter()
+                            .map(|p| {
+                                OffsetCommitResponsePartition::default()
+                                    .with_partition_index(p.partition_index)
+                                    .with_error_code(e.code())
+                            })
+                            .collect(),
+                    )
+            })
+            .collect(),
+    )
+}
 
 pub async fn handle(
     broker: &Arc<Broker>,
@@ -21,17 +46,37 @@ pub async fn handle(
     req: OffsetCommitRequest,
 ) -> OffsetCommitResponse {
     let by_id = ctx.version() >= 10;
+    // READ on the group, else every partition is refused.
+    if !ctx.authorize(
+        broker,
+        AclOperation::Read,
+        ResourceType::Group,
+        &req.group_id,
+    ) {
+        return refuse_all(&req, ResponseError::GroupAuthorizationFailed);
+    }
     let image = broker.cache.image();
     let mut entries = Vec::new();
-    let mut unknown_ids = Vec::new();
-    for t in &req.topics {
+    // Partitions answered without committing: unknown ids, then topics
+    // the principal may not READ.
+    let mut refused = Vec::new();
+    for (ti, t) in req.topics.iter().enumerate() {
         let name = if by_id {
             image.topic_by_id(&t.topic_id).map(|x| x.name.clone())
         } else {
             Some(t.name.to_string())
         };
+        let allowed = name
+            .as_deref()
+            .is_some_and(|n| ctx.authorize(broker, AclOperation::Read, ResourceType::Topic, n));
         for p in &t.partitions {
             match &name {
+                None => refused.push((ti, p.partition_index, ResponseError::UnknownTopicId)),
+                Some(_) if !allowed => refused.push((
+                    ti,
+                    p.partition_index,
+                    ResponseError::TopicAuthorizationFailed,
+                )),
                 Some(n) => entries.push(CommitEntry {
                     topic: n.clone(),
                     partition: p.partition_index,
@@ -43,7 +88,6 @@ pub async fn handle(
                     },
                     metadata: p.committed_metadata.as_deref().unwrap_or("").to_string(),
                 }),
-                None => unknown_ids.push((t.topic_id, p.partition_index)),
             }
         }
     }
@@ -81,13 +125,17 @@ pub async fn handle(
     let topics = req
         .topics
         .iter()
-        .map(|t| {
+        .enumerate()
+        .map(|(ti, t)| {
             let partitions = t
                 .partitions
                 .iter()
                 .map(|p| {
-                    let code = if unknown_ids.contains(&(t.topic_id, p.partition_index)) {
-                        ResponseError::UnknownTopicId.code()
+                    let code = if let Some((_, _, e)) = refused
+                        .iter()
+                        .find(|(i, pi, _)| *i == ti && *pi == p.partition_index)
+                    {
+                        e.code()
                     } else {
                         it.next()
                             .and_then(|(_, r)| r)

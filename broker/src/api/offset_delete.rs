@@ -8,17 +8,41 @@ use kafka_protocol::messages::offset_delete_response::{
 };
 use kafka_protocol::messages::{OffsetDeleteRequest, OffsetDeleteResponse};
 
+use crate::authorizer::{AclOperation, ResourceType};
 use crate::broker::Broker;
 use crate::context::RequestContext;
 
+const GROUP_DENIED: kafka_protocol::ResponseError =
+    kafka_protocol::ResponseError::GroupAuthorizationFailed;
+const TOPIC_DENIED: kafka_protocol::ResponseError =
+    kafka_protocol::ResponseError::TopicAuthorizationFailed;
+
 pub async fn handle(
     broker: &Arc<Broker>,
-    _ctx: &RequestContext<'_>,
+    ctx: &RequestContext<'_>,
     req: OffsetDeleteRequest,
 ) -> OffsetDeleteResponse {
+    // DELETE on the group (top-level error), then READ on each topic
+    // (TOPIC_AUTHORIZATION_FAILED per partition, nothing deleted there).
+    if !ctx.authorize(
+        broker,
+        AclOperation::Delete,
+        ResourceType::Group,
+        &req.group_id,
+    ) {
+        return OffsetDeleteResponse::default().with_error_code(GROUP_DENIED.code());
+    }
+    let allowed: Vec<bool> = req
+        .topics
+        .iter()
+        .map(|t| ctx.authorize(broker, AclOperation::Read, ResourceType::Topic, &t.name))
+        .collect();
     let partitions: Vec<(String, i32)> = req
         .topics
         .iter()
+        .zip(&allowed)
+        .filter(|(_, allowed)| **allowed)
+        .map(|(t, _)| t)
         .flat_map(|t| {
             t.partitions
                 .iter()
@@ -39,7 +63,8 @@ pub async fn handle(
             let topics = req
                 .topics
                 .iter()
-                .map(|t| {
+                .zip(&allowed)
+                .map(|(t, allowed)| {
                     OffsetDeleteResponseTopic::default()
                         .with_name(t.name.clone())
                         .with_partitions(
@@ -48,9 +73,11 @@ pub async fn handle(
                                 .map(|p| {
                                     OffsetDeleteResponsePartition::default()
                                         .with_partition_index(p.partition_index)
-                                        .with_error_code(
-                                            it.next().flatten().map(|e| e.code()).unwrap_or(0),
-                                        )
+                                        .with_error_code(if *allowed {
+                                            it.next().flatten().map(|e| e.code()).unwrap_or(0)
+                                        } else {
+                                            TOPIC_DENIED.code()
+                                        })
                                 })
                                 .collect(),
                         )

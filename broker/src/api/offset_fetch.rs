@@ -5,6 +5,7 @@
 //! partition with a transactional commit still undecided answers
 //! UNSTABLE_OFFSET_COMMIT, and the client retries.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use kafka_protocol::messages::offset_fetch_response::{
@@ -12,9 +13,11 @@ use kafka_protocol::messages::offset_fetch_response::{
     OffsetFetchResponseTopic, OffsetFetchResponseTopics,
 };
 use kafka_protocol::messages::{OffsetFetchRequest, OffsetFetchResponse, TopicName};
+use kafka_protocol::ResponseError;
 use uuid::Uuid;
 
 use super::sb;
+use crate::authorizer::{AclOperation, ResourceType};
 use crate::broker::Broker;
 use crate::context::RequestContext;
 use crate::group::records::OffsetValue;
@@ -35,6 +38,35 @@ fn by_topic(rows: Fetched) -> Vec<TopicOffsets> {
     out
 }
 
+/// The topics among `rows` the principal may not DESCRIBE. For an
+/// all-partitions fetch their rows are removed (Kafka drops them
+/// silently); for named partitions they stay, to be answered
+/// TOPIC_AUTHORIZATION_FAILED with no offset.
+fn denied_topics(
+    broker: &Broker,
+    ctx: &RequestContext<'_>,
+    rows: &mut Fetched,
+    all: bool,
+) -> HashSet<String> {
+    let mut denied = HashSet::new();
+    let mut allowed = HashSet::new();
+    for ((t, _), _) in rows.iter() {
+        if denied.contains(t) || allowed.contains(t) {
+            continue;
+        }
+        if ctx.authorize(broker, AclOperation::Describe, ResourceType::Topic, t) {
+            allowed.insert(t.clone());
+        } else {
+            denied.insert(t.clone());
+        }
+    }
+    if all {
+        rows.retain(|((t, _), _)| !denied.contains(t));
+        denied.clear();
+    }
+    denied
+}
+
 pub async fn handle(
     broker: &Arc<Broker>,
     ctx: &RequestContext<'_>,
@@ -45,7 +77,16 @@ pub async fn handle(
     if version < 8 {
         // The top-level error code exists from v2 on; older clients see no
         // offsets from a non-coordinator.
-        let code = broker.coordinator_error(&req.group_id);
+        let code = if ctx.authorize(
+            broker,
+            AclOperation::Describe,
+            ResourceType::Group,
+            &req.group_id,
+        ) {
+            broker.coordinator_error(&req.group_id)
+        } else {
+            ResponseError::GroupAuthorizationFailed.code()
+        };
         if code != 0 {
             let r = OffsetFetchResponse::default();
             return if version >= 2 {
@@ -63,9 +104,10 @@ pub async fn handle(
                 })
                 .collect()
         });
-        let rows = broker
+        let mut rows = broker
             .groups
             .fetch_offsets(&req.group_id, wanted.as_deref());
+        let denied = denied_topics(broker, ctx, &mut rows, wanted.is_none());
         let pending = if req.require_stable {
             broker.groups.pending_partitions(&req.group_id)
         } else {
@@ -78,6 +120,7 @@ pub async fn handle(
                     .iter()
                     .map(|(p, _)| pending.contains(&(t.clone(), *p)))
                     .collect();
+                let refused = denied.contains(&t);
                 OffsetFetchResponseTopic::default()
                     .with_name(TopicName(sb(&t)))
                     .with_partitions(
@@ -86,6 +129,14 @@ pub async fn handle(
                             .map(|((p, v), unstable)| {
                                 let r =
                                     OffsetFetchResponsePartition::default().with_partition_index(p);
+                                if refused {
+                                    return r
+                                        .with_committed_offset(-1)
+                                        .with_metadata(Some(sb("")))
+                                        .with_error_code(
+                                            ResponseError::TopicAuthorizationFailed.code(),
+                                        );
+                                }
                                 if unstable {
                                     return r.with_committed_offset(-1).with_error_code(
                                         kafka_protocol::ResponseError::UnstableOffsetCommit.code(),
@@ -115,7 +166,16 @@ pub async fn handle(
         .groups
         .iter()
         .map(|g| {
-            let code = broker.coordinator_error(&g.group_id);
+            let code = if ctx.authorize(
+                broker,
+                AclOperation::Describe,
+                ResourceType::Group,
+                &g.group_id,
+            ) {
+                broker.coordinator_error(&g.group_id)
+            } else {
+                ResponseError::GroupAuthorizationFailed.code()
+            };
             if code != 0 {
                 return OffsetFetchResponseGroup::default()
                     .with_group_id(g.group_id.clone())
@@ -136,7 +196,8 @@ pub async fn handle(
                     })
                     .collect()
             });
-            let rows = broker.groups.fetch_offsets(&g.group_id, wanted.as_deref());
+            let mut rows = broker.groups.fetch_offsets(&g.group_id, wanted.as_deref());
+            let denied = denied_topics(broker, ctx, &mut rows, wanted.is_none());
             let pending = if req.require_stable {
                 broker.groups.pending_partitions(&g.group_id)
             } else {
@@ -150,6 +211,7 @@ pub async fn handle(
                         .map(|(p, _)| pending.contains(&(t.clone(), *p)))
                         .collect();
                     let id = image.topic(&t).map(|x| x.topic_id).unwrap_or(Uuid::nil());
+                    let refused = denied.contains(&t);
                     OffsetFetchResponseTopics::default()
                         .with_name(TopicName(sb(&t)))
                         .with_topic_id(id)
@@ -159,6 +221,14 @@ pub async fn handle(
                                 .map(|((p, v), unstable)| {
                                     let r = OffsetFetchResponsePartitions::default()
                                         .with_partition_index(p);
+                                    if refused {
+                                        return r
+                                            .with_committed_offset(-1)
+                                            .with_metadata(Some(sb("")))
+                                            .with_error_code(
+                                                ResponseError::TopicAuthorizationFailed.code(),
+                                            );
+                                    }
                                     if unstable {
                                         return r.with_committed_offset(-1).with_error_code(
                                             kafka_protocol::ResponseError::UnstableOffsetCommit

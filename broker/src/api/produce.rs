@@ -33,6 +33,7 @@ use memorystreamer_protocol_kafka::records::validate_produce_records;
 use tracing::debug;
 
 use super::sb;
+use crate::authorizer::{AclOperation, ResourceType};
 use crate::broker::Broker;
 use crate::context::RequestContext;
 use crate::error::BrokerError;
@@ -158,6 +159,41 @@ fn reports_log_start(e: &BrokerError) -> bool {
         .any(|r| r.code() == e.code())
 }
 
+/// Kafka's `RequestUtils.hasTransactionalRecords`: whether any v2 batch of
+/// any partition has the transactional attribute (batches are walked by
+/// their length fields only; a malformed tail ends the walk and is refused
+/// later by validation).
+fn has_transactional_records(req: &ProduceRequest) -> bool {
+    const LENGTH_AT: usize = 8;
+    const MAGIC_AT: usize = 16;
+    const ATTRIBUTES_AT: usize = 21;
+    const TRANSACTIONAL: u8 = 0x10;
+    req.topic_data
+        .iter()
+        .flat_map(|td| &td.partition_data)
+        .filter_map(|pd| pd.records.as_deref())
+        .any(|mut records| {
+            while let (Some(len), Some(&magic), Some(&attributes)) = (
+                records.get(LENGTH_AT..LENGTH_AT + 4),
+                records.get(MAGIC_AT),
+                records.get(ATTRIBUTES_AT + 1),
+            ) {
+                if magic == 2 && attributes & TRANSACTIONAL != 0 {
+                    return true;
+                }
+                let len = i32::from_be_bytes([len[0], len[1], len[2], len[3]]);
+                let Some(next) = usize::try_from(len)
+                    .ok()
+                    .and_then(|l| l.checked_add(LENGTH_AT + 4))
+                else {
+                    return false;
+                };
+                records = records.get(next..).unwrap_or(&[]);
+            }
+            false
+        })
+}
+
 /// Appends each partition's batch and answers; None (no response at all)
 /// for acks=0.
 pub async fn handle(
@@ -168,6 +204,19 @@ pub async fn handle(
     let txn_id = req.transactional_id.as_deref().map(|s| s.to_string());
     let timeout = Duration::from_millis(u64::try_from(req.timeout_ms).unwrap_or(0));
     let deadline = tokio::time::Instant::now() + timeout;
+    // Kafka checks WRITE on the transactional id first when any batch is
+    // transactional (a missing id is refused), failing every partition;
+    // then WRITE on each topic, before its existence. 4.1 has no
+    // IDEMPOTENT_WRITE check here.
+    let txn_denied = has_transactional_records(&req)
+        && !txn_id.as_deref().is_some_and(|id| {
+            ctx.authorize(
+                broker,
+                AclOperation::Write,
+                ResourceType::TransactionalId,
+                id,
+            )
+        });
     let mut appended = Vec::new();
     let mut names = Vec::with_capacity(req.topic_data.len());
     for td in &req.topic_data {
@@ -181,9 +230,16 @@ pub async fn handle(
         } else {
             td.name.to_string()
         };
+        let topic_allowed = !txn_denied
+            && !name.is_empty()
+            && ctx.authorize(broker, AclOperation::Write, ResourceType::Topic, &name);
         for pd in &td.partition_data {
-            let outcome = if name.is_empty() && ctx.version() >= 13 {
+            let outcome = if txn_denied {
+                Err(BrokerError::TransactionalIdAuthorizationFailed)
+            } else if name.is_empty() && ctx.version() >= 13 {
                 Err(BrokerError::UnknownTopicId)
+            } else if !topic_allowed {
+                Err(BrokerError::TopicAuthorizationFailed)
             } else {
                 produce_partition(
                     broker,

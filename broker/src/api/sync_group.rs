@@ -8,6 +8,7 @@ use kafka_protocol::messages::{SyncGroupRequest, SyncGroupResponse};
 use kafka_protocol::ResponseError;
 
 use super::sb;
+use crate::authorizer::{AclOperation, ResourceType};
 use crate::broker::Broker;
 use crate::context::RequestContext;
 use crate::group::protocol::Reply;
@@ -17,6 +18,15 @@ pub async fn handle(
     ctx: &RequestContext<'_>,
     req: SyncGroupRequest,
 ) -> SyncGroupResponse {
+    if !ctx.authorize(
+        broker,
+        AclOperation::Read,
+        ResourceType::Group,
+        &req.group_id,
+    ) {
+        return SyncGroupResponse::default()
+            .with_error_code(ResponseError::GroupAuthorizationFailed.code());
+    }
     let code = broker.coordinator_error(&req.group_id);
     if code != 0 {
         return SyncGroupResponse::default().with_error_code(code);

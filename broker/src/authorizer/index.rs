@@ -153,6 +153,66 @@ impl AclIndex {
     }
 }
 
+impl AclIndex {
+    /// The ACL part of Kafka's default `Authorizer.authorizeByResourceType`:
+    /// whether some ALLOW binding of `principal` (or `User:*`) at `host` (or
+    /// `*`) for exactly `operation` (or ALL; no implication) names a
+    /// resource of `resource_type` that no DENY of the same kind dominates.
+    /// A LITERAL `*` DENY refuses outright; a LITERAL `*` ALLOW allows; a
+    /// LITERAL ALLOW is dominated by a LITERAL DENY of the same name or a
+    /// PREFIXED DENY of one of its prefixes; a PREFIXED ALLOW by a PREFIXED
+    /// DENY of one of its prefixes (itself included).
+    pub(super) fn any_allowed(
+        &self,
+        principal: &str,
+        host: &str,
+        operation: AclOperation,
+        resource_type: ResourceType,
+    ) -> bool {
+        let Some(slot) = self.by_type.get(resource_type.code() as usize) else {
+            return false;
+        };
+        let relevant = |e: &Entry| {
+            (&*e.host == host || &*e.host == WILDCARD)
+                && (&*e.principal == principal || &*e.principal == WILDCARD_PRINCIPAL)
+                && (e.operation == operation || e.operation == AclOperation::All)
+        };
+        fn collect<'m>(
+            map: &'m HashMap<Box<str>, Vec<Entry>>,
+            permission: AclPermissionType,
+            relevant: &dyn Fn(&Entry) -> bool,
+        ) -> std::collections::HashSet<&'m str> {
+            map.iter()
+                .filter(|(_, entries)| {
+                    entries
+                        .iter()
+                        .any(|e| e.permission == permission && relevant(e))
+                })
+                .map(|(name, _)| &**name)
+                .collect()
+        }
+        let deny_literal = collect(&slot.literal, AclPermissionType::Deny, &relevant);
+        if deny_literal.contains(WILDCARD) {
+            return false;
+        }
+        let deny_prefixed = collect(&slot.prefixed, AclPermissionType::Deny, &relevant);
+        let allow_literal = collect(&slot.literal, AclPermissionType::Allow, &relevant);
+        if allow_literal.contains(WILDCARD) {
+            return true;
+        }
+        let allow_prefixed = collect(&slot.prefixed, AclPermissionType::Allow, &relevant);
+        let dominated = |name: &str| {
+            name.char_indices()
+                .map(|(i, c)| &name[..i + c.len_utf8()])
+                .any(|prefix| deny_prefixed.contains(prefix))
+        };
+        allow_literal
+            .iter()
+            .any(|name| !deny_literal.contains(name) && !dominated(name))
+            || allow_prefixed.iter().any(|name| !dominated(name))
+    }
+}
+
 /// The action being decided.
 struct Action<'a> {
     principal: &'a str,

@@ -231,6 +231,35 @@ impl Authorizer {
         }
     }
 
+    /// Kafka's default `Authorizer.authorizeByResourceType` (which its
+    /// `StandardAuthorizer` keeps): whether `principal` at `host` may do
+    /// `operation` on at least one resource of `resource_type`. True when
+    /// it may on a resource named `hardcode` (so super users, and the no-ACL
+    /// default when no binding applies to such a name), else when some ALLOW
+    /// binding for exactly that operation (or ALL) is not dominated by a
+    /// DENY (see `AclIndex::any_allowed`). InitProducerId without a
+    /// transactional id asks it for WRITE on TOPIC (KIP-679). Not cached.
+    pub fn authorize_by_resource_type(
+        &self,
+        principal: &str,
+        host: IpAddr,
+        operation: AclOperation,
+        resource_type: ResourceType,
+    ) -> bool {
+        if self.authorize(principal, host, operation, resource_type, "hardcode") {
+            return true;
+        }
+        if !(operation.is_concrete() && resource_type.is_concrete()) {
+            return false;
+        }
+        self.acls.load().any_allowed(
+            principal,
+            &java_host_address(host),
+            operation,
+            resource_type,
+        )
+    }
+
     /// The KIP-430 field for a resource: bit `n` is set when operation code
     /// `n` is authorized, over the operations the resource type supports
     /// ([`supported_operations`]), as Kafka's `AuthHelper.authorizedOperations`.

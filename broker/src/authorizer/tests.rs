@@ -645,3 +645,98 @@ fn prefixes_of_every_length_are_found_among_many_acls() {
         "a prefix length inside a character"
     );
 }
+
+fn by_type(a: &Authorizer, principal: &str, op: AclOperation) -> bool {
+    a.authorize_by_resource_type(principal, client(), op, Topic)
+}
+
+#[test]
+fn by_resource_type_needs_an_undominated_allow_for_that_exact_operation() {
+    // No ACLs at all: the no-ACL default decides (through `hardcode`).
+    assert!(!by_type(&authorizer(vec![]), ALICE, Write));
+    let open = AuthorizerConfig {
+        allow_everyone_if_no_acl_found: true,
+        ..AuthorizerConfig::default()
+    };
+    assert!(by_type(
+        &authorizer_with(open.clone(), vec![]),
+        ALICE,
+        Write
+    ));
+    // A super user always.
+    let supers = AuthorizerConfig {
+        super_users: vec![BOB.into()],
+        ..AuthorizerConfig::default()
+    };
+    let deny_all = acl(Topic, "*", Literal, BOB, Write, Deny);
+    assert!(by_type(
+        &authorizer_with(supers, vec![deny_all]),
+        BOB,
+        Write
+    ));
+    // One literal ALLOW on some topic; other principals, operations and
+    // resource types do not count, nor does implication.
+    let a = authorizer(vec![acl(Topic, "orders", Literal, ALICE, Write, Allow)]);
+    assert!(by_type(&a, ALICE, Write));
+    assert!(!by_type(&a, BOB, Write));
+    assert!(!by_type(&a, ALICE, Read));
+    assert!(!by_type(&a, ALICE, Describe));
+    let g = authorizer(vec![acl(Group, "g", Literal, ALICE, Write, Allow)]);
+    assert!(!by_type(&g, ALICE, Write));
+    // ALL and User:* count.
+    assert!(by_type(
+        &authorizer(vec![acl(Topic, "t", Prefixed, "User:*", All, Allow)]),
+        ALICE,
+        Write
+    ));
+    // Host-specific bindings count only from that host.
+    let hosted = authorizer(vec![
+        acl(Topic, "t", Literal, ALICE, Write, Allow).host("10.0.0.9")
+    ]);
+    assert!(!by_type(&hosted, ALICE, Write));
+    let here = authorizer(vec![
+        acl(Topic, "t", Literal, ALICE, Write, Allow).host("10.0.0.1")
+    ]);
+    assert!(by_type(&here, ALICE, Write));
+}
+
+#[test]
+fn by_resource_type_denies_only_what_dominates_the_allow() {
+    let allow = || acl(Topic, "orders", Literal, ALICE, Write, Allow);
+    // Same literal denied: dominated.
+    let a = authorizer(vec![
+        allow(),
+        acl(Topic, "orders", Literal, ALICE, Write, Deny),
+    ]);
+    assert!(!by_type(&a, ALICE, Write));
+    // A prefix of it denied: dominated.
+    let a = authorizer(vec![allow(), acl(Topic, "ord", Prefixed, ALICE, All, Deny)]);
+    assert!(!by_type(&a, ALICE, Write));
+    // A deny elsewhere does not dominate.
+    let a = authorizer(vec![
+        allow(),
+        acl(Topic, "pay", Prefixed, ALICE, Write, Deny),
+    ]);
+    assert!(by_type(&a, ALICE, Write));
+    // A literal deny does not dominate a prefixed allow.
+    let a = authorizer(vec![
+        acl(Topic, "orders", Prefixed, ALICE, Write, Allow),
+        acl(Topic, "orders", Literal, ALICE, Write, Deny),
+    ]);
+    assert!(by_type(&a, ALICE, Write));
+    // A wildcard deny refuses everything, a wildcard allow allows.
+    let a = authorizer(vec![
+        allow(),
+        acl(Topic, "*", Literal, "User:*", Write, Deny),
+    ]);
+    assert!(!by_type(&a, ALICE, Write));
+    let a = authorizer(vec![acl(Topic, "*", Literal, ALICE, Write, Allow)]);
+    assert!(by_type(&a, ALICE, Write));
+    // Two allows, one dominated: the other still counts.
+    let a = authorizer(vec![
+        allow(),
+        acl(Topic, "x", Literal, ALICE, Write, Allow),
+        acl(Topic, "orders", Literal, ALICE, Write, Deny),
+    ]);
+    assert!(by_type(&a, ALICE, Write));
+}
