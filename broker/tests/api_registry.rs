@@ -202,6 +202,7 @@ fn check(b: &TestBroker, api: ApiKey, version: i16) -> Result<(), String> {
         DeleteAcls => DeleteAclsRequest, DeleteAclsResponse;
         DescribeUserScramCredentials => DescribeUserScramCredentialsRequest, DescribeUserScramCredentialsResponse;
         AlterUserScramCredentials => AlterUserScramCredentialsRequest, AlterUserScramCredentialsResponse;
+        DescribeClientQuotas => DescribeClientQuotasRequest, DescribeClientQuotasResponse;
     }
 }
 

@@ -573,3 +573,58 @@ fn scram_apis_need_cluster_permissions() {
     let users: Vec<(&str, i16)> = results.iter().map(|(u, c, _)| (u.as_str(), *c)).collect();
     assert_eq!(users, vec![("amy", 31), ("zed", 31)]);
 }
+
+/// `kafka-configs --describe --entity-type users` asks DescribeClientQuotas
+/// before it lists SCRAM credentials: no quotas exist here, the filter is
+/// checked with Kafka's messages.
+#[test]
+fn describe_client_quotas_lists_no_quotas_and_checks_the_filter() {
+    let b = TestBroker::start(&[]);
+    let mut c = b.connect();
+    let component = |kind: &str, match_type: i8, name: Option<&str>| {
+        describe_client_quotas_request::ComponentData::default()
+            .with_entity_type(sb(kind))
+            .with_match_type(match_type)
+            .with_match(name.map(sb))
+    };
+    let mut ask = |components| {
+        let resp: DescribeClientQuotasResponse = c.call(
+            ApiKey::DescribeClientQuotas,
+            1,
+            &DescribeClientQuotasRequest::default().with_components(components),
+        );
+        (
+            resp.error_code,
+            resp.error_message.map(|m| m.to_string()),
+            resp.entries.map(|e| e.len()),
+        )
+    };
+    assert_eq!(ask(vec![component("user", 2, None)]), (0, None, Some(0)));
+    assert_eq!(
+        ask(vec![
+            component("user", 0, Some("a")),
+            component("user", 2, None)
+        ]),
+        (
+            42,
+            Some("Entity type user cannot appear more than once in the filter.".into()),
+            None
+        )
+    );
+    assert_eq!(
+        ask(vec![component("group", 2, None)]),
+        (35, Some("Unsupported entity type group".into()), None)
+    );
+    assert_eq!(
+        ask(vec![component("ip", 2, None), component("user", 1, None)]),
+        (
+            42,
+            Some(
+                "Invalid entity filter component combination. IP filter component should not \
+                 be used with user or clientId filter component."
+                    .into()
+            ),
+            None
+        )
+    );
+}

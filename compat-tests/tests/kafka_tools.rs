@@ -16,6 +16,8 @@ use memorystreamer_compat_tests::{run_judged, script, Broker};
 
 #[path = "kafka_tools/quorum.rs"]
 mod quorum;
+#[path = "kafka_tools/security.rs"]
+mod security;
 #[path = "kafka_tools/transactions.rs"]
 mod transactions;
 

@@ -46,6 +46,7 @@ mod delete_acls;
 mod delete_groups;
 mod delete_records;
 mod delete_topics;
+mod describe_client_quotas;
 mod describe_acls;
 mod describe_cluster;
 mod describe_configs;
@@ -182,6 +183,7 @@ registry! {
     DeleteAcls 1..=3 => delete_acls (fallible),
     DescribeUserScramCredentials 0..=0 => describe_user_scram_credentials,
     AlterUserScramCredentials 0..=0 => alter_user_scram_credentials,
+    DescribeClientQuotas 0..=1 => describe_client_quotas,
 }
 
 /// The supported-API table in codec form.
