@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use kafka_protocol::messages::{AddOffsetsToTxnRequest, AddOffsetsToTxnResponse};
 
+use crate::authorizer::{AclOperation, ResourceType};
 use crate::broker::Broker;
 use crate::context::RequestContext;
 use crate::group::OFFSETS_TOPIC;
@@ -19,6 +20,27 @@ pub async fn handle(
     ctx: &RequestContext<'_>,
     req: AddOffsetsToTxnRequest,
 ) -> AddOffsetsToTxnResponse {
+    // WRITE on the transactional id, then READ on the group.
+    let denied = if !ctx.authorize(
+        broker,
+        AclOperation::Write,
+        ResourceType::TransactionalId,
+        &req.transactional_id,
+    ) {
+        Some(kafka_protocol::ResponseError::TransactionalIdAuthorizationFailed)
+    } else if !ctx.authorize(
+        broker,
+        AclOperation::Read,
+        ResourceType::Group,
+        &req.group_id,
+    ) {
+        Some(kafka_protocol::ResponseError::GroupAuthorizationFailed)
+    } else {
+        None
+    };
+    if let Some(e) = denied {
+        return AddOffsetsToTxnResponse::default().with_error_code(e.code());
+    }
     let partition = (
         OFFSETS_TOPIC.to_string(),
         broker.groups.partition_of(&req.group_id),

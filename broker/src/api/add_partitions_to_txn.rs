@@ -20,6 +20,7 @@ use kafka_protocol::ResponseError;
 use tracing::debug;
 
 use super::sb;
+use crate::authorizer::{AclOperation, ResourceType, CLUSTER_NAME};
 use crate::broker::Broker;
 use crate::context::RequestContext;
 
@@ -43,18 +44,29 @@ pub async fn handle(
             .iter()
             .flat_map(|(t, ps)| ps.iter().map(move |p| (t.clone(), *p)))
             .collect();
-        // Unknown partitions fail alone; the others then answer
-        // OPERATION_NOT_ATTEMPTED, as Kafka does.
+        // Partitions of topics the client may not WRITE (v0–3; brokers'
+        // v4+ batches are checked as a whole) and unknown partitions fail
+        // alone; the others then answer OPERATION_NOT_ATTEMPTED, as Kafka
+        // does.
+        let denied: std::collections::HashSet<&str> = topics
+            .iter()
+            .map(|(t, _)| t.as_str())
+            .filter(|t| {
+                version <= 3 && !ctx.authorize(broker, AclOperation::Write, ResourceType::Topic, t)
+            })
+            .collect();
         let unknown: Vec<(String, i32)> = partitions
             .iter()
-            .filter(|(t, p)| !broker.cache.partition_exists(t, *p))
+            .filter(|(t, p)| denied.contains(t.as_str()) || !broker.cache.partition_exists(t, *p))
             .cloned()
             .collect();
         let per_partition: Vec<((String, i32), i16)> = if !unknown.is_empty() {
             partitions
                 .iter()
                 .map(|tp| {
-                    let code = if unknown.contains(tp) {
+                    let code = if denied.contains(tp.0.as_str()) {
+                        ResponseError::TopicAuthorizationFailed.code()
+                    } else if unknown.contains(tp) {
                         ResponseError::UnknownTopicOrPartition.code()
                     } else {
                         ResponseError::OperationNotAttempted.code()
@@ -105,6 +117,33 @@ pub async fn handle(
             .iter()
             .map(|t| (t.name.to_string(), t.partitions.clone()))
             .collect();
+        // WRITE on the transactional id, else every partition is refused.
+        if !ctx.authorize(
+            broker,
+            AclOperation::Write,
+            ResourceType::TransactionalId,
+            &req.v3_and_below_transactional_id,
+        ) {
+            let code = ResponseError::TransactionalIdAuthorizationFailed.code();
+            let results = topics
+                .iter()
+                .map(|(t, ps)| {
+                    AddPartitionsToTxnTopicResult::default()
+                        .with_name(TopicName(sb(t)))
+                        .with_results_by_partition(
+                            ps.iter()
+                                .map(|p| {
+                                    AddPartitionsToTxnPartitionResult::default()
+                                        .with_partition_index(*p)
+                                        .with_partition_error_code(code)
+                                })
+                                .collect(),
+                        )
+                })
+                .collect();
+            return AddPartitionsToTxnResponse::default()
+                .with_results_by_topic_v3_and_below(results);
+        }
         let results = run(
             &req.v3_and_below_transactional_id,
             req.v3_and_below_producer_id.0,
@@ -113,6 +152,16 @@ pub async fn handle(
             false,
         );
         return AddPartitionsToTxnResponse::default().with_results_by_topic_v3_and_below(results);
+    }
+    // v4+ comes from brokers: CLUSTER_ACTION on the cluster.
+    if !ctx.authorize(
+        broker,
+        AclOperation::ClusterAction,
+        ResourceType::Cluster,
+        CLUSTER_NAME,
+    ) {
+        return AddPartitionsToTxnResponse::default()
+            .with_error_code(ResponseError::ClusterAuthorizationFailed.code());
     }
     let results = req
         .transactions

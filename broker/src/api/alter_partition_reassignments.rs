@@ -21,6 +21,7 @@ use kafka_protocol::messages::{
 };
 
 use super::sb;
+use crate::authorizer::{AclOperation, ResourceType, CLUSTER_NAME};
 use crate::broker::reassign::ReassignRequest;
 use crate::broker::Broker;
 use crate::context::RequestContext;
@@ -32,6 +33,13 @@ pub async fn handle(
 ) -> AlterPartitionReassignmentsResponse {
     // v0 has no such field: the replica count may always change.
     let allow_rf_change = ctx.header.version() == 0 || req.allow_replication_factor_change;
+    // ALTER on the cluster, else the whole request is refused.
+    let allowed = ctx.authorize(
+        broker,
+        AclOperation::Alter,
+        ResourceType::Cluster,
+        CLUSTER_NAME,
+    );
     let requests: Vec<ReassignRequest> = req
         .topics
         .iter()
@@ -43,10 +51,12 @@ pub async fn handle(
             })
         })
         .collect();
-    let mut results = broker
-        .reassign(&requests, allow_rf_change)
-        .await
-        .into_iter();
+    let mut results = if allowed {
+        broker.reassign(&requests, allow_rf_change).await
+    } else {
+        Vec::new()
+    }
+    .into_iter();
     let responses = req
         .topics
         .iter()
@@ -57,6 +67,11 @@ pub async fn handle(
                 .map(|p| {
                     let r = ReassignablePartitionResponse::default()
                         .with_partition_index(p.partition_index);
+                    if !allowed {
+                        return r.with_error_code(
+                            kafka_protocol::ResponseError::ClusterAuthorizationFailed.code(),
+                        );
+                    }
                     match results.next() {
                         Some(Err(e)) => r
                             .with_error_code(ctx.error_code(&e))
@@ -71,6 +86,11 @@ pub async fn handle(
         })
         .collect();
     AlterPartitionReassignmentsResponse::default()
+        .with_error_code(if allowed {
+            0
+        } else {
+            kafka_protocol::ResponseError::ClusterAuthorizationFailed.code()
+        })
         .with_allow_replication_factor_change(allow_rf_change)
         .with_responses(responses)
 }

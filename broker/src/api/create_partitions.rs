@@ -9,12 +9,13 @@ use kafka_protocol::messages::create_partitions_response::CreatePartitionsTopicR
 use kafka_protocol::messages::{CreatePartitionsRequest, CreatePartitionsResponse};
 
 use super::sb;
+use crate::authorizer::{AclOperation, ResourceType};
 use crate::broker::Broker;
 use crate::context::RequestContext;
 
 pub async fn handle(
     broker: &Arc<Broker>,
-    _ctx: &RequestContext<'_>,
+    ctx: &RequestContext<'_>,
     req: CreatePartitionsRequest,
 ) -> CreatePartitionsResponse {
     let mut results = Vec::with_capacity(req.topics.len());
@@ -26,6 +27,16 @@ pub async fn handle(
                     .collect()
             });
             let result = CreatePartitionsTopicResult::default().with_name(t.name.clone());
+            // ALTER on the topic, before its existence.
+            if !ctx.authorize(broker, AclOperation::Alter, ResourceType::Topic, &t.name) {
+                let e = crate::error::BrokerError::TopicAuthorizationFailed;
+                results.push(
+                    result
+                        .with_error_code(e.code())
+                        .with_error_message(Some(sb(&e.to_string()))),
+                );
+                continue;
+            }
             match broker
                 .create_partitions(&t.name, t.count, assignments.as_deref(), req.validate_only)
                 .await

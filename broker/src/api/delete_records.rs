@@ -9,18 +9,21 @@ use kafka_protocol::messages::delete_records_response::{
 };
 use kafka_protocol::messages::{DeleteRecordsRequest, DeleteRecordsResponse};
 
+use crate::authorizer::{AclOperation, ResourceType};
 use crate::broker::Broker;
 use crate::context::RequestContext;
 
 pub async fn handle(
     broker: &Arc<Broker>,
-    _ctx: &RequestContext<'_>,
+    ctx: &RequestContext<'_>,
     req: DeleteRecordsRequest,
 ) -> DeleteRecordsResponse {
     let topics = req
         .topics
         .iter()
         .map(|t| {
+            // DELETE on the topic, before its existence.
+            let allowed = ctx.authorize(broker, AclOperation::Delete, ResourceType::Topic, &t.name);
             DeleteRecordsTopicResult::default()
                 .with_name(t.name.clone())
                 .with_partitions(
@@ -29,6 +32,14 @@ pub async fn handle(
                         .map(|p| {
                             let r = DeleteRecordsPartitionResult::default()
                                 .with_partition_index(p.partition_index);
+                            if !allowed {
+                                return r
+                                    .with_error_code(
+                                        kafka_protocol::ResponseError::TopicAuthorizationFailed
+                                            .code(),
+                                    )
+                                    .with_low_watermark(-1);
+                            }
                             match broker
                                 .local_partition(&t.name, p.partition_index)
                                 .and_then(|part| part.delete_records(p.offset))

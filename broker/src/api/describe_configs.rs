@@ -18,6 +18,7 @@ use kafka_protocol::messages::{DescribeConfigsRequest, DescribeConfigsResponse};
 use kafka_protocol::ResponseError;
 
 use super::sb;
+use crate::authorizer::{AclOperation, ResourceType, CLUSTER_NAME};
 use crate::broker::Broker;
 use crate::config::keys::{self, Dynamic, KeyType};
 use crate::config::repository::source;
@@ -38,6 +39,43 @@ pub(crate) fn topic_config_source(
     broker
         .configs()
         .topic_config_source(&broker.cache.image(), d, overridden)
+}
+
+/// Kafka's check of one config resource (`ConfigHelper` and the
+/// controller's `authorizeAlterResource`): `operation` (DESCRIBE_CONFIGS or
+/// ALTER_CONFIGS) on the cluster for broker, broker-logger and
+/// client-metrics resources, on the topic or group for those. The error
+/// the resource gets when refused; None when allowed or of another type
+/// (answered as without an authorizer).
+pub(super) fn config_denied(
+    broker: &Broker,
+    ctx: &RequestContext<'_>,
+    operation: AclOperation,
+    resource_type: i8,
+    name: &str,
+) -> Option<ResponseError> {
+    const BROKER_LOGGER: i8 = 8;
+    const CLIENT_METRICS: i8 = 16;
+    const GROUP: i8 = 32;
+    let (rt, name, error) = match resource_type {
+        BROKER | BROKER_LOGGER | CLIENT_METRICS => (
+            ResourceType::Cluster,
+            CLUSTER_NAME,
+            ResponseError::ClusterAuthorizationFailed,
+        ),
+        TOPIC => (
+            ResourceType::Topic,
+            name,
+            ResponseError::TopicAuthorizationFailed,
+        ),
+        GROUP => (
+            ResourceType::Group,
+            name,
+            ResponseError::GroupAuthorizationFailed,
+        ),
+        _ => return None,
+    };
+    (!ctx.authorize(broker, operation, rt, name)).then_some(error)
 }
 
 pub async fn handle(
@@ -92,6 +130,17 @@ pub async fn handle(
                 }
                 e
             };
+            if let Some(e) = config_denied(
+                broker,
+                ctx,
+                AclOperation::DescribeConfigs,
+                r.resource_type,
+                &r.resource_name,
+            ) {
+                return base
+                    .with_error_code(e.code())
+                    .with_error_message(Some(sb(&e.to_string())));
+            }
             let image = broker.cache.image();
             let configs = broker.configs();
             match r.resource_type {

@@ -12,24 +12,33 @@ use kafka_protocol::messages::describe_producers_response::{
 use kafka_protocol::messages::{DescribeProducersRequest, DescribeProducersResponse, ProducerId};
 
 use super::sb;
+use crate::authorizer::{AclOperation, ResourceType};
 use crate::broker::Broker;
 use crate::context::RequestContext;
 
 /// DescribeProducers: the producer state of local partitions.
 pub async fn handle(
     broker: &Arc<Broker>,
-    _ctx: &RequestContext<'_>,
+    ctx: &RequestContext<'_>,
     req: DescribeProducersRequest,
 ) -> DescribeProducersResponse {
     let topics = req
         .topics
         .iter()
         .map(|t| {
+            // READ on the topic, before its existence.
+            let allowed = ctx.authorize(broker, AclOperation::Read, ResourceType::Topic, &t.name);
             let partitions = t
                 .partition_indexes
                 .iter()
                 .map(|p| {
                     let r = PartitionResponse::default().with_partition_index(*p);
+                    if !allowed {
+                        let e = crate::error::BrokerError::TopicAuthorizationFailed;
+                        return r
+                            .with_error_code(e.code())
+                            .with_error_message(Some(sb(&e.to_string())));
+                    }
                     match broker.local_partition(&t.name, *p) {
                         Ok(part) => r.with_active_producers(
                             part.producers()

@@ -29,6 +29,7 @@ use kafka_protocol::ResponseError;
 use tracing::debug;
 
 use super::sb;
+use crate::authorizer::{AclOperation, ResourceType, CLUSTER_NAME};
 use crate::broker::Broker;
 use crate::context::RequestContext;
 
@@ -48,6 +49,16 @@ pub async fn handle(
     ctx: &RequestContext<'_>,
     req: DescribeQuorumRequest,
 ) -> DescribeQuorumResponse {
+    // DESCRIBE on the cluster, else the whole request is refused.
+    if !ctx.authorize(
+        broker,
+        AclOperation::Describe,
+        ResourceType::Cluster,
+        CLUSTER_NAME,
+    ) {
+        return DescribeQuorumResponse::default()
+            .with_error_code(ResponseError::ClusterAuthorizationFailed.code());
+    }
     let asks_metadata = req.topics.len() == 1
         && req.topics[0].topic_name.0.as_str() == METADATA_TOPIC
         && req.topics[0].partitions.len() == 1

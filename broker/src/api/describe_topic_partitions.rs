@@ -16,18 +16,26 @@ use kafka_protocol::messages::{
 use kafka_protocol::ResponseError;
 
 use super::sb;
+use crate::authorizer::{AclOperation, ResourceType};
 use crate::broker::Broker;
 use crate::context::RequestContext;
 use crate::metadata::MetadataCache;
 
 pub async fn handle(
     broker: &Arc<Broker>,
-    _ctx: &RequestContext<'_>,
+    ctx: &RequestContext<'_>,
     req: DescribeTopicPartitionsRequest,
 ) -> DescribeTopicPartitionsResponse {
     let image = broker.cache.image();
-    let mut names: Vec<String> = if req.topics.is_empty() {
-        image.topics().map(|t| t.name.clone()).collect()
+    // DESCRIBE on each topic: a listing leaves the others out silently, a
+    // named one is refused (before its existence is checked).
+    let listing = req.topics.is_empty();
+    let mut names: Vec<String> = if listing {
+        image
+            .topics()
+            .filter(|t| ctx.authorize(broker, AclOperation::Describe, ResourceType::Topic, &t.name))
+            .map(|t| t.name.clone())
+            .collect()
     } else {
         req.topics.iter().map(|t| t.name.to_string()).collect()
     };
@@ -43,6 +51,14 @@ pub async fn handle(
     let mut topics = Vec::new();
     let mut next_cursor = None;
     for name in names.into_iter().filter(|n| *n >= cursor_topic) {
+        if !listing && !ctx.authorize(broker, AclOperation::Describe, ResourceType::Topic, &name) {
+            topics.push(
+                DescribeTopicPartitionsResponseTopic::default()
+                    .with_name(Some(TopicName(sb(&name))))
+                    .with_error_code(ResponseError::TopicAuthorizationFailed.code()),
+            );
+            continue;
+        }
         let Some(t) = image.topic(&name) else {
             topics.push(
                 DescribeTopicPartitionsResponseTopic::default()
@@ -105,7 +121,13 @@ pub async fn handle(
                 .with_name(Some(TopicName(sb(&name))))
                 .with_topic_id(t.topic_id)
                 .with_is_internal(crate::coordinator::is_internal(&name))
-                .with_topic_authorized_operations(crate::authorizer::topic_operations())
+                .with_topic_authorized_operations(ctx.authorized_operations(
+                    broker,
+                    true,
+                    ResourceType::Topic,
+                    &name,
+                    crate::authorizer::topic_operations,
+                ))
                 .with_partitions(partitions),
         );
         if next_cursor.is_some() {

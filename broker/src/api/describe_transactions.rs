@@ -11,13 +11,14 @@ use kafka_protocol::messages::{
 use kafka_protocol::ResponseError;
 
 use super::sb;
+use crate::authorizer::{AclOperation, ResourceType};
 use crate::broker::Broker;
 use crate::context::RequestContext;
 
 /// DescribeTransactions: the coordinator's view of each id.
 pub async fn handle(
     broker: &Arc<Broker>,
-    _ctx: &RequestContext<'_>,
+    ctx: &RequestContext<'_>,
     req: DescribeTransactionsRequest,
 ) -> DescribeTransactionsResponse {
     let states = req
@@ -25,6 +26,14 @@ pub async fn handle(
         .iter()
         .map(|id| {
             let s = TransactionState::default().with_transactional_id(id.clone());
+            if !ctx.authorize(
+                broker,
+                AclOperation::Describe,
+                ResourceType::TransactionalId,
+                id,
+            ) {
+                return s.with_error_code(ResponseError::TransactionalIdAuthorizationFailed.code());
+            }
             if let Err(e) = broker.txn().check_coordinator(id) {
                 return s.with_error_code(crate::error::BrokerError::from(e).code());
             }
@@ -39,6 +48,16 @@ pub async fn handle(
                     .with_topics(
                         crate::txn::by_topic(&m.partitions)
                             .into_iter()
+                            // Topics the principal may not DESCRIBE are
+                            // left out, as Kafka does.
+                            .filter(|(t, _)| {
+                                ctx.authorize(
+                                    broker,
+                                    AclOperation::Describe,
+                                    ResourceType::Topic,
+                                    t,
+                                )
+                            })
                             .map(|(t, ps)| {
                                 TopicData::default()
                                     .with_topic(TopicName(sb(&t)))

@@ -18,6 +18,7 @@ use kafka_protocol::ResponseError;
 use memorystreamer_raft::NO_LEADER;
 
 use super::sb;
+use crate::authorizer::{AclOperation, ResourceType, CLUSTER_NAME};
 use crate::broker::elections::{ElectionOutcome, ElectionResult};
 use crate::broker::Broker;
 use crate::context::RequestContext;
@@ -43,6 +44,18 @@ pub async fn handle(
     } else {
         req.election_type
     };
+    // ALTER on the cluster, else every partition and the top level are
+    // refused.
+    if !ctx.authorize(
+        broker,
+        AclOperation::Alter,
+        ResourceType::Cluster,
+        CLUSTER_NAME,
+    ) {
+        let code = kafka_protocol::ResponseError::ClusterAuthorizationFailed.code();
+        return every_partition(asked.as_deref(), code, "Cluster authorization failed.")
+            .with_error_code(code);
+    }
     let all = asked.is_none();
     let answers: Vec<Answer> = match election_type {
         PREFERRED => match broker.elect_preferred_leaders(asked.as_deref()).await {

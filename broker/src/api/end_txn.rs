@@ -10,6 +10,7 @@ use std::sync::Arc;
 use kafka_protocol::messages::{EndTxnRequest, EndTxnResponse, ProducerId};
 use tracing::debug;
 
+use crate::authorizer::{AclOperation, ResourceType};
 use crate::broker::Broker;
 use crate::context::RequestContext;
 
@@ -19,6 +20,19 @@ pub async fn handle(
     ctx: &RequestContext<'_>,
     req: EndTxnRequest,
 ) -> EndTxnResponse {
+    if !ctx.authorize(
+        broker,
+        AclOperation::Write,
+        ResourceType::TransactionalId,
+        &req.transactional_id,
+    ) {
+        return EndTxnResponse::default()
+            .with_error_code(
+                kafka_protocol::ResponseError::TransactionalIdAuthorizationFailed.code(),
+            )
+            .with_producer_id(ProducerId(-1))
+            .with_producer_epoch(-1);
+    }
     let r = broker
         .txn()
         .end_txn(

@@ -131,7 +131,7 @@ fn apply(
 
 pub async fn handle(
     broker: &Arc<Broker>,
-    _ctx: &RequestContext<'_>,
+    ctx: &RequestContext<'_>,
     req: IncrementalAlterConfigsRequest,
 ) -> IncrementalAlterConfigsResponse {
     let mut responses = Vec::with_capacity(req.resources.len());
@@ -140,6 +140,19 @@ pub async fn handle(
             let base = AlterConfigsResourceResponse::default()
                 .with_resource_type(r.resource_type)
                 .with_resource_name(r.resource_name.clone());
+            if let Some(e) = super::describe_configs::config_denied(
+                broker,
+                ctx,
+                crate::authorizer::AclOperation::AlterConfigs,
+                r.resource_type,
+                &r.resource_name,
+            ) {
+                responses.push(
+                    base.with_error_code(e.code())
+                        .with_error_message(Some(sb(&e.to_string()))),
+                );
+                continue;
+            }
             let ops: Vec<(String, i8, Option<String>)> = r
                 .configs
                 .iter()

@@ -16,6 +16,7 @@ use kafka_protocol::messages::{
 use memorystreamer_raft::{PartitionImage, TopicImage};
 
 use super::sb;
+use crate::authorizer::{AclOperation, ResourceType, CLUSTER_NAME};
 use crate::broker::Broker;
 use crate::context::RequestContext;
 
@@ -49,9 +50,19 @@ fn topic_entry(
 
 pub async fn handle(
     broker: &Arc<Broker>,
-    _ctx: &RequestContext<'_>,
+    ctx: &RequestContext<'_>,
     req: ListPartitionReassignmentsRequest,
 ) -> ListPartitionReassignmentsResponse {
+    // DESCRIBE on the cluster, else the whole request is refused.
+    if !ctx.authorize(
+        broker,
+        AclOperation::Describe,
+        ResourceType::Cluster,
+        CLUSTER_NAME,
+    ) {
+        return ListPartitionReassignmentsResponse::default()
+            .with_error_code(kafka_protocol::ResponseError::ClusterAuthorizationFailed.code());
+    }
     let image = broker.metadata();
     let topics: Vec<OngoingTopicReassignment> = match &req.topics {
         None => image

@@ -11,6 +11,7 @@ use kafka_protocol::messages::{
 use kafka_protocol::ResponseError;
 
 use super::sb;
+use crate::authorizer::{AclOperation, ResourceType};
 use crate::broker::Broker;
 use crate::context::RequestContext;
 use crate::txn::state::TxnState;
@@ -42,6 +43,15 @@ pub async fn handle(
     } else {
         Vec::new()
     };
+    // Only the ids the principal may DESCRIBE, silently.
+    listed.retain(|(id, _, _)| {
+        ctx.authorize(
+            broker,
+            AclOperation::Describe,
+            ResourceType::TransactionalId,
+            id,
+        )
+    });
     if let Some(p) = pattern.filter(|p| !p.is_empty()) {
         // Kafka matches the whole id against a Java regular expression; the
         // common subset (classes, repetition, alternation) is the same here.

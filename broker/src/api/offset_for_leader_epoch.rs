@@ -19,6 +19,7 @@ use kafka_protocol::messages::offset_for_leader_epoch_response::{
 use kafka_protocol::messages::{OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse};
 
 use super::epoch::check_current_leader_epoch;
+use crate::authorizer::{AclOperation, ResourceType, CLUSTER_NAME};
 use crate::broker::Broker;
 use crate::context::RequestContext;
 use crate::error::BrokerError;
@@ -43,10 +44,25 @@ pub async fn handle(
     ctx: &RequestContext<'_>,
     req: OffsetForLeaderEpochRequest,
 ) -> OffsetForLeaderEpochResponse {
+    // CLUSTER_ACTION on the cluster (followers) covers every topic; else
+    // DESCRIBE on each.
+    let cluster = ctx.authorize(
+        broker,
+        AclOperation::ClusterAction,
+        ResourceType::Cluster,
+        CLUSTER_NAME,
+    );
     let topics = req
         .topics
         .iter()
         .map(|t| {
+            let allowed = cluster
+                || ctx.authorize(
+                    broker,
+                    AclOperation::Describe,
+                    ResourceType::Topic,
+                    &t.topic,
+                );
             OffsetForLeaderTopicResult::default()
                 .with_topic(t.topic.clone())
                 .with_partitions(
@@ -54,6 +70,15 @@ pub async fn handle(
                         .iter()
                         .map(|p| {
                             let r = EpochEndOffset::default().with_partition(p.partition);
+                            if !allowed {
+                                return r
+                                    .with_error_code(
+                                        kafka_protocol::ResponseError::TopicAuthorizationFailed
+                                            .code(),
+                                    )
+                                    .with_leader_epoch(-1)
+                                    .with_end_offset(-1);
+                            }
                             match end_offset(broker, &t.topic, p) {
                                 Ok((epoch, offset)) => {
                                     r.with_leader_epoch(epoch).with_end_offset(offset)

@@ -17,6 +17,7 @@ use kafka_protocol::messages::{TxnOffsetCommitRequest, TxnOffsetCommitResponse};
 use kafka_protocol::ResponseError;
 use tracing::debug;
 
+use crate::authorizer::{AclOperation, ResourceType};
 use crate::broker::Broker;
 use crate::context::RequestContext;
 use crate::group::{CommitEntry, OFFSETS_TOPIC};
@@ -30,10 +31,42 @@ pub async fn handle(
     req: TxnOffsetCommitRequest,
 ) -> TxnOffsetCommitResponse {
     let version = ctx.version();
+    // WRITE on the transactional id, then READ on the group (each failing
+    // every partition), then READ on each topic (failing its partitions).
+    let whole = if !ctx.authorize(
+        broker,
+        AclOperation::Write,
+        ResourceType::TransactionalId,
+        &req.transactional_id,
+    ) {
+        Some(ResponseError::TransactionalIdAuthorizationFailed)
+    } else if !ctx.authorize(
+        broker,
+        AclOperation::Read,
+        ResourceType::Group,
+        &req.group_id,
+    ) {
+        Some(ResponseError::GroupAuthorizationFailed)
+    } else {
+        None
+    };
+    let allowed: Vec<bool> = req
+        .topics
+        .iter()
+        .map(|t| {
+            whole.is_none()
+                && ctx.authorize(broker, AclOperation::Read, ResourceType::Topic, &t.name)
+        })
+        .collect();
+    if let Some(e) = whole {
+        return response(&req, &allowed, std::iter::empty(), e);
+    }
     let entries: Vec<CommitEntry> = req
         .topics
         .iter()
-        .flat_map(|t| {
+        .zip(&allowed)
+        .filter(|(_, allowed)| **allowed)
+        .flat_map(|(t, _)| {
             t.partitions.iter().map(move |p| CommitEntry {
                 topic: t.name.to_string(),
                 partition: p.partition_index,
@@ -116,20 +149,41 @@ pub async fn handle(
             }
         }
     }
-    let mut it = results.into_iter();
+    response(
+        &req,
+        &allowed,
+        results.into_iter(),
+        ResponseError::TopicAuthorizationFailed,
+    )
+}
+
+/// The response: partitions of allowed topics take their result from
+/// `results` in order, the others `denied`.
+fn response(
+    req: &TxnOffsetCommitRequest,
+    allowed: &[bool],
+    mut results: impl Iterator<Item = Option<ResponseError>>,
+    denied: ResponseError,
+) -> TxnOffsetCommitResponse {
     let topics = req
         .topics
         .iter()
-        .map(|t| {
+        .zip(allowed)
+        .map(|(t, allowed)| {
             TxnOffsetCommitResponseTopic::default()
                 .with_name(t.name.clone())
                 .with_partitions(
                     t.partitions
                         .iter()
                         .map(|p| {
+                            let code = if *allowed {
+                                results.next().flatten().map_or(0, |e| e.code())
+                            } else {
+                                denied.code()
+                            };
                             TxnOffsetCommitResponsePartition::default()
                                 .with_partition_index(p.partition_index)
-                                .with_error_code(it.next().flatten().map_or(0, |e| e.code()))
+                                .with_error_code(code)
                         })
                         .collect(),
                 )

@@ -12,6 +12,7 @@ use kafka_protocol::messages::write_txn_markers_response::{
 };
 use kafka_protocol::messages::{WriteTxnMarkersRequest, WriteTxnMarkersResponse};
 
+use crate::authorizer::{AclOperation, ResourceType, CLUSTER_NAME};
 use crate::broker::Broker;
 use crate::context::RequestContext;
 
@@ -21,6 +22,20 @@ pub async fn handle(
     ctx: &RequestContext<'_>,
     req: WriteTxnMarkersRequest,
 ) -> WriteTxnMarkersResponse {
+    // Kafka 4.1: ALTER (an admin aborting a hanging transaction) or
+    // CLUSTER_ACTION (brokers) on the cluster, else every partition is
+    // refused.
+    let allowed = ctx.authorize(
+        broker,
+        AclOperation::Alter,
+        ResourceType::Cluster,
+        CLUSTER_NAME,
+    ) || ctx.authorize(
+        broker,
+        AclOperation::ClusterAction,
+        ResourceType::Cluster,
+        CLUSTER_NAME,
+    );
     let markers = req
         .markers
         .iter()
@@ -33,6 +48,14 @@ pub async fn handle(
                         .partition_indexes
                         .iter()
                         .map(|p| {
+                            if !allowed {
+                                return WritableTxnMarkerPartitionResult::default()
+                                    .with_partition_index(*p)
+                                    .with_error_code(
+                                        kafka_protocol::ResponseError::ClusterAuthorizationFailed
+                                            .code(),
+                                    );
+                            }
                             let r = broker.write_txn_marker(
                                 &t.name,
                                 *p,
