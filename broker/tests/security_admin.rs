@@ -628,3 +628,51 @@ fn describe_client_quotas_lists_no_quotas_and_checks_the_filter() {
         )
     );
 }
+
+/// Kafka's bound on one DeleteAcls request (`MAX_RECORDS_PER_USER_OP`,
+/// 10000 removals, counted over all its filters): beyond it every filter
+/// fails with INVALID_REQUEST and nothing is removed.
+#[test]
+fn delete_acls_removes_at_most_ten_thousand_per_request() {
+    let b = TestBroker::start(&[AUTHORIZER, ANONYMOUS_IS_SUPER]);
+    let mut c = b.connect();
+    for (kind, count) in [(TOPIC, 5000), (GROUP, 5001)] {
+        let creations = (0..count)
+            .map(|i| creation(kind, &format!("r{i}"), LITERAL, "User:alice", READ))
+            .collect();
+        let results = create(&mut c, creations);
+        assert!(results.iter().all(|(code, _)| *code == 0));
+    }
+    let count =
+        |c: &mut Client| -> usize { describe_all(c).resources.iter().map(|r| r.acls.len()).sum() };
+    assert_eq!(count(&mut c), 10_001);
+    let bound = "Cannot remove more than 10000 acls in a single delete operation.";
+    for filters in [
+        vec![delete_filter(ANY, None, ANY)],
+        vec![
+            delete_filter(TOPIC, None, ANY),
+            delete_filter(GROUP, None, ANY),
+        ],
+    ] {
+        let n = filters.len();
+        let del: DeleteAclsResponse = c.call(
+            ApiKey::DeleteAcls,
+            3,
+            &DeleteAclsRequest::default().with_filters(filters),
+        );
+        assert_eq!(del.filter_results.len(), n);
+        for f in &del.filter_results {
+            assert_eq!(f.error_code, 42);
+            assert_eq!(f.error_message.as_deref(), Some(bound));
+            assert!(f.matching_acls.is_empty());
+        }
+        assert_eq!(count(&mut c), 10_001, "nothing removed");
+    }
+    let del: DeleteAclsResponse = c.call(
+        ApiKey::DeleteAcls,
+        3,
+        &DeleteAclsRequest::default().with_filters(vec![delete_filter(GROUP, None, ANY)]),
+    );
+    assert_eq!(del.filter_results[0].matching_acls.len(), 5001);
+    assert_eq!(count(&mut c), 5000);
+}
