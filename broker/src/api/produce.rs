@@ -208,15 +208,18 @@ pub async fn handle(
     // transactional (a missing id is refused), failing every partition;
     // then WRITE on each topic, before its existence. 4.1 has no
     // IDEMPOTENT_WRITE check here.
+    // Kafka refuses a missing id here even without an authorizer; this
+    // broker then keeps its INVALID_RECORD answer (produce_partition).
     let txn_denied = has_transactional_records(&req)
-        && !txn_id.as_deref().is_some_and(|id| {
-            ctx.authorize(
+        && match txn_id.as_deref().filter(|id| !id.is_empty()) {
+            Some(id) => !ctx.authorize(
                 broker,
                 AclOperation::Write,
                 ResourceType::TransactionalId,
                 id,
-            )
-        });
+            ),
+            None => broker.security.authorizer().is_some(),
+        };
     let mut appended = Vec::new();
     let mut names = Vec::with_capacity(req.topic_data.len());
     for td in &req.topic_data {
