@@ -159,7 +159,7 @@ impl Broker {
             &config.data_dir,
             config.metrics_topic_labels,
         );
-        let security = Security::from_props(&config.props)?;
+        let security = Security::new(&config.props, &config.listeners)?;
         let broker = Broker {
             security,
             config,

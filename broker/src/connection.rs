@@ -56,7 +56,10 @@ use tracing::{info, warn};
 
 use crate::api::{self, Reply};
 use crate::broker::Broker;
-use crate::context::{RequestContext, Session};
+use crate::context::{KafkaPrincipal, RequestContext, Session};
+use crate::security::authenticator::{Authenticator, Gate};
+use memorystreamer_sasl::principal::principal_for_peer;
+use memorystreamer_sasl::tls::TlsServer;
 
 pub use crate::config::settings::ConnectionLimits;
 
@@ -164,6 +167,10 @@ enum Close {
     Idle(Duration, usize),
     Io(std::io::Error),
     Protocol(ProtocolError),
+    /// Closed by the SASL authenticator without an answer.
+    Authentication(String),
+    /// Authentication failed (answered after the delay, then closed).
+    FailedAuthentication(String),
 }
 
 /// A byte stream a connection is served over: a TCP socket, or a TLS
@@ -172,19 +179,24 @@ pub trait ClientStream: AsyncRead + AsyncWrite + Unpin + Send {}
 
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> ClientStream for T {}
 
-/// Serves one connection, accepted on the listener named `listener`, until
-/// the peer closes it, it misbehaves, or the broker shuts down (after
-/// finishing the request in progress). The accept loop has set the socket
-/// options (`TCP_NODELAY`) already.
+/// Serves one connection with `session` (its peer, listener and, on SSL,
+/// the certificate's principal) until the peer closes it, it misbehaves,
+/// or the broker shuts down (after finishing the request in progress).
+/// `auth` is the SASL authenticator of a SASL listener's connection. The
+/// accept loop has set the socket options (`TCP_NODELAY`) and completed
+/// any TLS handshake already.
 pub async fn serve<S: ClientStream>(
     broker: Arc<Broker>,
     mut stream: S,
-    peer: SocketAddr,
-    listener: Arc<str>,
+    mut session: Session,
+    auth: Option<Authenticator>,
     mut shutdown: watch::Receiver<bool>,
     admission: Admission,
 ) {
-    let mut session = Session::new(peer, listener);
+    let peer = session
+        .peer
+        .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
+    let mut auth = auth;
     let mut client_id = String::new();
     let _guard = crate::metrics::ConnectionGuard::open();
     info!(%peer, listener = %session.listener, "connection opened");
@@ -194,6 +206,7 @@ pub async fn serve<S: ClientStream>(
         &quotas,
         &mut stream,
         &mut session,
+        &mut auth,
         &mut client_id,
         &mut shutdown,
     )
@@ -216,9 +229,66 @@ pub async fn serve<S: ClientStream>(
         Close::Protocol(e) => {
             warn!(%peer, client_id, software, version, error = %e, "closing connection after a bad request")
         }
+        Close::Authentication(reason) => {
+            info!(%peer, client_id, software, version, %reason, "closing connection: authentication")
+        }
+        Close::FailedAuthentication(reason) => {
+            crate::metrics::failed_authentication(&session.listener);
+            info!(%peer, listener = %session.listener, client_id, software, version, %reason,
+                "Failed authentication")
+        }
     }
     let _ = stream.shutdown().await;
     drop(admission);
+}
+
+/// How long a TLS handshake may take before the connection is dropped.
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Completes the TLS handshake of a connection accepted on an SSL or
+/// SASL_SSL listener, then [`serve`]s it. On an SSL listener the principal
+/// is the client certificate's mapped subject (`User:ANONYMOUS` without
+/// one); on SASL_SSL it comes from SASL. A failed handshake (plaintext
+/// bytes, an untrusted or expired client certificate, no common protocol)
+/// closes the connection with a log line.
+pub async fn serve_tls(
+    broker: Arc<Broker>,
+    stream: tokio::net::TcpStream,
+    mut session: Session,
+    tls: Arc<TlsServer>,
+    auth: Option<Authenticator>,
+    shutdown: watch::Receiver<bool>,
+    admission: Admission,
+) {
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls.server_config());
+    let accepted = tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await;
+    let stream = match accepted {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => {
+            crate::metrics::failed_authentication(&session.listener);
+            info!(peer = ?session.peer, listener = %session.listener, error = %e,
+                "Failed authentication: TLS handshake failed");
+            return;
+        }
+        Err(_) => {
+            info!(peer = ?session.peer, listener = %session.listener,
+                "closing connection: TLS handshake did not finish within 10 s");
+            return;
+        }
+    };
+    if auth.is_none() {
+        let (_, conn) = stream.get_ref();
+        match principal_for_peer(conn.peer_certificates(), tls.principal_mapping_rules()) {
+            Ok(p) => session.principal = KafkaPrincipal::parse(&p),
+            Err(e) => {
+                crate::metrics::failed_authentication(&session.listener);
+                info!(peer = ?session.peer, listener = %session.listener, error = %e,
+                    "Failed authentication: no principal for the client certificate");
+                return;
+            }
+        }
+    }
+    serve(broker, stream, session, auth, shutdown, admission).await;
 }
 
 /// Sleeps until `deadline`, or forever when there is none.
@@ -234,11 +304,12 @@ async fn run<S: ClientStream>(
     quotas: &Quotas,
     stream: &mut S,
     session: &mut Session,
+    auth: &mut Option<Authenticator>,
     client_id: &mut String,
     shutdown: &mut watch::Receiver<bool>,
 ) -> Close {
     let table = api::table();
-    let max = broker.config.socket_request_max_bytes;
+    let request_max = broker.config.socket_request_max_bytes;
     let max_idle = quotas.limits.max_idle;
     let mut buf = BytesMut::with_capacity(16 * 1024);
     let mut received = Instant::now();
@@ -248,6 +319,11 @@ async fn run<S: ClientStream>(
     let mut reserved: Option<OwnedSemaphorePermit> = None;
     loop {
         loop {
+            // Until authenticated, frames are bounded by
+            // sasl.server.max.receive.size.
+            let max = auth
+                .as_ref()
+                .map_or(request_max, |a| a.max_frame(request_max));
             if reserved.is_none() && quotas.pool.is_some() {
                 match frame_size(&buf, max) {
                     Ok(Some(size)) => {
@@ -268,6 +344,28 @@ async fn run<S: ClientStream>(
             };
             let mut frame = frame.freeze();
             let started = Instant::now();
+            if let Some(a) = auth.as_mut() {
+                match a.on_frame(&frame, &mut session.principal, table) {
+                    Gate::Dispatch => {}
+                    Gate::Reply(bytes) => {
+                        if let Err(e) = stream.write_all(&bytes).await {
+                            return Close::Io(e);
+                        }
+                        reserved = None;
+                        deadline = max_idle.map(|d| tokio::time::Instant::now() + d);
+                        continue;
+                    }
+                    Gate::Fail(reply, reason) => {
+                        // Kafka delays both the answer and the close.
+                        tokio::time::sleep(broker.security.failed_authentication_delay()).await;
+                        if let Some(bytes) = reply {
+                            let _ = stream.write_all(&bytes).await;
+                        }
+                        return Close::FailedAuthentication(reason);
+                    }
+                    Gate::Close(reason) => return Close::Authentication(reason),
+                }
+            }
             let mut timed = None;
             let reply = match decode_header(&mut frame, table) {
                 Ok(header) => {

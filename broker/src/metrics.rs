@@ -194,6 +194,13 @@ pub fn txn_marker(commit: bool) {
     .increment(1);
 }
 
+/// Counts a failed authentication on `listener` (Kafka's
+/// `failed-authentication-total`).
+pub fn failed_authentication(listener: &str) {
+    counter!("memorystreamer_failed_authentication_total", "listener" => listener.to_string())
+        .increment(1);
+}
+
 /// Counts a transaction aborted by its coordinator for exceeding
 /// `transaction.timeout.ms`.
 pub fn txn_timed_out() {

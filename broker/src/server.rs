@@ -19,7 +19,9 @@ use tracing::{debug, error, info, warn};
 
 use crate::broker::Broker;
 use crate::connection;
+use crate::context::Session;
 use crate::error::BrokerError;
+use crate::security::authenticator::Authenticator;
 
 /// How often partition leaders check whether their ISR should change.
 const ISR_CHECK_INTERVAL: Duration = Duration::from_millis(200);
@@ -106,6 +108,7 @@ pub async fn run(
             .get(i)
             .map_or("", |l| l.name.as_str())
             .into();
+        let security = broker.security.listener(&name).cloned();
         let broker = Arc::clone(&broker);
         let quotas = Arc::clone(&quotas);
         let mut shutdown = shutdown_rx.clone();
@@ -128,14 +131,30 @@ pub async fn run(
                                     if let Err(e) = stream.set_nodelay(true) {
                                         debug!(%peer, error = %e, "set_nodelay failed");
                                     }
-                                    connections.spawn(connection::serve(
-                                        Arc::clone(&broker),
-                                        stream,
-                                        peer,
-                                        Arc::clone(&name),
-                                        shutdown.clone(),
-                                        admission,
-                                    ));
+                                    let session = Session::new(peer, Arc::clone(&name));
+                                    let auth = security
+                                        .as_ref()
+                                        .and_then(|s| s.sasl.clone())
+                                        .map(|s| Authenticator::new(s, Some(peer)));
+                                    match security.as_ref().and_then(|s| s.tls.clone()) {
+                                        Some(tls) => connections.spawn(connection::serve_tls(
+                                            Arc::clone(&broker),
+                                            stream,
+                                            session,
+                                            tls,
+                                            auth,
+                                            shutdown.clone(),
+                                            admission,
+                                        )),
+                                        None => connections.spawn(connection::serve(
+                                            Arc::clone(&broker),
+                                            stream,
+                                            session,
+                                            auth,
+                                            shutdown.clone(),
+                                            admission,
+                                        )),
+                                    };
                                 }
                                 None => info!(
                                     %peer,

@@ -163,6 +163,8 @@ fn check(b: &TestBroker, api: ApiKey, version: i16) -> Result<(), String> {
         ListOffsets => ListOffsetsRequest, ListOffsetsResponse;
         Metadata => MetadataRequest, MetadataResponse;
         ApiVersions => ApiVersionsRequest, ApiVersionsResponse;
+        SaslHandshake => SaslHandshakeRequest, SaslHandshakeResponse;
+        SaslAuthenticate => SaslAuthenticateRequest, SaslAuthenticateResponse;
         CreateTopics => CreateTopicsRequest, CreateTopicsResponse;
         DeleteTopics => DeleteTopicsRequest, DeleteTopicsResponse;
         InitProducerId => InitProducerIdRequest, InitProducerIdResponse;

@@ -77,6 +77,8 @@ mod offset_delete;
 mod offset_fetch;
 mod offset_for_leader_epoch;
 mod produce;
+mod sasl_authenticate;
+mod sasl_handshake;
 mod sync_group;
 mod txn_offset_commit;
 mod write_txn_markers;
@@ -143,6 +145,8 @@ registry! {
     ListOffsets 1..=10 => list_offsets,
     Metadata 0..=13 => metadata,
     ApiVersions 0..=4 => api_versions,
+    SaslHandshake 0..=1 => sasl_handshake,
+    SaslAuthenticate 0..=2 => sasl_authenticate,
     CreateTopics 2..=7 => create_topics,
     DeleteTopics 1..=6 => delete_topics,
     InitProducerId 0..=5 => init_producer_id,

@@ -5,7 +5,8 @@
 //! Kafka's `ListenerName.normalised` does.
 //!
 //! This module parses and checks; it is not the accept loop (`server.rs`)
-//! and not TLS or SASL (the `sasl` crate).
+//! and not TLS or SASL (`security/` configures each listener from the
+//! `sasl` crate).
 
 use std::collections::BTreeMap;
 
@@ -129,12 +130,6 @@ impl Listener {
                  listener.security.protocol.map)"
             ))
         })?;
-        if protocol != SecurityProtocol::Plaintext {
-            return Err(bad(&format!(
-                "security protocol {protocol} is not served yet: only PLAINTEXT listeners \
-                 work today (TLS and SASL are being built, see TODO.md)"
-            )));
-        }
         let host = host
             .trim_start_matches('[')
             .trim_end_matches(']')
@@ -242,10 +237,13 @@ mod tests {
     }
 
     #[test]
-    fn secured_listeners_are_refused_until_served() {
-        for l in ["SSL://:9093", "SASL_PLAINTEXT://:9094", "SASL_SSL://:9095"] {
-            let err = Listener::parse(l).expect_err(l);
-            assert!(err.to_string().contains("not served yet"), "{err}");
+    fn secured_listeners_parse() {
+        for (l, p) in [
+            ("SSL://:9093", SecurityProtocol::Ssl),
+            ("SASL_PLAINTEXT://:9094", SecurityProtocol::SaslPlaintext),
+            ("SASL_SSL://:9095", SecurityProtocol::SaslSsl),
+        ] {
+            assert_eq!(Listener::parse(l).expect(l).protocol, p);
         }
     }
 }

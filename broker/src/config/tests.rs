@@ -46,7 +46,7 @@ fn defaults_and_errors() {
     );
     assert_eq!(cfg.data_dir, PathBuf::from("data"));
     assert!(Listener::parse("127.0.0.1:9092").is_err());
-    assert!(Listener::parse("SSL://127.0.0.1:9093").is_err());
+    assert!(Listener::parse("TLS://127.0.0.1:9093").is_err());
     assert!(Listener::parse("PLAINTEXT://h:99999").is_err());
     let mut p = BTreeMap::new();
     p.insert("num.partitions".to_string(), "abc".to_string());

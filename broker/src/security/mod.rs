@@ -14,12 +14,22 @@
 //! connection's state machine (`authenticator.rs` drives it per
 //! connection).
 
-use std::collections::BTreeMap;
+pub mod authenticator;
+pub mod jaas;
+pub mod listener;
+pub mod principal;
+
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
+use arc_swap::ArcSwapOption;
 use memorystreamer_raft::image::{AclImage, MetadataImage};
+use memorystreamer_sasl::{ScramCredential, ScramMechanism};
 use tracing::info;
 use uuid::Uuid;
+
+use crate::config::listener::Listener;
+use listener::{ListenerSecurity, ScramSource};
 
 use crate::authorizer::{
     AclBinding, AclOperation, AclPermissionType, Authorizer, AuthorizerConfig, PatternType,
@@ -36,10 +46,20 @@ pub const AUTHORIZER_CLASS_CONFIG: &str = "authorizer.class.name";
 pub const STANDARD_AUTHORIZER_CLASSES: &[&str] =
     &["org.apache.kafka.metadata.authorizer.StandardAuthorizer"];
 
+/// Kafka's key: how long a failed authentication waits before its answer
+/// and the close.
+pub const FAILED_AUTHENTICATION_DELAY_CONFIG: &str = "connection.failed.authentication.delay.ms";
+
 /// The broker's security state, shared by every connection.
 #[derive(Debug)]
 pub struct Security {
     authorizer: Option<Authorizer>,
+    /// Each client listener's security, by listener name.
+    listeners: HashMap<String, Arc<ListenerSecurity>>,
+    /// The SCRAM users SASL listeners check against.
+    scram: Arc<ImageScram>,
+    /// `connection.failed.authentication.delay.ms`.
+    failed_authentication_delay: std::time::Duration,
     /// The image ACL map last handed to the authorizer (compared by
     /// pointer: the image shares it until an ACL record changes it).
     acls_seen: Mutex<Option<Arc<BTreeMap<Uuid, AclImage>>>>,
@@ -51,7 +71,12 @@ impl Security {
     /// Any other non-empty class is refused: running without the
     /// authorization its operator asked for would be worse than not
     /// starting.
-    pub fn from_props(props: &BTreeMap<String, String>) -> Result<Self, BrokerError> {
+    /// `listeners` are the client listeners; each SSL or SASL one gets its
+    /// TLS and SASL configuration ([`ListenerSecurity::new`]).
+    pub fn new(
+        props: &BTreeMap<String, String>,
+        listeners: &[Listener],
+    ) -> Result<Self, BrokerError> {
         let class = props
             .get(AUTHORIZER_CLASS_CONFIG)
             .map(|s| s.trim())
@@ -71,18 +96,58 @@ impl Security {
                 STANDARD_AUTHORIZER_CLASSES[0]
             )));
         };
+        let scram = Arc::new(ImageScram::default());
+        let mut by_name = HashMap::new();
+        for l in listeners {
+            let source: Arc<dyn ScramSource> = scram.clone();
+            by_name.insert(
+                l.name.clone(),
+                Arc::new(ListenerSecurity::new(l, props, source)?),
+            );
+        }
+        let delay = match props.get(FAILED_AUTHENTICATION_DELAY_CONFIG) {
+            Some(v) => v.trim().parse::<u64>().map_err(|_| {
+                BrokerError::Config(format!(
+                    "{FAILED_AUTHENTICATION_DELAY_CONFIG} '{v}' is not a non-negative number"
+                ))
+            })?,
+            None => 100,
+        };
         Ok(Security {
             authorizer,
+            listeners: by_name,
+            scram,
+            failed_authentication_delay: std::time::Duration::from_millis(delay),
             acls_seen: Mutex::new(None),
         })
     }
 
-    /// Security with no authorizer (tests, fuzzers).
+    /// Security with no authorizer and no secured listener (tests,
+    /// fuzzers).
     pub fn disabled() -> Self {
         Security {
             authorizer: None,
+            listeners: HashMap::new(),
+            scram: Arc::new(ImageScram::default()),
+            failed_authentication_delay: std::time::Duration::from_millis(100),
             acls_seen: Mutex::new(None),
         }
+    }
+
+    /// The security of the listener named `name`, if it is a client
+    /// listener.
+    pub fn listener(&self, name: &str) -> Option<&Arc<ListenerSecurity>> {
+        self.listeners.get(name)
+    }
+
+    /// Every client listener's security.
+    pub fn listeners(&self) -> impl Iterator<Item = &Arc<ListenerSecurity>> {
+        self.listeners.values()
+    }
+
+    /// `connection.failed.authentication.delay.ms`.
+    pub fn failed_authentication_delay(&self) -> std::time::Duration {
+        self.failed_authentication_delay
     }
 
     /// The authorizer, when `authorizer.class.name` switched it on.
@@ -90,9 +155,10 @@ impl Security {
         self.authorizer.as_ref()
     }
 
-    /// Hands the image's ACLs to the authorizer when they changed since
-    /// the last call.
-    pub fn sync(&self, image: &MetadataImage) {
+    /// Takes the image's SCRAM credentials, and hands its ACLs to the
+    /// authorizer when they changed since the last call.
+    pub fn sync(&self, image: &Arc<MetadataImage>) {
+        self.scram.image.store(Some(Arc::clone(image)));
         let Some(authorizer) = &self.authorizer else {
             return;
         };
@@ -116,5 +182,27 @@ pub fn binding(a: &AclImage) -> AclBinding {
         host: a.host.clone(),
         operation: AclOperation::from_code(a.operation),
         permission: AclPermissionType::from_code(a.permission_type),
+    }
+}
+
+/// SCRAM credentials read from the latest metadata image.
+#[derive(Debug, Default)]
+struct ImageScram {
+    image: ArcSwapOption<MetadataImage>,
+}
+
+impl ScramSource for ImageScram {
+    fn scram(&self, user: &str, mechanism: ScramMechanism) -> Option<ScramCredential> {
+        let image = self.image.load();
+        let c = image
+            .as_ref()?
+            .security()
+            .scram_credential(user, mechanism.type_code())?;
+        Some(ScramCredential {
+            salt: c.salt.clone(),
+            stored_key: c.stored_key.clone(),
+            server_key: c.server_key.clone(),
+            iterations: u32::try_from(c.iterations).ok()?,
+        })
     }
 }

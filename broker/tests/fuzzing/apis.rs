@@ -94,4 +94,12 @@ apis! {
     ElectLeaders: ElectLeadersRequest, ElectLeadersResponse;
     AlterPartitionReassignments: AlterPartitionReassignmentsRequest, AlterPartitionReassignmentsResponse;
     ListPartitionReassignments: ListPartitionReassignmentsRequest, ListPartitionReassignmentsResponse;
+    SaslHandshake: SaslHandshakeRequest, SaslHandshakeResponse;
+    SaslAuthenticate: SaslAuthenticateRequest, SaslAuthenticateResponse;
+    DescribeAcls: DescribeAclsRequest, DescribeAclsResponse;
+    CreateAcls: CreateAclsRequest, CreateAclsResponse;
+    DeleteAcls: DeleteAclsRequest, DeleteAclsResponse;
+    DescribeUserScramCredentials: DescribeUserScramCredentialsRequest, DescribeUserScramCredentialsResponse;
+    AlterUserScramCredentials: AlterUserScramCredentialsRequest, AlterUserScramCredentialsResponse;
+    DescribeClientQuotas: DescribeClientQuotasRequest, DescribeClientQuotasResponse;
 }

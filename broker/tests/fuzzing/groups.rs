@@ -327,6 +327,19 @@ pub fn build(
                 });
             frame(api, v, id, &req)
         }
+        ApiKey::DescribeAcls => {
+            // Valid codes only: an UNKNOWN (0) one closes the connection, as
+            // Kafka's parser refuses it (the mutator still reaches that).
+            let req = DescribeAclsRequest::default()
+                .with_resource_type_filter(rng.pick(&[1, 2, 3]))
+                .with_resource_name_filter(rng.chance(50).then(|| sb(rng.pick(&["t", "*", ""]))))
+                .with_pattern_type_filter(rng.pick(&[1, 2, 3, 4]))
+                .with_principal_filter(rng.chance(50).then(|| sb(rng.pick(&["User:a", "bad"]))))
+                .with_host_filter(rng.chance(30).then(|| sb("*")))
+                .with_operation(rng.pick(&[1, 2, 3, 4]))
+                .with_permission_type(rng.pick(&[1, 2, 3]));
+            frame(api, v, id, &req)
+        }
         _ => None,
     }
 }
