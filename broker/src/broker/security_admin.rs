@@ -353,16 +353,7 @@ impl Broker {
         user: &str,
         mechanism: ScramMechanism,
     ) -> Option<ScramCredential> {
-        let image = self.metadata();
-        let c = image
-            .security()
-            .scram_credential(user, mechanism.type_code())?;
-        Some(ScramCredential {
-            salt: c.salt.clone(),
-            stored_key: c.stored_key.clone(),
-            server_key: c.server_key.clone(),
-            iterations: u32::try_from(c.iterations).ok()?,
-        })
+        crate::security::scram_credential(&self.metadata(), user, mechanism)
     }
 }
 

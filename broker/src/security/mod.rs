@@ -193,16 +193,25 @@ struct ImageScram {
 
 impl ScramSource for ImageScram {
     fn scram(&self, user: &str, mechanism: ScramMechanism) -> Option<ScramCredential> {
-        let image = self.image.load();
-        let c = image
-            .as_ref()?
-            .security()
-            .scram_credential(user, mechanism.type_code())?;
-        Some(ScramCredential {
-            salt: c.salt.clone(),
-            stored_key: c.stored_key.clone(),
-            server_key: c.server_key.clone(),
-            iterations: u32::try_from(c.iterations).ok()?,
-        })
+        scram_credential(self.image.load().as_ref()?, user, mechanism)
     }
+}
+
+/// The stored SCRAM credential of `user` for `mechanism` in `image`; None
+/// when the user has none or the stored one is unusable (negative
+/// iterations).
+pub fn scram_credential(
+    image: &MetadataImage,
+    user: &str,
+    mechanism: ScramMechanism,
+) -> Option<ScramCredential> {
+    let c = image
+        .security()
+        .scram_credential(user, mechanism.type_code())?;
+    Some(ScramCredential {
+        salt: c.salt.clone(),
+        stored_key: c.stored_key.clone(),
+        server_key: c.server_key.clone(),
+        iterations: u32::try_from(c.iterations).ok()?,
+    })
 }
