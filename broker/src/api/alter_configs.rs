@@ -19,23 +19,23 @@ pub async fn handle(
 ) -> AlterConfigsResponse {
     let mut responses = Vec::with_capacity(req.resources.len());
     for r in &req.resources {
+        let base = AlterConfigsResourceResponse::default()
+            .with_resource_type(r.resource_type)
+            .with_resource_name(r.resource_name.clone());
+        if let Some(e) = super::describe_configs::config_denied(
+            broker,
+            ctx,
+            crate::authorizer::AclOperation::AlterConfigs,
+            r.resource_type,
+            &r.resource_name,
+        ) {
+            responses.push(
+                base.with_error_code(e.code())
+                    .with_error_message(Some(sb(&e.to_string()))),
+            );
+            continue;
+        }
         responses.push({
-            let base = AlterConfigsResourceResponse::default()
-                .with_resource_type(r.resource_type)
-                .with_resource_name(r.resource_name.clone());
-            if let Some(e) = super::describe_configs::config_denied(
-                broker,
-                ctx,
-                crate::authorizer::AclOperation::AlterConfigs,
-                r.resource_type,
-                &r.resource_name,
-            ) {
-                responses.push(
-                    base.with_error_code(e.code())
-                        .with_error_message(Some(sb(&e.to_string()))),
-                );
-                continue;
-            }
             let outcome = match r.resource_type {
                 TOPIC | BROKER => match r
                     .configs
