@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use memorystreamer_log::LogConfig;
 use memorystreamer_raft::quorum::{Quorum, QuorumConfig};
-use memorystreamer_raft::{MetadataImage, MetadataRecord, TopicImage};
+use memorystreamer_raft::{BrokerEndpoint, MetadataImage, MetadataRecord, TopicImage};
 use tracing::{info, warn};
 use uuid::Uuid;
 
@@ -152,8 +152,7 @@ impl Broker {
         );
         let configs = ConfigRepository::new(config.clone());
         let config_for_fetchers = config.clone();
-        let cache =
-            MetadataCache::new(config.node_id, config.advertised_listeners.first().cloned());
+        let cache = MetadataCache::new(config.node_id, config.advertised_listeners.clone());
         let replicas = ReplicaManager::new(
             config.node_id,
             &config.data_dir,
@@ -336,27 +335,45 @@ impl Broker {
         }
     }
 
-    /// Registers this broker (its advertised Kafka listener and rack) with
-    /// the cluster at every start: a new incarnation, as Kafka's broker
+    /// Registers this broker (its advertised listeners and rack) with the
+    /// cluster at every start: a new incarnation, as Kafka's broker
     /// registration. The quorum then fences the old incarnation (its
     /// leaderships move to other in-sync replicas and it leaves the ISRs,
     /// since what it acknowledged may have been lost with the process) and
     /// unfences the new one, which catches up as a follower and rejoins the
     /// ISRs. A partition whose only in-sync replica is this node gets it
-    /// back as leader at a new epoch.
+    /// back as leader at a new epoch. The registration's host and port are
+    /// the first advertised listener's; every advertised listener follows
+    /// in the same commit (`BrokerListeners`), so clients and other brokers
+    /// reach it on the listener they use.
     async fn register(&self) -> Result<(), BrokerError> {
-        let Some(l) = self.config.advertised_listeners.first() else {
+        let advertised = &self.config.advertised_listeners;
+        let Some(l) = advertised.first() else {
             return Err(BrokerError::Config("no advertised listener".into()));
         };
         let node = self.config.node_id;
-        self.commit(vec![MetadataRecord::BrokerRegistered {
-            node_id: node,
-            host: l.host.clone(),
-            port: i32::from(l.port),
-            rack: self.config.rack.clone(),
-        }])
+        let listeners = advertised
+            .iter()
+            .map(|l| BrokerEndpoint {
+                listener: l.name.clone(),
+                host: l.host.clone(),
+                port: i32::from(l.port),
+            })
+            .collect();
+        self.commit(vec![
+            MetadataRecord::BrokerRegistered {
+                node_id: node,
+                host: l.host.clone(),
+                port: i32::from(l.port),
+                rack: self.config.rack.clone(),
+            },
+            MetadataRecord::BrokerListeners {
+                node_id: node,
+                listeners,
+            },
+        ])
         .await?;
-        info!(node_id = node, host = %l.host, port = l.port, rack = ?self.config.rack, "broker registered");
+        info!(node_id = node, host = %l.host, port = l.port, listeners = advertised.len(), rack = ?self.config.rack, "broker registered");
         Ok(())
     }
 
@@ -366,13 +383,19 @@ impl Broker {
         self.cache.active_controller_id(live, self.quorum.leader())
     }
 
-    /// The coordinator of `group`: the broker leading its
-    /// `__consumer_offsets` partition (created on first use in a cluster).
-    pub async fn group_coordinator(&self, group: &str) -> Result<(i32, String, i32), BrokerError> {
+    /// The coordinator of `group` as clients of `listener` reach it: the
+    /// broker leading its `__consumer_offsets` partition (created on first
+    /// use in a cluster).
+    pub async fn group_coordinator(
+        &self,
+        group: &str,
+        listener: &str,
+    ) -> Result<BrokerAddress, BrokerError> {
         if self.metadata().topic(OFFSETS_TOPIC).is_none() {
             self.ensure_offsets_topic().await?;
         }
-        self.leader_address(OFFSETS_TOPIC, self.groups.partition_of(group))
+        self.cache
+            .leader_address(OFFSETS_TOPIC, self.groups.partition_of(group), listener)
     }
 
     /// The transaction coordinator.
@@ -385,7 +408,8 @@ impl Broker {
     pub async fn txn_coordinator(
         &self,
         transactional_id: &str,
-    ) -> Result<(i32, String, i32), BrokerError> {
+        listener: &str,
+    ) -> Result<BrokerAddress, BrokerError> {
         if self.metadata().topic(TXN_TOPIC).is_none() {
             self.ensure_internal_topic(
                 TXN_TOPIC,
@@ -394,12 +418,8 @@ impl Broker {
             )
             .await?;
         }
-        self.leader_address(TXN_TOPIC, self.txn.partition_of(transactional_id))
-    }
-
-    /// Host and port of the leader of a partition (for coordinators).
-    fn leader_address(&self, topic: &str, partition: i32) -> Result<BrokerAddress, BrokerError> {
-        self.cache.leader_address(topic, partition)
+        self.cache
+            .leader_address(TXN_TOPIC, self.txn.partition_of(transactional_id), listener)
     }
 
     /// True when this broker coordinates `group` (leads its offsets

@@ -105,6 +105,9 @@ pub struct BrokerConfig {
     pub listeners: Vec<Listener>,
     /// `advertised.listeners`
     pub advertised_listeners: Vec<Listener>,
+    /// The name of the advertised listener other brokers reach this one
+    /// on (`inter.broker.listener.name` / `security.inter.broker.protocol`).
+    pub inter_broker_listener: String,
     /// `num.partitions`
     pub num_partitions: i32,
     /// `default.replication.factor`

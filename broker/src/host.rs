@@ -79,7 +79,9 @@ pub async fn verify_in_transaction(
         TransactionalId,
     };
     let tp = (topic.to_string(), index);
-    let (node, host, port) = broker.txn_coordinator(txn_id).await?;
+    let (node, host, port) = broker
+        .txn_coordinator(txn_id, &broker.config.inter_broker_listener)
+        .await?;
     if node == broker.config.node_id {
         return broker.txn().verify(broker, txn_id, producer_id, epoch, &tp);
     }

@@ -24,15 +24,15 @@ pub type BrokerAddress = (i32, String, i32);
 /// The committed metadata image as this node last applied it.
 pub struct MetadataCache {
     node_id: i32,
-    /// This node's first advertised listener: its address before its own
+    /// This node's advertised listeners: its addresses before its own
     /// registration is in the image.
-    advertised: Option<Listener>,
+    advertised: Vec<Listener>,
     image: ArcSwap<MetadataImage>,
 }
 
 impl MetadataCache {
     /// An empty cache for node `node_id`, advertised at `advertised`.
-    pub fn new(node_id: i32, advertised: Option<Listener>) -> Self {
+    pub fn new(node_id: i32, advertised: Vec<Listener>) -> Self {
         MetadataCache {
             node_id,
             advertised,
@@ -50,26 +50,31 @@ impl MetadataCache {
         self.image.store(image);
     }
 
-    /// This node's own address as clients should see it.
-    fn own_address(&self) -> Option<BrokerAddress> {
+    /// This node's own address on `listener` as clients should see it.
+    fn own_address(&self, listener: &str) -> Option<BrokerAddress> {
         self.advertised
-            .as_ref()
+            .iter()
+            .find(|l| l.name == listener)
             .map(|l| (self.node_id, l.host.clone(), i32::from(l.port)))
     }
 
-    /// Live brokers: registered and not fenced. Before this node's
+    /// Live brokers as clients of listener `listener` reach them:
+    /// registered, not fenced and advertising that listener (Kafka's
+    /// `getAliveBrokerNodes(listenerName)`). Before this node's
     /// registration is committed, this node only.
-    pub fn live_brokers(&self) -> Vec<BrokerAddress> {
+    pub fn live_brokers(&self, listener: &str) -> Vec<BrokerAddress> {
         let image = self.image();
-        let live: Vec<BrokerAddress> = image
+        if image.brokers().all(|b| b.fenced) {
+            return self.own_address(listener).into_iter().collect();
+        }
+        image
             .brokers()
             .filter(|b| !b.fenced)
-            .map(|b| (b.node_id, b.host.clone(), b.port))
-            .collect();
-        if live.is_empty() {
-            return self.own_address().into_iter().collect();
-        }
-        live
+            .filter_map(|b| {
+                b.endpoint(listener)
+                    .map(|(host, port)| (b.node_id, host.to_string(), port))
+            })
+            .collect()
     }
 
     /// The controller id clients are given (Metadata, DescribeCluster's
@@ -122,14 +127,19 @@ impl MetadataCache {
         image.broker(node_id).and_then(|b| b.rack.clone())
     }
 
-    /// The replicas of `p` that are offline as Kafka reports them
-    /// (Metadata's and DescribeTopicPartitions' `offline_replicas`): on a
-    /// fenced or unregistered broker, in replica order.
-    pub fn offline_replicas(image: &MetadataImage, p: &PartitionImage) -> Vec<i32> {
+    /// The replicas of `p` that are offline as Kafka reports them to a
+    /// client of `listener` (Metadata's and DescribeTopicPartitions'
+    /// `offline_replicas`): on a fenced or unregistered broker, or one not
+    /// advertising that listener, in replica order.
+    pub fn offline_replicas(image: &MetadataImage, p: &PartitionImage, listener: &str) -> Vec<i32> {
         p.replicas
             .iter()
             .copied()
-            .filter(|r| image.broker(*r).is_none_or(|b| b.fenced))
+            .filter(|r| {
+                image
+                    .broker(*r)
+                    .is_none_or(|b| b.fenced || b.endpoint(listener).is_none())
+            })
             .collect()
     }
 
@@ -151,21 +161,26 @@ impl MetadataCache {
             .map(|p| p.leader)
     }
 
-    /// Address of the live leader of a partition (what FindCoordinator
-    /// answers for the partition holding a group or transactional id);
-    /// COORDINATOR_NOT_AVAILABLE when it has none.
+    /// Address on listener `listener` of the live leader of a partition
+    /// (what FindCoordinator answers for the partition holding a group or
+    /// transactional id); COORDINATOR_NOT_AVAILABLE when it has none or
+    /// does not advertise that listener.
     pub fn leader_address(
         &self,
         topic: &str,
         partition: i32,
+        listener: &str,
     ) -> Result<BrokerAddress, BrokerError> {
         let image = self.image();
         let leader = Self::partition_leader(&image, topic, partition)
             .ok_or(BrokerError::CoordinatorNotAvailable)?;
         match image.broker(leader) {
-            Some(b) if !b.fenced => Ok((b.node_id, b.host.clone(), b.port)),
+            Some(b) if !b.fenced => b
+                .endpoint(listener)
+                .map(|(host, port)| (b.node_id, host.to_string(), port))
+                .ok_or(BrokerError::CoordinatorNotAvailable),
             _ if leader == self.node_id => self
-                .own_address()
+                .own_address(listener)
                 .ok_or(BrokerError::CoordinatorNotAvailable),
             _ => Err(BrokerError::CoordinatorNotAvailable),
         }
@@ -188,26 +203,29 @@ mod tests {
 
     #[test]
     fn before_registration_only_this_node_is_live() {
-        let cache = MetadataCache::new(3, Some(listener(9092)));
+        let cache = MetadataCache::new(3, vec![listener(9092)]);
         assert_eq!(
-            cache.live_brokers(),
+            cache.live_brokers("PLAINTEXT"),
             vec![(3, "127.0.0.1".to_string(), 9092)]
         );
-        assert_eq!(cache.controller_id(&cache.live_brokers()), 3);
-        assert_eq!(cache.active_controller_id(&cache.live_brokers(), None), -1);
+        assert_eq!(cache.controller_id(&cache.live_brokers("PLAINTEXT")), 3);
         assert_eq!(
-            cache.active_controller_id(&cache.live_brokers(), Some(3)),
+            cache.active_controller_id(&cache.live_brokers("PLAINTEXT"), None),
+            -1
+        );
+        assert_eq!(
+            cache.active_controller_id(&cache.live_brokers("PLAINTEXT"), Some(3)),
             3
         );
         assert_eq!(
-            cache.active_controller_id(&cache.live_brokers(), Some(4)),
+            cache.active_controller_id(&cache.live_brokers("PLAINTEXT"), Some(4)),
             -1
         );
     }
 
     #[test]
     fn registered_brokers_are_live_until_fenced() {
-        let cache = MetadataCache::new(1, Some(listener(9092)));
+        let cache = MetadataCache::new(1, vec![listener(9092)]);
         let image = MetadataImage::default()
             .apply_all(&[
                 MetadataRecord::BrokerRegistered {
@@ -225,14 +243,14 @@ mod tests {
             ])
             .expect("registrations apply");
         cache.publish(Arc::new(image));
-        let live = cache.live_brokers();
+        let live = cache.live_brokers("PLAINTEXT");
         assert_eq!(live.len(), 2);
         assert_eq!(cache.controller_id(&live), 1);
         assert_eq!(cache.controller_id(&live[1..]), 2);
         assert_eq!(cache.controller_id(&[]), -1);
         assert!(!cache.partition_exists("t", 0));
         assert!(matches!(
-            cache.leader_address("t", 0),
+            cache.leader_address("t", 0, "PLAINTEXT"),
             Err(BrokerError::CoordinatorNotAvailable)
         ));
     }

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 use crate::error::MetadataError;
-use crate::records::MetadataRecord;
+use crate::records::{BrokerEndpoint, MetadataRecord};
 
 mod elections;
 mod placement;
@@ -81,6 +81,26 @@ pub struct BrokerImage {
     pub rack: Option<String>,
     /// Missed its session; leads nothing until it heartbeats again.
     pub fenced: bool,
+    /// Its advertised listeners (`BrokerListeners`); empty when its
+    /// registration recorded none, and then `host:port` serves every
+    /// listener.
+    pub listeners: Vec<BrokerEndpoint>,
+}
+
+impl BrokerImage {
+    /// Where clients of listener `listener` reach this broker: the
+    /// endpoint of that name, None when the broker does not advertise it
+    /// (Kafka's LISTENER_NOT_FOUND case), its registered address when its
+    /// registration carried no listeners.
+    pub fn endpoint(&self, listener: &str) -> Option<(&str, i32)> {
+        if self.listeners.is_empty() {
+            return Some((&self.host, self.port));
+        }
+        self.listeners
+            .iter()
+            .find(|e| e.listener == listener)
+            .map(|e| (e.host.as_str(), e.port))
+    }
 }
 
 /// The whole cluster metadata at one point of the record sequence.
@@ -198,6 +218,12 @@ impl MetadataImage {
                 port: b.port,
                 rack: b.rack.clone(),
             });
+            if !b.listeners.is_empty() {
+                out.push(MetadataRecord::BrokerListeners {
+                    node_id: b.node_id,
+                    listeners: b.listeners.clone(),
+                });
+            }
             if b.fenced {
                 out.push(MetadataRecord::BrokerFenced { node_id: b.node_id });
             }
@@ -435,6 +461,7 @@ impl MetadataImage {
                         port: *port,
                         rack: rack.clone(),
                         fenced: false,
+                        listeners: Vec::new(),
                     },
                 );
                 if known {
@@ -455,6 +482,12 @@ impl MetadataImage {
                 } else {
                     self.on_unfenced(*node_id);
                 }
+            }
+            MetadataRecord::BrokerListeners { node_id, listeners } => {
+                let b = self.brokers.get_mut(node_id).ok_or_else(|| {
+                    MetadataError::Invalid(format!("broker {node_id} is not registered"))
+                })?;
+                b.listeners = listeners.clone();
             }
             MetadataRecord::AlterPartition {
                 topic_id,

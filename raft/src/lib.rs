@@ -31,5 +31,5 @@ pub mod types;
 
 pub use error::MetadataError;
 pub use image::{BrokerImage, MetadataImage, PartitionImage, TopicImage, NO_LEADER};
-pub use records::MetadataRecord;
+pub use records::{BrokerEndpoint, MetadataRecord};
 pub use store::MetadataLog;

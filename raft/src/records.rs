@@ -256,4 +256,27 @@ pub enum MetadataRecord {
         /// Kafka's SCRAM mechanism code.
         mechanism: i8,
     },
+    /// The endpoints a registered broker advertises, one per listener
+    /// (the endpoints of Kafka's `RegisterBrokerRecord`). Committed with
+    /// the `BrokerRegistered` it follows, which clears the previous
+    /// incarnation's list: a broker whose registration has none (records
+    /// written before listeners were recorded) is reached at its
+    /// registered host and port on every listener.
+    BrokerListeners {
+        /// Node id (a registered broker).
+        node_id: i32,
+        /// Every advertised listener, in `advertised.listeners` order.
+        listeners: Vec<BrokerEndpoint>,
+    },
+}
+
+/// One advertised listener of a broker.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct BrokerEndpoint {
+    /// The listener name (`PLAINTEXT`, `SASL_SSL`, `INTERNAL`, ...).
+    pub listener: String,
+    /// Advertised host.
+    pub host: String,
+    /// Advertised port.
+    pub port: i32,
 }

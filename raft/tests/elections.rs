@@ -4,7 +4,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use memorystreamer_raft::{MetadataImage, MetadataRecord, PartitionImage, NO_LEADER};
+use memorystreamer_raft::{
+    BrokerEndpoint, MetadataImage, MetadataRecord, PartitionImage, NO_LEADER,
+};
 use uuid::Uuid;
 
 const T: Uuid = Uuid::from_u128(0x51);
@@ -24,6 +26,21 @@ fn reg_rack(id: i32, rack: &str) -> MetadataRecord {
         host: "h".into(),
         port: 9000 + id,
         rack: Some(rack.into()),
+    }
+}
+
+fn listeners(id: i32, names: &[&str]) -> MetadataRecord {
+    MetadataRecord::BrokerListeners {
+        node_id: id,
+        listeners: names
+            .iter()
+            .zip(1..)
+            .map(|(name, i)| BrokerEndpoint {
+                listener: (*name).into(),
+                host: format!("b{id}-{name}"),
+                port: 9000 + id * 10 + i,
+            })
+            .collect(),
     }
 }
 
@@ -409,8 +426,10 @@ fn everything(img: &MetadataImage) -> String {
 fn snapshots_reproduce_the_image() {
     let mut recs = vec![
         reg_rack(1, "a"),
+        listeners(1, &["PLAINTEXT", "SASL_SSL"]),
         reg_rack(2, "b"),
         reg(3),
+        listeners(3, &["INTERNAL"]),
         MetadataRecord::ClusterIdSet {
             cluster_id: "c1".into(),
         },
@@ -455,6 +474,28 @@ fn snapshots_reproduce_the_image() {
     // The restored image keeps electing: broker 3 back, partition 1 online.
     let next = apply(&restored, &[unfence(3)]);
     assert_eq!(state(&next, 1), (3, vec![3], 2, 4));
+}
+
+#[test]
+fn brokers_are_reached_on_the_listener_asked_for() {
+    let img = apply(
+        &MetadataImage::default(),
+        &[reg(1), listeners(1, &["PLAINTEXT", "SASL_SSL"]), reg(2)],
+    );
+    let b1 = img.broker(1).expect("broker 1");
+    assert_eq!(b1.endpoint("SASL_SSL"), Some(("b1-SASL_SSL", 9012)));
+    assert_eq!(b1.endpoint("PLAINTEXT"), Some(("b1-PLAINTEXT", 9011)));
+    assert_eq!(b1.endpoint("OTHER"), None);
+    // Registered without listeners: its address serves every listener.
+    let b2 = img.broker(2).expect("broker 2");
+    assert_eq!(b2.endpoint("SASL_SSL"), Some(("h", 9002)));
+    // A new incarnation's registration replaces the old listener list.
+    let img = apply(&img, &[reg(1), listeners(1, &["SSL"])]);
+    let b1 = img.broker(1).expect("broker 1");
+    assert_eq!(b1.endpoint("SASL_SSL"), None);
+    assert_eq!(b1.endpoint("SSL"), Some(("b1-SSL", 9011)));
+    // Listeners of a broker that never registered are refused.
+    assert!(img.apply(&listeners(9, &["SSL"])).is_err());
 }
 
 #[test]

@@ -47,7 +47,10 @@ pub async fn handle(
     );
     // The offsets topic must exist for the group coordinator to take the
     // commit (a multi-node cluster creates it lazily).
-    let r = match broker.group_coordinator(&req.group_id).await {
+    let r = match broker
+        .group_coordinator(&req.group_id, &ctx.session.listener)
+        .await
+    {
         Ok(_) => broker.txn().add_partitions(
             broker,
             &req.transactional_id,

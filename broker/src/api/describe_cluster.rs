@@ -42,7 +42,7 @@ pub async fn handle(
             .with_error_code(ResponseError::ClusterAuthorizationFailed.code())
             .with_endpoint_type(req.endpoint_type);
     }
-    let live = broker.cache.live_brokers();
+    let live = broker.cache.live_brokers(&ctx.session.listener);
     let controller_id = if req.endpoint_type == 2 {
         broker.active_controller_id(&live)
     } else {

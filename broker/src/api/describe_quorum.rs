@@ -89,7 +89,7 @@ pub async fn handle(
     }
     let Some((_, host, port)) = broker
         .cache
-        .live_brokers()
+        .live_brokers(&ctx.session.listener)
         .into_iter()
         .find(|(id, _, _)| *id == leader)
     else {

@@ -27,6 +27,7 @@ pub async fn handle(
     req: DescribeTopicPartitionsRequest,
 ) -> DescribeTopicPartitionsResponse {
     let image = broker.cache.image();
+    let listener: &str = &ctx.session.listener;
     // DESCRIBE on each topic: a listing leaves the others out silently, a
     // named one is refused (before its existence is checked).
     let listing = req.topics.is_empty();
@@ -91,21 +92,17 @@ pub async fn handle(
                 break;
             }
             budget -= 1;
-            let leader = MetadataCache::effective_leader(&image, p.leader);
+            let (leader, error) = super::metadata::leader_on_listener(&image, p, listener, true);
             partitions.push(
                 DescribeTopicPartitionsResponsePartition::default()
-                    .with_error_code(if leader < 0 {
-                        ResponseError::LeaderNotAvailable.code()
-                    } else {
-                        0
-                    })
+                    .with_error_code(error.map_or(0, |e| e.code()))
                     .with_partition_index(p.partition)
                     .with_leader_id(BrokerId(leader))
                     .with_leader_epoch(p.leader_epoch)
                     .with_replica_nodes(p.replicas.iter().map(|r| BrokerId(*r)).collect())
                     .with_isr_nodes(p.isr.iter().map(|r| BrokerId(*r)).collect())
                     .with_offline_replicas(
-                        MetadataCache::offline_replicas(&image, p)
+                        MetadataCache::offline_replicas(&image, p, listener)
                             .into_iter()
                             .map(BrokerId)
                             .collect(),

@@ -50,8 +50,16 @@ pub async fn handle(
             ));
         }
         let found = match req.key_type {
-            GROUP => broker.group_coordinator(key.as_str()).await,
-            TRANSACTION => broker.txn_coordinator(key.as_str()).await,
+            GROUP => {
+                broker
+                    .group_coordinator(key.as_str(), &ctx.session.listener)
+                    .await
+            }
+            TRANSACTION => {
+                broker
+                    .txn_coordinator(key.as_str(), &ctx.session.listener)
+                    .await
+            }
             other => {
                 return Err((
                     ResponseError::InvalidRequest,

@@ -21,7 +21,7 @@ use kafka_protocol::messages::metadata_response::{
 };
 use kafka_protocol::messages::{BrokerId, MetadataRequest, MetadataResponse, TopicName};
 use kafka_protocol::ResponseError;
-use memorystreamer_raft::{MetadataImage, PartitionImage, TopicImage};
+use memorystreamer_raft::{MetadataImage, PartitionImage, TopicImage, NO_LEADER};
 use tracing::{debug, warn};
 use uuid::Uuid;
 
@@ -34,16 +34,21 @@ use crate::context::RequestContext;
 use crate::error::BrokerError;
 use crate::metadata::MetadataCache;
 
-/// One partition as Metadata answers it (Kafka's
-/// `KRaftMetadataCache.getPartitionMetadata`): replicas and ISR from the
-/// image, `offline_replicas` the replicas on fenced or unregistered
-/// brokers; a partition without a live leader has leader -1 and
-/// LEADER_NOT_AVAILABLE (the replicas are still listed).
+/// One partition as Metadata answers it to a client of listener
+/// `listener` (Kafka's `KRaftMetadataCache.getPartitionMetadata`):
+/// replicas and ISR from the image, `offline_replicas` the replicas on
+/// fenced or unregistered brokers or on brokers without that listener; a
+/// partition without a live leader has leader -1 and LEADER_NOT_AVAILABLE,
+/// one whose leader does not advertise the listener leader -1 and
+/// LISTENER_NOT_FOUND (LEADER_NOT_AVAILABLE before version 6, as Kafka's
+/// `errorUnavailableListeners`). The replicas are still listed.
 pub(super) fn partition_metadata(
     image: &MetadataImage,
     p: &PartitionImage,
+    listener: &str,
+    version: i16,
 ) -> MetadataResponsePartition {
-    let leader = MetadataCache::effective_leader(image, p.leader);
+    let (leader, error) = leader_on_listener(image, p, listener, version >= 6);
     let r = MetadataResponsePartition::default()
         .with_partition_index(p.partition)
         .with_leader_id(BrokerId(leader))
@@ -51,19 +56,50 @@ pub(super) fn partition_metadata(
         .with_replica_nodes(p.replicas.iter().map(|r| BrokerId(*r)).collect())
         .with_isr_nodes(p.isr.iter().map(|r| BrokerId(*r)).collect())
         .with_offline_replicas(
-            MetadataCache::offline_replicas(image, p)
+            MetadataCache::offline_replicas(image, p, listener)
                 .into_iter()
                 .map(BrokerId)
                 .collect(),
         );
-    if leader < 0 {
-        r.with_error_code(ResponseError::LeaderNotAvailable.code())
-    } else {
-        r
+    match error {
+        Some(e) => r.with_error_code(e.code()),
+        None => r,
     }
 }
 
-fn topic_metadata(image: &MetadataImage, t: &TopicImage) -> MetadataResponseTopic {
+/// The leader of `p` a client of `listener` is given, and the partition's
+/// error: leader -1 with LEADER_NOT_AVAILABLE when it has no live leader,
+/// leader -1 with LISTENER_NOT_FOUND (LEADER_NOT_AVAILABLE unless
+/// `listener_not_found`) when its leader does not advertise the listener.
+pub(super) fn leader_on_listener(
+    image: &MetadataImage,
+    p: &PartitionImage,
+    listener: &str,
+    listener_not_found: bool,
+) -> (i32, Option<ResponseError>) {
+    let leader = MetadataCache::effective_leader(image, p.leader);
+    if leader < 0 {
+        return (NO_LEADER, Some(ResponseError::LeaderNotAvailable));
+    }
+    match image.broker(leader) {
+        Some(b) if b.endpoint(listener).is_none() => (
+            NO_LEADER,
+            Some(if listener_not_found {
+                ResponseError::ListenerNotFound
+            } else {
+                ResponseError::LeaderNotAvailable
+            }),
+        ),
+        _ => (leader, None),
+    }
+}
+
+fn topic_metadata(
+    image: &MetadataImage,
+    t: &TopicImage,
+    listener: &str,
+    version: i16,
+) -> MetadataResponseTopic {
     MetadataResponseTopic::default()
         .with_name(Some(TopicName(sb(&t.name))))
         .with_topic_id(t.topic_id)
@@ -71,7 +107,7 @@ fn topic_metadata(image: &MetadataImage, t: &TopicImage) -> MetadataResponseTopi
         .with_partitions(
             t.partitions
                 .iter()
-                .map(|p| partition_metadata(image, p))
+                .map(|p| partition_metadata(image, p, listener, version))
                 .collect(),
         )
 }
@@ -89,6 +125,9 @@ pub async fn handle(
     req: MetadataRequest,
 ) -> MetadataResponse {
     let allow_auto_create = ctx.version() < 4 || req.allow_auto_topic_creation;
+    // Every address is the one of the listener the request came in on.
+    let listener: &str = &ctx.session.listener;
+    let version = ctx.version();
     let mut topics = Vec::new();
     match &req.topics {
         None => {
@@ -98,7 +137,7 @@ pub async fn handle(
                 image
                     .topics()
                     .filter(|t| ctx.authorize(broker, Describe, Topic, &t.name))
-                    .map(|t| topic_metadata(&image, t)),
+                    .map(|t| topic_metadata(&image, t, listener, version)),
             );
         }
         Some(requested) => {
@@ -112,7 +151,7 @@ pub async fn handle(
                         Some(t) if !ctx.authorize(broker, Describe, Topic, &t.name) => {
                             topic_error(None, rt.topic_id, ResponseError::TopicAuthorizationFailed)
                         }
-                        Some(t) => topic_metadata(&image, t),
+                        Some(t) => topic_metadata(&image, t, listener, version),
                         None => topic_error(None, rt.topic_id, ResponseError::UnknownTopicId),
                     });
                     continue;
@@ -128,7 +167,7 @@ pub async fn handle(
                     continue;
                 }
                 if let Some(t) = image.topic(&name) {
-                    topics.push(topic_metadata(&image, t));
+                    topics.push(topic_metadata(&image, t, listener, version));
                     continue;
                 }
                 if crate::broker::validate_topic_name(&name).is_err() {
@@ -167,10 +206,12 @@ pub async fn handle(
                     assignments: None,
                 };
                 match broker.create_topic(&new, false).await {
-                    Ok(t) => topics.push(topic_metadata(&broker.cache.image(), &t)),
+                    Ok(t) => {
+                        topics.push(topic_metadata(&broker.cache.image(), &t, listener, version))
+                    }
                     Err(BrokerError::TopicAlreadyExists(_)) => {
                         match broker.cache.image().topic(&name) {
-                            Some(t) => topics.push(topic_metadata(&image, t)),
+                            Some(t) => topics.push(topic_metadata(&image, t, listener, version)),
                             None => topics.push(topic_error(
                                 Some(&name),
                                 Uuid::nil(),
@@ -198,7 +239,7 @@ pub async fn handle(
             }
         }
     }
-    let live = broker.cache.live_brokers();
+    let live = broker.cache.live_brokers(&ctx.session.listener);
     let controller_id = broker.cache.controller_id(&live);
     let image = broker.cache.image();
     let brokers = live
@@ -239,7 +280,7 @@ pub async fn handle(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use memorystreamer_raft::MetadataRecord;
+    use memorystreamer_raft::{BrokerEndpoint, MetadataRecord};
 
     fn image() -> MetadataImage {
         let mut recs: Vec<MetadataRecord> = (1..=3)
@@ -271,7 +312,7 @@ mod tests {
 
     #[test]
     fn offline_replicas_are_those_on_fenced_or_unknown_brokers() {
-        let m = partition_metadata(&image(), &partition(1, &[1, 3, 7], &[1]));
+        let m = partition_metadata(&image(), &partition(1, &[1, 3, 7], &[1]), "PLAINTEXT", 12);
         assert_eq!(m.error_code, 0);
         assert_eq!(m.leader_id, BrokerId(1));
         assert_eq!(m.leader_epoch, 4);
@@ -283,7 +324,8 @@ mod tests {
     #[test]
     fn no_leader_is_leader_not_available_with_leader_minus_one() {
         for leader in [-1, 3] {
-            let m = partition_metadata(&image(), &partition(leader, &[3, 2], &[2]));
+            let m =
+                partition_metadata(&image(), &partition(leader, &[3, 2], &[2]), "PLAINTEXT", 12);
             assert_eq!(
                 m.error_code,
                 ResponseError::LeaderNotAvailable.code(),
@@ -292,6 +334,43 @@ mod tests {
             assert_eq!(m.leader_id, BrokerId(-1));
             assert_eq!(m.replica_nodes, vec![BrokerId(3), BrokerId(2)]);
             assert_eq!(m.offline_replicas, vec![BrokerId(3)]);
+        }
+    }
+
+    #[test]
+    fn a_leader_without_the_listener_is_listener_not_found() {
+        // Broker 1 advertises PLAINTEXT only, broker 2 also SASL_SSL.
+        let image = image()
+            .apply_all(&[
+                MetadataRecord::BrokerListeners {
+                    node_id: 1,
+                    listeners: vec![endpoint("PLAINTEXT", 9092)],
+                },
+                MetadataRecord::BrokerListeners {
+                    node_id: 2,
+                    listeners: vec![endpoint("PLAINTEXT", 9092), endpoint("SASL_SSL", 9093)],
+                },
+            ])
+            .expect("listeners apply");
+        let p = partition(1, &[1, 2], &[1, 2]);
+        let m = partition_metadata(&image, &p, "SASL_SSL", 12);
+        assert_eq!(m.error_code, ResponseError::ListenerNotFound.code());
+        assert_eq!(m.leader_id, BrokerId(-1));
+        assert_eq!(m.offline_replicas, vec![BrokerId(1)]);
+        // Before version 6 Kafka answers LEADER_NOT_AVAILABLE instead.
+        let m = partition_metadata(&image, &p, "SASL_SSL", 5);
+        assert_eq!(m.error_code, ResponseError::LeaderNotAvailable.code());
+        // On the listener both advertise, broker 1 leads.
+        let m = partition_metadata(&image, &p, "PLAINTEXT", 12);
+        assert_eq!((m.error_code, m.leader_id), (0, BrokerId(1)));
+        assert!(m.offline_replicas.is_empty());
+    }
+
+    fn endpoint(listener: &str, port: i32) -> BrokerEndpoint {
+        BrokerEndpoint {
+            listener: listener.into(),
+            host: "h".into(),
+            port,
         }
     }
 }

@@ -113,9 +113,10 @@ impl Broker {
             }
         }
         for (node, parts) in remote {
-            let b = image
+            let (host, port) = image
                 .broker(node)
                 .filter(|b| !b.fenced)
+                .and_then(|b| b.endpoint(&self.config.inter_broker_listener))
                 .ok_or(BrokerError::NotLeaderOrFollower)?;
             let topics = crate::txn::by_topic(&parts)
                 .into_iter()
@@ -133,8 +134,8 @@ impl Broker {
                     .with_coordinator_epoch(crate::txn::COORDINATOR_EPOCH)
                     .with_topics(topics)]);
             let resp: WriteTxnMarkersResponse = crate::interbroker::call(
-                &b.host,
-                b.port,
+                host,
+                port,
                 ApiKey::WriteTxnMarkers,
                 1,
                 &req,

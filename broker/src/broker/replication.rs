@@ -50,8 +50,12 @@ impl Broker {
             .follow
             .into_iter()
             .filter_map(|(leader, p)| {
-                let b = image.broker(leader)?;
-                Some((leader, (b.host.clone(), b.port), p))
+                let listener = &self.config.inter_broker_listener;
+                let Some((host, port)) = image.broker(leader)?.endpoint(listener) else {
+                    warn!(leader, %listener, topic = %p.topic, "the leader does not advertise the inter-broker listener: not following it");
+                    return None;
+                };
+                Some((leader, (host.to_string(), port), p))
             })
             .collect();
         self.fetchers.assign(follow);

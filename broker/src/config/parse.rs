@@ -14,7 +14,7 @@ use std::time::Duration;
 use super::registry::{default_value, spec, topic_key_of};
 use super::{
     BrokerConfig, ConnectionLimits, GroupConfig, Listener, LogDefaults, LogFormat, ProtocolMap,
-    ReplicationConfig, TxnConfig,
+    ReplicationConfig, SecurityProtocol, TxnConfig,
 };
 use crate::error::BrokerError;
 
@@ -123,6 +123,59 @@ fn check_min(key: &str, v: &str) -> Result<(), BrokerError> {
 fn number<T: FromStr>(key: &str, v: &str) -> Result<T, BrokerError> {
     v.parse::<T>()
         .map_err(|_| BrokerError::Config(format!("{key}: '{v}' is not a valid number")))
+}
+
+/// The listener other brokers reach this one on, as Kafka chooses it:
+/// `inter.broker.listener.name`, else the listener named after
+/// `security.inter.broker.protocol` (only one of the two may be set), and
+/// it must be advertised. With neither set Kafka uses `PLAINTEXT` and
+/// refuses to start when no listener has that name; here the first
+/// advertised listener is taken then instead, so that a single broker with
+/// only secured listeners starts without an inter-broker key.
+///
+/// Brokers dial each other in plaintext only so far (the TLS and SASL
+/// client side of replica fetchers and transaction markers is not built),
+/// so a cluster of more than one voter whose inter-broker listener is
+/// secured is refused here rather than failing to replicate later.
+fn inter_broker_listener(
+    props: &Props<'_>,
+    advertised: &[Listener],
+    voters: usize,
+) -> Result<String, BrokerError> {
+    let by_name = props.0.get("inter.broker.listener.name");
+    let by_protocol = props.0.get("security.inter.broker.protocol");
+    let name = match (by_name, by_protocol) {
+        (Some(_), Some(_)) => {
+            return Err(BrokerError::Config(
+                "only one of inter.broker.listener.name and security.inter.broker.protocol \
+                 may be set"
+                    .into(),
+            ))
+        }
+        (Some(n), None) | (None, Some(n)) => n.trim().to_ascii_uppercase(),
+        (None, None) => match advertised.iter().find(|l| l.name == "PLAINTEXT") {
+            Some(l) => l.name.clone(),
+            None => advertised
+                .first()
+                .map(|l| l.name.clone())
+                .unwrap_or_default(),
+        },
+    };
+    let Some(l) = advertised.iter().find(|l| l.name == name) else {
+        let names: Vec<&str> = advertised.iter().map(|l| l.name.as_str()).collect();
+        return Err(BrokerError::Config(format!(
+            "inter-broker listener {name} is not an advertised listener (advertised: {})",
+            names.join(",")
+        )));
+    };
+    if voters > 1 && l.protocol != SecurityProtocol::Plaintext {
+        return Err(BrokerError::Config(format!(
+            "inter-broker listener {name} is {:?}: brokers connect to each other in \
+             plaintext only so far; name a PLAINTEXT listener in inter.broker.listener.name",
+            l.protocol
+        )));
+    }
+    Ok(name)
 }
 
 /// Parses `controller.quorum.voters` (`id@host:port,...`) and
@@ -361,11 +414,14 @@ impl BrokerConfig {
             })?),
         };
         let (controller_listener, quorum_voters) = quorum_settings(&p, node_id)?;
+        let inter_broker_listener =
+            inter_broker_listener(&p, &advertised_listeners, quorum_voters.len())?;
         Ok(BrokerConfig {
             node_id,
             data_dir,
             listeners,
             advertised_listeners,
+            inter_broker_listener,
             num_partitions: p.num("num.partitions")?,
             default_replication_factor: p.num("default.replication.factor")?,
             auto_create_topics: p.boolean("auto.create.topics.enable")?,

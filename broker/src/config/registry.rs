@@ -165,6 +165,8 @@ pub const BROKER_KEYS: &[KeySpec] = &[
         KeyDefault::Ours("PLAINTEXT://127.0.0.1:9092"),
     ),
     read("advertised.listeners"),
+    read("inter.broker.listener.name"),
+    read("security.inter.broker.protocol"),
     at_least(read("num.partitions"), 1),
     at_least(read("default.replication.factor"), 1),
     at_least(live("min.insync.replicas"), 1),

@@ -268,3 +268,49 @@ fn kafka_listener_settings_are_honoured() {
     )
     .is_err());
 }
+
+#[test]
+fn inter_broker_listener_is_chosen_as_kafka_chooses_it() {
+    let props = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    let map = (
+        "listener.security.protocol.map",
+        "PLAINTEXT:PLAINTEXT,INTERNAL:PLAINTEXT,SECURE:SASL_SSL",
+    );
+    let listeners = (
+        "listeners",
+        "SECURE://127.0.0.1:19093,INTERNAL://127.0.0.1:19094",
+    );
+    let parse = |extra: &[(&str, &str)]| {
+        let mut all = vec![map, listeners];
+        all.extend_from_slice(extra);
+        BrokerConfig::from_properties(&props(&all), LogFormat::Text)
+    };
+    // Neither key: PLAINTEXT when advertised, else the first listener.
+    assert_eq!(parse(&[]).expect("config").inter_broker_listener, "SECURE");
+    let cfg = parse(&[("inter.broker.listener.name", "internal")]).expect("config");
+    assert_eq!(cfg.inter_broker_listener, "INTERNAL");
+    // Only one of the two keys.
+    let err = parse(&[
+        ("inter.broker.listener.name", "INTERNAL"),
+        ("security.inter.broker.protocol", "PLAINTEXT"),
+    ])
+    .expect_err("both keys");
+    assert!(err.to_string().contains("only one"), "{err}");
+    // It must be advertised.
+    let err = parse(&[("security.inter.broker.protocol", "PLAINTEXT")]).expect_err("absent");
+    assert!(
+        err.to_string().contains("not an advertised listener"),
+        "{err}"
+    );
+    // A cluster refuses a secured inter-broker listener (plaintext client).
+    let voters = ("controller.quorum.voters", "1@127.0.0.1:1,2@127.0.0.1:2");
+    let err = parse(&[voters]).expect_err("secured inter-broker listener");
+    assert!(err.to_string().contains("plaintext only"), "{err}");
+    let cfg = parse(&[voters, ("inter.broker.listener.name", "INTERNAL")]).expect("config");
+    assert_eq!(cfg.inter_broker_listener, "INTERNAL");
+}

@@ -76,7 +76,10 @@ async fn setup(broker: &Arc<Broker>) {
         )
         .await
         .expect("create topic");
-    broker.txn_coordinator("tx").await.expect("coordinator");
+    broker
+        .txn_coordinator("tx", "PLAINTEXT")
+        .await
+        .expect("coordinator");
     assert!(broker.replicas.topic(TXN_TOPIC).is_some());
 }
 

@@ -38,20 +38,21 @@
 //! ScramCredentialSet (21) = name:string mechanism:i8 salt:bytes
 //!                           stored_key:bytes server_key:bytes iterations:i32
 //! ScramCredentialRemoved(22) = name:string mechanism:i8
+//! BrokerListeners    (23) = node_id:i32 n:u16 (listener:string host:string port:i32)*n
 //! bytes   = len:u16 byte*len
 //! ```
 //!
 //! Types 2 and 7 are older shapes, still decoded (as partition epoch 0 and
 //! no rack); encoding always writes 13 and 12. In JSON (the Raft log and
 //! snapshots) the fields added later default the same way when absent.
-//! Types 19–22 postdate the quorum (no pre-quorum file holds them); they
+//! Types 19–23 postdate the quorum (no pre-quorum file holds them); they
 //! are encoded so that every record round-trips.
 //!
 //! Records are framed and checksummed by [`crate::store`], not here.
 
 use uuid::Uuid;
 
-use super::MetadataRecord;
+use super::{BrokerEndpoint, MetadataRecord};
 use crate::error::MetadataError;
 
 const VERSION: u8 = 0;
@@ -349,6 +350,17 @@ impl MetadataRecord {
                 put_str(&mut out, name);
                 out.push(*mechanism as u8);
             }
+            MetadataRecord::BrokerListeners { node_id, listeners } => {
+                out.push(23);
+                out.extend_from_slice(&node_id.to_be_bytes());
+                let n = listeners.len().min(u16::MAX as usize);
+                out.extend_from_slice(&(n as u16).to_be_bytes());
+                for l in listeners.iter().take(n) {
+                    put_str(&mut out, &l.listener);
+                    put_str(&mut out, &l.host);
+                    out.extend_from_slice(&l.port.to_be_bytes());
+                }
+            }
         }
         out
     }
@@ -493,6 +505,19 @@ impl MetadataRecord {
                 name: r.string()?,
                 mechanism: r.i8()?,
             },
+            23 => {
+                let node_id = r.i32()?;
+                let n = r.u16()? as usize;
+                let mut listeners = Vec::with_capacity(n.min(r.0.len()));
+                for _ in 0..n {
+                    listeners.push(BrokerEndpoint {
+                        listener: r.string()?,
+                        host: r.string()?,
+                        port: r.i32()?,
+                    });
+                }
+                MetadataRecord::BrokerListeners { node_id, listeners }
+            }
             _ => return Err(MetadataError::Decode("unknown record type")),
         };
         if !r.0.is_empty() {
@@ -607,6 +632,21 @@ mod tests {
             MetadataRecord::ScramCredentialRemoved {
                 name: "alice".into(),
                 mechanism: 1,
+            },
+            MetadataRecord::BrokerListeners {
+                node_id: 3,
+                listeners: vec![
+                    BrokerEndpoint {
+                        listener: "SASL_SSL".into(),
+                        host: "b3.example".into(),
+                        port: 9093,
+                    },
+                    BrokerEndpoint {
+                        listener: "INTERNAL".into(),
+                        host: "10.0.0.3".into(),
+                        port: 19092,
+                    },
+                ],
             },
         ]
     }
