@@ -19,14 +19,27 @@ use super::{
 use crate::error::BrokerError;
 
 /// Parses Kafka's properties format: `key=value` or `key: value`, `#`/`!`
-/// comments, surrounding whitespace ignored. Later keys win.
+/// comments, surrounding whitespace ignored, and, as Java's
+/// `Properties.load`, a line ending in an odd number of backslashes
+/// continued on the next (its leading whitespace dropped: how Kafka's
+/// multi-line `sasl.jaas.config` values are written). Later keys win.
 pub fn parse_properties(text: &str) -> Result<BTreeMap<String, String>, BrokerError> {
     let mut out = BTreeMap::new();
-    for (n, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') || line.starts_with('!') {
+    let mut lines = text.lines().enumerate();
+    while let Some((n, first)) = lines.next() {
+        let first = first.trim();
+        if first.is_empty() || first.starts_with('#') || first.starts_with('!') {
             continue;
         }
+        let mut line = first.to_string();
+        while continues(&line) {
+            line.pop();
+            match lines.next() {
+                Some((_, next)) => line.push_str(next.trim_start()),
+                None => break,
+            }
+        }
+        let line = line.trim();
         let split = line.find(['=', ':']).ok_or_else(|| {
             BrokerError::Config(format!("line {}: expected key=value, got '{line}'", n + 1))
         })?;
@@ -34,6 +47,12 @@ pub fn parse_properties(text: &str) -> Result<BTreeMap<String, String>, BrokerEr
         out.insert(k.trim().to_string(), v[1..].trim().to_string());
     }
     Ok(out)
+}
+
+/// True when `line` ends in an odd number of backslashes (a continuation;
+/// an even number is escaped backslashes).
+fn continues(line: &str) -> bool {
+    line.bytes().rev().take_while(|b| *b == b'\\').count() % 2 == 1
 }
 
 /// Typed reads of the properties, each key's default from the registry.

@@ -24,8 +24,20 @@ use super::kafka_keys::KAFKA_BROKER_KEYS;
 use super::key_types::{Dynamic, Effect, Importance, KafkaKey, KeyType};
 use crate::error::BrokerError;
 
-/// Keys MemoryStreamer has that Kafka does not.
+/// Keys MemoryStreamer reads that Kafka's broker key table lacks: its own,
+/// and the StandardAuthorizer's (`super.users`,
+/// `allow.everyone.if.no.acl.found`), which Kafka reads from the same
+/// `server.properties` outside that table.
 pub const OWN_KEYS: &[KafkaKey] = &[
+    KafkaKey {
+        name: "allow.everyone.if.no.acl.found",
+        kind: KeyType::Boolean,
+        default: Some("false"),
+        importance: Importance::Medium,
+        dynamic: Dynamic::ReadOnly,
+        internal: false,
+        doc: "StandardAuthorizer: allow an operation on a resource no ACL matches (true), or deny it (false).",
+    },
     KafkaKey {
         name: "controller.listener",
         kind: KeyType::String,
@@ -61,6 +73,24 @@ pub const OWN_KEYS: &[KafkaKey] = &[
         dynamic: Dynamic::ReadOnly,
         internal: false,
         doc: "Label traffic metrics by topic (true), or count every topic under topic=\"_all\" (false) to bound cardinality.",
+    },
+    KafkaKey {
+        name: "ssl.certificate.reload.interval.ms",
+        kind: KeyType::Long,
+        default: Some("10000"),
+        importance: Importance::Low,
+        dynamic: Dynamic::ReadOnly,
+        internal: false,
+        doc: "How often TLS listeners re-read their keystore and truststore files and serve new contents to new connections (0: never).",
+    },
+    KafkaKey {
+        name: "super.users",
+        kind: KeyType::List,
+        default: None,
+        importance: Importance::Medium,
+        dynamic: Dynamic::ReadOnly,
+        internal: false,
+        doc: "StandardAuthorizer: principals (User:name;User:other) allowed every operation whatever the ACLs say.",
     },
 ];
 
@@ -248,6 +278,39 @@ pub const BROKER_KEYS: &[KeySpec] = &[
     at_least(read("controller.quorum.election.timeout.ms"), 40),
     read("controller.quorum.voters"),
     read("metrics.topic.labels"),
+    // Security (`crate::security`, `crate::authorizer`, the sasl crate);
+    // each also read per listener as `listener.name.<l>.<key>`.
+    read("authorizer.class.name"),
+    read("super.users"),
+    read("allow.everyone.if.no.acl.found"),
+    read("connections.max.reauth.ms"),
+    read("connection.failed.authentication.delay.ms"),
+    read("sasl.enabled.mechanisms"),
+    read("sasl.jaas.config"),
+    read("sasl.server.max.receive.size"),
+    read("sasl.oauthbearer.jwks.endpoint.url"),
+    read("sasl.oauthbearer.expected.issuer"),
+    read("sasl.oauthbearer.expected.audience"),
+    read("sasl.oauthbearer.clock.skew.seconds"),
+    read("sasl.oauthbearer.sub.claim.name"),
+    read("sasl.oauthbearer.scope.claim.name"),
+    read("ssl.client.auth"),
+    read("ssl.principal.mapping.rules"),
+    read("ssl.enabled.protocols"),
+    read("ssl.cipher.suites"),
+    read("ssl.allow.dn.changes"),
+    read("ssl.allow.san.changes"),
+    read("ssl.keystore.type"),
+    read("ssl.keystore.location"),
+    read("ssl.keystore.password"),
+    read("ssl.keystore.key"),
+    read("ssl.keystore.certificate.chain"),
+    read("ssl.key.password"),
+    read("ssl.truststore.type"),
+    read("ssl.truststore.location"),
+    read("ssl.truststore.password"),
+    read("ssl.truststore.certificates"),
+    read("ssl.certificate.reload.interval.ms"),
 ];
 
 /// What MemoryStreamer does with `name` (its entry in [`BROKER_KEYS`]).

@@ -55,6 +55,25 @@ fn defaults_and_errors() {
 }
 
 #[test]
+fn continued_lines_join_as_in_java_properties() {
+    let text = "listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required \\\n\
+                \x20   username=\"admin\" \\\n\
+                \x20   user_alice=\"alice-secret\";\n\
+                path=C:\\\\\nnext=1\n";
+    let p = parse_properties(text).expect("properties");
+    assert_eq!(
+        p["listener.name.sasl_ssl.plain.sasl.jaas.config"],
+        "org.apache.kafka.common.security.plain.PlainLoginModule required username=\"admin\" \
+         user_alice=\"alice-secret\";"
+    );
+    // An escaped backslash at the end does not continue the line.
+    assert_eq!(p["path"], "C:\\\\");
+    assert_eq!(p["next"], "1");
+    // A continuation on the last line ends the value.
+    assert_eq!(parse_properties("a=1 \\").expect("properties")["a"], "1");
+}
+
+#[test]
 fn transaction_settings() {
     let d = BrokerConfig::from_properties(&BTreeMap::new(), LogFormat::Text).expect("defaults");
     assert_eq!(
