@@ -97,6 +97,11 @@ pub async fn run(
         // them on a timer so memory stays bounded when nobody scrapes.
         tasks.spawn(crate::metrics::upkeep(handle, shutdown_rx.clone()));
     }
+    {
+        let broker = Arc::clone(&broker);
+        let shutdown = shutdown_rx.clone();
+        tasks.spawn(async move { broker.security.watch_certificates(shutdown).await });
+    }
     // Shared by every client listener: max.connections counts across them.
     let quotas = connection::Quotas::new(broker.config.connections.clone());
     // `listeners` are in the order of `broker.config.listeners` (as `bind`

@@ -50,6 +50,13 @@ pub const STANDARD_AUTHORIZER_CLASSES: &[&str] =
 /// and the close.
 pub const FAILED_AUTHENTICATION_DELAY_CONFIG: &str = "connection.failed.authentication.delay.ms";
 
+/// Our key: how often TLS listeners re-read their keystore and truststore
+/// files and switch to new contents (0: never). Kafka reloads only when a
+/// dynamic `ssl.keystore.*` update asks it to; watching the files lets a
+/// certificate renewed in place (cert-manager, certbot) take effect
+/// without a restart or an admin call.
+pub const CERTIFICATE_RELOAD_INTERVAL_CONFIG: &str = "ssl.certificate.reload.interval.ms";
+
 /// The broker's security state, shared by every connection.
 #[derive(Debug)]
 pub struct Security {
@@ -60,6 +67,8 @@ pub struct Security {
     scram: Arc<ImageScram>,
     /// `connection.failed.authentication.delay.ms`.
     failed_authentication_delay: std::time::Duration,
+    /// `ssl.certificate.reload.interval.ms` (None: 0, never).
+    certificate_reload_interval: Option<std::time::Duration>,
     /// The image ACL map last handed to the authorizer (compared by
     /// pointer: the image shares it until an ACL record changes it).
     acls_seen: Mutex<Option<Arc<BTreeMap<Uuid, AclImage>>>>,
@@ -105,19 +114,21 @@ impl Security {
                 Arc::new(ListenerSecurity::new(l, props, source)?),
             );
         }
-        let delay = match props.get(FAILED_AUTHENTICATION_DELAY_CONFIG) {
+        let millis = |key: &str, default: u64| match props.get(key) {
             Some(v) => v.trim().parse::<u64>().map_err(|_| {
-                BrokerError::Config(format!(
-                    "{FAILED_AUTHENTICATION_DELAY_CONFIG} '{v}' is not a non-negative number"
-                ))
-            })?,
-            None => 100,
+                BrokerError::Config(format!("{key} '{v}' is not a non-negative number"))
+            }),
+            None => Ok(default),
         };
+        let delay = millis(FAILED_AUTHENTICATION_DELAY_CONFIG, 100)?;
+        let reload = millis(CERTIFICATE_RELOAD_INTERVAL_CONFIG, 10_000)?;
         Ok(Security {
             authorizer,
             listeners: by_name,
             scram,
             failed_authentication_delay: std::time::Duration::from_millis(delay),
+            certificate_reload_interval: (reload > 0)
+                .then(|| std::time::Duration::from_millis(reload)),
             acls_seen: Mutex::new(None),
         })
     }
@@ -130,7 +141,49 @@ impl Security {
             listeners: HashMap::new(),
             scram: Arc::new(ImageScram::default()),
             failed_authentication_delay: std::time::Duration::from_millis(100),
+            certificate_reload_interval: None,
             acls_seen: Mutex::new(None),
+        }
+    }
+
+    /// Re-reads every TLS listener's keystore and truststore files every
+    /// `ssl.certificate.reload.interval.ms` until `shutdown` changes, so
+    /// that new connections get a certificate replaced on disk
+    /// ([`memorystreamer_sasl::tls::TlsServer::reload_if_changed`]: a
+    /// file that is unreadable or invalid, or whose subject changed
+    /// without `ssl.allow.dn.changes`, is logged and the old certificate
+    /// kept). Returns at once without TLS listeners or with the check off.
+    pub async fn watch_certificates(&self, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+        let servers: Vec<_> = self
+            .listeners
+            .values()
+            .filter_map(|l| l.tls.clone().map(|t| (Arc::clone(&l.name), t)))
+            .collect();
+        let Some(every) = self.certificate_reload_interval else {
+            return;
+        };
+        if servers.is_empty() {
+            return;
+        }
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = shutdown.changed() => return,
+            }
+            for (listener, tls) in &servers {
+                let tls = Arc::clone(tls);
+                // A few KB of file reads, off the runtime's worker threads.
+                match tokio::task::spawn_blocking(move || tls.reload_if_changed()).await {
+                    Ok(Ok(true)) => info!(%listener, "TLS certificates reloaded"),
+                    Ok(Ok(false)) => {}
+                    Ok(Err(e)) => {
+                        tracing::warn!(%listener, error = %e, "TLS certificates not reloaded; the previous ones stay in use");
+                    }
+                    Err(e) => tracing::warn!(%listener, error = %e, "TLS reload task failed"),
+                }
+            }
         }
     }
 
