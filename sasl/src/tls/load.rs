@@ -7,6 +7,9 @@
 //! encrypted PKCS#8 key (`ENCRYPTED PRIVATE KEY`) needs `ssl.key.password`
 //! and a password needs an encrypted key. More lenient than Kafka: PKCS#1
 //! (`RSA PRIVATE KEY`) and SEC1 (`EC PRIVATE KEY`) keys are accepted too.
+//! As Kafka's PEM parser, whitespace inside a PEM block is ignored, so a
+//! block written on one line (a properties value) loads like the usual
+//! 64-column form ([`normalize_pem`]).
 //! Not here: which file to read or when (`server.rs`).
 
 use std::sync::Arc;
@@ -44,8 +47,8 @@ pub(super) fn keystore(
     what: &str,
     provider: &CryptoProvider,
 ) -> Result<LoadedKeystore, SaslError> {
-    let chain = certificates(chain_pem, what)?;
-    let key = private_key(key_pem, key_password, what)?;
+    let chain = certificates(&normalize_pem(chain_pem), what)?;
+    let key = private_key(&normalize_pem(key_pem), key_password, what)?;
     let certified = CertifiedKey::from_der(chain, key, provider).map_err(|e| {
         SaslError::Config(format!(
             "{what}: the private key cannot be used with the certificate: {e}"
@@ -73,12 +76,59 @@ pub(super) fn keystore(
 /// Loads PEM trust anchors.
 pub(super) fn truststore(pem: &[u8], what: &str) -> Result<RootCertStore, SaslError> {
     let mut roots = RootCertStore::empty();
-    for cert in certificates(pem, what)? {
+    for cert in certificates(&normalize_pem(pem), what)? {
         roots
             .add(cert)
             .map_err(|e| SaslError::Config(format!("{what}: unusable trusted certificate: {e}")))?;
     }
     Ok(roots)
+}
+
+/// `pem` with every `-----BEGIN X-----` … `-----END X-----` block on lines
+/// of its own and its base64 body re-wrapped at 64 columns, whatever
+/// whitespace (none, spaces, newlines) separated them. Text outside the
+/// blocks is dropped; an unterminated block is kept as it was, for the
+/// PEM reader to report.
+pub(super) fn normalize_pem(pem: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(pem);
+    let mut out = String::with_capacity(text.len() + text.len() / 64 + 64);
+    let mut rest: &str = &text;
+    while let Some(start) = rest.find("-----BEGIN ") {
+        let after_begin = &rest[start + "-----BEGIN ".len()..];
+        let Some(label_end) = after_begin.find("-----") else {
+            break;
+        };
+        let label = &after_begin[..label_end];
+        let body_and_rest = &after_begin[label_end + "-----".len()..];
+        let end_marker = format!("-----END {label}-----");
+        let Some(body_end) = body_and_rest.find(&end_marker) else {
+            break;
+        };
+        let body: String = body_and_rest[..body_end]
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect();
+        out.push_str("-----BEGIN ");
+        out.push_str(label);
+        out.push_str("-----\n");
+        // Headers of an encrypted traditional key (`Proc-Type: ...`)
+        // would not survive this; Kafka refuses such keys too.
+        for line in body.as_bytes().chunks(64) {
+            out.push_str(&String::from_utf8_lossy(line));
+            out.push('\n');
+        }
+        out.push_str(&end_marker);
+        out.push('\n');
+        rest = &body_and_rest[body_end + end_marker.len()..];
+    }
+    if out.is_empty() || rest.contains("-----BEGIN ") {
+        // Nothing recognisable (or a broken block): leave it to the reader.
+        if out.is_empty() {
+            return pem.to_vec();
+        }
+        out.push_str(rest);
+    }
+    out.into_bytes()
 }
 
 fn certificates(pem: &[u8], what: &str) -> Result<Vec<CertificateDer<'static>>, SaslError> {
@@ -173,4 +223,39 @@ fn subject_alt_names(cert_der: &[u8]) -> Result<Vec<Vec<u8>>, String> {
     names.sort();
     names.dedup();
     Ok(names)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> Vec<u8> {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/tls")
+            .join(name);
+        std::fs::read(path).expect("fixture")
+    }
+
+    #[test]
+    fn a_pem_block_on_one_line_loads_as_the_wrapped_form() {
+        let provider = rustls::crypto::ring::default_provider();
+        let wrapped = fixture("server.pem");
+        let one_line: Vec<u8> = wrapped
+            .iter()
+            .map(|b| if *b == b'\n' { b' ' } else { *b })
+            .collect();
+        let a = keystore(&wrapped, &wrapped, None, "file", &provider).expect("wrapped");
+        let b = keystore(&one_line, &one_line, None, "inline", &provider).expect("one line");
+        assert_eq!(a.certified.cert, b.certified.cert);
+        assert_eq!(a.subject, b.subject);
+        // No whitespace at all between the markers and the body.
+        let squeezed: Vec<u8> = fixture("ca.pem")
+            .into_iter()
+            .filter(|b| !b.is_ascii_whitespace() || *b == b' ')
+            .collect();
+        let roots = truststore(&squeezed, "inline").expect("squeezed truststore");
+        assert_eq!(roots.len(), 1);
+        // Not PEM at all is still refused with the reader's error.
+        assert!(truststore(b"not a PEM file", "inline").is_err());
+    }
 }
