@@ -75,6 +75,10 @@ pub struct Broker {
     _tmp: Option<tempfile::TempDir>,
     extra_args: Vec<String>,
     log_path: PathBuf,
+    /// The listeners a test chose ([`Broker::start_with_listeners`]):
+    /// name and port, in `listeners` order. Empty: one PLAINTEXT
+    /// listener on `port`.
+    listeners: Vec<(String, u16)>,
 }
 
 impl Broker {
@@ -92,9 +96,52 @@ impl Broker {
             _tmp: Some(tmp),
             extra_args: extra_args.iter().map(|s| s.to_string()).collect(),
             log_path,
+            listeners: Vec::new(),
         };
         b.spawn();
         b
+    }
+
+    /// Starts a broker with a fresh data directory whose `listeners` are
+    /// `names` (in this order), each on its own free loopback port:
+    /// `["SASL_SSL", "PLAINTEXT"]` gives
+    /// `--listeners SASL_SSL://127.0.0.1:<p1>,PLAINTEXT://127.0.0.1:<p2>`.
+    /// A name that is not a security protocol needs its
+    /// `listener.security.protocol.map` in `extra_args`. Waits until every
+    /// listener accepts connections. `port` (and [`Broker::bootstrap`]) is
+    /// the first listener's; [`Broker::listener_bootstrap`] names the others.
+    pub fn start_with_listeners(names: &[&str], extra_args: &[&str]) -> Broker {
+        assert!(!names.is_empty(), "start_with_listeners: no listener");
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let ports = free_ports(names.len() + 1);
+        let mut b = Broker {
+            child: None,
+            port: ports[0],
+            metrics_port: ports[names.len()],
+            data_dir: tmp.path().join("data"),
+            log_path: tmp.path().join("broker.log"),
+            _tmp: Some(tmp),
+            extra_args: extra_args.iter().map(|s| s.to_string()).collect(),
+            listeners: names
+                .iter()
+                .zip(&ports)
+                .map(|(n, p)| (n.to_string(), *p))
+                .collect(),
+        };
+        b.spawn();
+        b
+    }
+
+    /// `127.0.0.1:<port>` of the listener named `name` (as given to
+    /// [`Broker::start_with_listeners`]); panics if there is none.
+    pub fn listener_bootstrap(&self, name: &str) -> String {
+        let port = self
+            .listeners
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, p)| *p)
+            .unwrap_or_else(|| panic!("no listener {name} in {:?}", self.listeners));
+        format!("127.0.0.1:{port}")
     }
 
     /// `127.0.0.1:<port>`.
@@ -108,11 +155,20 @@ impl Broker {
             .append(true)
             .open(&self.log_path)
             .expect("broker log file");
+        let listeners = if self.listeners.is_empty() {
+            format!("PLAINTEXT://127.0.0.1:{}", self.port)
+        } else {
+            self.listeners
+                .iter()
+                .map(|(name, port)| format!("{name}://127.0.0.1:{port}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        };
         let child = Command::new(broker_binary())
             .arg("--data-dir")
             .arg(&self.data_dir)
             .arg("--listeners")
-            .arg(format!("PLAINTEXT://127.0.0.1:{}", self.port))
+            .arg(listeners)
             .arg("--metrics-addr")
             .arg(format!("127.0.0.1:{}", self.metrics_port))
             .args(&self.extra_args)
@@ -135,8 +191,15 @@ impl Broker {
 
     fn wait_ready(&mut self, limit: Duration) {
         let deadline = Instant::now() + limit;
+        let mut ports: Vec<u16> = self.listeners.iter().map(|(_, p)| *p).collect();
+        if ports.is_empty() {
+            ports.push(self.port);
+        }
         loop {
-            if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+            if ports
+                .iter()
+                .all(|p| TcpStream::connect(("127.0.0.1", *p)).is_ok())
+            {
                 return;
             }
             if let Some(child) = self.child.as_mut() {
@@ -252,6 +315,7 @@ pub fn start_cluster(n: u32, extra_args: &[&str]) -> Vec<Broker> {
                 log_path: tmp.path().join("broker.log"),
                 _tmp: Some(tmp),
                 extra_args: args,
+                listeners: Vec::new(),
             }
         })
         .collect();
