@@ -177,7 +177,15 @@ fn sasl_settings(
         plain_users = JaasEntry::parse(key, value)?.plain_users();
     }
     let jwt = if mechanisms.contains(&Mechanism::OAuthBearer) {
-        let config = OAuthConfig::from_props(own).map_err(|e| bad(e.to_string()))?;
+        // Kafka's mechanism prefix (`listener.name.<l>.oauthbearer.sasl.
+        // oauthbearer.*`, the form its docs show) wins over the key alone.
+        let mut oauth = own.clone();
+        for (k, v) in own {
+            if let Some(key) = k.strip_prefix("oauthbearer.") {
+                oauth.insert(key.to_string(), v.clone());
+            }
+        }
+        let config = OAuthConfig::from_props(&oauth).map_err(|e| bad(e.to_string()))?;
         Some(Arc::new(
             JwtValidator::new(config).map_err(|e| bad(e.to_string()))?,
         ))
@@ -336,5 +344,39 @@ mod tests {
         assert!(!sasl.credentials.plain_matches("alice", b"pw2"));
         assert!(!sasl.credentials.plain_matches("bob", b"\0unknown-user\0"));
         assert!(s.tls.is_none());
+    }
+
+    #[test]
+    fn oauthbearer_keys_take_kafkas_mechanism_prefix() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let jwks = dir.path().join("jwks.json");
+        // sasl/tests/fixtures/oauth/ec1.pub as a JWK.
+        std::fs::write(
+            &jwks,
+            r#"{"keys":[{"kty":"EC","crv":"P-256","kid":"ec1","alg":"ES256","use":"sig",
+                "x":"BIn_F_67YRn8bSvOl0Tys0fGDOYV59IlOxgUQkt12H4",
+                "y":"eoOkHZPVL2bOkjQe6FmmVWZ-vWmklySV0rJkUi7JeVM"}]}"#,
+        )
+        .expect("jwks");
+        let url = format!("file://{}", jwks.display());
+        let l = Listener::parse("SASL_PLAINTEXT://:9094").expect("listener");
+        let base = [
+            ("sasl.enabled.mechanisms", "OAUTHBEARER"),
+            (
+                "sasl.oauthbearer.jwks.endpoint.url",
+                "file:///nonexistent/keys.json",
+            ),
+        ];
+        // The unprefixed key alone names a missing file: refused.
+        assert!(ListenerSecurity::new(&l, &props(&base), Arc::new(NoScram)).is_err());
+        // Kafka's documented form wins over it.
+        let mut with_prefix = base.to_vec();
+        with_prefix.push((
+            "listener.name.sasl_plaintext.oauthbearer.sasl.oauthbearer.jwks.endpoint.url",
+            &url,
+        ));
+        let s = ListenerSecurity::new(&l, &props(&with_prefix), Arc::new(NoScram))
+            .expect("prefixed key used");
+        assert!(s.sasl.expect("sasl").jwt.is_some());
     }
 }
