@@ -84,6 +84,9 @@ pub struct Broker {
     fetchers: ReplicaFetchers,
     /// The authorizer (fed from the image) and listener security.
     pub security: Security,
+    /// How this broker connects to its peers (transaction markers, KIP-890
+    /// verification; the replica fetchers hold a clone).
+    pub(crate) dialer: crate::interbroker::PeerDialer,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -159,6 +162,10 @@ impl Broker {
             config.metrics_topic_labels,
         );
         let security = Security::new(&config.props, &config.listeners)?;
+        let dialer = security.peer_dialer(&config.inter_broker_listener);
+        if config.quorum_voters.len() > 1 {
+            dialer.check()?;
+        }
         let broker = Broker {
             security,
             config,
@@ -174,7 +181,11 @@ impl Broker {
             producer_ids: tokio::sync::Mutex::new(ProducerIdBlock { next: 0, end: 0 }),
             groups,
             txn,
-            fetchers: ReplicaFetchers::new(Self::fetcher_config(&config_for_fetchers)),
+            fetchers: ReplicaFetchers::new(Self::fetcher_config(
+                &config_for_fetchers,
+                dialer.clone(),
+            )),
+            dialer,
         };
         broker.sync_image()?;
         broker.register().await?;

@@ -96,6 +96,7 @@ pub async fn verify_in_transaction(
                 .with_partitions(vec![index])]),
     ]);
     let resp: AddPartitionsToTxnResponse = crate::interbroker::call(
+        &broker.dialer,
         &host,
         port,
         ApiKey::AddPartitionsToTxn,

@@ -89,7 +89,7 @@ pub async fn handle(
     }
     let Some((_, host, port)) = broker
         .cache
-        .live_brokers(&ctx.session.listener)
+        .live_brokers(&broker.config.inter_broker_listener)
         .into_iter()
         .find(|(id, _, _)| *id == leader)
     else {
@@ -100,6 +100,7 @@ pub async fn handle(
     };
     let version = ctx.version();
     match crate::interbroker::call::<_, DescribeQuorumResponse>(
+        &broker.dialer,
         &host,
         port,
         ApiKey::DescribeQuorum,

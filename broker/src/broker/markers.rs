@@ -134,6 +134,7 @@ impl Broker {
                     .with_coordinator_epoch(crate::txn::COORDINATOR_EPOCH)
                     .with_topics(topics)]);
             let resp: WriteTxnMarkersResponse = crate::interbroker::call(
+                &self.dialer,
                 host,
                 port,
                 ApiKey::WriteTxnMarkers,

@@ -17,6 +17,7 @@ use tracing::{info, warn};
 use super::Broker;
 use crate::coordinator::{OFFSETS_TOPIC, TXN_TOPIC};
 use crate::error::{BrokerError, GroupError};
+use crate::interbroker::PeerDialer;
 use crate::replica::fetcher::FetcherConfig;
 use crate::replica::{isr, LeadershipChange};
 
@@ -28,7 +29,10 @@ const CONTROLLED_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl Broker {
     /// The replica fetchers' settings from the broker configuration.
-    pub(super) fn fetcher_config(config: &crate::config::BrokerConfig) -> FetcherConfig {
+    pub(super) fn fetcher_config(
+        config: &crate::config::BrokerConfig,
+        dialer: PeerDialer,
+    ) -> FetcherConfig {
         let r = &config.replication;
         FetcherConfig {
             node_id: config.node_id,
@@ -37,6 +41,7 @@ impl Broker {
             partition_max_bytes: r.fetch_max_bytes,
             response_max_bytes: r.fetch_max_bytes.saturating_mul(10),
             backoff: Duration::from_millis(100),
+            dialer,
         }
     }
 

@@ -152,10 +152,10 @@ fn number<T: FromStr>(key: &str, v: &str) -> Result<T, BrokerError> {
 /// advertised listener is taken then instead, so that a single broker with
 /// only secured listeners starts without an inter-broker key.
 ///
-/// Brokers dial each other in plaintext only so far (the TLS and SASL
-/// client side of replica fetchers and transaction markers is not built),
-/// so a cluster of more than one voter whose inter-broker listener is
-/// secured is refused here rather than failing to replicate later.
+/// Brokers dial each other in plaintext or TLS (`crate::interbroker`);
+/// the SASL client side is not built, so a cluster of more than one voter
+/// whose inter-broker listener is SASL_PLAINTEXT or SASL_SSL is refused
+/// here rather than failing to replicate later.
 fn inter_broker_listener(
     props: &Props<'_>,
     advertised: &[Listener],
@@ -187,10 +187,15 @@ fn inter_broker_listener(
             names.join(",")
         )));
     };
-    if voters > 1 && l.protocol != SecurityProtocol::Plaintext {
+    let sasl = matches!(
+        l.protocol,
+        SecurityProtocol::SaslPlaintext | SecurityProtocol::SaslSsl
+    );
+    if voters > 1 && sasl {
         return Err(BrokerError::Config(format!(
-            "inter-broker listener {name} is {:?}: brokers connect to each other in \
-             plaintext only so far; name a PLAINTEXT listener in inter.broker.listener.name",
+            "inter-broker listener {name} is {:?}: brokers authenticate each other with \
+             TLS certificates only so far; name a PLAINTEXT or SSL listener in \
+             inter.broker.listener.name",
             l.protocol
         )));
     }

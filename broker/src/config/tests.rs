@@ -326,10 +326,10 @@ fn inter_broker_listener_is_chosen_as_kafka_chooses_it() {
         err.to_string().contains("not an advertised listener"),
         "{err}"
     );
-    // A cluster refuses a secured inter-broker listener (plaintext client).
+    // A cluster refuses a SASL inter-broker listener (no SASL client).
     let voters = ("controller.quorum.voters", "1@127.0.0.1:1,2@127.0.0.1:2");
-    let err = parse(&[voters]).expect_err("secured inter-broker listener");
-    assert!(err.to_string().contains("plaintext only"), "{err}");
+    let err = parse(&[voters]).expect_err("SASL inter-broker listener");
+    assert!(err.to_string().contains("TLS certificates only"), "{err}");
     let cfg = parse(&[voters, ("inter.broker.listener.name", "INTERNAL")]).expect("config");
     assert_eq!(cfg.inter_broker_listener, "INTERNAL");
 }

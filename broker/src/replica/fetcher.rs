@@ -30,7 +30,7 @@ use tracing::{debug, info, warn};
 
 use super::partition::Partition;
 use crate::error::BrokerError;
-use crate::interbroker::PeerConnection;
+use crate::interbroker::{PeerConnection, PeerDialer};
 
 /// The Fetch version followers use (the first with `last_fetched_epoch` and
 /// `diverging_epoch`, still addressing topics by name).
@@ -51,6 +51,8 @@ pub struct FetcherConfig {
     pub response_max_bytes: i32,
     /// `replica.fetch.backoff.ms`: the pause after an error.
     pub backoff: Duration,
+    /// How to connect to leaders (the inter-broker listener's security).
+    pub dialer: PeerDialer,
 }
 
 /// A leader's Kafka address: (host, port).
@@ -218,15 +220,17 @@ async fn fetch_once(
     let connection = match conn {
         Some(c) => c,
         None => {
-            let c =
-                tokio::time::timeout(Duration::from_secs(5), PeerConnection::connect(host, port))
-                    .await
-                    .map_err(|_| {
-                        BrokerError::Io(std::io::Error::new(
-                            std::io::ErrorKind::TimedOut,
-                            format!("connecting to {host}:{port} timed out"),
-                        ))
-                    })??;
+            let c = tokio::time::timeout(
+                Duration::from_secs(5),
+                PeerConnection::connect(&config.dialer, host, port),
+            )
+            .await
+            .map_err(|_| {
+                BrokerError::Io(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!("connecting to {host}:{port} timed out"),
+                ))
+            })??;
             conn.insert(c)
         }
     };

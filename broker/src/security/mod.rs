@@ -193,6 +193,15 @@ impl Security {
         self.listeners.get(name)
     }
 
+    /// How to dial peers on the inter-broker listener `name`: TLS with its
+    /// stores for SSL and SASL_SSL, plaintext otherwise.
+    pub fn peer_dialer(&self, name: &str) -> crate::interbroker::PeerDialer {
+        match self.listeners.get(name).and_then(|l| l.tls.clone()) {
+            Some(tls) => crate::interbroker::PeerDialer::tls(tls),
+            None => crate::interbroker::PeerDialer::plaintext(),
+        }
+    }
+
     /// Every client listener's security.
     pub fn listeners(&self) -> impl Iterator<Item = &Arc<ListenerSecurity>> {
         self.listeners.values()

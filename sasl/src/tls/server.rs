@@ -8,6 +8,9 @@
 //! returns from then on. Connections already established keep what they
 //! negotiated.
 //!
+//! [`TlsServer::client_config`] is the same stores on the dialing side
+//! (brokers connecting to each other's TLS listener).
+//!
 //! Not here: watching files on a timer (the broker calls
 //! [`TlsServer::reload_if_changed`] periodically), sockets, principals.
 
@@ -15,11 +18,12 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use arc_swap::ArcSwap;
+use rustls::client::ResolvesClientCert;
 use rustls::crypto::CryptoProvider;
 use rustls::server::danger::ClientCertVerifier;
 use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
 use rustls::sign::CertifiedKey;
-use rustls::{RootCertStore, ServerConfig, SupportedProtocolVersion};
+use rustls::{ClientConfig, RootCertStore, ServerConfig, SupportedProtocolVersion};
 
 use super::load::{self, LoadedKeystore};
 use super::{ClientAuth, KeyStore, TlsProtocol, TlsSettings, TrustStore};
@@ -134,6 +138,39 @@ impl TlsServer {
         &self.settings.principal_mapping_rules
     }
 
+    /// A rustls client configuration for dialing peers whose listener uses
+    /// the same stores (the inter-broker listener): the truststore as
+    /// trust anchors (read now, so a reloaded one applies to the next
+    /// connection), this listener's keystore as the client certificate
+    /// (for peers with `ssl.client.auth`), the same protocols and cipher
+    /// suites. The peer's host name is verified against its certificate,
+    /// as Kafka's default `ssl.endpoint.identification.algorithm=https`.
+    /// Without a truststore there is nothing to verify a peer with: an
+    /// error naming the keys.
+    pub fn client_config(&self) -> Result<Arc<ClientConfig>, SaslError> {
+        let roots = match &self.settings.truststore {
+            Some(TrustStore::PemFile(location)) => load_truststore_file(&read(location)?, location)?,
+            Some(TrustStore::Inline(pem)) => {
+                load::truststore(pem.as_bytes(), "ssl.truststore.certificates")?
+            }
+            None => {
+                return Err(SaslError::Config(
+                    "dialing a TLS peer needs its trust anchors: set ssl.truststore.location or ssl.truststore.certificates on the inter-broker listener".into(),
+                ))
+            }
+        };
+        let config = ClientConfig::builder_with_provider(self.provider.clone())
+            .with_protocol_versions(&protocol_versions(&self.settings))
+            .map_err(|e| {
+                SaslError::Config(format!(
+                    "ssl.enabled.protocols / ssl.cipher.suites: no usable combination: {e}"
+                ))
+            })?
+            .with_root_certificates(roots)
+            .with_client_cert_resolver(self.resolver.clone());
+        Ok(Arc::new(config))
+    }
+
     /// The certificate chain served now (end-entity first).
     pub fn certificate_chain(&self) -> Vec<rustls_pki_types::CertificateDer<'static>> {
         self.resolver.current.load().certified.cert.clone()
@@ -245,6 +282,22 @@ impl ResolvesServerCert for ReloadingResolver {
     }
 }
 
+/// The same keystore, presented as this broker's client certificate when
+/// it dials a peer (Kafka uses a listener's keystore both ways).
+impl ResolvesClientCert for ReloadingResolver {
+    fn resolve(
+        &self,
+        _root_hint_subjects: &[&[u8]],
+        _sigschemes: &[rustls::SignatureScheme],
+    ) -> Option<Arc<CertifiedKey>> {
+        Some(self.current.load().certified.clone())
+    }
+
+    fn has_certs(&self) -> bool {
+        true
+    }
+}
+
 fn read(path: &Path) -> Result<Vec<u8>, SaslError> {
     std::fs::read(path).map_err(|source| SaslError::Io {
         path: path.to_path_buf(),
@@ -300,20 +353,25 @@ fn iana_name(suite: &rustls::SupportedCipherSuite) -> Option<String> {
     })
 }
 
-fn build_config(
-    settings: &TlsSettings,
-    provider: &Arc<CryptoProvider>,
-    roots: Option<RootCertStore>,
-    resolver: Arc<ReloadingResolver>,
-) -> Result<ServerConfig, SaslError> {
-    let versions: Vec<&'static SupportedProtocolVersion> = settings
+/// `ssl.enabled.protocols` as rustls versions.
+fn protocol_versions(settings: &TlsSettings) -> Vec<&'static SupportedProtocolVersion> {
+    settings
         .enabled_protocols
         .iter()
         .map(|p| match p {
             TlsProtocol::Tls12 => &rustls::version::TLS12,
             TlsProtocol::Tls13 => &rustls::version::TLS13,
         })
-        .collect();
+        .collect()
+}
+
+fn build_config(
+    settings: &TlsSettings,
+    provider: &Arc<CryptoProvider>,
+    roots: Option<RootCertStore>,
+    resolver: Arc<ReloadingResolver>,
+) -> Result<ServerConfig, SaslError> {
+    let versions = protocol_versions(settings);
     let verifier: Arc<dyn ClientCertVerifier> = match (settings.client_auth, roots) {
         (ClientAuth::None, _) => WebPkiClientVerifier::no_client_auth(),
         (auth, Some(roots)) => {
