@@ -119,14 +119,15 @@ fn secured_broker(oauth: &OAuth) -> Broker {
         format!("listener.name.ssl.ssl.principal.mapping.rules={MAPPING_RULES}"),
         "listener.name.sasl_ssl.sasl.enabled.mechanisms=SCRAM-SHA-512,SCRAM-SHA-256".to_string(),
         "listener.name.sasl_plaintext.sasl.enabled.mechanisms=OAUTHBEARER".to_string(),
-        // Listener-prefixed only: Kafka also reads these mechanism-prefixed
-        // (`listener.name.<l>.oauthbearer.sasl.oauthbearer.*`, the form its
-        // docs show), which the broker does not yet (FINDINGS.md).
+        // Mechanism-prefixed, the form Kafka's docs show; the listener
+        // prefix alone works too.
         format!(
-            "listener.name.sasl_plaintext.sasl.oauthbearer.jwks.endpoint.url=file://{}",
+            "listener.name.sasl_plaintext.oauthbearer.sasl.oauthbearer.jwks.endpoint.url=file://{}",
             path_str(&oauth.jwks())
         ),
-        format!("listener.name.sasl_plaintext.sasl.oauthbearer.expected.issuer={ISSUER}"),
+        format!(
+            "listener.name.sasl_plaintext.oauthbearer.sasl.oauthbearer.expected.issuer={ISSUER}"
+        ),
         format!("listener.name.sasl_plaintext.sasl.oauthbearer.expected.audience={AUDIENCE}"),
         "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer".to_string(),
         "allow.everyone.if.no.acl.found=false".to_string(),
