@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::free_port;
+use common::{answers_kafka, free_port};
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -98,23 +98,6 @@ fn spawn(dir: &Path, args: &[String], log: &str) -> Child {
         .stderr(Stdio::from(out))
         .spawn()
         .expect("spawn")
-}
-
-/// One ApiVersions v0 round trip.
-fn answers_kafka(port: u16) -> bool {
-    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
-        return false;
-    };
-    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
-    let mut frame = 10i32.to_be_bytes().to_vec();
-    frame.extend_from_slice(&18i16.to_be_bytes());
-    frame.extend_from_slice(&0i16.to_be_bytes());
-    frame.extend_from_slice(&7i32.to_be_bytes());
-    frame.extend_from_slice(&(-1i16).to_be_bytes());
-    let mut head = [0u8; 8];
-    s.write_all(&frame).is_ok()
-        && s.read_exact(&mut head).is_ok()
-        && head[4..8] == 7i32.to_be_bytes()
 }
 
 /// The body of `GET /metrics` at `addr`, if it answers 200.

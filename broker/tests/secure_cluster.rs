@@ -10,8 +10,6 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -37,23 +35,6 @@ fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../sasl/tests/fixtures/tls")
         .join(name)
-}
-
-/// True when `port` answers a plaintext ApiVersions v0.
-fn answers_plaintext(port: u16) -> bool {
-    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
-        return false;
-    };
-    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
-    let mut frame = 10i32.to_be_bytes().to_vec();
-    frame.extend_from_slice(&18i16.to_be_bytes());
-    frame.extend_from_slice(&0i16.to_be_bytes());
-    frame.extend_from_slice(&7i32.to_be_bytes());
-    frame.extend_from_slice(&(-1i16).to_be_bytes());
-    let mut head = [0u8; 8];
-    s.write_all(&frame).is_ok()
-        && s.read_exact(&mut head).is_ok()
-        && head[4..8] == 7i32.to_be_bytes()
 }
 
 /// Metadata v12 of `topic` (and the brokers) as node `port` answers it.
@@ -133,7 +114,7 @@ fn followers_replicate_over_mutual_tls() {
     loop {
         let registered = client
             .iter()
-            .all(|p| answers_plaintext(*p) && metadata(*p, "none").brokers.len() == 3);
+            .all(|p| answers_kafka(*p) && metadata(*p, "none").brokers.len() == 3);
         if registered {
             break;
         }
@@ -156,7 +137,7 @@ fn followers_replicate_over_mutual_tls() {
         "clients are given the PLAINTEXT ports only: {ports:?}"
     );
     // The inter-broker port speaks TLS only.
-    assert!(!answers_plaintext(internal[0]));
+    assert!(!answers_kafka(internal[0]));
 
     let req = CreateTopicsRequest::default().with_topics(vec![
         create_topics_request::CreatableTopic::default()

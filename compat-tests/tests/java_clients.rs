@@ -13,7 +13,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use memorystreamer_compat_tests::{run_ok, script, Broker};
+use memorystreamer_compat_tests::{mvn, run_ok, script, Broker};
 
 /// Maven profiles of the pinned client lines (versions in `pom.xml`).
 const PROFILES: &[&str] = &["kafka-4", "kafka-3.9"];
@@ -28,20 +28,6 @@ const CLASSES: &[&str] = &[
     "StreamsWordCountTest",
     "ConsumerGroupProtocolTest",
 ];
-
-fn mvn() -> &'static str {
-    let found = Command::new("mvn")
-        .arg("--version")
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    assert!(
-        found,
-        "mvn not found: install Maven (apt-get install maven) and run \
-         compat-tests/java/clients/setup.sh (scripts/test.sh does both)"
-    );
-    "mvn"
-}
 
 /// `tests="N"` and the failure counters of one surefire XML report.
 fn report_counts(xml: &str) -> Option<(u32, u32, u32, u32)> {

@@ -22,20 +22,7 @@
 use std::process::Command;
 use std::time::Duration;
 
-use memorystreamer_compat_tests::{run_ok, script, start_cluster, Broker};
-
-fn mvn_found() {
-    let found = Command::new("mvn")
-        .arg("--version")
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    assert!(
-        found,
-        "mvn not found: install Maven and Java 17+ and run compat-tests/java/clients/setup.sh \
-         (scripts/test.sh does both)"
-    );
-}
+use memorystreamer_compat_tests::{mvn, run_ok, script, start_cluster, Broker};
 
 fn pids(nodes: &[Broker]) -> String {
     nodes
@@ -117,7 +104,7 @@ const PROFILES: &[&str] = &["kafka-4", "kafka-3.9"];
 
 #[test]
 fn java_clients_judge_replication_on_three_nodes() {
-    mvn_found();
+    mvn();
     for profile in PROFILES {
         scenario(profile);
     }

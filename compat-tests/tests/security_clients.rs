@@ -28,7 +28,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use jsonwebtoken::jwk::{Jwk, JwkSet};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use memorystreamer_compat_tests::{python, run_judged, script, workspace_root, Broker};
+use memorystreamer_compat_tests::{mvn, python, run_judged, script, workspace_root, Broker};
 
 /// `sasl.oauthbearer.expected.issuer` and the tokens' `iss`.
 const ISSUER: &str = "https://issuer.memorystreamer.test";
@@ -299,16 +299,7 @@ fn java_step(broker: &Broker, oauth: &OAuth, profile: &str, step: &str, topic: &
 /// One test for every Java run: they share the Maven project's `target/`.
 #[test]
 fn java_client_authenticates_and_is_authorized_over_secured_listeners() {
-    let mvn = Command::new("mvn")
-        .arg("--version")
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    assert!(
-        mvn,
-        "mvn not found: install Maven and Java 17+ and run compat-tests/java/clients/setup.sh \
-         (scripts/test.sh does both)"
-    );
+    mvn();
     // The pinned client lines (versions in pom.xml), a fresh broker each.
     for profile in ["kafka-4", "kafka-3.9"] {
         let oauth = OAuth::mint();

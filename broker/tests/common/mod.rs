@@ -18,6 +18,24 @@ use kafka_protocol::records::{
 use memorystreamer_broker::config::{BrokerConfig, LogFormat};
 use memorystreamer_broker::{server, Broker};
 
+/// True when 127.0.0.1:`port` answers a plaintext ApiVersions v0 (a
+/// broker process is up there and speaks plaintext Kafka).
+pub fn answers_kafka(port: u16) -> bool {
+    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+    let mut frame = 10i32.to_be_bytes().to_vec();
+    frame.extend_from_slice(&18i16.to_be_bytes());
+    frame.extend_from_slice(&0i16.to_be_bytes());
+    frame.extend_from_slice(&7i32.to_be_bytes());
+    frame.extend_from_slice(&(-1i16).to_be_bytes());
+    let mut head = [0u8; 8];
+    s.write_all(&frame).is_ok()
+        && s.read_exact(&mut head).is_ok()
+        && head[4..8] == 7i32.to_be_bytes()
+}
+
 /// An in-process broker on a free port, stopped when dropped.
 /// A free TCP port on 127.0.0.1 (bound and released).
 pub fn free_port() -> u16 {
