@@ -207,6 +207,8 @@ impl PeerConnection {
         frame.put_i32(body.len() as i32);
         frame.extend_from_slice(&body);
         self.stream.write_all(&frame).await?;
+        // A TLS stream may hold the end of the frame until flushed.
+        self.stream.flush().await?;
         let len = self.stream.read_i32().await?;
         let len = usize::try_from(len)
             .ok()
