@@ -76,7 +76,12 @@ fuzz_target!(|data: &[u8]| {
     let broker = Arc::clone(&f.broker);
     let answer = f.rt.block_on(async move {
         let task = tokio::spawn(async move {
-            let mut session = Session::default();
+            // As from the broker's PLAINTEXT listener: addresses in answers
+            // are that listener's.
+            let mut session = Session {
+                listener: Arc::from("PLAINTEXT"),
+                ..Session::default()
+            };
             api::dispatch(
                 &broker,
                 &mut RequestContext::new(&header, &mut session),

@@ -170,7 +170,12 @@ impl Harness {
         }
         let broker = Arc::clone(&self.broker);
         let mut task = tokio::spawn(async move {
-            let mut session = Session::default();
+            // As from the broker's PLAINTEXT listener: addresses in answers
+            // are that listener's.
+            let mut session = Session {
+                listener: Arc::from("PLAINTEXT"),
+                ..Session::default()
+            };
             api::dispatch(
                 &broker,
                 &mut RequestContext::new(&header, &mut session),

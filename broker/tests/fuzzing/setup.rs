@@ -7,6 +7,7 @@
 //! Not the fuzzed requests themselves (`requests.rs`, `groups.rs`).
 
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use kafka_protocol::messages::*;
@@ -29,7 +30,12 @@ impl Harness {
     {
         let mut frame = fields::frame(api, version, 1, req).expect("encode set-up request");
         let header = decode_header(&mut frame, api::table()).expect("set-up header");
-        let mut session = Session::default();
+        // As from the broker's PLAINTEXT listener: addresses in answers
+        // are that listener's.
+        let mut session = Session {
+            listener: Arc::from("PLAINTEXT"),
+            ..Session::default()
+        };
         let reply = api::dispatch(
             &self.broker,
             &mut RequestContext::new(&header, &mut session),
