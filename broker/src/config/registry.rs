@@ -24,20 +24,8 @@ use super::kafka_keys::KAFKA_BROKER_KEYS;
 use super::key_types::{Dynamic, Effect, Importance, KafkaKey, KeyType};
 use crate::error::BrokerError;
 
-/// Keys MemoryStreamer reads that Kafka's broker key table lacks: its own,
-/// and the StandardAuthorizer's (`super.users`,
-/// `allow.everyone.if.no.acl.found`), which Kafka reads from the same
-/// `server.properties` outside that table.
+/// Keys MemoryStreamer has that Kafka does not.
 pub const OWN_KEYS: &[KafkaKey] = &[
-    KafkaKey {
-        name: "allow.everyone.if.no.acl.found",
-        kind: KeyType::Boolean,
-        default: Some("false"),
-        importance: Importance::Medium,
-        dynamic: Dynamic::ReadOnly,
-        internal: false,
-        doc: "StandardAuthorizer: allow an operation on a resource no ACL matches (true), or deny it (false).",
-    },
     KafkaKey {
         name: "controller.listener",
         kind: KeyType::String,
@@ -83,15 +71,6 @@ pub const OWN_KEYS: &[KafkaKey] = &[
         internal: false,
         doc: "How often TLS listeners re-read their keystore and truststore files and serve new contents to new connections (0: never).",
     },
-    KafkaKey {
-        name: "super.users",
-        kind: KeyType::List,
-        default: None,
-        importance: Importance::Medium,
-        dynamic: Dynamic::ReadOnly,
-        internal: false,
-        doc: "StandardAuthorizer: principals (User:name;User:other) allowed every operation whatever the ACLs say.",
-    },
 ];
 
 /// The key called `name`: Kafka's, else MemoryStreamer's own.
@@ -109,11 +88,16 @@ pub fn all() -> impl Iterator<Item = &'static KafkaKey> {
 }
 
 /// True for a key a configuration file may hold without a warning: every
-/// Kafka key, MemoryStreamer's own, and Kafka's per-listener form
-/// `listener.name.<listener>.<key>`.
+/// Kafka key, MemoryStreamer's own, the authorizer's, and Kafka's
+/// per-listener form `listener.name.<listener>.<key>`.
 pub fn is_known(name: &str) -> bool {
-    lookup(name).is_some() || name.starts_with("listener.name.")
+    lookup(name).is_some() || name.starts_with("listener.name.") || AUTHORIZER_KEYS.contains(&name)
 }
+
+/// The StandardAuthorizer's keys (`crate::authorizer`): Kafka reads them
+/// from `server.properties` outside its broker key table, so, as there,
+/// they are not described by DescribeConfigs; known, so not warned about.
+pub const AUTHORIZER_KEYS: &[&str] = &["super.users", "allow.everyone.if.no.acl.found"];
 
 /// True when Kafka lets `name` change at run time (in some form).
 pub fn is_dynamic(name: &str) -> bool {
@@ -281,8 +265,6 @@ pub const BROKER_KEYS: &[KeySpec] = &[
     // Security (`crate::security`, `crate::authorizer`, the sasl crate);
     // each also read per listener as `listener.name.<l>.<key>`.
     read("authorizer.class.name"),
-    read("super.users"),
-    read("allow.everyone.if.no.acl.found"),
     read("connections.max.reauth.ms"),
     read("connection.failed.authentication.delay.ms"),
     read("sasl.enabled.mechanisms"),

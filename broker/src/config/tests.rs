@@ -333,3 +333,12 @@ fn inter_broker_listener_is_chosen_as_kafka_chooses_it() {
     let cfg = parse(&[voters, ("inter.broker.listener.name", "INTERNAL")]).expect("config");
     assert_eq!(cfg.inter_broker_listener, "INTERNAL");
 }
+
+#[test]
+fn the_authorizers_keys_are_known_but_not_kafka_broker_keys() {
+    for key in ["super.users", "allow.everyone.if.no.acl.found"] {
+        assert!(keys::is_known(key), "{key} draws an unknown-key warning");
+        assert!(keys::lookup(key).is_none(), "{key} is not DescribeConfigs'");
+    }
+    assert!(!keys::is_known("super.user"));
+}
