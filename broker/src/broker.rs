@@ -126,6 +126,7 @@ impl Broker {
             },
             session_timeout: config.broker_session_timeout,
             broker_heartbeat: config.broker_heartbeat_interval,
+            transport: Arc::new(memorystreamer_raft::transport::PlainTcp),
         })
         .await
         .map_err(quorum_error)?;

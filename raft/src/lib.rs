@@ -7,8 +7,9 @@
 //!
 //! Records are committed through an openraft quorum: the durable Raft log
 //! ([`log_store`]), the image as state machine with snapshots
-//! ([`state_machine`]), the TCP transport between voters with write
-//! forwarding and broker heartbeats ([`network`]) and the member facade
+//! ([`state_machine`]), the frames between voters with write forwarding
+//! and broker heartbeats ([`network`]) over an injected byte stream
+//! ([`transport`]: TCP, or the broker's TLS) and the member facade
 //! with broker fencing ([`quorum`]). A single node is a one-voter quorum.
 //! The stores pass openraft's conformance suite (`tests/conformance.rs`);
 //! three voters on loopback survive losing their leader (`tests/quorum.rs`).
@@ -27,6 +28,7 @@ pub mod quorum;
 pub mod records;
 pub mod state_machine;
 pub mod store;
+pub mod transport;
 pub mod types;
 
 pub use error::MetadataError;

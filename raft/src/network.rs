@@ -14,8 +14,10 @@
 //! metrics carry no such times.
 //!
 //! Bad input from a peer (oversized or undecodable frame) closes that
-//! connection only. There is no authentication yet: bind the controller
-//! listener to a private address (security is a later issue).
+//! connection only. The byte streams come from a [`QuorumTransport`]:
+//! plain TCP ([`crate::transport::PlainTcp`], anyone who reaches the
+//! controller address is a voter), or the broker's mutual TLS, which
+//! authenticates and authorizes each peer before its first frame.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -31,12 +33,17 @@ use openraft::raft::{
 };
 use openraft::{BasicNode, RaftMetrics};
 use serde::{Deserialize, Serialize};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tracing::{debug, warn};
 
+use crate::transport::{QuorumStream, QuorumTransport};
 use crate::types::{MetadataRequest, MetadataResponse, NodeId, Raft, TypeConfig};
+
+/// How long an accepted connection may take to complete its transport
+/// handshake before it is dropped.
+const ACCEPT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Largest frame accepted from a peer.
 const MAX_FRAME: u32 = 64 * 1024 * 1024;
@@ -77,18 +84,23 @@ pub enum RpcResponse {
     Heartbeat(bool),
 }
 
-/// Writes one frame.
-pub async fn write_frame<T: Serialize>(stream: &mut TcpStream, msg: &T) -> std::io::Result<()> {
+/// Writes one frame and flushes it (a TLS stream may hold the end of a
+/// frame until flushed).
+pub async fn write_frame<T: Serialize, S: AsyncWrite + Unpin + ?Sized>(
+    stream: &mut S,
+    msg: &T,
+) -> std::io::Result<()> {
     let payload = serde_json::to_vec(msg).map_err(std::io::Error::other)?;
     let mut frame = Vec::with_capacity(payload.len() + 4);
     frame.extend_from_slice(&(payload.len() as u32).to_be_bytes());
     frame.extend_from_slice(&payload);
-    stream.write_all(&frame).await
+    stream.write_all(&frame).await?;
+    stream.flush().await
 }
 
 /// Reads one frame.
-pub async fn read_frame<T: for<'de> Deserialize<'de>>(
-    stream: &mut TcpStream,
+pub async fn read_frame<T: for<'de> Deserialize<'de>, S: AsyncRead + Unpin + ?Sized>(
+    stream: &mut S,
 ) -> std::io::Result<T> {
     let mut len = [0u8; 4];
     stream.read_exact(&mut len).await?;
@@ -105,24 +117,26 @@ pub async fn read_frame<T: for<'de> Deserialize<'de>>(
         .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
 }
 
-/// One exchange on a fresh or cached connection, bounded by `ttl`.
+/// One exchange on a fresh or cached connection, bounded by `ttl` (the
+/// dial and its handshake included). A failure to connect is `(true, _)`
+/// (the peer is unreachable); a broken exchange is `(false, _)`.
 pub async fn exchange(
-    conn: &mut Option<TcpStream>,
+    transport: &dyn QuorumTransport,
+    conn: &mut Option<QuorumStream>,
     addr: &str,
     req: &RpcRequest,
     ttl: Duration,
 ) -> Result<RpcResponse, (bool, std::io::Error)> {
     let fut = async {
         if conn.is_none() {
-            let s = TcpStream::connect(addr).await.map_err(|e| (true, e))?;
-            let _ = s.set_nodelay(true);
+            let s = transport.connect(addr).await.map_err(|e| (true, e))?;
             *conn = Some(s);
         }
         let Some(stream) = conn.as_mut() else {
             return Err((true, std::io::Error::other("no connection")));
         };
         write_frame(stream, req).await.map_err(|e| (false, e))?;
-        read_frame::<RpcResponse>(stream)
+        read_frame::<RpcResponse, _>(stream)
             .await
             .map_err(|e| (false, e))
     };
@@ -203,15 +217,17 @@ impl ReplicaClock {
 }
 
 /// Creates a [`PeerClient`] per target.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Network {
     clock: Arc<ReplicaClock>,
+    transport: Arc<dyn QuorumTransport>,
 }
 
 impl Network {
-    /// A factory whose clients note follower times on `clock`.
-    pub fn new(clock: Arc<ReplicaClock>) -> Network {
-        Network { clock }
+    /// A factory whose clients dial through `transport` and note follower
+    /// times on `clock`.
+    pub fn new(clock: Arc<ReplicaClock>, transport: Arc<dyn QuorumTransport>) -> Network {
+        Network { clock, transport }
     }
 }
 
@@ -219,8 +235,9 @@ impl Network {
 pub struct PeerClient {
     target: NodeId,
     addr: String,
-    conn: Option<TcpStream>,
+    conn: Option<QuorumStream>,
     clock: Arc<ReplicaClock>,
+    transport: Arc<dyn QuorumTransport>,
 }
 
 impl RaftNetworkFactory<TypeConfig> for Network {
@@ -232,6 +249,7 @@ impl RaftNetworkFactory<TypeConfig> for Network {
             addr: node.addr.clone(),
             conn: None,
             clock: Arc::clone(&self.clock),
+            transport: Arc::clone(&self.transport),
         }
     }
 }
@@ -242,16 +260,22 @@ impl PeerClient {
         req: RpcRequest,
         option: &RPCOption,
     ) -> Result<RpcResponse, RPCError<NodeId, BasicNode, E>> {
-        exchange(&mut self.conn, &self.addr, &req, option.hard_ttl())
-            .await
-            .map_err(|(unreachable, e)| {
-                debug!(target_node = self.target, addr = %self.addr, error = %e, "raft rpc failed");
-                if unreachable {
-                    RPCError::Unreachable(Unreachable::new(&e))
-                } else {
-                    RPCError::Network(NetworkError::new(&e))
-                }
-            })
+        exchange(
+            self.transport.as_ref(),
+            &mut self.conn,
+            &self.addr,
+            &req,
+            option.hard_ttl(),
+        )
+        .await
+        .map_err(|(unreachable, e)| {
+            debug!(target_node = self.target, addr = %self.addr, error = %e, "raft rpc failed");
+            if unreachable {
+                RPCError::Unreachable(Unreachable::new(&e))
+            } else {
+                RPCError::Network(NetworkError::new(&e))
+            }
+        })
     }
 
     /// A peer's error answer; the connection is dropped so that the next
@@ -325,14 +349,21 @@ impl RaftNetwork<TypeConfig> for PeerClient {
 }
 
 /// Serves peers on `listener` until the task is dropped: every connection
-/// is a loop of request frames answered in order. Connection tasks belong
-/// to this task (a `JoinSet`), so stopping it closes every connection and
-/// peers reconnect to whatever serves the address next.
-pub async fn serve(listener: TcpListener, raft: Raft, writer: Arc<dyn WriteHandler>) {
+/// is handed to `transport` (handshake, authentication; a refusal or a
+/// handshake over [`ACCEPT_TIMEOUT`] closes it), then is a loop of request
+/// frames answered in order. Connection tasks belong to this task (a
+/// `JoinSet`), so stopping it closes every connection and peers reconnect
+/// to whatever serves the address next.
+pub async fn serve(
+    listener: TcpListener,
+    transport: Arc<dyn QuorumTransport>,
+    raft: Raft,
+    writer: Arc<dyn WriteHandler>,
+) {
     let mut connections = tokio::task::JoinSet::new();
     loop {
         while connections.try_join_next().is_some() {}
-        let (mut stream, peer) = match listener.accept().await {
+        let (tcp, peer) = match listener.accept().await {
             Ok(x) => x,
             Err(e) => {
                 warn!(error = %e, "controller listener accept failed");
@@ -340,12 +371,23 @@ pub async fn serve(listener: TcpListener, raft: Raft, writer: Arc<dyn WriteHandl
                 continue;
             }
         };
-        let _ = stream.set_nodelay(true);
         let raft = raft.clone();
         let writer = Arc::clone(&writer);
+        let accepted = transport.accept(tcp, peer);
         connections.spawn(async move {
+            let mut stream = match tokio::time::timeout(ACCEPT_TIMEOUT, accepted).await {
+                Ok(Ok(s)) => s,
+                Ok(Err(e)) => {
+                    debug!(%peer, error = %e, "controller connection refused");
+                    return;
+                }
+                Err(_) => {
+                    debug!(%peer, "controller connection dropped: no handshake within 10 s");
+                    return;
+                }
+            };
             loop {
-                let req = match read_frame::<RpcRequest>(&mut stream).await {
+                let req = match read_frame::<RpcRequest, _>(&mut stream).await {
                     Ok(r) => r,
                     Err(e) => {
                         if e.kind() != std::io::ErrorKind::UnexpectedEof {

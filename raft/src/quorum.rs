@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use openraft::error::{ClientWriteError, RaftError};
 use openraft::{BasicNode, Config, ServerState, SnapshotPolicy};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tracing::{debug, info};
@@ -30,6 +30,7 @@ use crate::network::{
 use crate::records::MetadataRecord;
 use crate::state_machine::{StateMachine, SNAPSHOT_FILE};
 use crate::store::MetadataLog;
+use crate::transport::{QuorumStream, QuorumTransport};
 use crate::types::{MetadataRequest, MetadataResponse, NodeId, Raft};
 
 /// How a quorum member starts.
@@ -56,6 +57,9 @@ pub struct QuorumConfig {
     /// session so one late heartbeat never fences (see
     /// [`broker_heartbeat_interval`]).
     pub broker_heartbeat: Duration,
+    /// How voters reach each other ([`crate::transport::PlainTcp`], or the
+    /// broker's TLS).
+    pub transport: Arc<dyn QuorumTransport>,
 }
 
 /// openraft's timer settings for an election timeout (milliseconds).
@@ -238,6 +242,7 @@ pub struct Quorum {
     liveness: Vec<JoinHandle<()>>,
     local_addr: std::net::SocketAddr,
     clock: Arc<ReplicaClock>,
+    transport: Arc<dyn QuorumTransport>,
 }
 
 /// The state of the quorum as this node sees it, in Kafka's terms
@@ -280,8 +285,13 @@ pub struct VoterStatus {
 /// delays no other. The first goes out at once: a restarted broker
 /// re-registers unfenced, and the leader must not fence it again for want
 /// of a heartbeat it has not sent yet.
-async fn send_heartbeats(node_id: NodeId, addr: String, interval: Duration) {
-    let mut conn: Option<TcpStream> = None;
+async fn send_heartbeats(
+    transport: Arc<dyn QuorumTransport>,
+    node_id: NodeId,
+    addr: String,
+    interval: Duration,
+) {
+    let mut conn: Option<QuorumStream> = None;
     let mut first = true;
     loop {
         if !first {
@@ -289,6 +299,7 @@ async fn send_heartbeats(node_id: NodeId, addr: String, interval: Duration) {
         }
         first = false;
         let _ = exchange(
+            transport.as_ref(),
             &mut conn,
             &addr,
             &RpcRequest::Heartbeat { node_id },
@@ -429,7 +440,7 @@ impl Quorum {
         let raft = Raft::new(
             cfg.node_id,
             Arc::new(config),
-            Network::new(Arc::clone(&clock)),
+            Network::new(Arc::clone(&clock), Arc::clone(&cfg.transport)),
             log,
             sm.clone(),
         )
@@ -445,6 +456,7 @@ impl Quorum {
         });
         let server = tokio::spawn(serve(
             listener,
+            Arc::clone(&cfg.transport),
             raft.clone(),
             Arc::clone(&local) as Arc<dyn WriteHandler>,
         ));
@@ -453,7 +465,14 @@ impl Quorum {
             .voters
             .iter()
             .filter(|(id, _)| **id != cfg.node_id)
-            .map(|(_, addr)| tokio::spawn(send_heartbeats(cfg.node_id, addr.clone(), beat)))
+            .map(|(_, addr)| {
+                tokio::spawn(send_heartbeats(
+                    Arc::clone(&cfg.transport),
+                    cfg.node_id,
+                    addr.clone(),
+                    beat,
+                ))
+            })
             .collect();
         liveness.push(tokio::spawn(fence_brokers(
             raft.clone(),
@@ -490,6 +509,7 @@ impl Quorum {
             liveness,
             local_addr,
             clock,
+            transport: cfg.transport,
         })
     }
 
@@ -609,8 +629,9 @@ impl Quorum {
                     }) {
                         Some(leader) => {
                             let left = deadline.saturating_duration_since(Instant::now());
-                            let mut conn: Option<TcpStream> = None;
+                            let mut conn: Option<QuorumStream> = None;
                             match exchange(
+                                self.transport.as_ref(),
                                 &mut conn,
                                 &leader.addr,
                                 &RpcRequest::Write(req.clone()),

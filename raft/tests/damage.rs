@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use memorystreamer_raft::log_store::{LogStore, LOG_FILE};
 use memorystreamer_raft::quorum::{MetadataDir, Quorum, QuorumConfig, QuorumError};
 use memorystreamer_raft::state_machine::{StateMachine, SNAPSHOT_FILE};
+use memorystreamer_raft::transport::PlainTcp;
 use memorystreamer_raft::{MetadataError, MetadataLog, MetadataRecord};
 use uuid::Uuid;
 
@@ -31,6 +32,7 @@ fn config(dir: &Path) -> QuorumConfig {
         election_timeout: Duration::from_millis(600),
         session_timeout: Duration::from_secs(3),
         broker_heartbeat: Duration::from_millis(500),
+        transport: std::sync::Arc::new(PlainTcp),
     }
 }
 

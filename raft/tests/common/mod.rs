@@ -7,6 +7,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use memorystreamer_raft::quorum::{Quorum, QuorumConfig};
+use memorystreamer_raft::transport::PlainTcp;
 use memorystreamer_raft::MetadataRecord;
 use uuid::Uuid;
 
@@ -35,6 +36,7 @@ pub fn config(id: u64, root: &Path, voters: &BTreeMap<u64, String>) -> QuorumCon
         election_timeout: Duration::from_millis(600),
         session_timeout: Duration::from_secs(3),
         broker_heartbeat: Duration::from_millis(500),
+        transport: std::sync::Arc::new(PlainTcp),
     }
 }
 
