@@ -8,9 +8,15 @@
 pub enum SaslError {
     /// The client did not prove its identity. The message is safe to send
     /// to the client: it names no secret and does not say whether the user
-    /// exists.
+    /// exists. On the client side ([`crate::client`]): the server refused
+    /// our login.
     #[error("{0}")]
     AuthenticationFailed(String),
+    /// Client side ([`crate::client`]): the server did not prove that it
+    /// knows the user's credential (a SCRAM server-final signature that does
+    /// not match), so it may be an impostor; the exchange is abandoned.
+    #[error("server authentication failed: {0}")]
+    ServerAuthenticationFailed(String),
     /// A SASL message that is malformed, oversized or out of order.
     #[error("invalid SASL message: {0}")]
     InvalidMessage(String),

@@ -8,8 +8,10 @@
 //! listeners, the metadata quorum or the authorizer. The broker frames the
 //! SASL bytes (SaslHandshake / SaslAuthenticate), stores SCRAM credentials as
 //! metadata records and asks the authorizer; this crate decides whether the
-//! bytes a client sent prove who it claims to be.
+//! bytes a client sent prove who it claims to be, and, for a broker logging
+//! in to another broker, produces those bytes ([`client`]).
 
+pub mod client;
 pub mod error;
 pub mod mechanism;
 pub mod oauthbearer;
@@ -18,6 +20,7 @@ pub mod principal;
 pub mod scram;
 pub mod tls;
 
+pub use client::{ClientSession, ClientStep};
 pub use error::SaslError;
 pub use mechanism::{Credentials, Mechanism, ServerSession, Step};
 pub use oauthbearer::{JwtValidator, KeySource, OAuthConfig, ValidatedToken};
