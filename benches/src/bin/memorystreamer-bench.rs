@@ -1,7 +1,12 @@
 //! `memorystreamer-bench`: drives a running broker through the Kafka
 //! protocol with librdkafka (the `rdkafka` crate) and reports produce
 //! throughput, produce latency percentiles (send → delivery report) and,
-//! with `--broker-pid`, the broker's CPU time per million records.
+//! with `--broker-pid`, the broker's CPU time per million records (with
+//! `--kv` also its user and system clock ticks apart), counted from when
+//! the topic exists and the consumers are assigned until the last record
+//! is delivered and read.
+//! `-X key=value` (repeatable, as in kcat) passes librdkafka properties to
+//! every client it makes, e.g. `-X security.protocol=SASL_SSL`.
 
 use std::time::{Duration, Instant};
 
@@ -47,7 +52,8 @@ struct Args {
     #[arg(long, default_value_t = 0)]
     rate: u64,
     /// Consumers reading the topic while it is produced (partitions are
-    /// split between them); they measure end-to-end latency.
+    /// split between them, assigned without joining the group
+    /// `memorystreamer-bench`, no commits); they measure end-to-end latency.
     #[arg(long, default_value_t = 0)]
     consumers: usize,
     /// Independent producer instances (records are split between them).
@@ -59,6 +65,43 @@ struct Args {
     /// Print one machine-readable line (key=value) instead of prose.
     #[arg(long)]
     kv: bool,
+    /// A librdkafka property for every client this tool makes (admin,
+    /// producers, consumers), as KEY=VALUE; repeatable, like kcat's `-X`.
+    /// Applied after the tool's own settings, so it wins over them, e.g.
+    /// `-X security.protocol=SASL_PLAINTEXT -X sasl.mechanism=PLAIN
+    /// -X sasl.username=bench -X sasl.password=secret`.
+    #[arg(short = 'X', value_name = "KEY=VALUE", value_parser = parse_property)]
+    property: Vec<(String, String)>,
+}
+
+/// Splits one `-X` argument at its first `=`: the key must be non-empty,
+/// the value may be empty or contain further `=`.
+fn parse_property(arg: &str) -> Result<(String, String), String> {
+    match arg.split_once('=') {
+        Some((key, value)) if !key.trim().is_empty() => {
+            Ok((key.trim().to_string(), value.to_string()))
+        }
+        Some(_) => Err(format!(
+            "empty property name in `{arg}` (expected KEY=VALUE)"
+        )),
+        None => Err(format!(
+            "`{arg}` has no `=` (expected KEY=VALUE, e.g. security.protocol=SSL)"
+        )),
+    }
+}
+
+/// A client configuration for `args.bootstrap` with the tool's own
+/// `settings`, then every `-X` property (which therefore wins).
+fn client_config(args: &Args, settings: &[(&str, String)]) -> ClientConfig {
+    let mut config = ClientConfig::new();
+    config.set("bootstrap.servers", &args.bootstrap);
+    for (key, value) in settings {
+        config.set(*key, value);
+    }
+    for (key, value) in &args.property {
+        config.set(key, value);
+    }
+    config
 }
 
 struct LatencyContext;
@@ -82,6 +125,25 @@ impl ProducerContext for LatencyContext {
     }
 }
 
+/// A process's CPU time from `/proc/<pid>/stat`, in clock ticks
+/// (`getconf CLK_TCK` per second).
+struct CpuTicks {
+    user: u64,
+    system: u64,
+}
+
+/// User and system CPU ticks of process `pid` (fields 14 and 15 of
+/// `/proc/<pid>/stat`); None when the process or the file is gone.
+fn cpu_ticks(pid: u32) -> Option<CpuTicks> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may contain spaces; the fields after ')' are fixed.
+    let mut fields = stat.rsplit_once(')')?.1.split_whitespace().skip(11);
+    Some(CpuTicks {
+        user: fields.next()?.parse().ok()?,
+        system: fields.next()?.parse().ok()?,
+    })
+}
+
 struct Stats {
     latency: Histogram<u64>,
     delivered: u64,
@@ -89,10 +151,8 @@ struct Stats {
 }
 
 fn ensure_topic(args: &Args) -> Result<()> {
-    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
-        .set("bootstrap.servers", &args.bootstrap)
-        .create()
-        .context("admin client")?;
+    let admin: AdminClient<DefaultClientContext> =
+        client_config(args, &[]).create().context("admin client")?;
     let topic = NewTopic::new(&args.topic, args.partitions, TopicReplication::Fixed(1));
     let res =
         block_on(admin.create_topics([&topic], &AdminOptions::new())).context("create topic")?;
@@ -144,15 +204,18 @@ fn run_producer(
     stats: &std::sync::Arc<std::sync::Mutex<Stats>>,
     start: Instant,
 ) -> Result<()> {
-    let producer: BaseProducer<LatencyContext> = ClientConfig::new()
-        .set("bootstrap.servers", &args.bootstrap)
-        .set("acks", &args.acks)
-        .set("compression.type", &args.compression)
-        .set("linger.ms", args.linger_ms.to_string())
-        .set("queue.buffering.max.messages", "1000000")
-        .set("queue.buffering.max.kbytes", "1048576")
-        .create_with_context(LatencyContext)
-        .context("producer")?;
+    let producer: BaseProducer<LatencyContext> = client_config(
+        args,
+        &[
+            ("acks", args.acks.clone()),
+            ("compression.type", args.compression.clone()),
+            ("linger.ms", args.linger_ms.to_string()),
+            ("queue.buffering.max.messages", "1000000".into()),
+            ("queue.buffering.max.kbytes", "1048576".into()),
+        ],
+    )
+    .create_with_context(LatencyContext)
+    .context("producer")?;
     let mut value = vec![b'x'; args.record_size.max(8)];
     let per_producer_rate = args.rate as f64 / args.producers.max(1) as f64;
     let interval = if args.rate > 0 {
@@ -207,13 +270,16 @@ fn run_consumer(
     use rdkafka::consumer::{BaseConsumer, Consumer};
     use rdkafka::message::Message;
     use std::sync::atomic::Ordering;
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", &args.bootstrap)
-        .set("group.id", "memorystreamer-bench")
-        .set("enable.auto.commit", "false")
-        .set("fetch.wait.max.ms", "10")
-        .create()
-        .context("consumer")?;
+    let consumer: BaseConsumer = client_config(
+        args,
+        &[
+            ("group.id", "memorystreamer-bench".into()),
+            ("enable.auto.commit", "false".into()),
+            ("fetch.wait.max.ms", "10".into()),
+        ],
+    )
+    .create()
+    .context("consumer")?;
     // Start at the current end, resolved now (before producing starts), so
     // exactly the records of this run are read.
     let mut tpl = rdkafka::TopicPartitionList::new();
@@ -262,8 +328,8 @@ fn main() -> Result<()> {
     );
     let ready = std::sync::Barrier::new(args.consumers + 1);
     let producers = args.producers.max(1) as u64;
-    let (cpu_before, start, elapsed) =
-        std::thread::scope(|scope| -> Result<(Option<f64>, Instant, f64)> {
+    let (cpu_before, ticks_before, start, elapsed) = std::thread::scope(
+        |scope| -> Result<(Option<f64>, Option<CpuTicks>, Instant, f64)> {
             let consumers: Vec<_> = (0..args.consumers)
                 .map(|i| {
                     let (args, received, e2e, ready) = (&args, &received, &e2e, &ready);
@@ -274,6 +340,7 @@ fn main() -> Result<()> {
             let cpu_before = args
                 .broker_pid
                 .and_then(memorystreamer_benches::process_cpu_seconds);
+            let ticks_before = args.broker_pid.and_then(cpu_ticks);
             let start = Instant::now();
             let handles: Vec<_> = (0..producers)
                 .map(|p| {
@@ -296,12 +363,25 @@ fn main() -> Result<()> {
                 h.join()
                     .map_err(|_| anyhow::anyhow!("consumer thread panicked"))??;
             }
-            Ok((cpu_before, start, elapsed))
-        })?;
+            Ok((cpu_before, ticks_before, start, elapsed))
+        },
+    )?;
     let _ = start;
     let cpu_after = args
         .broker_pid
         .and_then(memorystreamer_benches::process_cpu_seconds);
+    let broker_ticks = match (ticks_before, args.broker_pid.and_then(cpu_ticks)) {
+        (Some(a), Some(b)) => Some(CpuTicks {
+            user: b.user.saturating_sub(a.user),
+            system: b.system.saturating_sub(a.system),
+        }),
+        _ => None,
+    };
+    let ticks = |f: fn(&CpuTicks) -> u64| {
+        broker_ticks
+            .as_ref()
+            .map_or("n/a".into(), |t| f(t).to_string())
+    };
     let s = stats.lock().unwrap_or_else(|p| p.into_inner());
     if s.failed > 0 {
         bail!("{} records failed", s.failed);
@@ -324,12 +404,14 @@ fn main() -> Result<()> {
     };
     if args.kv {
         println!(
-            "records={} size={} partitions={} acks={} compression={} linger_ms={} seconds={:.3} records_per_s={:.0} mb_per_s={:.2} p50_ms={:.3} p99_ms={:.3} p999_ms={:.3} max_ms={:.3} e2e_p50_ms={} e2e_p99_ms={} broker_cpu_s={}",
+            "records={} size={} partitions={} acks={} compression={} linger_ms={} seconds={:.3} records_per_s={:.0} mb_per_s={:.2} p50_ms={:.3} p99_ms={:.3} p999_ms={:.3} max_ms={:.3} e2e_p50_ms={} e2e_p99_ms={} broker_cpu_s={} broker_user_ticks={} broker_system_ticks={}",
             s.delivered, args.record_size, args.partitions, args.acks, args.compression, args.linger_ms,
             elapsed, rps, mbps, q(0.5), q(0.99), q(0.999), s.latency.max() as f64 / 1000.0,
             if args.consumers > 0 { format!("{:.3}", e(0.5)) } else { "n/a".into() },
             if args.consumers > 0 { format!("{:.3}", e(0.99)) } else { "n/a".into() },
-            broker_cpu.map(|c| format!("{c:.2}")).unwrap_or_else(|| "n/a".into())
+            broker_cpu.map(|c| format!("{c:.2}")).unwrap_or_else(|| "n/a".into()),
+            ticks(|t| t.user),
+            ticks(|t| t.system),
         );
     } else {
         println!(
