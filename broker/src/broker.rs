@@ -113,6 +113,19 @@ impl Broker {
         let node_id = u64::try_from(config.node_id)
             .map_err(|_| BrokerError::Config("node.id must not be negative".into()))?;
         let single = config.quorum_voters.len() == 1;
+        // Security first: the quorum's transport needs the controller
+        // listener's stores and the authorizer (its ACLs arrive with the
+        // image, through `Security::sync`).
+        let security = Security::new(
+            &config.props,
+            &config.listeners,
+            &config.controller_security,
+        )?;
+        let dialer = security.peer_dialer(&config.inter_broker_listener);
+        if config.quorum_voters.len() > 1 {
+            dialer.check()?;
+            security.check_quorum_dialing()?;
+        }
         let quorum = Quorum::start(QuorumConfig {
             node_id,
             dir: meta_dir.clone(),
@@ -126,7 +139,7 @@ impl Broker {
             },
             session_timeout: config.broker_session_timeout,
             broker_heartbeat: config.broker_heartbeat_interval,
-            transport: Arc::new(memorystreamer_raft::transport::PlainTcp),
+            transport: security.quorum_transport(),
         })
         .await
         .map_err(quorum_error)?;
@@ -162,11 +175,6 @@ impl Broker {
             &config.data_dir,
             config.metrics_topic_labels,
         );
-        let security = Security::new(&config.props, &config.listeners)?;
-        let dialer = security.peer_dialer(&config.inter_broker_listener);
-        if config.quorum_voters.len() > 1 {
-            dialer.check()?;
-        }
         let broker = Broker {
             security,
             config,

@@ -147,6 +147,11 @@ pub struct BrokerConfig {
     pub rack: Option<String>,
     /// `controller.listener`: where the metadata-quorum listener binds.
     pub controller_listener: String,
+    /// The controller listener's name and security protocol (from
+    /// `controller.listener.names` and `listener.security.protocol.map`),
+    /// at the `controller.listener` address: PLAINTEXT, or SSL for mutual
+    /// TLS between quorum voters.
+    pub controller_security: Listener,
     /// `broker.session.timeout.ms`: a broker silent for this long is fenced.
     pub broker_session_timeout: Duration,
     /// `broker.heartbeat.interval.ms`: how often this node heartbeats the

@@ -34,6 +34,7 @@ pub mod internal_topic;
 pub mod limits;
 pub mod metadata;
 pub mod metrics;
+pub mod quorum_link;
 pub mod replica;
 pub mod scrape;
 pub mod security;

@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{answers_kafka, free_port};
+use common::{answers_kafka, free_port, scrape, Nodes};
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -16,18 +16,6 @@ use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-/// Child processes killed when dropped.
-struct Nodes(Vec<Child>);
-
-impl Drop for Nodes {
-    fn drop(&mut self) {
-        for c in &mut self.0 {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
 
 /// The `V=` line and the argument lists of the `cargo run --release --`
 /// commands in README.md's three-node section.
@@ -98,17 +86,6 @@ fn spawn(dir: &Path, args: &[String], log: &str) -> Child {
         .stderr(Stdio::from(out))
         .spawn()
         .expect("spawn")
-}
-
-/// The body of `GET /metrics` at `addr`, if it answers 200.
-fn scrape(addr: &str) -> Option<String> {
-    let mut s = TcpStream::connect(addr).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
-        .ok()?;
-    let mut text = String::new();
-    s.read_to_string(&mut text).ok()?;
-    text.starts_with("HTTP/1.1 200").then_some(text)
 }
 
 /// The argument following `flag`.

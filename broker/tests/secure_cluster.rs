@@ -1,6 +1,7 @@
-//! Three brokers whose inter-broker listener is TLS with required client
-//! certificates (issue 16): followers fetch from their leader over mTLS,
-//! each broker presenting its own keystore as its client certificate, on
+//! Three brokers whose every link is TLS with required client certificates
+//! (issue 16): the metadata quorum's voters talk over mTLS on the
+//! `CONTROLLER` listener (`CONTROLLER:SSL`), and followers fetch from their
+//! leader over mTLS, each broker presenting its own keystore as its client certificate, on
 //! the `INTERNAL` endpoint the leader registered. A record produced with
 //! `acks=all` to a topic with `min.insync.replicas=3` is acknowledged only
 //! once both followers fetched it, so the acknowledgement is the proof;
@@ -10,32 +11,12 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::records::Compression;
-
-/// Child processes killed when dropped (a failing assertion included).
-struct Nodes(Vec<Child>);
-
-impl Drop for Nodes {
-    fn drop(&mut self) {
-        for c in &mut self.0 {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../sasl/tests/fixtures/tls")
-        .join(name)
-}
 
 /// Metadata v12 of `topic` (and the brokers) as node `port` answers it.
 fn metadata(port: u16, topic: &str) -> MetadataResponse {
@@ -59,55 +40,38 @@ fn followers_replicate_over_mutual_tls() {
         .map(|(i, p)| format!("{}@127.0.0.1:{p}", i + 1))
         .collect::<Vec<_>>()
         .join(",");
-    let keystore = fixture("broker.pem").display().to_string();
-    let truststore = fixture("ca.pem").display().to_string();
+    let keystore = tls_fixture("broker.pem").display().to_string();
+    let truststore = tls_fixture("ca.pem").display().to_string();
     let mut nodes = Nodes(Vec::new());
     for i in 0..3 {
-        let node = dir.path().join(format!("node{}", i + 1));
-        std::fs::create_dir_all(&node).expect("node dir");
-        let log = std::fs::File::create(node.join("broker.log")).expect("log");
-        let props = [
+        let mut props = vec![
             format!("node.id={}", i + 1),
             format!(
-                "listeners=PLAINTEXT://127.0.0.1:{},INTERNAL://127.0.0.1:{}",
-                client[i], internal[i]
+                "listeners=PLAINTEXT://127.0.0.1:{},INTERNAL://127.0.0.1:{},CONTROLLER://127.0.0.1:{}",
+                client[i], internal[i], controller[i]
             ),
-            "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,INTERNAL:SSL".into(),
+            "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,INTERNAL:SSL,CONTROLLER:SSL"
+                .into(),
             "inter.broker.listener.name=INTERNAL".into(),
+            "controller.listener.names=CONTROLLER".into(),
             format!("controller.quorum.voters={voters}"),
-            "listener.name.internal.ssl.keystore.type=PEM".into(),
-            format!("listener.name.internal.ssl.keystore.location={keystore}"),
-            "listener.name.internal.ssl.truststore.type=PEM".into(),
-            format!("listener.name.internal.ssl.truststore.location={truststore}"),
-            "listener.name.internal.ssl.client.auth=required".into(),
             "metrics.addr=off".into(),
         ];
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_memorystreamer"));
-        cmd.arg("--data-dir").arg(node.join("data"));
-        for p in &props {
-            cmd.arg("-o").arg(p);
+        for l in ["internal", "controller"] {
+            props.extend([
+                format!("listener.name.{l}.ssl.keystore.type=PEM"),
+                format!("listener.name.{l}.ssl.keystore.location={keystore}"),
+                format!("listener.name.{l}.ssl.truststore.type=PEM"),
+                format!("listener.name.{l}.ssl.truststore.location={truststore}"),
+                format!("listener.name.{l}.ssl.client.auth=required"),
+            ]);
         }
-        nodes.0.push(
-            cmd.env("RUST_LOG", "info,openraft=warn")
-                .env("NO_COLOR", "1")
-                .stdout(Stdio::from(log.try_clone().expect("clone")))
-                .stderr(Stdio::from(log))
-                .spawn()
-                .expect("spawn a node"),
-        );
+        nodes.0.push(spawn_broker(
+            &dir.path().join(format!("node{}", i + 1)),
+            &props,
+        ));
     }
-    let logs = || {
-        (1..=3)
-            .map(|i| {
-                let path = dir.path().join(format!("node{i}/broker.log"));
-                format!(
-                    "node {i}:\n{}",
-                    std::fs::read_to_string(path).unwrap_or_default()
-                )
-            })
-            .collect::<Vec<_>>()
-            .join("\n")
-    };
+    let logs = || node_logs(dir.path(), 3);
 
     // Every node registered: each lists the three on its PLAINTEXT port.
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -136,7 +100,8 @@ fn followers_replicate_over_mutual_tls() {
             .all(|p| client.iter().any(|c| i32::from(*c) == *p)),
         "clients are given the PLAINTEXT ports only: {ports:?}"
     );
-    // The inter-broker port speaks TLS only.
+    // The inter-broker port speaks TLS only (the controller port's
+    // refusals are probed in secure_quorum.rs).
     assert!(!answers_kafka(internal[0]));
 
     let req = CreateTopicsRequest::default().with_topics(vec![

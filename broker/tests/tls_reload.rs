@@ -16,14 +16,8 @@ use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
 use tokio_rustls::rustls::{ClientConfig, RootCertStore};
 use tokio_rustls::TlsConnector;
 
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../sasl/tests/fixtures/tls")
-        .join(name)
-}
-
 fn cert(name: &str) -> CertificateDer<'static> {
-    CertificateDer::from_pem_file(fixture(name)).expect("fixture certificate")
+    CertificateDer::from_pem_file(tls_fixture(name)).expect("fixture certificate")
 }
 
 /// The end-entity certificate a new connection to `port` is served.
@@ -61,7 +55,7 @@ fn served(port: u16) -> CertificateDer<'static> {
 fn a_certificate_replaced_on_disk_is_served_without_a_restart() {
     let dir = tempfile::tempdir().expect("tempdir");
     let keystore = dir.path().join("broker.pem");
-    std::fs::copy(fixture("server.pem"), &keystore).expect("copy");
+    std::fs::copy(tls_fixture("server.pem"), &keystore).expect("copy");
     let location = keystore.display().to_string();
     let b = TestBroker::start(&[
         ("listeners", "SSL://127.0.0.1:0"),
@@ -80,7 +74,7 @@ fn a_certificate_replaced_on_disk_is_served_without_a_restart() {
         assert_eq!(served(b.port), cert("server-cert.pem"));
     }
     // A renewed certificate (same subject and SANs) replaces it.
-    std::fs::copy(fixture("server-rotated.pem"), &keystore).expect("rotate");
+    std::fs::copy(tls_fixture("server-rotated.pem"), &keystore).expect("rotate");
     let deadline = Instant::now() + Duration::from_secs(20);
     let rotated = cert("server-rotated-cert.pem");
     while served(b.port) != rotated {

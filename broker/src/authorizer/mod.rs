@@ -159,6 +159,11 @@ impl Authorizer {
         self.cache.clear();
     }
 
+    /// Whether `principal` is in `super.users` (allowed everything).
+    pub fn is_super_user(&self, principal: &str) -> bool {
+        self.super_users.contains(principal)
+    }
+
     /// How many ACLs take part in decisions.
     pub fn acl_count(&self) -> usize {
         self.acls.load().len()

@@ -202,6 +202,71 @@ fn inter_broker_listener(
     Ok(name)
 }
 
+/// The controller listener as the quorum sees it: the first name of
+/// `controller.listener.names` (default `CONTROLLER`), its protocol from
+/// `listener.security.protocol.map` (PLAINTEXT when the map does not name
+/// it, as Kafka's default for controller listeners), bound at `bind`
+/// (`controller.listener` or this node's voter entry). SSL means mutual
+/// TLS between voters; SASL is refused: the quorum authenticates with
+/// certificates only.
+fn controller_security(
+    props: &Props<'_>,
+    map: &ProtocolMap,
+    names: &[String],
+    bind: &str,
+) -> Result<Listener, BrokerError> {
+    let name = names
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "CONTROLLER".into());
+    let protocol = map
+        .get(&name)
+        .or_else(|| SecurityProtocol::from_name(&name))
+        .unwrap_or(SecurityProtocol::Plaintext);
+    if matches!(
+        protocol,
+        SecurityProtocol::SaslPlaintext | SecurityProtocol::SaslSsl
+    ) {
+        return Err(BrokerError::Config(format!(
+            "controller listener {name} is {}: the metadata quorum authenticates voters with \
+             TLS certificates only; map {name} to SSL in listener.security.protocol.map (with \
+             listener.name.{}.ssl.client.auth=required) or to PLAINTEXT",
+            protocol.name(),
+            name.to_ascii_lowercase()
+        )));
+    }
+    let (host, port) = bind.rsplit_once(':').unwrap_or((bind, "0"));
+    let port = port.parse::<u16>().map_err(|_| {
+        BrokerError::Config(format!(
+            "controller listener address '{bind}' is not host:port"
+        ))
+    })?;
+    if protocol == SecurityProtocol::Ssl {
+        let own = format!(
+            "listener.name.{}.ssl.client.auth",
+            name.to_ascii_lowercase()
+        );
+        let auth = props
+            .0
+            .get(&own)
+            .or(props.0.get("ssl.client.auth"))
+            .map(|v| v.trim().to_ascii_lowercase());
+        if auth.as_deref() != Some("required") {
+            tracing::warn!(listener = %name, "the controller listener is SSL without \
+                ssl.client.auth=required: voters are not authenticated (set {own}=required)");
+        }
+    }
+    Ok(Listener {
+        name,
+        protocol,
+        host: host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string(),
+        port,
+    })
+}
+
 /// Parses `controller.quorum.voters` (`id@host:port,...`) and
 /// `controller.listener`. Without voters the node is its own single-voter
 /// quorum on `controller.listener` (default 127.0.0.1:0: nobody else dials
@@ -384,10 +449,6 @@ impl BrokerConfig {
             .or_else(|| default_value("log.dirs").map(String::from))
             .map(PathBuf::from)
             .unwrap_or_default();
-        let protocol_map =
-            ProtocolMap::parse(p.raw("listener.security.protocol.map").unwrap_or_default())?;
-        let mut listeners =
-            Listener::parse_list(p.raw("listeners").unwrap_or_default(), &protocol_map, true)?;
         // Kafka's controller listeners serve the quorum, not clients: ours
         // binds the voter address (controller.quorum.voters), so they are
         // not Kafka-protocol listeners here.
@@ -398,6 +459,26 @@ impl BrokerConfig {
             .map(|n| n.trim().to_ascii_uppercase())
             .filter(|n| !n.is_empty())
             .collect();
+        // Without an explicit map, Kafka maps controller listeners to
+        // PLAINTEXT (and every protocol name to itself).
+        let protocol_map = match props.get("listener.security.protocol.map") {
+            Some(m) => ProtocolMap::parse(m)?,
+            None => {
+                let default = default_value("listener.security.protocol.map").unwrap_or_default();
+                let defaults = ProtocolMap::parse(default)?;
+                let extra = controller_names
+                    .iter()
+                    .filter(|n| defaults.get(n).is_none())
+                    .map(|n| format!(",{n}:PLAINTEXT"));
+                ProtocolMap::parse(
+                    &std::iter::once(default.to_string())
+                        .chain(extra)
+                        .collect::<String>(),
+                )?
+            }
+        };
+        let mut listeners =
+            Listener::parse_list(p.raw("listeners").unwrap_or_default(), &protocol_map, true)?;
         listeners.retain(|l| !controller_names.contains(&l.name));
         if listeners.is_empty() {
             return Err(BrokerError::Config(
@@ -438,6 +519,8 @@ impl BrokerConfig {
             })?),
         };
         let (controller_listener, quorum_voters) = quorum_settings(&p, node_id)?;
+        let controller_security =
+            controller_security(&p, &protocol_map, &controller_names, &controller_listener)?;
         let inter_broker_listener =
             inter_broker_listener(&p, &advertised_listeners, quorum_voters.len())?;
         Ok(BrokerConfig {
@@ -468,6 +551,7 @@ impl BrokerConfig {
             offsets_topic_segment_bytes: p.num("offsets.topic.segment.bytes")?,
             txn: txn_config(&p)?,
             controller_listener,
+            controller_security,
             broker_session_timeout: p
                 .millis("broker.session.timeout.ms")?
                 .max(Duration::from_millis(100)),

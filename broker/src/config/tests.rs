@@ -342,3 +342,59 @@ fn the_authorizers_keys_are_known_but_not_kafka_broker_keys() {
     }
     assert!(!keys::is_known("super.user"));
 }
+
+#[test]
+fn controller_listener_security_comes_from_the_protocol_map() {
+    use crate::config::listener::SecurityProtocol;
+    let props = |pairs: &[(&str, &str)]| {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect::<BTreeMap<_, _>>()
+    };
+    let base = [
+        ("listeners", "PLAINTEXT://:19092,CONTROLLER://:19093"),
+        ("controller.listener.names", "CONTROLLER"),
+        ("controller.quorum.voters", "1@127.0.0.1:19093"),
+        ("node.id", "1"),
+    ];
+    // No map entry for it: PLAINTEXT, as Kafka's controller default.
+    let c = BrokerConfig::from_properties(&props(&base), LogFormat::Text).expect("config");
+    assert_eq!(c.controller_security.name, "CONTROLLER");
+    assert_eq!(c.controller_security.protocol, SecurityProtocol::Plaintext);
+    assert_eq!(c.controller_security.port, 19093);
+    // Mapped to SSL: mutual TLS between voters.
+    let mut ssl = base.to_vec();
+    ssl.push((
+        "listener.security.protocol.map",
+        "PLAINTEXT:PLAINTEXT,CONTROLLER:SSL",
+    ));
+    let c = BrokerConfig::from_properties(&props(&ssl), LogFormat::Text).expect("config");
+    assert_eq!(c.controller_security.protocol, SecurityProtocol::Ssl);
+    assert_eq!(
+        c.listeners.len(),
+        1,
+        "the controller listener serves no clients"
+    );
+    // SASL on the quorum is refused, naming the listener and the key.
+    let mut sasl = base.to_vec();
+    sasl.push((
+        "listener.security.protocol.map",
+        "PLAINTEXT:PLAINTEXT,CONTROLLER:SASL_SSL",
+    ));
+    let err =
+        BrokerConfig::from_properties(&props(&sasl), LogFormat::Text).expect_err("SASL controller");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("CONTROLLER") && msg.contains("listener.security.protocol.map"),
+        "{msg}"
+    );
+    // Without controller.listener.names the listener is CONTROLLER.
+    let c = BrokerConfig::from_properties(
+        &props(&[("listeners", "PLAINTEXT://:19092")]),
+        LogFormat::Text,
+    )
+    .expect("config");
+    assert_eq!(c.controller_security.name, "CONTROLLER");
+    assert_eq!(c.controller_security.protocol, SecurityProtocol::Plaintext);
+}

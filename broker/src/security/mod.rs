@@ -20,6 +20,7 @@ pub mod listener;
 pub mod principal;
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwapOption;
@@ -28,8 +29,10 @@ use memorystreamer_sasl::{ScramCredential, ScramMechanism};
 use tracing::info;
 use uuid::Uuid;
 
-use crate::config::listener::Listener;
+use crate::config::listener::{Listener, SecurityProtocol};
+use crate::quorum_link::{PeerGate, TlsQuorumTransport};
 use listener::{ListenerSecurity, ScramSource};
+use memorystreamer_raft::transport::{PlainTcp, QuorumTransport};
 
 use crate::authorizer::{
     AclBinding, AclOperation, AclPermissionType, Authorizer, AuthorizerConfig, PatternType,
@@ -60,9 +63,15 @@ pub const CERTIFICATE_RELOAD_INTERVAL_CONFIG: &str = "ssl.certificate.reload.int
 /// The broker's security state, shared by every connection.
 #[derive(Debug)]
 pub struct Security {
-    authorizer: Option<Authorizer>,
+    authorizer: Option<Arc<Authorizer>>,
+    /// Set once the authorizer holds the image's ACLs (until then only
+    /// super users pass the quorum's gate, Kafka's not-ready window).
+    acls_loaded: Arc<AtomicBool>,
     /// Each client listener's security, by listener name.
     listeners: HashMap<String, Arc<ListenerSecurity>>,
+    /// The controller listener's security, when it is SSL (mutual TLS
+    /// between quorum voters).
+    controller: Option<Arc<ListenerSecurity>>,
     /// The SCRAM users SASL listeners check against.
     scram: Arc<ImageScram>,
     /// `connection.failed.authentication.delay.ms`.
@@ -81,10 +90,12 @@ impl Security {
     /// authorization its operator asked for would be worse than not
     /// starting.
     /// `listeners` are the client listeners; each SSL or SASL one gets its
-    /// TLS and SASL configuration ([`ListenerSecurity::new`]).
+    /// TLS and SASL configuration ([`ListenerSecurity::new`]), and so does
+    /// `controller`, the quorum's listener, when it is SSL.
     pub fn new(
         props: &BTreeMap<String, String>,
         listeners: &[Listener],
+        controller: &Listener,
     ) -> Result<Self, BrokerError> {
         let class = props
             .get(AUTHORIZER_CLASS_CONFIG)
@@ -97,7 +108,7 @@ impl Security {
             info!(super_users = ?config.super_users,
                 allow_everyone_if_no_acl_found = config.allow_everyone_if_no_acl_found,
                 "authorizer enabled");
-            Some(Authorizer::new(config))
+            Some(Arc::new(Authorizer::new(config)))
         } else {
             return Err(BrokerError::Config(format!(
                 "{AUTHORIZER_CLASS_CONFIG}={class} is not supported: set it to {} (ACLs as \
@@ -120,11 +131,20 @@ impl Security {
             }),
             None => Ok(default),
         };
+        let controller = match controller.protocol {
+            SecurityProtocol::Ssl => {
+                let source: Arc<dyn ScramSource> = scram.clone();
+                Some(Arc::new(ListenerSecurity::new(controller, props, source)?))
+            }
+            _ => None,
+        };
         let delay = millis(FAILED_AUTHENTICATION_DELAY_CONFIG, 100)?;
         let reload = millis(CERTIFICATE_RELOAD_INTERVAL_CONFIG, 10_000)?;
         Ok(Security {
             authorizer,
+            acls_loaded: Arc::new(AtomicBool::new(false)),
             listeners: by_name,
+            controller,
             scram,
             failed_authentication_delay: std::time::Duration::from_millis(delay),
             certificate_reload_interval: (reload > 0)
@@ -138,7 +158,9 @@ impl Security {
     pub fn disabled() -> Self {
         Security {
             authorizer: None,
+            acls_loaded: Arc::new(AtomicBool::new(false)),
             listeners: HashMap::new(),
+            controller: None,
             scram: Arc::new(ImageScram::default()),
             failed_authentication_delay: std::time::Duration::from_millis(100),
             certificate_reload_interval: None,
@@ -157,6 +179,7 @@ impl Security {
         let servers: Vec<_> = self
             .listeners
             .values()
+            .chain(self.controller.iter())
             .filter_map(|l| l.tls.clone().map(|t| (Arc::clone(&l.name), t)))
             .collect();
         let Some(every) = self.certificate_reload_interval else {
@@ -202,6 +225,41 @@ impl Security {
         }
     }
 
+    /// How quorum voters reach each other: mutual TLS with the controller
+    /// listener's stores when it is SSL, admitting peers through the
+    /// authorizer ([`crate::quorum_link`]); plain TCP otherwise.
+    pub fn quorum_transport(&self) -> Arc<dyn QuorumTransport> {
+        match self
+            .controller
+            .as_ref()
+            .and_then(|c| c.tls.clone().map(|t| (c, t)))
+        {
+            Some((c, tls)) => Arc::new(TlsQuorumTransport::new(
+                tls,
+                Arc::clone(&c.name),
+                PeerGate::new(self.authorizer.clone(), Arc::clone(&self.acls_loaded)),
+            )),
+            None => Arc::new(PlainTcp),
+        }
+    }
+
+    /// Fails when this node could not dial its quorum peers over TLS (an
+    /// SSL controller listener without a truststore): checked at start by
+    /// a voter of a cluster, which has peers to dial.
+    pub fn check_quorum_dialing(&self) -> Result<(), BrokerError> {
+        match self
+            .controller
+            .as_ref()
+            .and_then(|c| c.tls.as_ref().map(|t| (c, t)))
+        {
+            Some((c, tls)) => tls
+                .client_config()
+                .map(|_| ())
+                .map_err(|e| BrokerError::Config(format!("controller listener {}: {e}", c.name))),
+            None => Ok(()),
+        }
+    }
+
     /// Every client listener's security.
     pub fn listeners(&self) -> impl Iterator<Item = &Arc<ListenerSecurity>> {
         self.listeners.values()
@@ -214,7 +272,7 @@ impl Security {
 
     /// The authorizer, when `authorizer.class.name` switched it on.
     pub fn authorizer(&self) -> Option<&Authorizer> {
-        self.authorizer.as_ref()
+        self.authorizer.as_deref()
     }
 
     /// Takes the image's SCRAM credentials, and hands its ACLs to the
@@ -230,6 +288,7 @@ impl Security {
             return;
         }
         authorizer.set_acls(acls.values().map(binding).collect());
+        self.acls_loaded.store(true, Ordering::Release);
         *seen = Some(Arc::clone(acls));
     }
 }
