@@ -43,7 +43,8 @@ command -v curl >/dev/null || { echo "curl is needed (request counts from the br
 for f in server.pem ca.pem; do
   [ -r "$TLS_DIR/$f" ] || { echo "missing $TLS_DIR/$f (bash sasl/tests/fixtures/tls/gen.sh)" >&2; exit 2; }
 done
-cargo build --release -p memorystreamer-benches >/dev/null
+pkg-config --exists openssl || { echo "the TLS load tool needs OpenSSL headers: apt-get install libssl-dev pkg-config" >&2; exit 2; }
+cargo build --release -p memorystreamer-benches --features tls >/dev/null
 BENCH=target/release/memorystreamer-bench
 TICKS=$(getconf CLK_TCK)
 TMP=$(mktemp -d)
