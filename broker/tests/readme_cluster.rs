@@ -11,8 +11,6 @@ mod common;
 use common::{answers_kafka, free_port, scrape, Nodes};
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
