@@ -6,8 +6,9 @@ use std::sync::Arc;
 use kafka_protocol::messages::alter_configs_response::AlterConfigsResourceResponse;
 use kafka_protocol::messages::{AlterConfigsRequest, AlterConfigsResponse};
 
-use super::describe_configs::{BROKER, TOPIC};
+use super::describe_configs::{config_denial, BROKER, TOPIC};
 use super::sb;
+use crate::authorizer::AclOperation;
 use crate::broker::Broker;
 use crate::context::RequestContext;
 use crate::error::BrokerError;
@@ -22,17 +23,14 @@ pub async fn handle(
         let base = AlterConfigsResourceResponse::default()
             .with_resource_type(r.resource_type)
             .with_resource_name(r.resource_name.clone());
-        if let Some(e) = super::describe_configs::config_denied(
+        if let Some((code, message)) = config_denial(
             broker,
             ctx,
-            crate::authorizer::AclOperation::AlterConfigs,
+            AclOperation::AlterConfigs,
             r.resource_type,
             &r.resource_name,
         ) {
-            responses.push(
-                base.with_error_code(e.code())
-                    .with_error_message(Some(sb(&e.to_string()))),
-            );
+            responses.push(base.with_error_code(code).with_error_message(Some(message)));
             continue;
         }
         responses.push({

@@ -15,6 +15,7 @@ use kafka_protocol::messages::describe_configs_response::{
     DescribeConfigsResourceResult, DescribeConfigsResult, DescribeConfigsSynonym,
 };
 use kafka_protocol::messages::{DescribeConfigsRequest, DescribeConfigsResponse};
+use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
 
 use super::sb;
@@ -78,6 +79,20 @@ pub(super) fn config_denied(
     (!ctx.authorize(broker, operation, rt, name)).then_some(error)
 }
 
+/// [`config_denied`] as the error code and message a refused resource is
+/// answered with (DescribeConfigs, AlterConfigs, IncrementalAlterConfigs);
+/// None when allowed.
+pub(super) fn config_denial(
+    broker: &Broker,
+    ctx: &RequestContext<'_>,
+    operation: AclOperation,
+    resource_type: i8,
+    name: &str,
+) -> Option<(i16, StrBytes)> {
+    config_denied(broker, ctx, operation, resource_type, name)
+        .map(|e| (e.code(), sb(&e.to_string())))
+}
+
 pub async fn handle(
     broker: &Arc<Broker>,
     ctx: &RequestContext<'_>,
@@ -130,16 +145,14 @@ pub async fn handle(
                 }
                 e
             };
-            if let Some(e) = config_denied(
+            if let Some((code, message)) = config_denial(
                 broker,
                 ctx,
                 AclOperation::DescribeConfigs,
                 r.resource_type,
                 &r.resource_name,
             ) {
-                return base
-                    .with_error_code(e.code())
-                    .with_error_message(Some(sb(&e.to_string())));
+                return base.with_error_code(code).with_error_message(Some(message));
             }
             let image = broker.cache.image();
             let configs = broker.configs();
