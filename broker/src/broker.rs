@@ -121,8 +121,9 @@ impl Broker {
             &config.listeners,
             &config.controller_security,
         )?;
-        let dialer = security.peer_dialer(&config.inter_broker_listener);
-        if config.quorum_voters.len() > 1 {
+        let cluster = config.quorum_voters.len() > 1;
+        let dialer = security.peer_dialer(&config.inter_broker_listener, &config.props, cluster)?;
+        if cluster {
             dialer.check()?;
             security.check_quorum_dialing()?;
         }

@@ -201,6 +201,20 @@ pub fn failed_authentication(listener: &str) {
         .increment(1);
 }
 
+/// Counts a KIP-368 re-authentication that succeeded on `listener` (Kafka's
+/// `successful-reauthentication-total`).
+pub fn successful_reauthentication(listener: &str) {
+    counter!("memorystreamer_successful_reauthentication_total", "listener" => listener.to_string())
+        .increment(1);
+}
+
+/// Counts a connection closed on `listener` because its authenticated
+/// session ended without a re-authentication (KIP-368).
+pub fn expired_session_closed(listener: &str) {
+    counter!("memorystreamer_expired_session_closes_total", "listener" => listener.to_string())
+        .increment(1);
+}
+
 /// Counts a transaction aborted by its coordinator for exceeding
 /// `transaction.timeout.ms`.
 pub fn txn_timed_out() {

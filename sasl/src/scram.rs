@@ -101,7 +101,9 @@ impl ScramMechanism {
         }
     }
 
-    fn salted_password(self, password: &[u8], salt: &[u8], iterations: u32) -> Vec<u8> {
+    /// SaltedPassword = PBKDF2-HMAC-H(password, salt, iterations): what an
+    /// admin client sends in AlterUserScramCredentials.
+    pub fn salted_password(self, password: &[u8], salt: &[u8], iterations: u32) -> Vec<u8> {
         let mut out = vec![0u8; self.hash_len()];
         match self {
             Self::Sha256 => pbkdf2::pbkdf2_hmac::<Sha256>(password, salt, iterations, &mut out),

@@ -159,7 +159,6 @@ fn number<T: FromStr>(key: &str, v: &str) -> Result<T, BrokerError> {
 fn inter_broker_listener(
     props: &Props<'_>,
     advertised: &[Listener],
-    voters: usize,
 ) -> Result<String, BrokerError> {
     let by_name = props.0.get("inter.broker.listener.name");
     let by_protocol = props.0.get("security.inter.broker.protocol");
@@ -180,23 +179,11 @@ fn inter_broker_listener(
                 .unwrap_or_default(),
         },
     };
-    let Some(l) = advertised.iter().find(|l| l.name == name) else {
+    if !advertised.iter().any(|l| l.name == name) {
         let names: Vec<&str> = advertised.iter().map(|l| l.name.as_str()).collect();
         return Err(BrokerError::Config(format!(
             "inter-broker listener {name} is not an advertised listener (advertised: {})",
             names.join(",")
-        )));
-    };
-    let sasl = matches!(
-        l.protocol,
-        SecurityProtocol::SaslPlaintext | SecurityProtocol::SaslSsl
-    );
-    if voters > 1 && sasl {
-        return Err(BrokerError::Config(format!(
-            "inter-broker listener {name} is {:?}: brokers authenticate each other with \
-             TLS certificates only so far; name a PLAINTEXT or SSL listener in \
-             inter.broker.listener.name",
-            l.protocol
         )));
     }
     Ok(name)
@@ -521,8 +508,7 @@ impl BrokerConfig {
         let (controller_listener, quorum_voters) = quorum_settings(&p, node_id)?;
         let controller_security =
             controller_security(&p, &protocol_map, &controller_names, &controller_listener)?;
-        let inter_broker_listener =
-            inter_broker_listener(&p, &advertised_listeners, quorum_voters.len())?;
+        let inter_broker_listener = inter_broker_listener(&p, &advertised_listeners)?;
         Ok(BrokerConfig {
             node_id,
             data_dir,

@@ -268,6 +268,7 @@ pub const BROKER_KEYS: &[KeySpec] = &[
     read("connections.max.reauth.ms"),
     read("connection.failed.authentication.delay.ms"),
     read("sasl.enabled.mechanisms"),
+    read("sasl.mechanism.inter.broker.protocol"),
     read("sasl.jaas.config"),
     read("sasl.server.max.receive.size"),
     read("sasl.oauthbearer.jwks.endpoint.url"),

@@ -163,6 +163,7 @@ impl Authenticator {
                 self.reauthenticating = true;
                 self.reauth_started = Some(now);
             } else if now > expires {
+                crate::metrics::expired_session_closed(&self.settings.listener);
                 return Gate::Close("Disconnecting expired channel (KIP-368 session ended without re-authentication)".into());
             } else {
                 return Gate::Dispatch;
@@ -310,7 +311,9 @@ impl Authenticator {
                 self.mechanism = Some(mechanism);
                 self.exchange = None;
                 self.state = State::Complete;
-                if !self.reauthenticating {
+                if self.reauthenticating {
+                    crate::metrics::successful_reauthentication(&self.settings.listener);
+                } else {
                     info!(peer = ?self.peer, %principal, %mechanism, "authenticated");
                 }
                 self.reauthenticating = false;

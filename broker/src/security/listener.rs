@@ -35,6 +35,8 @@ pub const DEFAULT_MAX_RECEIVE_SIZE: usize = 524_288;
 
 /// A listener's SASL settings.
 pub struct SaslSettings {
+    /// The listener's name (metrics labels).
+    pub listener: Arc<str>,
     /// `sasl.enabled.mechanisms`, in the configured order.
     pub mechanisms: Vec<Mechanism>,
     /// The users PLAIN and SCRAM check against.
@@ -220,6 +222,7 @@ fn sasl_settings(
         None => DEFAULT_MAX_RECEIVE_SIZE,
     };
     Ok(SaslSettings {
+        listener: Arc::from(l.name.as_str()),
         mechanisms,
         credentials: Arc::new(BrokerCredentials { plain_users, scram }),
         jwt,

@@ -217,11 +217,31 @@ impl Security {
     }
 
     /// How to dial peers on the inter-broker listener `name`: TLS with its
-    /// stores for SSL and SASL_SSL, plaintext otherwise.
-    pub fn peer_dialer(&self, name: &str) -> crate::interbroker::PeerDialer {
-        match self.listeners.get(name).and_then(|l| l.tls.clone()) {
+    /// stores for SSL and SASL_SSL, plaintext otherwise; on SASL_* also a
+    /// SASL login ([`inter_broker_login`]). A node of a cluster
+    /// (`cluster`) must be able to log in; a single node never dials a
+    /// peer, so an incomplete login there is only logged.
+    pub fn peer_dialer(
+        &self,
+        name: &str,
+        props: &BTreeMap<String, String>,
+        cluster: bool,
+    ) -> Result<crate::interbroker::PeerDialer, BrokerError> {
+        let listener = self.listeners.get(name);
+        let dialer = match listener.and_then(|l| l.tls.clone()) {
             Some(tls) => crate::interbroker::PeerDialer::tls(tls),
             None => crate::interbroker::PeerDialer::plaintext(),
+        };
+        let Some(sasl) = listener.and_then(|l| l.sasl.as_ref()) else {
+            return Ok(dialer);
+        };
+        match inter_broker_login(name, &sasl.mechanisms, props) {
+            Ok(login) => Ok(dialer.with_sasl(login)),
+            Err(e) if cluster => Err(e),
+            Err(e) => {
+                info!("no SASL login towards peers (not needed by a single node): {e}");
+                Ok(dialer)
+            }
         }
     }
 
@@ -293,6 +313,65 @@ impl Security {
     }
 }
 
+/// Kafka's key naming the mechanism brokers log in to each other with.
+pub const INTER_BROKER_MECHANISM_CONFIG: &str = "sasl.mechanism.inter.broker.protocol";
+
+/// How this broker logs in to peers on the SASL inter-broker listener
+/// `name` whose enabled mechanisms are `enabled`: the mechanism of
+/// `sasl.mechanism.inter.broker.protocol` (PLAIN, SCRAM-SHA-256 or
+/// SCRAM-SHA-512, and enabled on the listener), with the `username` and
+/// `password` of the listener's JAAS entry for it
+/// (`listener.name.<l>.<mechanism>.sasl.jaas.config`, as Kafka's brokers).
+pub fn inter_broker_login(
+    name: &str,
+    enabled: &[memorystreamer_sasl::Mechanism],
+    props: &BTreeMap<String, String>,
+) -> Result<crate::interbroker::SaslLogin, BrokerError> {
+    use memorystreamer_sasl::Mechanism;
+    let bad = |why: String| BrokerError::Config(format!("inter-broker listener {name}: {why}"));
+    let value = props
+        .get(INTER_BROKER_MECHANISM_CONFIG)
+        .map(|v| v.trim())
+        .unwrap_or("GSSAPI");
+    let mechanism = match Mechanism::from_name(value) {
+        Some(m @ (Mechanism::Plain | Mechanism::ScramSha256 | Mechanism::ScramSha512)) => m,
+        _ => {
+            return Err(bad(format!(
+                "{INTER_BROKER_MECHANISM_CONFIG}={value} is not supported between brokers \
+                 (set it to PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512)"
+            )))
+        }
+    };
+    if !enabled.contains(&mechanism) {
+        return Err(bad(format!(
+            "{INTER_BROKER_MECHANISM_CONFIG}={mechanism} is not in the listener's \
+             sasl.enabled.mechanisms"
+        )));
+    }
+    let key = format!("{}.sasl.jaas.config", mechanism.name().to_ascii_lowercase());
+    let own = listener::listener_props(props, name);
+    let entry = own.get(&key).ok_or_else(|| {
+        bad(format!(
+            "listener.name.{}.{key} is not set (it needs username and password for the \
+             broker's own login)",
+            name.to_ascii_lowercase()
+        ))
+    })?;
+    let (username, password) = jaas::JaasEntry::parse(&key, entry)?
+        .client_login()
+        .ok_or_else(|| {
+            bad(format!(
+                "listener.name.{}.{key} has no username and password for the broker's own login",
+                name.to_ascii_lowercase()
+            ))
+        })?;
+    Ok(crate::interbroker::SaslLogin {
+        mechanism,
+        username,
+        password,
+    })
+}
+
 /// The authorizer's form of a stored binding.
 pub fn binding(a: &AclImage) -> AclBinding {
     AclBinding {
@@ -335,4 +414,73 @@ pub fn scram_credential(
         server_key: c.server_key.clone(),
         iterations: u32::try_from(c.iterations).ok()?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use memorystreamer_sasl::Mechanism;
+
+    fn props(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    const JAAS: &str = "org.apache.kafka.common.security.scram.ScramLoginModule required \
+                        username=\"broker\" password=\"b-secret\";";
+
+    #[test]
+    fn inter_broker_login_reads_kafkas_keys() {
+        let enabled = [Mechanism::Plain, Mechanism::ScramSha512];
+        let ok = props(&[
+            (INTER_BROKER_MECHANISM_CONFIG, "SCRAM-SHA-512"),
+            (
+                "listener.name.internal.scram-sha-512.sasl.jaas.config",
+                JAAS,
+            ),
+        ]);
+        let login = inter_broker_login("INTERNAL", &enabled, &ok).expect("login");
+        assert_eq!(login.mechanism, Mechanism::ScramSha512);
+        assert_eq!(
+            (login.username.as_str(), login.password.as_str()),
+            ("broker", "b-secret")
+        );
+        assert!(
+            !format!("{login:?}").contains("b-secret"),
+            "the password is printed"
+        );
+        // Kafka's default GSSAPI, OAUTHBEARER, a mechanism not enabled, and a
+        // missing JAAS entry are refused with the key to fix.
+        let err = |p: &[(&str, &str)]| {
+            inter_broker_login("INTERNAL", &enabled, &props(p))
+                .expect_err("refused")
+                .to_string()
+        };
+        assert!(err(&[]).contains("GSSAPI"));
+        assert!(err(&[(INTER_BROKER_MECHANISM_CONFIG, "OAUTHBEARER")]).contains("not supported"));
+        let e = err(&[
+            (INTER_BROKER_MECHANISM_CONFIG, "SCRAM-SHA-256"),
+            (
+                "listener.name.internal.scram-sha-256.sasl.jaas.config",
+                JAAS,
+            ),
+        ]);
+        assert!(e.contains("sasl.enabled.mechanisms"), "{e}");
+        let e = err(&[(INTER_BROKER_MECHANISM_CONFIG, "SCRAM-SHA-512")]);
+        assert!(
+            e.contains("listener.name.internal.scram-sha-512.sasl.jaas.config"),
+            "{e}"
+        );
+        let e = err(&[
+            (INTER_BROKER_MECHANISM_CONFIG, "PLAIN"),
+            (
+                "listener.name.internal.plain.sasl.jaas.config",
+                "org.apache.kafka.common.security.plain.PlainLoginModule required \
+                 user_broker=\"x\";",
+            ),
+        ]);
+        assert!(e.contains("no username and password"), "{e}");
+    }
 }
