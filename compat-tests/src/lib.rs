@@ -7,6 +7,9 @@
 //! how to install it (`scripts/test.sh` does), never a skip.
 
 pub mod differential;
+pub mod maven;
+
+pub use maven::{mvn, JavaRun};
 
 use std::io::Read;
 use std::net::{TcpListener, TcpStream};
@@ -530,20 +533,4 @@ pub fn kafka_tool(via: &Broker, name: &str, args: &[&str]) -> String {
     );
     println!("{name} {args:?}:\n{out}");
     out
-}
-
-/// `mvn`, after checking Maven runs: a Java judge fails (never skips) on
-/// a machine without it, naming what installs it.
-pub fn mvn() -> &'static str {
-    let found = Command::new("mvn")
-        .arg("--version")
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    assert!(
-        found,
-        "mvn not found: install Maven and Java 17+ and run compat-tests/java/clients/setup.sh \
-         (scripts/test.sh does both)"
-    );
-    "mvn"
 }

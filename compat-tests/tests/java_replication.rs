@@ -19,10 +19,9 @@
 //! Fails (never skips) when Maven, Java or the client jars are missing
 //! (`compat-tests/java/clients/setup.sh` resolves them).
 
-use std::process::Command;
 use std::time::Duration;
 
-use memorystreamer_compat_tests::{mvn, run_ok, script, start_cluster, Broker};
+use memorystreamer_compat_tests::{mvn, start_cluster, Broker, JavaRun};
 
 fn pids(nodes: &[Broker]) -> String {
     nodes
@@ -42,52 +41,17 @@ fn step(nodes: &[Broker], profile: &str, step: &str, topic: &str, state: &std::p
         .map(Broker::bootstrap)
         .collect::<Vec<_>>()
         .join(",");
-    let project = script("java/clients");
-    let reports = project.join("target/surefire-reports");
-    let report = reports.join("TEST-io.memorystreamer.compat.ReplicationScenario.xml");
-    // A report of an earlier step must not stand in for this one.
-    let _ = std::fs::remove_file(&report);
-    let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        run_ok(
-            Command::new("mvn")
-                .current_dir(&project)
-                .args(["-B", "-q", "-o", "-Dstyle.color=never"])
-                .arg(format!("-P{profile}"))
-                .arg(format!("-Dtest=ReplicationScenario#{step}"))
-                .arg(format!("-Dbootstrap={bootstrap}"))
-                .arg(format!("-Dpids={}", pids(nodes)))
-                .arg(format!("-Dtopic={topic}"))
-                .arg(format!("-Dstate={}", state.display()))
-                .arg("test"),
-            Duration::from_secs(420),
-            &format!(
-                "ReplicationScenario#{step} (client log: {}/io.memorystreamer.compat.ReplicationScenario-output.txt; \
-                 if a dependency is missing, run compat-tests/java/clients/setup.sh)",
-                reports.display()
-            ),
-        )
-    }));
-    if let Err(e) = run {
-        let msg = e
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
-            .unwrap_or_default();
-        let logs: String = nodes
-            .iter()
-            .enumerate()
-            .map(|(i, n)| format!("node {} log tail:\n{}\n", i + 1, n.log_tail(40)))
-            .collect();
-        panic!("{msg}\n{logs}");
-    }
-    let xml = std::fs::read_to_string(&report)
-        .unwrap_or_else(|e| panic!("{profile} {step}: no report {} ({e})", report.display()));
-    assert!(
-        xml.contains(&format!("<testcase name=\"{step}\""))
-            && xml.contains("tests=\"1\" errors=\"0\" skipped=\"0\" failures=\"0\""),
-        "{profile} {step}: the report does not show the step passing:\n{xml}"
-    );
-    eprintln!("ReplicationScenario#{step} ({profile}): passed");
+    JavaRun::step(
+        profile,
+        "ReplicationScenario",
+        step,
+        Duration::from_secs(420),
+    )
+    .property("bootstrap", bootstrap)
+    .property("pids", pids(nodes))
+    .property("topic", topic)
+    .property("state", state.display())
+    .run(nodes);
 }
 
 /// The node id the last step killed (from the state file).

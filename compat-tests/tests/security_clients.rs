@@ -28,7 +28,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use jsonwebtoken::jwk::{Jwk, JwkSet};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use memorystreamer_compat_tests::{mvn, python, run_judged, script, workspace_root, Broker};
+use memorystreamer_compat_tests::{
+    mvn, python, run_judged, script, workspace_root, Broker, JavaRun,
+};
 
 /// `sasl.oauthbearer.expected.issuer` and the tokens' `iss`.
 const ISSUER: &str = "https://issuer.memorystreamer.test";
@@ -234,66 +236,19 @@ fn confluent_kafka_scram_users_are_refused_and_allowed_by_acls() {
 /// `profile` against `broker`, and checks its report says the step ran and
 /// passed.
 fn java_step(broker: &Broker, oauth: &OAuth, profile: &str, step: &str, topic: &str) {
-    let project = script("java/clients");
-    let reports = project.join("target/surefire-reports");
-    let report = reports.join("TEST-io.memorystreamer.compat.SecurityScenario.xml");
-    // A report of an earlier run must not stand in for this one.
-    let _ = std::fs::remove_file(&report);
-    let mut mvn = Command::new("mvn");
-    mvn.current_dir(&project)
-        .args(["-B", "-q", "-o", "-Dstyle.color=never"])
-        .arg(format!("-P{profile}"))
-        .arg(format!("-Dtest=SecurityScenario#{step}"))
-        .arg(format!(
-            "-Dadmin={}",
-            broker.listener_bootstrap("PLAINTEXT")
-        ))
-        .arg(format!("-Dscram={}", broker.listener_bootstrap("SASL_SSL")))
-        .arg(format!(
-            "-Doauth={}",
-            broker.listener_bootstrap("SASL_PLAINTEXT")
-        ))
-        .arg(format!("-Dmtls={}", broker.listener_bootstrap("SSL")))
-        .arg(format!("-Dca={}", path_str(&tls("ca.pem"))))
-        .arg(format!("-Dcert={}", path_str(&tls("client-alice.pem"))))
-        .arg(format!("-Dkey={}", path_str(&tls("client-key.pem"))))
-        .arg(format!("-DmtlsPrincipal={MTLS_PRINCIPAL}"))
-        .arg(format!("-Dtoken={}", path_str(&oauth.token())))
-        .arg(format!("-DoauthUser={OAUTH_USER}"))
-        .arg(format!("-Dtopic={topic}"))
-        .arg("test");
-    let log = reports.join("io.memorystreamer.compat.SecurityScenario-output.txt");
-    let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        run_judged(
-            broker,
-            &mut mvn,
-            Duration::from_secs(300),
-            80,
-            &format!(
-                "SecurityScenario#{step} -P{profile} (if a dependency is missing, run \
-                 compat-tests/java/clients/setup.sh)"
-            ),
-        )
-    }));
-    if let Err(e) = run {
-        let msg = e
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
-            .unwrap_or_default();
-        let client = std::fs::read_to_string(&log).unwrap_or_default();
-        let lines: Vec<&str> = client.lines().collect();
-        let tail = lines[lines.len().saturating_sub(60)..].join("\n");
-        panic!("{msg}\nclient log tail ({}):\n{tail}", log.display());
-    }
-    let xml = std::fs::read_to_string(&report)
-        .unwrap_or_else(|e| panic!("{profile} {step}: no report {} ({e})", report.display()));
-    assert!(
-        xml.contains(&format!("<testcase name=\"{step}\""))
-            && xml.contains("tests=\"1\" errors=\"0\" skipped=\"0\" failures=\"0\""),
-        "{profile} {step}: the report does not show the step passing:\n{xml}"
-    );
-    eprintln!("SecurityScenario#{step} ({profile}): passed");
+    JavaRun::step(profile, "SecurityScenario", step, Duration::from_secs(300))
+        .property("admin", broker.listener_bootstrap("PLAINTEXT"))
+        .property("scram", broker.listener_bootstrap("SASL_SSL"))
+        .property("oauth", broker.listener_bootstrap("SASL_PLAINTEXT"))
+        .property("mtls", broker.listener_bootstrap("SSL"))
+        .property("ca", path_str(&tls("ca.pem")))
+        .property("cert", path_str(&tls("client-alice.pem")))
+        .property("key", path_str(&tls("client-key.pem")))
+        .property("mtlsPrincipal", MTLS_PRINCIPAL)
+        .property("token", path_str(&oauth.token()))
+        .property("oauthUser", OAUTH_USER)
+        .property("topic", topic)
+        .run(std::slice::from_ref(broker));
 }
 
 /// One test for every Java run: they share the Maven project's `target/`.
