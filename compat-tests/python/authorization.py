@@ -12,11 +12,11 @@ deadline, not hangs. After ACLs allowing ANONYMOUS WRITE/READ on the topic
 and READ on the group, the same clients produce and consume.
 """
 import argparse
-import time
 import uuid
 
 import common
 from common import fail
+from consuming import consume
 
 
 def acl(restype, name, principal, op):
@@ -48,30 +48,6 @@ def produce_error(bootstrap, topic):
     return result["err"]
 
 
-def consume(bootstrap, topic, group, timeout=30):
-    """Subscribes with `group`; returns ("error", KafkaError) for the first
-    error, or ("record", value) for the first record."""
-    from confluent_kafka import Consumer, KafkaException
-    c = Consumer({"bootstrap.servers": bootstrap, "group.id": group,
-                  "auto.offset.reset": "earliest", "enable.auto.commit": False})
-    try:
-        c.subscribe([topic])
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            try:
-                m = c.poll(1.0)
-            except KafkaException as e:
-                return "error", e.args[0]
-            if m is None:
-                continue
-            if m.error():
-                return "error", m.error()
-            return "record", m.value()
-        fail("no record and no error within %d s (a hang)" % timeout)
-    finally:
-        c.close()
-
-
 def denied_then_allowed(args):
     from confluent_kafka import KafkaError
     from confluent_kafka.admin import AclOperation, NewTopic, ResourceType
@@ -90,7 +66,7 @@ def denied_then_allowed(args):
     if err is None or err.code() != KafkaError.TOPIC_AUTHORIZATION_FAILED:
         fail("produce without WRITE: expected TOPIC_AUTHORIZATION_FAILED, got %r" % (err,))
     print("producer denied: %s" % err.name())
-    kind, what = consume(args.bootstrap, topic, group)
+    kind, what = consume({"bootstrap.servers": args.bootstrap}, topic, group, 1, 30)
     if kind != "error" or what.code() not in (KafkaError.GROUP_AUTHORIZATION_FAILED,
                                               KafkaError.TOPIC_AUTHORIZATION_FAILED):
         fail("consumer without READ: expected an authorization error, got %s %r" % (kind, what))
@@ -105,8 +81,8 @@ def denied_then_allowed(args):
     err = produce_error(args.bootstrap, topic)
     if err is not None:
         fail("produce with WRITE: %r" % (err,))
-    kind, what = consume(args.bootstrap, topic, group)
-    if kind != "record" or what != b"v":
+    kind, what = consume({"bootstrap.servers": args.bootstrap}, topic, group, 1, 30)
+    if kind != "records" or what != [b"v"]:
         fail("consume with READ: expected the record, got %s %r" % (kind, what))
     print("allowed: produced and consumed")
 

@@ -36,6 +36,7 @@ import uuid
 
 import common
 from common import fail
+from consuming import consume
 
 RECORDS = 5
 WAIT = 30
@@ -133,41 +134,13 @@ def confluent_produce(conf, topic, values):
     return errors[0] if errors else None
 
 
-def confluent_consume(conf, topic, group, count):
-    """Subscribes with `group`; returns ("error", KafkaError) for the first
-    error, or ("records", [values]) once `count` records arrived."""
-    from confluent_kafka import Consumer, KafkaException
-    c = Consumer(dict(conf, **{"group.id": group, "auto.offset.reset": "earliest",
-                               "enable.auto.commit": False}))
-    got = []
-    try:
-        c.subscribe([topic])
-        deadline = time.time() + WAIT
-        while time.time() < deadline:
-            try:
-                m = c.poll(0.5)
-            except KafkaException as e:
-                return "error", e.args[0]
-            if m is None:
-                continue
-            if m.error():
-                return "error", m.error()
-            got.append(m.value())
-            if len(got) == count:
-                c.commit(asynchronous=False)
-                return "records", got
-        fail("%d of %d records and no error within %ds (a hang)" % (len(got), count, WAIT))
-    finally:
-        c.close()
-
-
 def confluent_roundtrip(args, how, topic, group):
     conf = confluent_security(args, how)
     values = [("%s-%d" % (how, i)).encode() for i in range(RECORDS)]
     err = confluent_produce(conf, topic, values)
     if err is not None:
         fail("%s: produce failed: %r" % (how, err))
-    kind, got = confluent_consume(conf, topic, group, RECORDS)
+    kind, got = consume(conf, topic, group, RECORDS, WAIT, commit=True)
     if kind != "records" or got != values:
         fail("%s: expected %r back, got %s %r" % (how, values, kind, got))
 
@@ -297,13 +270,13 @@ def acls(args):
     if err is not None:
         fail("produce with WRITE: %r" % (err,))
     print("producer with WRITE: delivered")
-    kind, what = confluent_consume(conf("reader"), topic, group, 1)
+    kind, what = consume(conf("reader"), topic, group, 1, WAIT, commit=True)
     if kind != "error" or what.code() != KafkaError.GROUP_AUTHORIZATION_FAILED:
         fail("consumer without READ on the group: expected GROUP_AUTHORIZATION_FAILED, "
              "got %s %r" % (kind, what))
     print("consumer without READ on the group denied: %s" % what.name())
     create_acls(admin, [acl(ResourceType.GROUP, group, "User:reader", AclOperation.READ)])
-    kind, what = confluent_consume(conf("reader"), topic, group, 1)
+    kind, what = consume(conf("reader"), topic, group, 1, WAIT, commit=True)
     if kind != "records" or what != [b"v"]:
         fail("consumer with READ on the group: expected the record, got %s %r" % (kind, what))
     print("consumer with READ on the group: record back")
