@@ -22,66 +22,19 @@ use std::time::{Duration, Instant};
 use common::*;
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::StrBytes;
-use kafka_protocol::records::Compression;
 use memorystreamer_sasl::ScramMechanism;
 
 const BROKER_PASSWORD: &str = "broker-secret";
 
-fn metadata(port: u16, topic: &str) -> MetadataResponse {
-    let req = MetadataRequest::default()
-        .with_topics(Some(vec![metadata_request::MetadataRequestTopic::default(
-        )
-        .with_name(Some(topic_name(topic)))]))
-        .with_allow_auto_topic_creation(false);
-    Client::connect_to(port).call(ApiKey::Metadata, 12, &req)
-}
-
-/// Produces one record with acks=all to partition 0's leader until it is
-/// acknowledged or `deadline` passes.
-fn produce_acked(client: &[u16], topic: &str, value: &str, deadline: Instant) -> bool {
-    loop {
-        let m = metadata(client[0], topic);
-        let leader = m.topics[0].partitions[0].leader_id.0;
-        let port = m
-            .brokers
-            .iter()
-            .find(|b| b.node_id.0 == leader)
-            .and_then(|b| u16::try_from(b.port).ok());
-        if let Some(port) = port {
-            let r = produce(
-                &mut Client::connect_to(port),
-                topic,
-                batch(&[value], -1, -1, Compression::None),
-            );
-            if r.error_code == 0 {
-                return true;
-            }
-        }
-        if Instant::now() >= deadline {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
 #[test]
 fn brokers_log_in_to_each_other_with_scram_and_reauthenticate() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let client: Vec<u16> = (0..3).map(|_| free_port()).collect();
-    let internal: Vec<u16> = (0..3).map(|_| free_port()).collect();
-    let controller: Vec<u16> = (0..3).map(|_| free_port()).collect();
-    let metrics: Vec<u16> = (0..3).map(|_| free_port()).collect();
-    let voters = controller
-        .iter()
-        .enumerate()
-        .map(|(i, p)| format!("{}@127.0.0.1:{p}", i + 1))
-        .collect::<Vec<_>>()
-        .join(",");
-    let keystore = tls_fixture("broker.pem").display().to_string();
-    let truststore = tls_fixture("ca.pem").display().to_string();
+    let (client, internal) = (free_ports(3), free_ports(3));
+    let (controller, metrics) = (free_ports(3), free_ports(3));
+    let voters = quorum_voters(&controller);
     let mut nodes = Nodes(Vec::new());
     for i in 0..3 {
-        let props = vec![
+        let mut props = vec![
             format!("node.id={}", i + 1),
             format!(
                 "listeners=PLAINTEXT://127.0.0.1:{},INTERNAL://127.0.0.1:{},CONTROLLER://127.0.0.1:{}",
@@ -100,16 +53,12 @@ fn brokers_log_in_to_each_other_with_scram_and_reauthenticate() {
             "listener.name.internal.scram-sha-512.connections.max.reauth.ms=1500".into(),
             "controller.listener.names=CONTROLLER".into(),
             format!("controller.quorum.voters={voters}"),
-            "listener.name.controller.ssl.keystore.type=PEM".into(),
-            format!("listener.name.controller.ssl.keystore.location={keystore}"),
-            "listener.name.controller.ssl.truststore.type=PEM".into(),
-            format!("listener.name.controller.ssl.truststore.location={truststore}"),
-            "listener.name.controller.ssl.client.auth=required".into(),
             "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer"
                 .into(),
             "super.users=User:broker;User:CN=localhost,O=MemoryStreamer;User:ANONYMOUS".into(),
             format!("metrics.addr=127.0.0.1:{}", metrics[i]),
         ];
+        props.extend(mtls_listener("CONTROLLER", "broker.pem"));
         nodes.0.push(spawn_broker(
             &dir.path().join(format!("node{}", i + 1)),
             &props,
@@ -117,18 +66,7 @@ fn brokers_log_in_to_each_other_with_scram_and_reauthenticate() {
     }
     let logs = || node_logs(dir.path(), 3);
 
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !client
-        .iter()
-        .all(|p| answers_kafka(*p) && metadata(*p, "none").brokers.len() == 3)
-    {
-        assert!(
-            Instant::now() < deadline,
-            "cluster did not form:\n{}",
-            logs()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_for_brokers(&client, 3, Duration::from_secs(60), logs);
 
     // The brokers' SCRAM user, as `kafka-configs --add-config
     // 'SCRAM-SHA-512=[password=...]'` would create it.
@@ -146,21 +84,10 @@ fn brokers_log_in_to_each_other_with_scram_and_reauthenticate() {
         Client::connect_to(client[0]).call(ApiKey::AlterUserScramCredentials, 0, &req);
     assert_eq!(r.results[0].error_code, 0, "{r:?}");
 
-    let req = CreateTopicsRequest::default().with_topics(vec![
-        create_topics_request::CreatableTopic::default()
-            .with_name(topic_name("scram-links"))
-            .with_num_partitions(1)
-            .with_replication_factor(3)
-            .with_configs(vec![create_topics_request::CreatableTopicConfig::default()
-                .with_name(StrBytes::from_static_str("min.insync.replicas"))
-                .with_value(Some(StrBytes::from_static_str("3")))]),
-    ]);
-    let created: CreateTopicsResponse =
-        Client::connect_to(client[0]).call(ApiKey::CreateTopics, 7, &req);
-    assert_eq!(created.topics[0].error_code, 0, "{created:?}");
+    create_replicated_topic(client[0], "scram-links", 3, 3);
     assert!(
-        produce_acked(
-            &client,
+        produce_until_acked(
+            client[0],
             "scram-links",
             "over scram",
             Instant::now() + Duration::from_secs(60)
@@ -191,8 +118,8 @@ fn brokers_log_in_to_each_other_with_scram_and_reauthenticate() {
     }
     assert_eq!(count(expired), 0.0, "sessions expired:\n{}", logs());
     assert!(
-        produce_acked(
-            &client,
+        produce_until_acked(
+            client[0],
             "scram-links",
             "after re-authentication",
             Instant::now() + Duration::from_secs(30)

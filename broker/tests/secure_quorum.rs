@@ -89,24 +89,16 @@ async fn heartbeat(
 #[test]
 fn only_trusted_authorized_voters_join_the_quorum() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let client: Vec<u16> = (0..3).map(|_| free_port()).collect();
-    let controller: Vec<u16> = (0..3).map(|_| free_port()).collect();
-    let metrics: Vec<u16> = (0..3).map(|_| free_port()).collect();
-    let voters = controller
-        .iter()
-        .enumerate()
-        .map(|(i, p)| format!("{}@127.0.0.1:{p}", i + 1))
-        .collect::<Vec<_>>()
-        .join(",");
-    let truststore = tls_fixture("ca.pem").display().to_string();
+    let (client, controller, metrics) = (free_ports(3), free_ports(3), free_ports(3));
+    let voters = quorum_voters(&controller);
     let mut nodes = Nodes(Vec::new());
     for i in 0..3 {
-        let keystore = tls_fixture(if i == 2 {
+        let keystore = if i == 2 {
             "broker-rogue.pem"
         } else {
             "broker.pem"
-        });
-        let props = vec![
+        };
+        let mut props = vec![
             format!("node.id={}", i + 1),
             format!(
                 "listeners=PLAINTEXT://127.0.0.1:{},CONTROLLER://127.0.0.1:{}",
@@ -115,18 +107,11 @@ fn only_trusted_authorized_voters_join_the_quorum() {
             "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:SSL".into(),
             "controller.listener.names=CONTROLLER".into(),
             format!("controller.quorum.voters={voters}"),
-            "listener.name.controller.ssl.keystore.type=PEM".into(),
-            format!(
-                "listener.name.controller.ssl.keystore.location={}",
-                keystore.display()
-            ),
-            "listener.name.controller.ssl.truststore.type=PEM".into(),
-            format!("listener.name.controller.ssl.truststore.location={truststore}"),
-            "listener.name.controller.ssl.client.auth=required".into(),
             "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer".into(),
             format!("super.users={BROKER_PRINCIPAL};User:ANONYMOUS"),
             format!("metrics.addr=127.0.0.1:{}", metrics[i]),
         ];
+        props.extend(mtls_listener("CONTROLLER", keystore));
         nodes.0.push(spawn_broker(
             &dir.path().join(format!("node{}", i + 1)),
             &props,

@@ -4,6 +4,10 @@
 //! needs.
 #![allow(dead_code)]
 
+pub mod cluster;
+#[allow(unused_imports)]
+pub use cluster::*;
+
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::Arc;
@@ -314,76 +318,4 @@ pub fn fetch_req(
                 .with_partition(0)
                 .with_fetch_offset(offset)
                 .with_partition_max_bytes(max_bytes)])])
-}
-
-/// Broker processes, killed when dropped (a failing assertion included).
-pub struct Nodes(pub Vec<std::process::Child>);
-
-impl Drop for Nodes {
-    fn drop(&mut self) {
-        for c in &mut self.0 {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-/// Starts the broker binary with `--data-dir <node>/data` and each of
-/// `props` as `-o key=value`, logging to `<node>/broker.log`.
-pub fn spawn_broker(node: &std::path::Path, props: &[String]) -> std::process::Child {
-    std::fs::create_dir_all(node).expect("node dir");
-    let log = std::fs::File::create(node.join("broker.log")).expect("log");
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_memorystreamer"));
-    cmd.arg("--data-dir").arg(node.join("data"));
-    for p in props {
-        cmd.arg("-o").arg(p);
-    }
-    cmd.env("RUST_LOG", "info,openraft=warn")
-        .env("NO_COLOR", "1")
-        .stdout(std::process::Stdio::from(log.try_clone().expect("clone")))
-        .stderr(std::process::Stdio::from(log))
-        .spawn()
-        .expect("spawn a node")
-}
-
-/// The logs of nodes `1..=n` under `dir` (`node<i>/broker.log`), for
-/// assertion messages.
-pub fn node_logs(dir: &std::path::Path, n: usize) -> String {
-    (1..=n)
-        .map(|i| {
-            let path = dir.join(format!("node{i}/broker.log"));
-            format!(
-                "node {i}:\n{}",
-                std::fs::read_to_string(path).unwrap_or_default()
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-/// A TLS fixture of the sasl crate (`sasl/tests/fixtures/tls/<name>`).
-pub fn tls_fixture(name: &str) -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../sasl/tests/fixtures/tls")
-        .join(name)
-}
-
-/// The body of `GET /metrics` at `addr`, if it answers 200.
-pub fn scrape(addr: &str) -> Option<String> {
-    let mut s = TcpStream::connect(addr).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
-        .ok()?;
-    let mut text = String::new();
-    s.read_to_string(&mut text).ok()?;
-    text.starts_with("HTTP/1.1 200").then_some(text)
-}
-
-/// The value of the Prometheus sample whose line starts with `series`
-/// (name and labels, e.g. `m_total{listener="X"}`) in `text`, 0 when absent.
-pub fn sample(text: &str, series: &str) -> f64 {
-    text.lines()
-        .filter(|l| l.starts_with(series))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
 }
