@@ -51,6 +51,8 @@ start() { # binary, name -> "pid port"
 }
 read -r PID_B PORT_B < <(start "$BEFORE" before)
 read -r PID_A PORT_A < <(start "$AFTER" after)
+# start runs in a subshell: record the brokers here so that cleanup stops them.
+PIDS+=("$PID_B" "$PID_A")
 
 ticks() { awk '{print $14, $15}' "/proc/$1/stat"; }
 rows=()

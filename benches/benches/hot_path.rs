@@ -2,18 +2,19 @@
 //! RecordBatch validation + CRC32C, log append, index lookup, and the fetch
 //! read path. Run with `cargo bench -p memorystreamer-benches`.
 
+mod common;
+
 use std::hint::black_box;
 
 use bytes::{Bytes, BytesMut};
+use common::batch_with;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use kafka_protocol::messages::{
     produce_request::{PartitionProduceData, TopicProduceData},
     ApiKey, ProduceRequest, RequestHeader, TopicName,
 };
 use kafka_protocol::protocol::{Encodable, StrBytes};
-use kafka_protocol::records::{
-    Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
-};
+use kafka_protocol::records::Compression;
 use memorystreamer_log::index::OffsetIndex;
 use memorystreamer_log::{Log, LogConfig};
 use memorystreamer_protocol_kafka::frame::split_frame;
@@ -24,38 +25,6 @@ use memorystreamer_protocol_kafka::versions::{ApiRange, ApiTable};
 /// A RecordBatch of `n` records with `size`-byte values.
 fn batch(n: usize, size: usize) -> Bytes {
     batch_with(n, size, Compression::None)
-}
-
-/// A RecordBatch of `n` records with `size`-byte values, compressed.
-fn batch_with(n: usize, size: usize, compression: Compression) -> Bytes {
-    let records: Vec<Record> = (0..n)
-        .map(|i| Record {
-            transactional: false,
-            control: false,
-            delete_horizon: false,
-            partition_leader_epoch: 0,
-            producer_id: -1,
-            producer_epoch: -1,
-            timestamp_type: TimestampType::Creation,
-            offset: i as i64,
-            sequence: i as i32 - 1,
-            timestamp: 1_700_000_000_000,
-            key: Some(Bytes::from(format!("key-{i}"))),
-            value: Some(Bytes::from(vec![b'v'; size])),
-            headers: Default::default(),
-        })
-        .collect();
-    let mut buf = BytesMut::new();
-    RecordBatchEncoder::encode(
-        &mut buf,
-        &records,
-        &RecordEncodeOptions {
-            version: 2,
-            compression,
-        },
-    )
-    .expect("encode");
-    buf.freeze()
 }
 
 fn produce_frame(records: Bytes) -> BytesMut {

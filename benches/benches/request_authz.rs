@@ -12,6 +12,8 @@
 //! TOPIC_AUTHORIZATION_FAILED. Run with
 //! `cargo bench -p memorystreamer-benches --bench request_authz`.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::hint::black_box;
 use std::sync::Arc;
@@ -28,9 +30,7 @@ use kafka_protocol::messages::{
     RequestHeader, TopicName,
 };
 use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, StrBytes};
-use kafka_protocol::records::{
-    Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
-};
+use kafka_protocol::records::Compression;
 use memorystreamer_broker::api::{self, Reply};
 use memorystreamer_broker::config::{BrokerConfig, LogFormat};
 use memorystreamer_broker::context::{KafkaPrincipal, RequestContext, Session};
@@ -42,34 +42,7 @@ const TOPIC_AUTHORIZATION_FAILED: i16 = 29;
 
 /// A batch of 100 records of 100 B.
 fn batch() -> Bytes {
-    let records: Vec<Record> = (0..100)
-        .map(|i| Record {
-            transactional: false,
-            control: false,
-            delete_horizon: false,
-            partition_leader_epoch: 0,
-            producer_id: -1,
-            producer_epoch: -1,
-            timestamp_type: TimestampType::Creation,
-            offset: i,
-            sequence: i as i32 - 1,
-            timestamp: 1_700_000_000_000,
-            key: None,
-            value: Some(Bytes::from(vec![b'v'; 100])),
-            headers: Default::default(),
-        })
-        .collect();
-    let mut buf = BytesMut::new();
-    RecordBatchEncoder::encode(
-        &mut buf,
-        &records,
-        &RecordEncodeOptions {
-            version: 2,
-            compression: Compression::None,
-        },
-    )
-    .expect("encode");
-    buf.freeze()
+    common::batch_with(100, 100, Compression::None)
 }
 
 /// A request frame body (header + request, without the size prefix).
