@@ -22,6 +22,7 @@
 pub mod error;
 mod frame;
 pub mod image;
+pub mod liveness;
 pub mod log_store;
 pub mod network;
 pub mod quorum;
