@@ -144,6 +144,12 @@ impl Broker {
         })
         .await
         .map_err(quorum_error)?;
+        // The ACLs this node stored before a restart gate its quorum peers
+        // while it catches up (a node that has none yet admits only super
+        // users; see `quorum_link`).
+        if quorum.last_applied().is_some() {
+            security.sync(&quorum.image());
+        }
         // Catch up with the quorum before serving (waits for a leader: the
         // other voters may still be starting).
         let mut waited = Duration::ZERO;

@@ -10,9 +10,13 @@
 //! certificate to a principal with `ssl.principal.mapping.rules`, and, with
 //! an authorizer configured, admits it only with CLUSTER_ACTION on the
 //! cluster, what Kafka's controller asks of Vote, Fetch and broker
-//! heartbeats. Until the authorizer has been handed the image's ACLs only
-//! `super.users` are admitted (Kafka's not-ready window), so in practice
-//! every broker's principal is a super user, as Kafka advises. A refused
+//! heartbeats. Until the authorizer has been handed ACLs (those this node
+//! stored, at start; else the image's once it catches up) only
+//! `super.users` are admitted (Kafka's not-ready window). Unlike Kafka's
+//! pull-based quorum, our leader pushes entries to its followers, so a new
+//! node, which has no ACLs yet, must admit the leader before it can learn
+//! any: every broker's principal must be a super user, as Kafka advises
+//! anyway. A refused
 //! peer is counted in `memorystreamer_failed_authentication_total` for the
 //! controller listener, logged, and closed unanswered.
 //!
