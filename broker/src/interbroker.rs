@@ -123,15 +123,31 @@ impl PeerDialer {
         let Some(tls) = &self.tls else {
             return Ok(Box::new(stream));
         };
-        // Built per connection: a reloaded truststore applies to the next.
-        let config = tls
-            .client_config()
-            .map_err(|e| BrokerError::Config(format!("inter-broker TLS: {e}")))?;
-        let name = ServerName::try_from(host.to_string())
-            .map_err(|e| BrokerError::Config(format!("inter-broker TLS: peer host {host}: {e}")))?;
-        let stream = TlsConnector::from(config).connect(name, stream).await?;
-        Ok(Box::new(stream))
+        Ok(Box::new(tls_connect(tls, host, stream).await?))
     }
+}
+
+/// The TLS client handshake of a connection to `host` over `tcp`, with
+/// the stores of `tls`: the truststore verifies the peer and `host`
+/// against its certificate's names, the keystore is this node's client
+/// certificate (for inter-broker links and quorum voters alike). The
+/// client configuration is built per connection, so a reloaded truststore
+/// applies to the next one.
+pub async fn tls_connect(
+    tls: &TlsServer,
+    host: &str,
+    tcp: TcpStream,
+) -> std::io::Result<tokio_rustls::client::TlsStream<TcpStream>> {
+    let config = tls
+        .client_config()
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("TLS: {e}")))?;
+    let name = ServerName::try_from(host.to_string()).map_err(|e| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("TLS: peer host {host}: {e}"),
+        )
+    })?;
+    TlsConnector::from(config).connect(name, tcp).await
 }
 
 /// When to re-authenticate a session of `lifetime`: a random point in

@@ -32,8 +32,7 @@ use memorystreamer_raft::transport::{IoFuture, QuorumStream, QuorumTransport};
 use memorystreamer_sasl::principal::principal_for_peer;
 use memorystreamer_sasl::tls::TlsServer;
 use tokio::net::TcpStream;
-use tokio_rustls::rustls::pki_types::ServerName;
-use tokio_rustls::{TlsAcceptor, TlsConnector};
+use tokio_rustls::TlsAcceptor;
 use tracing::info;
 
 use crate::authorizer::{AclOperation, Authorizer, ResourceType, CLUSTER_NAME};
@@ -111,17 +110,9 @@ impl QuorumTransport for TlsQuorumTransport {
                 .map_or(addr, |(h, _)| h)
                 .trim_start_matches('[')
                 .trim_end_matches(']');
-            // Built per connection: a reloaded truststore applies to the next.
-            let config = self.tls.client_config().map_err(std::io::Error::other)?;
-            let name = ServerName::try_from(host.to_string()).map_err(|e| {
-                std::io::Error::new(
-                    std::io::ErrorKind::InvalidInput,
-                    format!("voter host {host}: {e}"),
-                )
-            })?;
             let tcp = TcpStream::connect(addr).await?;
             let _ = tcp.set_nodelay(true);
-            let stream = TlsConnector::from(config).connect(name, tcp).await?;
+            let stream = crate::interbroker::tls_connect(&self.tls, host, tcp).await?;
             Ok(Box::new(stream) as QuorumStream)
         })
     }
